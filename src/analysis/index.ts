@@ -1,0 +1,2 @@
+/** `nm.analysis` namespace. */
+export {};

@@ -1,0 +1,2 @@
+/** `nm.callbacks` namespace. */
+export {};

@@ -1,0 +1,2 @@
+/** `nm.graph` namespace. */
+export {};

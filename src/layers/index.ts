@@ -1,0 +1,2 @@
+/** `nm.layers` namespace. */
+export {};

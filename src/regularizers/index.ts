@@ -1,0 +1,2 @@
+/** `nm.regularizers` namespace. */
+export {};
