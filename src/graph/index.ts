@@ -1,2 +1,5 @@
-/** `nm.graph` namespace. */
-export {};
+/** `nm.graph`: edge masks, strongly connected components and solve schedules. */
+export { magnitudeMask, keptEdgeCount, kthLargest, type EdgeMask, type Topology } from './mask.js';
+export { stronglyConnectedComponents, type Components } from './tarjan.js';
+export { buildSchedule, type Schedule, type SolveStep } from './schedule.js';
+export { spectralNormEstimate } from './spectral.js';

@@ -1,0 +1,49 @@
+/**
+ * Solver lookup by name and option resolution. An unknown name fails with the list
+ * of valid names; every option is validated once and filled with its default.
+ */
+import { checkInt, checkKeys, checkNumber, checkOneOf } from '../utils/errors.js';
+import { anderson } from './anderson.js';
+import { broyden } from './broyden.js';
+import { newton } from './newton.js';
+import { picard } from './picard.js';
+import { SOLVER_NAMES, type FixedPointSolver, type ResolvedSolverOptions, type SolverConfig, type SolverName } from './types.js';
+
+const SOLVERS: Record<SolverName, FixedPointSolver> = { picard, anderson, broyden, newton };
+
+/** Default solver options (method `'anderson'`, tol 1e-4, maxIter 50). */
+export const DEFAULT_SOLVER: ResolvedSolverOptions = {
+  method: 'anderson',
+  tol: 1e-4,
+  maxIter: 50,
+  checkEvery: 1,
+  damping: 1,
+  memory: 5,
+  beta: 1,
+  lambda: 1e-4,
+};
+
+/** The solver function registered under `name`. */
+export function getSolver(name: string, where = 'getSolver'): FixedPointSolver {
+  return SOLVERS[checkOneOf(where, 'method', name, SOLVER_NAMES)];
+}
+
+/** Validates a solver config and fills in defaults (from `base`, then DEFAULT_SOLVER). */
+export function resolveSolverOptions(
+  config: SolverConfig | SolverName | undefined,
+  where = 'solver',
+  base: ResolvedSolverOptions = DEFAULT_SOLVER,
+): ResolvedSolverOptions {
+  const c: SolverConfig = typeof config === 'string' ? { method: config } : { ...(config ?? {}) };
+  checkKeys(where, c, Object.keys(DEFAULT_SOLVER));
+  const r = { ...base, ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) } as ResolvedSolverOptions;
+  checkOneOf(where, 'method', r.method, SOLVER_NAMES);
+  checkNumber(where, 'tol', r.tol, 0, Infinity, { lo: true });
+  checkInt(where, 'maxIter', r.maxIter, 1, 100000);
+  checkInt(where, 'checkEvery', r.checkEvery, 1);
+  checkNumber(where, 'damping', r.damping, 0, 1, { lo: true });
+  checkInt(where, 'memory', r.memory, 1, 50);
+  checkNumber(where, 'beta', r.beta, 0, 1, { lo: true });
+  checkNumber(where, 'lambda', r.lambda, 0);
+  return r;
+}
