@@ -1,2 +1,3 @@
-/** `nm.callbacks` namespace. */
-export {};
+/** `nm.callbacks`: training callbacks for Neural Module models. */
+export { modulePartition, ModulePartitionCallback, type ModulePartitionArgs } from './module_partition.js';
+export { neuralModuleLayers } from './find_layers.js';

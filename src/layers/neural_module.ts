@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { layers, type LayerVariable } from '@tensorflow/tfjs-layers';
 
 type Shape = Array<number | null>;
-import { keptEdgeCount, magnitudeMask } from '../graph/mask.js';
+import { keptEdgeCount, magnitudeMask, type EdgeMask } from '../graph/mask.js';
 import { buildSchedule } from '../graph/schedule.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
 import type { SolveStats } from '../solvers/types.js';
@@ -63,6 +63,8 @@ export class NeuralModuleLayer extends layers.Layer {
   private lastForward: SolveStats = emptyStats();
   private lastBackward: SolveStats = emptyStats();
   private warned = false;
+  private edgeMask: EdgeMask | null = null;
+  private readonly partitionListeners: Array<(layer: NeuralModuleLayer) => void> = [];
   /** Totals read and reset by the partition callback. */
   counters: SolveCounters = { forwardCalls: 0, forwardIterations: 0, backwardCalls: 0, backwardIterations: 0 };
 
@@ -147,7 +149,33 @@ export class NeuralModuleLayer extends layers.Layer {
       gamma: mask.gamma,
       spectralNorm: spectralNormEstimate(w, mask),
     };
+    this.edgeMask = mask;
+    for (const listener of this.partitionListeners) listener(this);
     return this.structure();
+  }
+
+  /**
+   * Registers a function called after every re-partition (regularizers that read
+   * the partition use this; they are attached in `build`). Returns an unsubscribe.
+   */
+  addPartitionListener(listener: (layer: NeuralModuleLayer) => void): () => void {
+    this.partitionListeners.push(listener);
+    return () => {
+      const i = this.partitionListeners.indexOf(listener);
+      if (i >= 0) this.partitionListeners.splice(i, 1);
+    };
+  }
+
+  /** The current kept-edge set (CSR, mask, γ) of the partition. Do not mutate. */
+  edges(): EdgeMask {
+    this.ensurePlan();
+    return this.edgeMask!;
+  }
+
+  /** The current graph weights as a row-major p×p array (a copy). */
+  graphValues(): Float32Array {
+    if (!this.graph) throw new ConfigError(`${this.where()}: the layer is not built yet.`);
+    return this.graph.read().dataSync().slice() as Float32Array;
   }
 
   /** The module structure of the current partition (copies; safe to keep). */

@@ -70,7 +70,8 @@ const OWN_KEYS = [
   'units', 'activation', 'density', 'topology', 'solver', 'backwardSolver', 'inputInitializer', 'graphInitializer',
   'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput',
 ];
-const BASE_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType'];
+// LayerArgs keys, plus 'customObjects', which tfjs passes when deserializing.
+const BASE_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
 
 /** Validates `args` and fills every default. */
 export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNeuralModuleArgs {

@@ -1,0 +1,89 @@
+/**
+ * Re-partitions every Neural Module layer of a model during `model.fit`: the mask,
+ * modules and schedule are recomputed from the current graph weights (DESIGN.md §1,
+ * "Re-partition"), every epoch, every batch, or every N batches.
+ *
+ * It writes into the epoch logs (and so `history.history`), per layer (suffix `_i`
+ * when the model has several): `nm_modules` (module count), `nm_largest` (largest
+ * module), `nm_fwd_iters` and `nm_bwd_iters` (mean solver iterations per call over
+ * the epoch).
+ *
+ * @example
+ * await model.fit(x, y, { epochs: 20, callbacks: [nm.callbacks.modulePartition({ every: 'epoch' })] });
+ */
+import { Callback } from '@tensorflow/tfjs-layers';
+import { checkKeys, fail } from '../utils/errors.js';
+import { neuralModuleLayers } from './find_layers.js';
+
+type Logs = Record<string, number | unknown>;
+
+/** Arguments of {@link modulePartition}. */
+export interface ModulePartitionArgs {
+  /** When to re-partition: `'epoch'`, `'batch'`, or every N batches (integer ≥ 1). Default: `'epoch'`. */
+  every?: 'epoch' | 'batch' | number;
+  /** Print one line per epoch with the module statistics. Default: false. */
+  verbose?: boolean;
+}
+
+/** The partition callback (see {@link modulePartition}). */
+export class ModulePartitionCallback extends Callback {
+  readonly everyBatches: number | null;
+  readonly verbose: boolean;
+  private batchCount = 0;
+
+  constructor(args: ModulePartitionArgs = {}) {
+    super();
+    checkKeys('modulePartition', args, ['every', 'verbose']);
+    const every = args.every ?? 'epoch';
+    if (every === 'epoch') this.everyBatches = null;
+    else if (every === 'batch') this.everyBatches = 1;
+    else if (typeof every === 'number' && Number.isInteger(every) && every >= 1) this.everyBatches = every;
+    else fail('modulePartition', 'every', every, "'epoch', 'batch' or an integer >= 1");
+    this.verbose = args.verbose ?? false;
+  }
+
+  private layers() {
+    return neuralModuleLayers(this.model);
+  }
+
+  override async onTrainBegin(): Promise<void> {
+    for (const l of this.layers()) l.resetWarnings();
+  }
+
+  override async onEpochBegin(): Promise<void> {
+    for (const l of this.layers()) l.resetCounters();
+  }
+
+  override async onBatchEnd(): Promise<void> {
+    this.batchCount++;
+    if (this.everyBatches != null && this.batchCount % this.everyBatches === 0) {
+      for (const l of this.layers()) l.repartition();
+    }
+  }
+
+  override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
+    const layers = this.layers();
+    layers.forEach((l, i) => {
+      if (this.everyBatches == null) l.repartition();
+      const s = l.structure();
+      const c = l.counters;
+      const suffix = layers.length > 1 ? `_${i}` : '';
+      const stats = {
+        [`nm_modules${suffix}`]: s.modules.length,
+        [`nm_largest${suffix}`]: s.largestModule,
+        [`nm_fwd_iters${suffix}`]: c.forwardCalls ? c.forwardIterations / c.forwardCalls : 0,
+        [`nm_bwd_iters${suffix}`]: c.backwardCalls ? c.backwardIterations / c.backwardCalls : 0,
+      };
+      if (logs) Object.assign(logs, stats);
+      if (this.verbose) {
+        console.log(`epoch ${epoch + 1} ${l.name}: ${s.modules.length} modules, largest ${s.largestModule}, ` +
+          `iterations fwd ${stats[`nm_fwd_iters${suffix}`].toFixed(1)} bwd ${stats[`nm_bwd_iters${suffix}`].toFixed(1)}`);
+      }
+    });
+  }
+}
+
+/** Creates a {@link ModulePartitionCallback}. */
+export function modulePartition(args: ModulePartitionArgs = {}): ModulePartitionCallback {
+  return new ModulePartitionCallback(args);
+}
