@@ -11,6 +11,7 @@ export * as solvers from './solvers/index.js';
 export * as graph from './graph/index.js';
 export * as analysis from './analysis/index.js';
 export * as io from './io/index.js';
+export * as backend from './backend/index.js';
 export * as datasets from './datasets/index.js';
 export { ConfigError, NonConvergenceError, NonFiniteError } from './utils/errors.js';
 export { Random } from './utils/random.js';

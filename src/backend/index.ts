@@ -1,0 +1,10 @@
+/**
+ * `nm.backend`: choosing the tfjs backend (native, WebAssembly, WebGL, cpu).
+ *
+ * @example
+ * ```ts
+ * await nm.backend.useBest(); // or NM_BACKEND=wasm node train.js
+ * ```
+ */
+export { useBest, type UseBestOptions, type UseBestResult, type BackendAttempt } from './select.js';
+export { BACKEND_NAMES, type BackendName } from './candidates.js';

@@ -1,0 +1,125 @@
+/**
+ * The small file-system surface that `nm.io.fileSystem` uses, and its default
+ * implementation on `node:fs/promises`.
+ *
+ * Node built-ins are imported lazily (`await import('node:fs/promises')`), so a
+ * bundler can include this module in a browser build: nothing Node-specific runs
+ * until a save or load actually happens.
+ */
+
+/** What `stat` must report. */
+export interface FsStat {
+  /** True for a regular file. */
+  isFile(): boolean;
+  /** True for a directory. */
+  isDirectory(): boolean;
+  /** Size in bytes. */
+  size: number;
+}
+
+/**
+ * The file operations used by `nm.io.fileSystem`. Paths are absolute.
+ *
+ * When to use: pass a partial object as `FileSystemOptions.fs` to intercept
+ * single operations, e.g. to simulate a crash or a full disk in a test; every
+ * operation you leave out uses `node:fs/promises`.
+ *
+ * Caveat: failing operations must reject with an `Error` carrying a Node-style
+ * `code` (`'ENOENT'`, `'EEXIST'`...) where the handler relies on it (`stat`,
+ * `readFile`, `mkdir`, `link`).
+ *
+ * @example
+ * ```ts
+ * const handler = nm.io.fileSystem(dir, {
+ *   fs: { rename: async () => { throw new Error('disk full'); } },
+ * });
+ * ```
+ */
+export interface FsLike {
+  /** Creates a directory and its parents; succeeds if it already exists. */
+  mkdirp(path: string): Promise<void>;
+  /** Reads a whole file. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** Creates or truncates a file, writes `data` and flushes it to disk (fsync). */
+  writeFileDurable(path: string, data: Uint8Array): Promise<void>;
+  /** Atomically replaces `to` by `from` (POSIX rename semantics). */
+  rename(from: string, to: string): Promise<void>;
+  /** Creates a hard link `newPath` to `existing`. */
+  link(existing: string, newPath: string): Promise<void>;
+  /** Copies a file (used when hard links are not supported). */
+  copyFile(from: string, to: string): Promise<void>;
+  /** Removes a file. */
+  unlink(path: string): Promise<void>;
+  /** File metadata; rejects with code `'ENOENT'` when the path does not exist. */
+  stat(path: string): Promise<FsStat>;
+  /** Names of the entries of a directory. */
+  readdir(path: string): Promise<string[]>;
+  /** Flushes a directory's entries (renames) to disk; best effort. */
+  syncDir(path: string): Promise<void>;
+}
+
+/** The path helpers used by the handler (a subset of `node:path`). */
+export interface PathLike {
+  /** Absolute form of a path. */
+  resolve(...parts: string[]): string;
+  /** Joins path segments. */
+  join(...parts: string[]): string;
+  /** Directory part of a path. */
+  dirname(path: string): string;
+  /** Last segment of a path. */
+  basename(path: string): string;
+}
+
+/** Builds the default {@link FsLike} on `node:fs/promises`, with `overrides` applied on top. */
+export async function nodeFs(overrides: Partial<FsLike> = {}): Promise<FsLike> {
+  const fsp = await import('node:fs/promises');
+  const base: FsLike = {
+    async mkdirp(path) {
+      await fsp.mkdir(path, { recursive: true });
+    },
+    async readFile(path) {
+      return fsp.readFile(path);
+    },
+    async writeFileDurable(path, data) {
+      const handle = await fsp.open(path, 'w');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    rename: (from, to) => fsp.rename(from, to),
+    link: (existing, newPath) => fsp.link(existing, newPath),
+    copyFile: (from, to) => fsp.copyFile(from, to),
+    unlink: (path) => fsp.unlink(path),
+    stat: (path) => fsp.stat(path),
+    readdir: (path) => fsp.readdir(path),
+    async syncDir(path) {
+      // Directory fsync makes renames durable on POSIX; Windows refuses to open a
+      // directory, which is harmless here.
+      try {
+        const handle = await fsp.open(path, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } catch {
+        /* best effort */
+      }
+    },
+  };
+  return { ...base, ...overrides };
+}
+
+/** Loads `node:path` lazily. */
+export async function nodePath(): Promise<PathLike> {
+  const path = await import('node:path');
+  return path.default ?? path;
+}
+
+/** The Node error code of a caught value, if any. */
+export function errorCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+}

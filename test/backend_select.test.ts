@@ -1,0 +1,146 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BACKEND_NAMES, useBest } from '../src/backend/index.js';
+import { resetBackendLog } from '../src/backend/select.js';
+
+/** The error Node's ESM loader throws for a package that is not installed. */
+function notFound(specifier: string): Error {
+  return Object.assign(new Error(`Cannot find package '${specifier}' imported from /app/select.js`), {
+    code: 'ERR_MODULE_NOT_FOUND',
+  });
+}
+
+/**
+ * An importer that simulates which packages are installed: `absent` ones throw
+ * ERR_MODULE_NOT_FOUND, `broken` ones throw another error, `fakeNative` ones
+ * register a 'tensorflow' backend (as tfjs-node does), the rest load for real.
+ */
+function importer(opts: { absent?: string[]; broken?: string[]; fakeNative?: string[] } = {}) {
+  const calls: string[] = [];
+  const fn = async (specifier: string): Promise<unknown> => {
+    calls.push(specifier);
+    if (opts.absent?.includes(specifier)) throw notFound(specifier);
+    if (opts.broken?.includes(specifier)) throw new Error('libtensorflow.so: cannot open shared object file');
+    if (opts.fakeNative?.includes(specifier)) {
+      if (tf.findBackendFactory('tensorflow') == null) tf.registerBackend('tensorflow', () => new MathBackendCPU());
+      return {};
+    }
+    return import(specifier);
+  };
+  return Object.assign(fn, { calls });
+}
+
+const NATIVE = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+let log: ReturnType<typeof vi.fn<(message: string) => void>>;
+
+beforeEach(() => {
+  resetBackendLog();
+  log = vi.fn<(message: string) => void>();
+});
+afterEach(() => {
+  if (tf.findBackendFactory('tensorflow') != null) tf.removeBackend('tensorflow');
+});
+
+describe('nm.backend.useBest', () => {
+  it('without tfjs-node-gpu and tfjs-node, chooses wasm in Node and reports the absent packages', async () => {
+    const imp = importer({ absent: NATIVE });
+    const result = await useBest({ importer: imp, env: {}, runtime: 'node', log });
+    expect(result.backend).toBe('wasm');
+    expect(result.tfBackend).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(result.forced).toBe(false);
+    expect(result.tried).toEqual([
+      { name: 'node-gpu', ok: false, absent: true, error: '@tensorflow/tfjs-node-gpu is not installed' },
+      { name: 'node', ok: false, absent: true, error: '@tensorflow/tfjs-node is not installed' },
+      { name: 'wasm', ok: true },
+    ]);
+    expect(imp.calls.slice(0, 2)).toEqual(NATIVE);
+    expect(log).toHaveBeenCalledTimes(1);
+    expect(log.mock.calls[0][0]).toBe(
+      'tfjs-neural-modules: using the wasm backend (node-gpu not installed, node not installed).',
+    );
+    expect(tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).arraySync()).toEqual([4, 6]);
+  });
+
+  it('logs the chosen backend once across repeated calls, and never when quiet', async () => {
+    const imp = importer({ absent: NATIVE });
+    await useBest({ importer: imp, env: {}, runtime: 'node', log });
+    await useBest({ importer: imp, env: {}, runtime: 'node', log });
+    expect(log).toHaveBeenCalledTimes(1);
+
+    resetBackendLog();
+    const quietLog = vi.fn<(message: string) => void>();
+    await useBest({ importer: imp, env: {}, runtime: 'node', log: quietLog, quiet: true });
+    expect(quietLog).not.toHaveBeenCalled();
+  });
+
+  it('prefers tfjs-node when it is installed, and reports a broken tfjs-node-gpu', async () => {
+    const imp = importer({ broken: ['@tensorflow/tfjs-node-gpu'], fakeNative: ['@tensorflow/tfjs-node'] });
+    const result = await useBest({ importer: imp, env: {}, runtime: 'node', log });
+    expect(result.backend).toBe('node');
+    expect(result.tfBackend).toBe('tensorflow');
+    expect(result.tried[0]).toEqual({
+      name: 'node-gpu',
+      ok: false,
+      error: 'importing @tensorflow/tfjs-node-gpu failed: libtensorflow.so: cannot open shared object file',
+    });
+    expect(result.tried[1]).toEqual({ name: 'node', ok: true });
+    expect(log.mock.calls[0][0]).toBe('tfjs-neural-modules: using the node backend (node-gpu failed).');
+  });
+
+  it('NM_BACKEND=cpu forces cpu even when better backends exist', async () => {
+    const imp = importer({ fakeNative: NATIVE });
+    const result = await useBest({ importer: imp, env: { NM_BACKEND: 'cpu' }, runtime: 'node', log });
+    expect(result).toMatchObject({ backend: 'cpu', tfBackend: 'cpu', forced: true, tried: [{ name: 'cpu', ok: true }] });
+    expect(imp.calls.filter((c) => NATIVE.includes(c))).toEqual([]);
+    expect(log.mock.calls[0][0]).toBe('tfjs-neural-modules: using the cpu backend (forced by NM_BACKEND).');
+  });
+
+  it('reads NM_BACKEND from process.env by default', async () => {
+    vi.stubEnv('NM_BACKEND', 'wasm');
+    try {
+      const result = await useBest({ importer: importer(), runtime: 'node', quiet: true });
+      expect(result).toMatchObject({ backend: 'wasm', forced: true });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('an unknown NM_BACKEND value is an error that lists the valid ones', async () => {
+    await expect(useBest({ importer: importer(), env: { NM_BACKEND: 'tpu' }, log })).rejects.toThrow(
+      `nm.backend.useBest: environment variable NM_BACKEND must be one of 'node-gpu', 'node', 'wasm', 'webgl', 'cpu'; received "tpu".`,
+    );
+    expect(BACKEND_NAMES).toEqual(['node-gpu', 'node', 'wasm', 'webgl', 'cpu']);
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  it('a forced backend that is not installed is an error naming the package', async () => {
+    const before = tf.getBackend();
+    await expect(
+      useBest({ importer: importer({ absent: NATIVE }), env: { NM_BACKEND: 'node' }, log }),
+    ).rejects.toThrow(
+      /NM_BACKEND=node was requested but that backend is unavailable \(node: @tensorflow\/tfjs-node is not installed\)\. Install @tensorflow\/tfjs-node, or unset NM_BACKEND/,
+    );
+    expect(tf.getBackend()).toBe(before);
+  });
+
+  it('in a browser, tries webgl first and falls back when it cannot initialise', async () => {
+    const imp = importer({ absent: ['@tensorflow/tfjs-backend-webgl'] });
+    const result = await useBest({ importer: imp, env: {}, runtime: 'browser', log });
+    expect(result.backend).toBe('wasm');
+    expect(result.tried[0]).toMatchObject({ name: 'webgl', ok: false, absent: true });
+    expect(imp.calls).not.toContain('@tensorflow/tfjs-node');
+  });
+
+  it('when nothing else works, falls back to cpu; rejects unknown options', async () => {
+    const imp = importer({ absent: [...NATIVE], broken: ['@tensorflow/tfjs-backend-wasm'] });
+    // wasm is already registered by earlier tests, so "broken" only matters if it were missing: remove it.
+    tf.removeBackend('wasm');
+    const result = await useBest({ importer: imp, env: {}, runtime: 'node', log });
+    expect(result.backend).toBe('cpu');
+    expect(result.tried.map((t) => [t.name, t.ok])).toEqual([['node-gpu', false], ['node', false], ['wasm', false], ['cpu', true]]);
+    expect(result.tried[2].error).toMatch(/^importing @tensorflow\/tfjs-backend-wasm failed: libtensorflow/);
+    await expect(useBest({ quite: true } as never)).rejects.toThrow(/unknown option 'quite'/);
+  });
+});
