@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initializers } from '@tensorflow/tfjs-layers';
+import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers.js';
 import { serialization } from '@tensorflow/tfjs-core';
 import { magnitudeMask, type Topology } from '../graph/mask.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
@@ -17,9 +18,7 @@ import { checkNumber, checkOneOf } from '../utils/errors.js';
 import { Random } from '../utils/random.js';
 
 // tfjs-layers does not export the Initializer base class; take it from an instance.
-const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor) as {
-  new (): { apply(shape: number[], dtype?: tf.DataType): tf.Tensor; getConfig(): serialization.ConfigDict };
-};
+const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor) as typeof Initializer;
 
 /** Arguments of {@link ContractiveGraph}. */
 export interface ContractiveGraphArgs {
@@ -50,9 +49,10 @@ export class ContractiveGraph extends InitializerBase {
     this.seed = args.seed ?? null;
   }
 
-  override apply(shape: number[]): tf.Tensor {
-    const [p, q] = shape;
-    if (shape.length !== 2 || p !== q) {
+  override apply(shape: Array<number | null>): tf.Tensor {
+    const dims = shape as number[];
+    const [p, q] = dims;
+    if (dims.length !== 2 || p !== q) {
       throw new Error(`ContractiveGraph: expected a square 2-D shape [p, p]; received [${shape.join(', ')}].`);
     }
     const rng = new Random(this.seed ?? Math.floor(Math.random() * 2 ** 31));

@@ -12,8 +12,8 @@ import { deserializeObject } from '../utils/serialization.js';
 import { ContractiveGraph } from './graph_initializer.js';
 import { NODE_ACTIVATIONS, type NodeActivationName } from './node_activation.js';
 
-type Initializer = ReturnType<typeof initializers.zeros>;
-type Regularizer = ReturnType<typeof regularizers.l1>;
+import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers.js';
+import type { Regularizer } from '@tensorflow/tfjs-layers/dist/regularizers.js';
 const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor);
 const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor);
 const isInitializer = (v: unknown): v is Initializer => v instanceof InitializerBase;
@@ -98,7 +98,7 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
     solver,
     backwardSolver,
     inputInitializer: init('inputInitializer', args.inputInitializer, () => initializers.glorotUniform({})),
-    graphInitializer: init('graphInitializer', args.graphInitializer, () => new ContractiveGraph({ density, topology }) as unknown as Initializer),
+    graphInitializer: init('graphInitializer', args.graphInitializer, () => new ContractiveGraph({ density, topology })),
     inputRegularizer: reg('inputRegularizer', args.inputRegularizer),
     graphRegularizer: reg('graphRegularizer', args.graphRegularizer),
     onNonConvergence,
