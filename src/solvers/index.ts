@@ -4,7 +4,7 @@ export { anderson } from './anderson.js';
 export { broyden } from './broyden.js';
 export { newton } from './newton.js';
 export { getSolver, resolveSolverOptions, DEFAULT_SOLVER } from './registry.js';
-export { batchedSpdSolve, luSolveInPlace } from './small_linear.js';
+export { luSolveInPlace } from './small_linear.js';
 export {
   SOLVER_NAMES,
   type SolverName,

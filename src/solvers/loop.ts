@@ -13,7 +13,7 @@ export interface LoopContext {
 
 /** ‖a − b‖_F / (‖b‖_F + 1e-8) as a scalar tensor. */
 export function relativeStep(next: tf.Tensor, prev: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.div(tf.norm(tf.sub(next, prev)), tf.add(tf.norm(prev), 1e-8)) as tf.Scalar);
+  return tf.tidy(() => tf.div(tf.sqrt(tf.sum(tf.squaredDifference(next, prev))), tf.add(tf.sqrt(tf.sum(tf.square(prev))), 1e-8)) as tf.Scalar);
 }
 
 /**

@@ -1,38 +1,7 @@
 /**
- * Small dense linear algebra that tfjs lacks: a batched symmetric positive definite
- * solve in tensor ops (any backend, no device sync), and an LU solve with partial
- * pivoting in float64 on the CPU.
+ * Small dense linear algebra that tfjs lacks: an LU solve with partial pivoting in
+ * float64 on the CPU (Newton's per-sample module systems, Anderson's Gram systems).
  */
-import * as tf from '@tensorflow/tfjs-core';
-
-/**
- * Solves `A·x = b` for a batch of small SPD matrices `A: [B, k, k]`, `b: [B, k]` by
- * Gaussian elimination without pivoting (stable for SPD), unrolled in tensor ops.
- * Cost O(k²) small ops; meant for k ≤ ~10 (Anderson's Gram systems).
- */
-export function batchedSpdSolve(a: tf.Tensor3D, b: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const k = a.shape[1];
-    const rows = tf.unstack(a, 1) as tf.Tensor2D[]; // k × [B, k]
-    const rhs = tf.unstack(b, 1) as tf.Tensor1D[]; // k × [B]
-    for (let i = 0; i < k; i++) {
-      const pivotRow = rows[i];
-      const pivot = tf.squeeze(tf.slice(pivotRow, [0, i], [-1, 1]), [1]);
-      for (let j = i + 1; j < k; j++) {
-        const factor = tf.div(tf.squeeze(tf.slice(rows[j], [0, i], [-1, 1]), [1]), pivot);
-        rows[j] = tf.sub(rows[j], tf.mul(tf.expandDims(factor, 1), pivotRow));
-        rhs[j] = tf.sub(rhs[j], tf.mul(factor, rhs[i]));
-      }
-    }
-    const x: tf.Tensor1D[] = new Array(k);
-    for (let i = k - 1; i >= 0; i--) {
-      let acc = rhs[i];
-      for (let j = i + 1; j < k; j++) acc = tf.sub(acc, tf.mul(tf.squeeze(tf.slice(rows[i], [0, j], [-1, 1]), [1]), x[j]));
-      x[i] = tf.div(acc, tf.squeeze(tf.slice(rows[i], [0, i], [-1, 1]), [1]));
-    }
-    return tf.stack(x, 1) as tf.Tensor2D;
-  });
-}
 
 /**
  * Solves `M·x = b` in place for one dense n×n row-major matrix (float64), LU with

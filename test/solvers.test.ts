@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as nm from '../src/index.js';
+import { BACKENDS, useBackend } from './helpers/backends.js';
+import { refSolveSample } from './helpers/reference.js';
+
+const n = 6;
+const B = 3;
+const r = new nm.Random(9);
+const a = Float64Array.from({ length: n * n }, (_, i) => (Math.floor(i / n) === i % n ? 0 : 0.5 * r.normal()));
+// Scale A to spectral radius below 1 in a crude but safe way (row sums).
+const rowMax = Math.max(...Array.from({ length: n }, (_, j) => a.slice(j * n, j * n + n).reduce((s, v) => s + Math.abs(v), 0)));
+for (let i = 0; i < a.length; i++) a[i] *= 0.8 / rowMax;
+const c = Array.from({ length: B }, () => Array.from({ length: n }, () => r.normal()));
+
+function problem() {
+  const aT = tf.tensor2d(Float32Array.from(a), [n, n]);
+  const cT = tf.tensor2d(c);
+  const f: nm.solvers.FixedPointMap = (x) => tf.add(cT, tf.matMul(tf.tanh(x), aT)) as tf.Tensor2D;
+  f.jacobian = (x) => tf.mul(tf.expandDims(tf.sub(1, tf.square(tf.tanh(x))), 2), tf.expandDims(aT, 0)) as tf.Tensor3D;
+  return f;
+}
+
+describe.each(BACKENDS)('solvers on %s', (backend) => {
+  beforeAll(async () => useBackend(backend));
+
+  for (const method of nm.solvers.SOLVER_NAMES) {
+    it(`${method} solves x = c + tanh(x)·A to the float64 reference, with the shared stats keys`, () => {
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const opts = nm.solvers.resolveSolverOptions({ method, tol: 1e-7, maxIter: 200 });
+        const sol = nm.solvers.getSolver(method)(problem(), tf.zeros([B, n]), opts);
+        expect(sol.result).toBe('successful');
+        expect(Object.keys(sol.stats).sort()).toEqual(['converged', 'fallbacks', 'iterations', 'residual']);
+        expect(sol.stats.converged).toBe(true);
+        expect(sol.stats.residual).toBeLessThanOrEqual(1e-7);
+        const got = sol.value.arraySync() as number[][];
+        c.forEach((row, b) => {
+          const ref = refSolveSample(row, a, n, 'tanh');
+          ref.forEach((v, k) => expect(Math.abs(got[b][k] - v)).toBeLessThan(1e-5));
+        });
+        sol.value.dispose();
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it(`${method} stops at maxIter and says so`, () => {
+      tf.tidy(() => {
+        const sol = nm.solvers.getSolver(method)(problem(), tf.zeros([B, n]), nm.solvers.resolveSolverOptions({ method, tol: 1e-12, maxIter: 1 }));
+        expect(sol.result).toBe('maxIterationsReached');
+        expect(sol.stats).toMatchObject({ iterations: 1, converged: false });
+        expect(sol.stats.residual).toBeGreaterThan(1e-12);
+        sol.value.dispose();
+      });
+    });
+  }
+
+  it('checkEvery skips convergence checks but still stops converged', () => {
+    tf.tidy(() => {
+      const sol = nm.solvers.picard(problem(), tf.zeros([B, n]), nm.solvers.resolveSolverOptions({ method: 'picard', tol: 1e-6, maxIter: 500, checkEvery: 7 }));
+      expect(sol.stats.converged).toBe(true);
+      expect(sol.stats.iterations % 7).toBe(0);
+      sol.value.dispose();
+    });
+  });
+
+  it('anderson falls back to picard on a non-finite Gram system and counts it; the result is flagged', () => {
+    tf.tidy(() => {
+      const base = problem();
+      const nanRow = tf.tensor2d([[NaN, NaN, NaN, NaN, NaN, NaN], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]);
+      let calls = 0;
+      const f: nm.solvers.FixedPointMap = (x) => (++calls === 3 ? (tf.add(base(x), nanRow) as tf.Tensor2D) : base(x));
+      const sol = nm.solvers.anderson(f, tf.zeros([B, n]), nm.solvers.resolveSolverOptions({ method: 'anderson', tol: 1e-9, maxIter: 6 }));
+      expect(sol.stats.fallbacks).toBeGreaterThan(0);
+      expect(sol.result).toBe('nonFinite');
+      sol.value.dispose();
+    });
+  });
+
+  it('newton without a jacobian is a clear error', () => {
+    const f: nm.solvers.FixedPointMap = (x) => tf.clone(x);
+    expect(() => nm.solvers.newton(f, tf.zeros([1, 2]), nm.solvers.resolveSolverOptions('newton'))).toThrow(/'newton': the fixed-point map has no 'jacobian'/);
+  });
+});
