@@ -20,7 +20,8 @@ import type { SolveStats } from '../solvers/types.js';
 import { ConfigError, NonConvergenceError, NonFiniteError, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
 import { resolveNeuralModuleArgs, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './nm_args.js';
-import { adjointSolve, emptyStats, forwardSolve, type SolvePlan } from './nm_solve.js';
+import { neuralModuleOp, type NeuralModuleOpContext } from './nm_op.js';
+import { emptyStats, type SolvePlan } from './nm_solve.js';
 import { nodeActivation, type NodeActivation } from './node_activation.js';
 
 /** The module structure of the current partition (see API.md). */
@@ -37,8 +38,10 @@ export interface ModuleStructure {
   density: number;
   /** Magnitude threshold γ of the mask. */
   gamma: number;
-  /** Power-iteration estimate of ‖A‖₂ (contraction needs ‖A‖₂·sup|f'| < 1). */
+  /** Power-iteration estimate of ‖A‖₂ (contraction needs ‖A‖₂·sup|f'| < 1), after any safeguard rescale. */
   spectralNorm: number;
+  /** How many times the contraction safeguard has rescaled the graph so far. */
+  contractionRescales: number;
 }
 
 /** Running totals since the last `resetCounters()` (read by callbacks). */
@@ -63,6 +66,7 @@ export class NeuralModuleLayer extends layers.Layer {
   private lastForward: SolveStats = emptyStats();
   private lastBackward: SolveStats = emptyStats();
   private warned = false;
+  private rescales = 0;
   private edgeMask: EdgeMask | null = null;
   private readonly partitionListeners: Array<(layer: NeuralModuleLayer) => void> = [];
   /** Totals read and reset by the partition callback. */
@@ -122,8 +126,21 @@ export class NeuralModuleLayer extends layers.Layer {
   repartition(): ModuleStructure {
     if (!this.graph || !this.constants) throw new ConfigError(`${this.where()}: repartition() needs a built layer; call the model (or layer.build) first.`);
     const p = this.options.units;
-    const w = this.graph.read().dataSync();
-    const mask = magnitudeMask(w, p, this.options.density, this.options.topology);
+    let w = this.graph.read().dataSync() as Float32Array;
+    let mask = magnitudeMask(w, p, this.options.density, this.options.topology);
+    let spectralNorm = spectralNormEstimate(w, mask);
+    const bound = this.options.contractionBound;
+    if (bound != null && spectralNorm * this.act.lipschitz > bound) {
+      // Scale the off-diagonal edges (not the bias); the mask is scale-invariant.
+      const scale = bound / (spectralNorm * this.act.lipschitz);
+      w = w.map((v, i) => (i % (p + 1) === 0 ? v : v * scale));
+      const t = tf.tensor2d(w, [p, p]);
+      this.graph.write(t);
+      t.dispose();
+      mask = magnitudeMask(w, p, this.options.density, this.options.topology);
+      spectralNorm *= scale;
+      this.rescales++;
+    }
     const schedule = buildSchedule(mask);
     const maskValues = new Float32Array(p * p);
     mask.mask.forEach((m, i) => (maskValues[i] = m));
@@ -147,7 +164,8 @@ export class NeuralModuleLayer extends layers.Layer {
       edges: mask.edges,
       density: candidates > 0 ? mask.edges / candidates : 0,
       gamma: mask.gamma,
-      spectralNorm: spectralNormEstimate(w, mask),
+      spectralNorm,
+      contractionRescales: this.rescales,
     };
     this.edgeMask = mask;
     for (const listener of this.partitionListeners) listener(this);
@@ -259,37 +277,15 @@ export class NeuralModuleLayer extends layers.Layer {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       this.checkInput(x);
       this.ensurePlan();
-      const plan = this.plan!;
-      const { act, options } = this;
-      const op = tf.customGrad((...args: unknown[]) => {
-        const [u, kernel, graph] = args as tf.Tensor2D[];
-        const save = args[3] as tf.GradSaveFunc;
-        const diag = tf.sum(tf.mul(graph, plan.eye), 0);
-        const z = tf.add(tf.matMul(u, kernel), diag) as tf.Tensor2D;
-        const masked = tf.mul(graph, plan.mask);
-        const ap = tf.gather(tf.gather(masked, plan.perm, 0), plan.perm, 1) as tf.Tensor2D;
-        const stats = emptyStats();
-        const xp = forwardSolve(tf.gather(z, plan.perm, 1) as tf.Tensor2D, ap, plan, act, options.solver, stats);
-        this.report('forward', stats);
-        const xs = tf.gather(xp, plan.invPerm, 1) as tf.Tensor2D;
-        const h = act.apply(xs) as tf.Tensor2D;
-        save([u, kernel, xs, h, ap]);
-        const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [su, sk, sx, sh, sap] = saved as tf.Tensor2D[];
-          const fp = act.derivative(sx, sh) as tf.Tensor2D;
-          const q = tf.mul(dy, fp) as tf.Tensor2D;
-          const bstats = emptyStats();
-          const vp = adjointSolve(tf.gather(q, plan.perm, 1) as tf.Tensor2D, tf.gather(fp, plan.perm, 1) as tf.Tensor2D, sap, plan, options.backwardSolver, bstats);
-          this.report('backward', bstats);
-          const v = tf.gather(vp, plan.invPerm, 1) as tf.Tensor2D;
-          const du = tf.matMul(v, sk, false, true);
-          const dk = tf.matMul(su, v, true, false);
-          const dGraph = tf.add(tf.mul(tf.matMul(sh, v, true, false), plan.gradMask), tf.mul(plan.eye, tf.sum(v, 0)));
-          return [du, dk, dGraph];
-        };
-        return { value: h, gradFunc };
-      });
-      return op(x, this.inputKernel!.read(), this.graph!.read());
+      const ctx: NeuralModuleOpContext = {
+        plan: this.plan!,
+        act: this.act,
+        solver: this.options.solver,
+        backwardSolver: this.options.backwardSolver,
+        report: (kind, stats) => this.report(kind, stats),
+        where: this.where(),
+      };
+      return neuralModuleOp(x as tf.Tensor2D, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, ctx);
     });
   }
 
@@ -308,6 +304,7 @@ export class NeuralModuleLayer extends layers.Layer {
       graphRegularizer: serializeObject(o.graphRegularizer) as unknown as tf.serialization.ConfigDict,
       onNonConvergence: o.onNonConvergence,
       validateInput: o.validateInput,
+      contractionBound: o.contractionBound,
     };
     return { ...super.getConfig(), ...config };
   }

@@ -48,6 +48,13 @@ export interface NeuralModuleLayerArgs extends LayerArgs {
   onNonConvergence?: NonConvergenceMode;
   /** Check each input batch for NaN/Inf (one device sync per call). Default: true. */
   validateInput?: boolean;
+  /**
+   * Contraction safeguard: at every re-partition, if the power-iteration estimate of
+   * ‖A‖₂ times sup|f'| exceeds this bound, the off-diagonal graph weights are scaled
+   * down so that it equals the bound (a projection, like a weight constraint).
+   * `null` turns it off. Default: null.
+   */
+  contractionBound?: number | null;
 }
 
 /** Fully resolved layer options. */
@@ -64,11 +71,12 @@ export interface ResolvedNeuralModuleArgs {
   graphRegularizer: Regularizer | null;
   onNonConvergence: NonConvergenceMode;
   validateInput: boolean;
+  contractionBound: number | null;
 }
 
 const OWN_KEYS = [
   'units', 'activation', 'density', 'topology', 'solver', 'backwardSolver', 'inputInitializer', 'graphInitializer',
-  'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput',
+  'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput', 'contractionBound',
 ];
 // LayerArgs keys, plus 'customObjects', which tfjs passes when deserializing.
 const BASE_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
@@ -87,6 +95,7 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
   const onNonConvergence = checkOneOf(where, 'onNonConvergence', args.onNonConvergence ?? 'warn', NON_CONVERGENCE_MODES);
   const validateInput = args.validateInput ?? true;
   if (typeof validateInput !== 'boolean') fail(where, 'validateInput', validateInput, 'a boolean');
+  const contractionBound = args.contractionBound == null ? null : checkNumber(where, 'contractionBound', args.contractionBound, 0, Infinity, { lo: true });
   const init = (arg: string, v: unknown, dflt: () => Initializer) =>
     v == null ? dflt() : deserializeObject<Initializer>(where, arg, v, isInitializer)!;
   const reg = (arg: string, v: unknown) => deserializeObject<Regularizer>(where, arg, v, isRegularizer);
@@ -103,5 +112,6 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
     graphRegularizer: reg('graphRegularizer', args.graphRegularizer),
     onNonConvergence,
     validateInput,
+    contractionBound,
   };
 }

@@ -1,0 +1,71 @@
+/**
+ * The differentiable Neural Module operation: a `tf.customGrad` whose forward runs
+ * the module-by-module solve and whose gradient is the closed-form adjoint
+ * (DESIGN.md §1). The weights enter as inputs (customGrad ignores captured
+ * variables), the edge mask is applied inside the forward, and the returned graph
+ * gradient is dense: every off-diagonal edge, masked or not, gets Σ_b f(x_j)·v_k.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
+import { NonFiniteError } from '../utils/errors.js';
+import { adjointSolve, emptyStats, forwardSolve, type SolvePlan } from './nm_solve.js';
+import type { NodeActivation } from './node_activation.js';
+
+/** What the operation needs from its layer. */
+export interface NeuralModuleOpContext {
+  plan: SolvePlan;
+  act: NodeActivation;
+  solver: ResolvedSolverOptions;
+  backwardSolver: ResolvedSolverOptions;
+  /** Records stats; throws or warns on non-convergence as the layer is configured. */
+  report: (kind: 'forward' | 'backward', stats: SolveStats) => void;
+  /** Layer description for error messages. */
+  where: string;
+}
+
+/** Throws a NonFiniteError naming the layer unless every entry of `t` is finite. */
+function assertFinite(t: tf.Tensor, ctx: NeuralModuleOpContext, what: string): void {
+  const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), 'int32'), 1).dataSync());
+  const row = bad.findIndex((b) => b > 0);
+  if (row >= 0) {
+    throw new NonFiniteError(
+      `${ctx.where}: the ${what} contains NaN/Inf (first at row ${row} of a batch of ${t.shape[0]}); nothing was written back. ` +
+        'The graph weights are probably non-finite or far from contractive: lower the learning rate, or set contractionBound.',
+    );
+  }
+}
+
+/** Applies the layer's operation to an input batch `u` with weights `kernel` (n×p) and `graph` (p×p). */
+export function neuralModuleOp(u: tf.Tensor2D, kernel: tf.Tensor2D, graph: tf.Tensor2D, ctx: NeuralModuleOpContext): tf.Tensor2D {
+  const { plan, act } = ctx;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [input, k, w] = args as tf.Tensor2D[];
+    const save = args[3] as tf.GradSaveFunc;
+    const diag = tf.sum(tf.mul(w, plan.eye), 0);
+    const z = tf.add(tf.matMul(input, k), diag) as tf.Tensor2D;
+    const ap = tf.gather(tf.gather(tf.mul(w, plan.mask), plan.perm, 0), plan.perm, 1) as tf.Tensor2D;
+    const stats = emptyStats();
+    const xp = forwardSolve(tf.gather(z, plan.perm, 1) as tf.Tensor2D, ap, plan, act, ctx.solver, stats);
+    ctx.report('forward', stats);
+    const x = tf.gather(xp, plan.invPerm, 1) as tf.Tensor2D;
+    const h = act.apply(x) as tf.Tensor2D;
+    assertFinite(h, ctx, 'forward solution');
+    save([input, k, x, h, ap]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [su, sk, sx, sh, sap] = saved as tf.Tensor2D[];
+      const fp = act.derivative(sx, sh) as tf.Tensor2D;
+      const q = tf.mul(dy, fp) as tf.Tensor2D;
+      const bstats = emptyStats();
+      const vp = adjointSolve(tf.gather(q, plan.perm, 1) as tf.Tensor2D, tf.gather(fp, plan.perm, 1) as tf.Tensor2D, sap, plan, ctx.backwardSolver, bstats);
+      ctx.report('backward', bstats);
+      const v = tf.gather(vp, plan.invPerm, 1) as tf.Tensor2D;
+      assertFinite(v, ctx, 'adjoint (gradient) solution');
+      const du = tf.matMul(v, sk, false, true);
+      const dk = tf.matMul(su, v, true, false);
+      const dGraph = tf.add(tf.mul(tf.matMul(sh, v, true, false), plan.gradMask), tf.mul(plan.eye, tf.sum(v, 0)));
+      return [du, dk, dGraph];
+    };
+    return { value: h, gradFunc };
+  });
+  return op(u, kernel, graph) as tf.Tensor2D;
+}
