@@ -1,0 +1,152 @@
+/**
+ * Performance benchmark (issue: "Make the solve fast"). Every figure is a ratio
+ * against a baseline measured in the same process, medians over repeated steps
+ * after a warm-up, because this machine is shared and noisy.
+ *
+ *   npm run bench:perf -- [--backend wasm|cpu] [--reps 15] [--large] [--data DIR]
+ *
+ * --large adds the p = 3000, ρ = 0.01 epoch on UCI letter (needs ../shared/datasets
+ * or --data) with peak memory.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as nm from '../src/index.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+const backend = arg('backend', 'wasm');
+const reps = Number(arg('reps', '15'));
+await tf.setBackend(backend);
+await tf.ready();
+
+const median = (a: number[]) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+function timeIt(fn: () => void, n = reps, warm = 3): number {
+  for (let i = 0; i < warm; i++) fn();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+function trainStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): () => void {
+  const opt = model.optimizer;
+  return () => {
+    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true);
+    cost?.dataSync();
+    cost?.dispose();
+  };
+}
+
+function classifier(hidden: tf.layers.Layer, classes = 10): tf.Sequential {
+  const m = tf.sequential();
+  m.add(hidden);
+  m.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
+  m.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+const rows: string[][] = [];
+const report = (what: string, value: string, target: string, note = '') => {
+  rows.push([what, value, target, note]);
+  console.log(`${what}: ${value} (target ${target}) ${note}`);
+};
+const fwdIters = (m: tf.Sequential) => (m.layers[0] as nm.layers.NeuralModuleLayer).solverStats().forward.iterations;
+
+const x = tf.randomNormal([64, 64], 0, 1, 'float32', 1);
+const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32', 2), 10);
+const tol = 1e-4;
+console.log(`backend ${tf.getBackend()}, batch 64, 64 features, tol ${tol}, median of ${reps} steps after 3 warm-up steps`);
+
+// 1. NM(p=300, ρ=0.05) train step vs Dense(300, tanh).
+const mlp = classifier(tf.layers.dense({ inputShape: [64], units: 300, activation: 'tanh' }));
+const nmFixed = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 0.05, solver: { method: 'anderson', tol } }));
+const tMlp = timeIt(trainStep(mlp, x, y));
+const tNm = timeIt(trainStep(nmFixed, x, y));
+const sFixed = (nmFixed.layers[0] as nm.layers.NeuralModuleLayer).structure();
+report('1a. NM(300, ρ 0.05, fixed random mask) / Dense(300) train step', `${(tNm / tMlp).toFixed(2)}× (${tNm.toFixed(1)} ms vs ${tMlp.toFixed(1)} ms)`, '≤ 3×', `largest module ${sFixed.largestModule}, ${fwdIters(nmFixed)} fwd iterations`);
+
+const regs = nm.regularizers as unknown as Record<string, ((a: object) => unknown) | undefined>;
+if (typeof regs.nm === 'function') {
+  const learned = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 0.05, solver: { method: 'anderson', tol }, graphRegularizer: regs.nm({ alpha: 0.01, form: 'size' }) as never }));
+  const step = trainStep(learned, x, y);
+  const layer = learned.layers[0] as nm.layers.NeuralModuleLayer;
+  for (let i = 0; i < 200; i++) {
+    step();
+    if (i % 10 === 9) layer.repartition();
+  }
+  const tLearned = timeIt(step);
+  const s = layer.structure();
+  report('1b. NM(300, ρ 0.05, mask learned under NM reg, 200 steps) / Dense(300)', `${(tLearned / tMlp).toFixed(2)}× (${tLearned.toFixed(1)} ms)`, '≤ 3×', `largest module ${s.largestModule}, ${s.modules.length} modules`);
+} else {
+  report('1b. learned mask', 'not measured', '≤ 3×', 'nm.regularizers.nm not available in this build');
+}
+
+// 2. DEQ (ρ = 1, one monolithic solve) vs NM (ρ = 0.05) at p = 300, same tolerance.
+const deq = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 1, solver: { method: 'anderson', tol } }));
+const tDeq = timeIt(trainStep(deq, x, y), Math.max(5, Math.floor(reps / 2)));
+report('2. DEQ(300, ρ 1) / NM(300, ρ 0.05) train step', `${(tDeq / tNm).toFixed(2)}× (${tDeq.toFixed(1)} ms vs ${tNm.toFixed(1)} ms)`, '≥ 5×', `DEQ ${fwdIters(deq)} fwd iterations`);
+
+// 4. Forward solve of one 50-node module at batch 64.
+{
+  const p = 50;
+  const layer = nm.layers.neuralModule({ units: p, density: 0.2, solver: { method: 'anderson', tol } });
+  layer.build([null, 64]);
+  const s = layer.structure();
+  const t = timeIt(() => tf.tidy(() => (layer.apply(x) as tf.Tensor).dataSync()));
+  const picard = nm.layers.neuralModule({ units: p, density: 0.2, solver: { method: 'picard', tol } });
+  picard.build([null, 64]);
+  picard.setWeights(layer.getWeights());
+  const tp = timeIt(() => tf.tidy(() => (picard.apply(x) as tf.Tensor).dataSync()));
+  report('4. forward solve, one 50-node module, batch 64', `${t.toFixed(2)} ms anderson (${layer.solverStats().forward.iterations} it), ${tp.toFixed(2)} ms picard (${picard.solverStats().forward.iterations} it)`, '≤ 2 ms (paper: 10 ms)', `largest module ${s.largestModule}`);
+}
+
+// 5. Effective GFLOP/s of the solve vs a plain matMul of the same shape.
+{
+  const layer = nmFixed.layers[0] as nm.layers.NeuralModuleLayer;
+  const s = layer.structure();
+  const tFwd = timeIt(() => tf.tidy(() => (layer.apply(x) as tf.Tensor).dataSync()));
+  const it = layer.solverStats().forward.iterations;
+  const useful = 2 * 64 * s.edges * Math.max(1, it + 1); // kept-edge multiply-adds: one per iteration plus the final pass
+  const a = tf.randomNormal([64, 300]);
+  const b = tf.randomNormal([300, 300]);
+  const tMat = timeIt(() => tf.tidy(() => tf.matMul(a, b).dataSync()), 50);
+  const gNm = useful / (tFwd * 1e6);
+  const gMat = (2 * 64 * 300 * 300) / (tMat * 1e6);
+  report('5. effective GFLOP/s (kept edges) vs matMul [64,300]×[300,300]', `${gNm.toFixed(3)} vs ${gMat.toFixed(2)} GFLOP/s = ${((100 * gNm) / gMat).toFixed(1)}%`, '≥ 50%', `${s.edges} kept edges, ${it} iterations, forward ${tFwd.toFixed(1)} ms`);
+}
+
+// 3. p = 3000, ρ = 0.01: one epoch on letter (16000 samples, batch 128).
+if (process.argv.includes('--large')) {
+  const dir = arg('data', fileURLToPath(new URL('../../shared/datasets', import.meta.url)));
+  const file = `${dir}/letter.csv`;
+  if (!existsSync(file)) {
+    report('3. p=3000 epoch on letter', 'not measured', '≤ 120 s, ≤ 2 GB', `no ${file} (pass --data DIR)`);
+  } else {
+    const t = await nm.datasets.loadCsv(file);
+    const idx = nm.datasets.stratifiedSplit(t.y, [0.8, 0.2], 1)[0];
+    const tr = nm.datasets.standardize(nm.datasets.subset(t, idx), nm.datasets.featureStats(nm.datasets.subset(t, idx)));
+    const xs = tf.tensor2d(tr.x, [tr.numSamples, tr.numFeatures]);
+    const ys = tf.oneHot(tf.tensor1d(tr.y, 'int32'), t.classes.length);
+    const big = classifier(nm.layers.neuralModule({ inputShape: [tr.numFeatures], units: 3000, density: 0.01, solver: { method: 'anderson', tol } }), t.classes.length);
+    let peak = 0;
+    const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
+    const timer = setInterval(sample, 200);
+    const t0 = performance.now();
+    await big.fit(xs, ys, { epochs: 1, batchSize: 128, verbose: 0, callbacks: [nm.callbacks.progress({ label: 'p=3000' })] });
+    const secs = (performance.now() - t0) / 1000;
+    clearInterval(timer);
+    sample();
+    const s = (big.layers[0] as nm.layers.NeuralModuleLayer).structure();
+    report(`3. p=3000, ρ 0.01 epoch on letter (${tr.numSamples} samples, batch 128)`, `${secs.toFixed(1)} s, peak RSS ${(peak / 2 ** 30).toFixed(2)} GB`, '≤ 120 s, ≤ 2 GB', `largest module ${s.largestModule}, ${s.modules.length} modules`);
+  }
+}
+
+console.log('\n| measurement | value | target | notes |\n|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
