@@ -3,3 +3,4 @@ export { magnitudeMask, keptEdgeCount, kthLargest, type EdgeMask, type Topology 
 export { stronglyConnectedComponents, type Components } from './tarjan.js';
 export { buildSchedule, type Schedule, type SolveStep } from './schedule.js';
 export { spectralNormEstimate } from './spectral.js';
+export { hopDistances, UNREACHABLE } from './hop_distance.js';

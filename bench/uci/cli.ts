@@ -1,0 +1,73 @@
+/**
+ * `npm run bench:uci -- [uci] [flags]`: the UCI benchmark of the Neural Modules
+ * papers' tables (NN, DEQ, DAG, NMs, NMs&L1, NMs&NM × node counts × seeds).
+ * See `--help` and docs/RESULTS.md.
+ */
+import { fileURLToPath } from 'node:url';
+import { BenchConfigError, checkData, parseArgs, usage, type BenchConfig } from './config.js';
+import { estimateGrid, formatEstimate } from './estimate.js';
+import { unavailableMethods } from './methods.js';
+import { buildResults, writeOutputs } from './output.js';
+import { planTrials, runGrid } from './runner.js';
+import { TrialStore } from './store.js';
+
+async function setBackend(name: BenchConfig['backend']): Promise<void> {
+  const tf = await import('@tensorflow/tfjs');
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend(name))) throw new BenchConfigError(`--backend: could not initialise the '${name}' backend.`);
+  await tf.ready();
+}
+
+/** Runs the benchmark for a command line; returns the process exit code. */
+export async function main(argv: string[], log: (s: string) => void = (s) => console.log(s)): Promise<number> {
+  let cfg: BenchConfig | null;
+  try {
+    cfg = parseArgs(argv);
+    if (cfg == null) {
+      log(usage());
+      return 0;
+    }
+    if (!cfg.reportOnly) checkData(cfg.dataDir, cfg.datasets);
+    const missing = unavailableMethods(cfg.methods);
+    if (missing.length && !cfg.reportOnly && !cfg.dryRun && !cfg.estimate) {
+      throw new BenchConfigError(`--methods: ${missing.map((m) => `${m.method} needs ${m.missing}`).join('; ')}, which src/regularizers/index.ts does not export yet. Run the other methods with --methods.`);
+    }
+  } catch (e) {
+    if (e instanceof BenchConfigError) {
+      console.error(`nm-bench uci: ${e.message}\n\n${usage()}`);
+      return 2;
+    }
+    throw e;
+  }
+  const command = `npm run bench:uci -- ${argv.join(' ')}`.trim();
+  const plan = planTrials(cfg);
+  log(`UCI benchmark: ${cfg.datasets.join(',')} × nodes ${cfg.nodes.join(',')} × ${cfg.methods.join(',')} × ${cfg.seeds.length} seeds × budget ${cfg.budget} = ${plan.length} trials → ${cfg.out}`);
+  if (cfg.estimate) {
+    log(formatEstimate(estimateGrid(cfg, new TrialStore(cfg.out).all())));
+    return 0;
+  }
+  if (cfg.dryRun) {
+    const store = new TrialStore(cfg.out);
+    log(`${plan.filter((t) => store.has(t.key)).length} of them already stored in ${store.path}`);
+    return 0;
+  }
+  if (!cfg.reportOnly) {
+    await setBackend(cfg.backend);
+    const summary = await runGrid(cfg);
+    log(`trained ${summary.executed} trials, skipped ${summary.skipped} already stored, in ${(summary.seconds / 60).toFixed(1)} min`);
+  }
+  const results = buildResults(cfg, new TrialStore(cfg.out), command);
+  const files = await writeOutputs(cfg, results);
+  log(`${results.counts.completeRuns}/${results.counts.plannedRuns} runs complete; wrote ${files.length} files: ${cfg.out}/{results.json,tables.md,plots/}`);
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * Command-line configuration of the UCI benchmark: flags, defaults, validation.
+ * Every error names the flag and lists the valid values.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The methods of shared/DESIGN.md §4, in table order. */
+export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+export const DEFAULT_DATASETS = ['digits', 'satellite', 'letter', 'dna', 'vehicle'];
+export const DEFAULT_NODES = [40, 60, 80, 100, 200, 300];
+export const BACKENDS = ['wasm', 'cpu'] as const;
+export const BUDGETS = [1, 2, 4] as const;
+export const NM_FORMS = ['repulsion', 'size'] as const;
+
+/** The package root (two levels above this file). */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Fully resolved benchmark settings. */
+export interface BenchConfig {
+  datasets: string[];
+  dataDir: string;
+  nodes: number[];
+  methods: MethodName[];
+  /** Seeds 1..N. */
+  seeds: number[];
+  /** Maximum epochs per training (early stopping may end sooner). */
+  epochs: number;
+  /** Epochs without a validation-loss improvement before stopping. */
+  patience: number;
+  /** Configurations tried per (dataset, method, nodes, seed): the tuning budget. */
+  budget: (typeof BUDGETS)[number];
+  batchSize: number;
+  out: string;
+  backend: (typeof BACKENDS)[number];
+  /** Cap on training samples (stratified subsample), or null for all. */
+  maxTrain: number | null;
+  /** Form of the NM regularizer (NMs&NM). */
+  nmForm: (typeof NM_FORMS)[number];
+  /** Only rebuild the report from the stored runs; train nothing. */
+  reportOnly: boolean;
+  /** Print the planned grid and exit. */
+  dryRun: boolean;
+  /** Print an estimate of the grid's wall time from the trials stored in --out, and exit. */
+  estimate: boolean;
+}
+
+/** A usage error (bad flag or value); the CLI prints its message and exits with 2. */
+export class BenchConfigError extends Error {
+  override name = 'BenchConfigError';
+}
+
+interface FlagSpec {
+  help: string;
+  boolean?: boolean;
+}
+
+export const FLAGS: Record<string, FlagSpec> = {
+  datasets: { help: `comma-separated dataset names (CSV files in --data); default ${DEFAULT_DATASETS.join(',')}` },
+  data: { help: 'directory of the dataset CSVs; default ../shared/datasets relative to the package root' },
+  nodes: { help: `comma-separated hidden node counts; default ${DEFAULT_NODES.join(',')}` },
+  methods: { help: `comma-separated methods among ${METHOD_NAMES.join(',')}; default all` },
+  seeds: { help: 'number of seeds (splits) N, seeds 1..N; default 5' },
+  epochs: { help: 'maximum epochs per training, with early stopping on validation loss; default 60' },
+  patience: { help: 'early-stopping patience in epochs; default 6' },
+  budget: { help: `tuning configurations per method (${BUDGETS.join(', ')}); default 4` },
+  'batch-size': { help: 'mini-batch size; default 64' },
+  out: { help: 'output directory; default out/uci (relative to the working directory)' },
+  backend: { help: `tfjs backend (${BACKENDS.join(', ')}); default wasm` },
+  'max-train': { help: 'cap on training samples (stratified subsample); default: all' },
+  'nm-form': { help: `form of the NM regularizer (${NM_FORMS.join(', ')}); default repulsion` },
+  'report-only': { help: 'rebuild results.json, tables and plots from the stored runs, train nothing', boolean: true },
+  'dry-run': { help: 'print the planned grid and exit', boolean: true },
+  estimate: { help: "estimate the grid's wall time from the trials stored in --out, train nothing", boolean: true },
+  help: { help: 'print this help', boolean: true },
+};
+
+export function usage(): string {
+  const lines = Object.entries(FLAGS).map(([k, s]) => `  --${k.padEnd(12)} ${s.help}`);
+  return ['usage: npm run bench:uci -- [uci] [flags]', '', ...lines].join('\n');
+}
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+function int(flag: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < min) {
+    throw new BenchConfigError(`--${flag}: expected an integer >= ${min}; received '${v}'.`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, v: string, valid: readonly T[]): T {
+  const hit = valid.find((x) => x.toLowerCase() === v.trim().toLowerCase());
+  if (!hit) throw new BenchConfigError(`--${flag}: unknown value '${v}'; valid values: ${valid.join(', ')}.`);
+  return hit;
+}
+
+/** Splits argv into flag → value (a `--flag value` or `--flag=value` form). */
+function readFlags(argv: string[]): Map<string, string> {
+  const args = argv[0] === 'uci' ? argv.slice(1) : argv;
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) {
+      throw new BenchConfigError(`unexpected argument '${a}'; flags start with --. Valid flags: ${Object.keys(FLAGS).map((k) => `--${k}`).join(', ')}.`);
+    }
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+    const spec = FLAGS[name];
+    if (!spec) throw new BenchConfigError(`unknown flag --${name}; valid flags: ${Object.keys(FLAGS).map((k) => `--${k}`).join(', ')}.`);
+    if (flags.has(name)) throw new BenchConfigError(`--${name} is given twice.`);
+    if (spec.boolean) {
+      if (eq >= 0) throw new BenchConfigError(`--${name} takes no value.`);
+      flags.set(name, 'true');
+    } else if (eq >= 0) {
+      flags.set(name, a.slice(eq + 1));
+    } else {
+      const v = args[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new BenchConfigError(`--${name} needs a value (${spec.help}).`);
+      flags.set(name, v);
+      i++;
+    }
+  }
+  return flags;
+}
+
+/** The dataset names available in a directory (its *.csv files). */
+export function availableDatasets(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.csv')).map((f) => f.slice(0, -4)).sort();
+}
+
+/** Checks the data directory and the dataset names (needs the file system). */
+export function checkData(dataDir: string, datasets: string[]): void {
+  if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
+    throw new BenchConfigError(`--data: the dataset directory '${dataDir}' does not exist. Give the directory of the UCI CSVs with --data DIR.`);
+  }
+  const have = availableDatasets(dataDir);
+  for (const d of datasets) {
+    if (!have.includes(d)) {
+      throw new BenchConfigError(`--datasets: unknown dataset '${d}' (no ${d}.csv in '${dataDir}'); valid values: ${have.join(', ') || '(no CSV files there)'}.`);
+    }
+  }
+}
+
+/** Parses the command line (without `node` and the script) into a config. Returns null for --help. */
+export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | null {
+  const f = readFlags(argv);
+  if (f.has('help')) return null;
+  const nodes = f.has('nodes') ? list(f.get('nodes')!).map((v) => int('nodes', v, 1)) : DEFAULT_NODES;
+  if (nodes.length === 0) throw new BenchConfigError('--nodes: expected at least one node count, e.g. 40,100,300.');
+  const methods = f.has('methods') ? list(f.get('methods')!).map((v) => oneOf('methods', v, METHOD_NAMES)) : [...METHOD_NAMES];
+  if (methods.length === 0) throw new BenchConfigError(`--methods: expected at least one of ${METHOD_NAMES.join(', ')}.`);
+  const datasets = f.has('datasets') ? list(f.get('datasets')!) : DEFAULT_DATASETS;
+  if (datasets.length === 0) throw new BenchConfigError('--datasets: expected at least one dataset name.');
+  const budgetRaw = int('budget', f.get('budget') ?? '4', 1);
+  const budget = BUDGETS.find((b) => b === budgetRaw);
+  if (budget === undefined) throw new BenchConfigError(`--budget: unknown value '${budgetRaw}'; valid values: ${BUDGETS.join(', ')}.`);
+  const dedupe = <T>(xs: T[]) => Array.from(new Set(xs));
+  return {
+    datasets: dedupe(datasets),
+    dataDir: f.has('data') ? resolve(cwd, f.get('data')!) : resolve(PACKAGE_ROOT, '..', 'shared', 'datasets'),
+    nodes: dedupe(nodes).sort((a, b) => a - b),
+    methods: METHOD_NAMES.filter((m) => methods.includes(m)),
+    seeds: Array.from({ length: int('seeds', f.get('seeds') ?? '5', 1) }, (_, i) => i + 1),
+    epochs: int('epochs', f.get('epochs') ?? '60', 1),
+    patience: int('patience', f.get('patience') ?? '6', 1),
+    budget,
+    batchSize: int('batch-size', f.get('batch-size') ?? '64', 1),
+    out: resolve(cwd, f.get('out') ?? 'out/uci'),
+    backend: oneOf('backend', f.get('backend') ?? 'wasm', BACKENDS),
+    maxTrain: f.has('max-train') ? int('max-train', f.get('max-train')!, 2) : null,
+    nmForm: oneOf('nm-form', f.get('nm-form') ?? 'repulsion', NM_FORMS),
+    reportOnly: f.has('report-only'),
+    dryRun: f.has('dry-run'),
+    estimate: f.has('estimate'),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Data of one benchmark run: the seeded stratified 70/15/15 split of a dataset,
+ * an optional stratified cap on the training part, and standardization with the
+ * training statistics.
+ */
+import { join } from 'node:path';
+import * as nm from '../../src/index.js';
+
+type Table = nm.datasets.Table;
+
+/** Train / validation / test fractions of every split. */
+export const SPLIT_FRACTIONS = [0.7, 0.15, 0.15] as const;
+
+/** Index sets of one seed's split (indices into the dataset's rows). */
+export interface SplitIndices {
+  train: number[];
+  val: number[];
+  test: number[];
+}
+
+/** Standardized parts of a split, as typed arrays (tensors are made by the trainer). */
+export interface SplitData {
+  train: Table;
+  val: Table;
+  test: Table;
+  numClasses: number;
+  numFeatures: number;
+}
+
+const cache = new Map<string, Promise<Table>>();
+
+/** Loads `<dir>/<name>.csv` once per process. */
+export function loadDataset(dir: string, name: string): Promise<Table> {
+  const path = join(dir, `${name}.csv`);
+  if (!cache.has(path)) cache.set(path, nm.datasets.loadCsv(path));
+  return cache.get(path)!;
+}
+
+/**
+ * The seeded stratified split: 70/15/15 per class, deterministic for a seed. With
+ * `maxTrain`, the training part is cut to a stratified subsample of that size
+ * (seeded too); validation and test are unchanged.
+ */
+export function splitIndices(y: Int32Array, seed: number, maxTrain: number | null = null): SplitIndices {
+  const [train, val, test] = nm.datasets.stratifiedSplit(y, [...SPLIT_FRACTIONS], seed);
+  if (maxTrain == null || maxTrain >= train.length) return { train, val, test };
+  const sub = Int32Array.from(train, (i) => y[i]);
+  const frac = maxTrain / train.length;
+  const [keep] = nm.datasets.stratifiedSplit(sub, [frac, 1 - frac], seed + 7919);
+  return { train: keep.map((k) => train[k]), val, test };
+}
+
+/** The standardized split data of a table for a seed. */
+export function makeSplit(table: Table, seed: number, maxTrain: number | null = null): SplitData {
+  const idx = splitIndices(table.y, seed, maxTrain);
+  const train = nm.datasets.subset(table, idx.train);
+  const stats = nm.datasets.featureStats(train);
+  return {
+    train: nm.datasets.standardize(train, stats),
+    val: nm.datasets.standardize(nm.datasets.subset(table, idx.val), stats),
+    test: nm.datasets.standardize(nm.datasets.subset(table, idx.test), stats),
+    numClasses: table.classes.length,
+    numFeatures: table.numFeatures,
+  };
+}

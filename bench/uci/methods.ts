@@ -1,0 +1,132 @@
+/**
+ * The compared methods (shared/DESIGN.md §4) and their tuning designs.
+ *
+ * Every method gets the same number of configurations (the budget B ∈ {1, 2, 4}):
+ * - NN, DEQ (only the learning rate applies): lr ∈ {0.01, 0.003} at B = 2, plus 0.001
+ *   and 0.03 at B = 4.
+ * - NMs (lr, ρ): the full 2×2 factorial at B = 4; {(0,0), (1,1)} at B = 2.
+ * - DAG, NMs&L1 (lr, ρ, λ) and NMs&NM (lr, ρ, α): the orthogonal half-fraction L4 of
+ *   the 2×2×2 factorial at B = 4 (every pair of factors sees all four level pairs);
+ *   {(0,0,0), (1,1,1)} at B = 2.
+ * B = 1 is level 0 of every factor. Levels: lr {0.01, 0.003}; ρ {0.05, 0.01} (the papers'
+ * Table 5 values); λ and α {1e-3, 1e-4} (tfjs adds the penalty to a batch-mean loss,
+ * see the NMRegularizer caveats). DEQ is ρ = 1 by definition. All use Adam.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as nm from '../../src/index.js';
+import type { NeuralModuleLayerArgs } from '../../src/layers/nm_args.js';
+import { BenchConfigError, type MethodName } from './config.js';
+
+/** One tuning configuration. `density`/`l1`/`alpha` only where the method has them. */
+export interface MethodConfig {
+  lr: number;
+  density?: number;
+  l1?: number;
+  alpha?: number;
+}
+
+const LR = [0.01, 0.003];
+const LR_WIDE = [0.01, 0.003, 0.001, 0.03];
+const RHO = [0.05, 0.01];
+const REG = [1e-3, 1e-4];
+
+/** Level-index designs per factor count and budget (see the file comment). */
+const DESIGNS: Record<2 | 3, Record<1 | 2 | 4, number[][]>> = {
+  2: { 1: [[0, 0]], 2: [[0, 0], [1, 1]], 4: [[0, 0], [1, 1], [0, 1], [1, 0]] },
+  3: { 1: [[0, 0, 0]], 2: [[0, 0, 0], [1, 1, 1]], 4: [[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]] },
+};
+
+/** The configurations a method is tuned over, in a fixed order. */
+export function tuningGrid(method: MethodName, budget: 1 | 2 | 4): MethodConfig[] {
+  switch (method) {
+    case 'NN':
+    case 'DEQ':
+      return LR_WIDE.slice(0, budget).map((lr) => ({ lr }));
+    case 'NMs':
+      return DESIGNS[2][budget].map(([a, b]) => ({ lr: LR[a], density: RHO[b] }));
+    case 'DAG':
+    case 'NMs&L1':
+      return DESIGNS[3][budget].map(([a, b, c]) => ({ lr: LR[a], density: RHO[b], l1: REG[c] }));
+    case 'NMs&NM':
+      return DESIGNS[3][budget].map(([a, b, c]) => ({ lr: LR[a], density: RHO[b], alpha: REG[c] }));
+  }
+}
+
+type Factory = (args: Record<string, unknown>) => unknown;
+
+/** A regularizer factory of `nm.regularizers`, or null while it is not exported. */
+function regularizerFactory(name: 'nm' | 'offDiagonalL1'): Factory | null {
+  const f = (nm.regularizers as unknown as Record<string, unknown>)[name];
+  return typeof f === 'function' ? (f as Factory) : null;
+}
+
+/** Methods that cannot run because a regularizer they need is not exported from nm.regularizers. */
+export function unavailableMethods(methods: readonly MethodName[]): { method: MethodName; missing: string }[] {
+  const need: Partial<Record<MethodName, 'nm' | 'offDiagonalL1'>> = { DAG: 'offDiagonalL1', 'NMs&L1': 'offDiagonalL1', 'NMs&NM': 'nm' };
+  return methods.flatMap((m) => {
+    const r = need[m];
+    return r && !regularizerFactory(r) ? [{ method: m, missing: `nm.regularizers.${r}` }] : [];
+  });
+}
+
+function graphRegularizer(name: 'nm' | 'offDiagonalL1', args: Record<string, unknown>): NeuralModuleLayerArgs['graphRegularizer'] {
+  const f = regularizerFactory(name);
+  if (!f) throw new BenchConfigError(`nm.regularizers.${name} is not exported by src/regularizers/index.ts yet; leave out the methods that need it (--methods).`);
+  return f(args) as NeuralModuleLayerArgs['graphRegularizer'];
+}
+
+/** What a built model needs to be trained and inspected. */
+export interface BuiltModel {
+  model: tf.Sequential;
+  /** The Neural Module layer, or null for NN. */
+  nmLayer: InstanceType<typeof nm.layers.NeuralModuleLayer> | null;
+  /** Callbacks the method needs during fit (the partition callback for NM layers). */
+  callbacks: tf.CustomCallbackArgs[] | tf.Callback[];
+  /** Frees what the model does not own (regularizer caches). */
+  dispose(): void;
+}
+
+/** Builds and compiles the model of `method` with `config`: hidden layer of p nodes, softmax output. */
+export function buildModel(
+  method: MethodName,
+  config: MethodConfig,
+  shape: { features: number; classes: number; nodes: number },
+  nmForm: 'repulsion' | 'size',
+): BuiltModel {
+  const { features, classes, nodes } = shape;
+  const model = tf.sequential();
+  let nmLayer: BuiltModel['nmLayer'] = null;
+  let reg: unknown = null;
+  if (method === 'NN') {
+    model.add(tf.layers.dense({ inputShape: [features], units: nodes, activation: 'tanh' }));
+  } else {
+    const args: NeuralModuleLayerArgs = {
+      inputShape: [features],
+      units: nodes,
+      activation: 'tanh',
+      density: method === 'DEQ' ? 1 : config.density!,
+      topology: method === 'DAG' ? 'dag' : 'graph',
+      solver: { method: 'anderson', tol: 1e-4, maxIter: 50 },
+      onNonConvergence: 'ignore', // recorded per run (solverStats) instead of warned
+      validateInput: false, // inputs are standardized finite CSV values (checked at load)
+    };
+    if (method === 'DAG' || method === 'NMs&L1') args.graphRegularizer = graphRegularizer('offDiagonalL1', { l1: config.l1! });
+    if (method === 'NMs&NM') args.graphRegularizer = graphRegularizer('nm', { alpha: config.alpha!, form: nmForm, norm: 'l1' });
+    reg = args.graphRegularizer ?? null;
+    nmLayer = nm.layers.neuralModule(args);
+    model.add(nmLayer);
+  }
+  model.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
+  model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
+  return {
+    model,
+    nmLayer,
+    callbacks: nmLayer ? [nm.callbacks.modulePartition({ every: 'epoch' })] : [],
+    dispose() {
+      model.optimizer?.dispose(); // Adam's moment variables are not owned by the model
+      model.dispose();
+      const d = (reg as { dispose?: () => void } | null)?.dispose;
+      if (typeof d === 'function') d.call(reg);
+    },
+  };
+}

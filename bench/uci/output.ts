@@ -1,0 +1,104 @@
+/**
+ * Writes the benchmark outputs into the output directory, each file atomically
+ * (temp file + rename): results.json (settings, every trial, every run's selected
+ * trial, the table cells), tables.md, and the SVG (and PNG) plots under plots/.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectRuns, summarize, type CellSummary, type RunResult } from './aggregate.js';
+import { claimsTable } from './claims.js';
+import type { BenchConfig } from './config.js';
+import { SPLIT_FRACTIONS } from './data.js';
+import { tuningGrid } from './methods.js';
+import { errorChart, renderSvg, timeChart, type ChartSpec } from './plots.js';
+import { renderPng } from './raster.js';
+import { markdownReport, type TableShape } from './report.js';
+import type { TrialRecord, TrialStore } from './store.js';
+
+export interface BenchResults {
+  generatedAt: string;
+  command: string;
+  settings: Omit<BenchConfig, 'reportOnly' | 'dryRun' | 'estimate'> & { split: readonly number[]; tuning: Record<string, unknown> };
+  counts: { plannedRuns: number; completeRuns: number; incompleteRuns: number; failedRuns: number; trials: number };
+  /** Sum of the wall time of every trial in the grid, seconds. */
+  trainingSeconds: number;
+  runs: RunResult[];
+  cells: CellSummary[];
+  trials: TrialRecord[];
+}
+
+export function writeAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/** Builds the results of the grid of `cfg` from the store. */
+export function buildResults(cfg: BenchConfig, store: TrialStore, command: string): BenchResults {
+  const { runs, incomplete, allFailed } = collectRuns(cfg, store);
+  const cells = summarize(cfg, runs);
+  const inGrid = new Set(runs.map((r) => `${r.dataset}|${r.method}|${r.nodes}|${r.seed}`));
+  const trials = store.all().filter((t) => inGrid.has(`${t.dataset}|${t.method}|${t.nodes}|${t.seed}`) && cfg.methods.includes(t.method));
+  const { reportOnly: _r, dryRun: _d, estimate: _e, ...settings } = cfg;
+  return {
+    generatedAt: new Date().toISOString(),
+    command,
+    settings: { ...settings, split: SPLIT_FRACTIONS, tuning: Object.fromEntries(cfg.methods.map((m) => [m, tuningGrid(m, cfg.budget)])) },
+    counts: {
+      plannedRuns: cfg.datasets.length * cfg.methods.length * cfg.nodes.length * cfg.seeds.length,
+      completeRuns: runs.length,
+      incompleteRuns: incomplete,
+      failedRuns: allFailed,
+      trials: trials.length,
+    },
+    trainingSeconds: trials.reduce((a, t) => a + t.wallSeconds, 0),
+    runs,
+    cells,
+    trials,
+  };
+}
+
+export function tableShape(cfg: BenchConfig): TableShape {
+  return { datasets: cfg.datasets, methods: cfg.methods, nodes: cfg.nodes, seeds: cfg.seeds.length };
+}
+
+/** Writes results.json, tables.md and the plots; returns the files written. */
+export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Promise<string[]> {
+  mkdirSync(join(cfg.out, 'plots'), { recursive: true });
+  const files: string[] = [];
+  const put = (name: string, data: string | Uint8Array) => {
+    const path = join(cfg.out, name);
+    writeAtomic(path, data);
+    files.push(path);
+  };
+  put('results.json', `${JSON.stringify(results, null, 1)}\n`);
+  const c = results.counts;
+  const preamble = [
+    `Generated ${results.generatedAt} by \`${results.command}\`.`,
+    '',
+    `Runs complete: ${c.completeRuns} of ${c.plannedRuns} planned (${c.incompleteRuns} incomplete, ${c.failedRuns} with every trial failed); ` +
+      `${c.trials} trials, ${(results.trainingSeconds / 60).toFixed(1)} min of training wall time. ` +
+      `Split ${SPLIT_FRACTIONS.join('/')} (stratified, seeds ${cfg.seeds.join(', ')}); tuning budget ${cfg.budget} configurations per method; ` +
+      `max ${cfg.epochs} epochs, patience ${cfg.patience}, batch ${cfg.batchSize}, backend ${cfg.backend}` +
+      `${cfg.maxTrain != null ? `, training set capped at ${cfg.maxTrain} samples` : ''}.`,
+  ];
+  const claims = [
+    '',
+    '## Paired comparisons (the papers\' claims)',
+    '',
+    'Each pair is one (dataset, nodes, seed): same split, same tuning budget, selected configurations.',
+    '',
+    claimsTable(results.runs, cfg.methods, cfg.datasets),
+    '',
+  ].join('\n');
+  put('tables.md', markdownReport(results.cells, tableShape(cfg), preamble) + claims);
+  const charts: [string, ChartSpec][] = cfg.datasets.flatMap((d) => [
+    [`plots/error_${d}`, errorChart(results.cells, d, cfg.methods, cfg.nodes)] as [string, ChartSpec],
+    ...(cfg.methods.includes('DEQ') ? [[`plots/time_${d}`, timeChart(results.cells, d, cfg.methods, cfg.nodes)] as [string, ChartSpec]] : []),
+  ]);
+  for (const [name, spec] of charts) {
+    put(`${name}.svg`, renderSvg(spec));
+    put(`${name}.png`, await renderPng(spec));
+  }
+  return files;
+}

@@ -1,0 +1,83 @@
+/**
+ * Markdown tables shaped like the papers' (neural-modules-v3 Tables 1–3, v4 Table 1):
+ * rows = methods, columns = node counts. Test error as mean ± std over seeds (best
+ * mean per column in bold), wall time per epoch, time relative to DEQ, and module
+ * statistics at the end of training.
+ */
+import type { CellSummary, Stat } from './aggregate.js';
+import type { MethodName } from './config.js';
+
+export interface TableShape {
+  datasets: string[];
+  methods: MethodName[];
+  nodes: number[];
+  /** Seeds requested: cells with fewer runs show (n=k). */
+  seeds: number;
+}
+
+const find = (cells: CellSummary[], d: string, m: string, p: number) => cells.find((c) => c.dataset === d && c.method === m && c.nodes === p);
+
+const pm = (s: Stat, digits: number) => `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
+
+function grid(cells: CellSummary[], shape: TableShape, dataset: string, cell: (c: CellSummary, nodes: number) => string, rows = shape.methods): string {
+  const header = `| Method | ${shape.nodes.map((p) => `${p} nodes`).join(' | ')} |`;
+  const sep = `|---|${shape.nodes.map(() => '---|').join('')}`;
+  return [header, sep, ...rows.map((m) => `| ${m} | ${shape.nodes.map((p) => {
+    const c = find(cells, dataset, m, p);
+    return c ? cell(c, p) : '–';
+  }).join(' | ')} |`)].join('\n');
+}
+
+const nNote = (s: Stat, seeds: number) => (s.n < seeds ? ` (n=${s.n})` : '');
+
+/** Test error mean ± std per method × node count; the lowest mean of each column in bold. */
+export function errorTable(cells: CellSummary[], shape: TableShape, dataset: string): string {
+  const best = new Map<number, number>();
+  for (const p of shape.nodes) {
+    const means = shape.methods.map((m) => find(cells, dataset, m, p)?.testError.mean).filter((v): v is number => v != null);
+    if (means.length) best.set(p, Math.min(...means.map((v) => Number(v.toFixed(4)))));
+  }
+  return grid(cells, shape, dataset, (c, p) => {
+    const text = pm(c.testError, 4);
+    const bold = Number(c.testError.mean.toFixed(4)) === best.get(p);
+    return `${bold ? `**${text}**` : text}${nNote(c.testError, shape.seeds)}`;
+  });
+}
+
+/** Median wall time per epoch (seconds), mean ± std over the seeds' selected trials. */
+export function timeTable(cells: CellSummary[], shape: TableShape, dataset: string): string {
+  return grid(cells, shape, dataset, (c) => pm(c.secondsPerEpoch, 3));
+}
+
+/** Time per epoch relative to DEQ (DEQ's time / the method's time: > 1 is faster than DEQ). */
+export function speedupTable(cells: CellSummary[], shape: TableShape, dataset: string): string | null {
+  if (!shape.methods.includes('DEQ')) return null;
+  return grid(cells, shape, dataset, (c, p) => {
+    const deq = find(cells, dataset, 'DEQ', p);
+    return deq ? `×${(deq.secondsPerEpoch.mean / c.secondsPerEpoch.mean).toFixed(2)}` : '–';
+  });
+}
+
+/** Module count / largest module / levels / kept edges at the end of training (means over seeds). */
+export function moduleTable(cells: CellSummary[], shape: TableShape, dataset: string): string | null {
+  const rows = shape.methods.filter((m) => m !== 'NN');
+  if (rows.length === 0) return null;
+  return grid(cells, shape, dataset, (c) => {
+    const m = c.modules;
+    return m ? `${m.count.mean.toFixed(1)} / ${m.largest.mean.toFixed(1)} / ${m.levels.mean.toFixed(1)} / ${m.edges.mean.toFixed(0)}` : '–';
+  }, rows);
+}
+
+/** All tables of all datasets, as one markdown document. */
+export function markdownReport(cells: CellSummary[], shape: TableShape, preamble: string[] = []): string {
+  const out: string[] = ['# UCI benchmark tables', '', ...preamble];
+  for (const d of shape.datasets) {
+    out.push('', `## ${d}`, '', `### Test error (mean ± std over seeds; best in bold)`, '', errorTable(cells, shape, d));
+    out.push('', '### Wall time per epoch, seconds (median epoch of the selected trial; mean ± std over seeds)', '', timeTable(cells, shape, d));
+    const sp = speedupTable(cells, shape, d);
+    if (sp) out.push('', '### Speed relative to DEQ (DEQ time per epoch ÷ method time per epoch)', '', sp);
+    const mt = moduleTable(cells, shape, d);
+    if (mt) out.push('', '### Modules at the end of training: count / largest / levels / kept edges (means)', '', mt);
+  }
+  return `${out.join('\n')}\n`;
+}

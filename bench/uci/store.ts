@@ -1,0 +1,110 @@
+/**
+ * The append-only record of finished trials (`trials.jsonl` in the output
+ * directory), which makes the benchmark resumable: one JSON line per finished
+ * trial, written and fsynced when the trial ends. A trial interrupted before its
+ * line is complete is not in the file (a torn last line is ignored) and is redone.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchConfig, MethodName } from './config.js';
+import type { MethodConfig } from './methods.js';
+import type { TrialOutcome } from './train.js';
+
+/** The settings a stored trial must share with the current invocation to count as done. */
+export interface TrialSettings {
+  epochs: number;
+  patience: number;
+  batchSize: number;
+  maxTrain: number | null;
+  backend: string;
+  nmForm: string;
+}
+
+/** One finished trial (one configuration of one run), as stored. */
+export interface TrialRecord extends TrialOutcome {
+  key: string;
+  dataset: string;
+  method: MethodName;
+  nodes: number;
+  seed: number;
+  configIndex: number;
+  config: MethodConfig;
+  settings: TrialSettings;
+  samples: { train: number; val: number; test: number };
+  /** Wall time of the whole trial (build, fit, evaluation), seconds. */
+  wallSeconds: number;
+  finishedAt: string;
+}
+
+export const TRIALS_FILE = 'trials.jsonl';
+
+export function trialSettings(cfg: BenchConfig): TrialSettings {
+  return { epochs: cfg.epochs, patience: cfg.patience, batchSize: cfg.batchSize, maxTrain: cfg.maxTrain, backend: cfg.backend, nmForm: cfg.nmForm };
+}
+
+/** The identity of a trial: its grid coordinates, its configuration and the settings that change its result. */
+export function trialKey(t: { dataset: string; method: string; nodes: number; seed: number; config: MethodConfig; settings: TrialSettings }): string {
+  const s = t.settings;
+  const c = t.config;
+  return [
+    t.dataset, t.method, `p${t.nodes}`, `s${t.seed}`,
+    `lr${c.lr}`, `rho${c.density ?? '-'}`, `l1${c.l1 ?? '-'}`, `a${c.alpha ?? '-'}`,
+    `e${s.epochs}`, `pat${s.patience}`, `b${s.batchSize}`, `mt${s.maxTrain ?? 'all'}`, s.backend, s.nmForm,
+  ].join('|');
+}
+
+export class TrialStore {
+  readonly path: string;
+  private readonly byKey = new Map<string, TrialRecord>();
+  /** Lines that could not be parsed when loading (a torn last line after a crash). */
+  readonly skippedLines: number;
+
+  constructor(outDir: string) {
+    mkdirSync(outDir, { recursive: true });
+    this.path = join(outDir, TRIALS_FILE);
+    let skipped = 0;
+    if (existsSync(this.path)) {
+      const text = readFileSync(this.path, 'utf8');
+      // A torn last line (crash mid-write): cut it off so the next append starts a fresh line.
+      if (text.length > 0 && !text.endsWith('\n')) {
+        truncateSync(this.path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+        skipped++;
+      }
+      for (const line of text.split('\n').slice(0, text.endsWith('\n') ? undefined : -1)) {
+        if (line.trim() === '') continue;
+        try {
+          const r = JSON.parse(line) as TrialRecord;
+          if (typeof r.key === 'string') this.byKey.set(r.key, r);
+          else skipped++;
+        } catch {
+          skipped++;
+        }
+      }
+    }
+    this.skippedLines = skipped;
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  get(key: string): TrialRecord | undefined {
+    return this.byKey.get(key);
+  }
+
+  all(): TrialRecord[] {
+    return Array.from(this.byKey.values());
+  }
+
+  /** Appends a finished trial and flushes it to disk. */
+  append(record: TrialRecord): void {
+    const fd = openSync(this.path, 'a');
+    try {
+      writeSync(fd, `${JSON.stringify(record)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.byKey.set(record.key, record);
+  }
+}

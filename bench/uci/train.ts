@@ -1,0 +1,166 @@
+/**
+ * One training of one configuration ("trial"): fit with early stopping on the
+ * validation loss, keep the weights of the best epoch, then measure validation and
+ * test error with them, the module structure and the solver statistics.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BuiltModel } from './methods.js';
+import type { SplitData } from './data.js';
+
+type Table = SplitData['train'];
+
+/** Module statistics of a Neural Module layer at the end of training. */
+export interface ModuleSummary {
+  count: number;
+  largest: number;
+  levels: number;
+  edges: number;
+}
+
+/** Solver iterations of a Neural Module layer (means per solve call over the trained epochs). */
+export interface SolverSummary {
+  forwardIterations: number;
+  backwardIterations: number;
+  /** The last forward solve (the test-set prediction) converged. */
+  converged: boolean;
+  residual: number;
+}
+
+/** What a trial measured. Errors are fractions in [0, 1]; null when training failed before any epoch. */
+export interface TrialOutcome {
+  valError: number | null;
+  valLoss: number | null;
+  testError: number | null;
+  /** Epochs trained (≤ max epochs). */
+  epochs: number;
+  /** 1-based epoch whose weights were kept (lowest validation loss). */
+  bestEpoch: number;
+  /** Median wall time of an epoch: the training batches and the re-partition, not the validation pass. */
+  secondsPerEpoch: number;
+  /** Wall time of every epoch, seconds. */
+  epochSeconds: number[];
+  modules: ModuleSummary | null;
+  solver: SolverSummary | null;
+  /** The error message when training stopped on an exception (the best weights so far are still evaluated). */
+  error: string | null;
+}
+
+export interface TrainSettings {
+  epochs: number;
+  patience: number;
+  batchSize: number;
+}
+
+const toTensors = (t: Table, classes: number) =>
+  tf.tidy(() => ({
+    x: tf.tensor2d(t.x, [t.numSamples, t.numFeatures]),
+    y: tf.oneHot(tf.tensor1d(t.y, 'int32'), classes) as tf.Tensor2D,
+  }));
+
+/** Mean cross-entropy and classification error of a model on a table. */
+export function evaluate(model: tf.LayersModel, x: tf.Tensor2D, labels: Int32Array): { loss: number; error: number } {
+  const probs = tf.tidy(() => model.predict(x, { batchSize: 512 }) as tf.Tensor2D);
+  const p = probs.dataSync();
+  const k = probs.shape[1];
+  probs.dispose();
+  let loss = 0;
+  let wrong = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let arg = 0;
+    for (let j = 1; j < k; j++) if (p[i * k + j] > p[i * k + arg]) arg = j;
+    if (arg !== labels[i]) wrong++;
+    loss -= Math.log(Math.max(p[i * k + labels[i]], 1e-12));
+  }
+  const n = Math.max(1, labels.length);
+  return { loss: Number.isFinite(loss) ? loss / n : Infinity, error: wrong / n };
+}
+
+const median = (xs: number[]) => {
+  if (xs.length === 0) return 0;
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Trains `built` on `data` and measures it (see {@link TrialOutcome}). Disposes nothing of `built`. */
+export async function trainTrial(built: BuiltModel, data: SplitData, settings: TrainSettings): Promise<TrialOutcome> {
+  const { model, nmLayer } = built;
+  const train = toTensors(data.train, data.numClasses);
+  const val = toTensors(data.val, data.numClasses);
+  const test = toTensors(data.test, data.numClasses);
+  let best: { loss: number; error: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  const epochSeconds: number[] = [];
+  const fwd: number[] = [];
+  const bwd: number[] = [];
+  let epochStart = 0;
+  let sinceBest = 0;
+  let error: string | null = null;
+  const monitor = new tf.CustomCallback({
+    onEpochBegin: async () => {
+      epochStart = performance.now();
+    },
+    onEpochEnd: async (epoch, logs) => {
+      epochSeconds.push((performance.now() - epochStart) / 1000);
+      if (logs && typeof logs.nm_fwd_iters === 'number') fwd.push(logs.nm_fwd_iters);
+      if (logs && typeof logs.nm_bwd_iters === 'number') bwd.push(logs.nm_bwd_iters);
+      const v = evaluate(model, val.x, data.val.y);
+      if (best == null || v.loss < best.loss) {
+        best?.weights.forEach((w) => w.dispose());
+        best = { loss: v.loss, error: v.error, epoch: epoch + 1, weights: model.getWeights().map((w) => tf.clone(w)) };
+        sinceBest = 0;
+      } else if (++sinceBest >= settings.patience) {
+        model.stopTraining = true;
+      }
+    },
+  });
+  try {
+    await model.fit(train.x, train.y, {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      shuffle: true,
+      verbose: 0,
+      callbacks: [...(built.callbacks as tf.Callback[]), monitor],
+    });
+  } catch (e) {
+    error = (e as Error).message ?? String(e);
+  }
+  const kept = best as { loss: number; error: number; epoch: number; weights: tf.Tensor[] } | null;
+  let outcome: TrialOutcome;
+  try {
+    if (kept == null) {
+      outcome = { valError: null, valLoss: null, testError: null, epochs: epochSeconds.length, bestEpoch: 0, secondsPerEpoch: median(epochSeconds), epochSeconds, modules: null, solver: null, error };
+    } else {
+      model.setWeights(kept.weights);
+      const v = evaluate(model, val.x, data.val.y);
+      const t = evaluate(model, test.x, data.test.y);
+      let modules: ModuleSummary | null = null;
+      let solver: SolverSummary | null = null;
+      if (nmLayer) {
+        const s = nmLayer.structure();
+        modules = { count: s.modules.length, largest: s.largestModule, levels: s.levels.length, edges: s.edges };
+        const last = nmLayer.solverStats().forward;
+        const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+        solver = { forwardIterations: mean(fwd), backwardIterations: mean(bwd), converged: last.converged, residual: last.residual };
+      }
+      outcome = {
+        valError: v.error,
+        valLoss: Number.isFinite(v.loss) ? v.loss : null,
+        testError: t.error,
+        epochs: epochSeconds.length,
+        bestEpoch: kept.epoch,
+        secondsPerEpoch: median(epochSeconds),
+        epochSeconds,
+        modules,
+        solver,
+        error,
+      };
+    }
+  } finally {
+    kept?.weights.forEach((w) => w.dispose());
+    for (const d of [train, val, test]) {
+      d.x.dispose();
+      d.y.dispose();
+    }
+  }
+  return outcome;
+}

@@ -1,0 +1,85 @@
+/**
+ * A minimal PNG encoder for 8-bit RGB images: signature, IHDR, one IDAT (zlib
+ * deflate of unfiltered scanlines, from `node:zlib` loaded on demand), IEND, each
+ * chunk with its CRC-32 (PNG specification, ISO/IEC 15948).
+ *
+ * When to use: to write the module pictures as PNG files in Node without a canvas or
+ * an image library (`renderStructurePng`). Caveats: Node only (it imports
+ * `node:zlib` when called); no alpha channel, no filtering (files are larger than an
+ * optimizing encoder's, fine for diagrams).
+ *
+ * @example
+ * const rgb = new Uint8Array(2 * 1 * 3).fill(255); // a 2×1 white image
+ * await writeFile('white.png', await encodePng({ width: 2, height: 1, rgb }));
+ */
+import { ConfigError } from '../utils/errors.js';
+
+/** An 8-bit RGB raster, row-major, 3 bytes per pixel. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+let crcTable: Uint32Array | null = null;
+
+/** CRC-32 (IEEE 802.3, as PNG uses) of `bytes`. */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (crcTable == null) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
+  return out;
+}
+
+/** Encodes an RGB image as PNG bytes. */
+export async function encodePng(image: RgbImage): Promise<Uint8Array> {
+  const { width, height, rgb } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new ConfigError(`encodePng: 'width' and 'height' must be integers >= 1; received ${width} × ${height}.`);
+  }
+  if (!(rgb instanceof Uint8Array) || rgb.length !== width * height * 3) {
+    throw new ConfigError(`encodePng: 'rgb' must be a Uint8Array of width·height·3 = ${width * height * 3} bytes; received ${rgb?.length}.`);
+  }
+  const zlib = await import('node:zlib');
+  const stride = width * 3;
+  const raw = new Uint8Array((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (stride + 1)] = 0; // filter: none
+    raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  }
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, width);
+  v.setUint32(4, height);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: RGB
+  ihdr[10] = 0; // compression
+  ihdr[11] = 0; // filter method
+  ihdr[12] = 0; // no interlace
+  const idat = new Uint8Array(zlib.deflateSync(raw, { level: 9 }));
+  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
