@@ -194,4 +194,4 @@ for (const r of results) {
       `balance ${r.balance.toFixed(2)}  gini ${r.gini.toFixed(3)}  edges ${r.edges}  ${r.seconds.toFixed(0)}s`,
   );
 }
-console.log(`\npictures: ${OUT}/seed<k>/<regime>/ (NeuralModule*_first_vs_last.{svg,png}, final.svg)`);
+console.log(`\npictures: ${OUT}/seed<k>/<regime>/ (<layer>_first_vs_last.{svg,png}, <layer>_epochNNN.{svg,png}, final.svg)`);

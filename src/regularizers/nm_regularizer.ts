@@ -73,7 +73,8 @@ const WHERE = 'nm regularizer';
  *   of an L1 λ (around 1e-4…1e-2), not the papers' 0.2. The size form is not
  *   normalised: its coefficients grow with the module sizes (up to α·p).
  * - The repulsion form keeps a p×p float32 coefficient tensor (36 MB at p = 3000) and
- *   runs a BFS from every node at each re-partition (~0.1–0.3 s at p = 3000).
+ *   runs a BFS from every node at each re-partition (at p = 3000: BFS ~0.15–0.35 s,
+ *   whole refresh ~0.35–0.55 s for ρ = 0.01–0.05).
  * - The multipliers are training state, not configuration: they are not serialized.
  *
  * @example
