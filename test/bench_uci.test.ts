@@ -130,8 +130,12 @@ describe('the grid on a tiny dataset', () => {
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
     writeFileSync(path, `${lines.slice(0, -1).join('\n')}\n`);
     appendFileSync(path, lines[lines.length - 1].slice(0, 40));
-    const resumed = await runGrid(cfg, quiet);
+    const printed: string[] = [];
+    const resumed = await runGrid(cfg, { write: (t) => printed.push(t), inPlace: false });
     expect(resumed).toMatchObject({ executed: 1, skipped: METHOD_NAMES.length * 2 - 1 });
+    // Non-TTY progress: one line per trained trial, counting the stored ones as finished.
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toMatch(new RegExp(`\\] ${METHOD_NAMES.length * 2}/${METHOD_NAMES.length * 2} elapsed .* ETA 0s tiny NMs&NM p=5 seed 2 cfg 1 val`));
     expect(resumed.store.skippedLines).toBe(1);
     const stored = readFileSync(path, 'utf8').trimEnd().split('\n');
     expect(stored).toHaveLength(lines.length);

@@ -69,7 +69,7 @@ export function estimateGrid(cfg: BenchConfig, trials: TrialRecord[]): GridEstim
   return est;
 }
 
-const h = (s: number) => `${(s / 3600).toFixed(1)} h`;
+const h = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${(s / 60).toFixed(1)} min`);
 
 export function formatEstimate(e: GridEstimate): string {
   const lines = [`estimated wall time of the grid: ${h(e.seconds)}`];

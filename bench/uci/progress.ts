@@ -27,13 +27,17 @@ const fmtTime = (s: number) => {
 export class GridProgress {
   private readonly times = new Map<string, number[]>();
   private done = 0;
-  private skipped = 0;
   private readonly start = Date.now();
 
+  /**
+   * @param plan the trials still to train, in run order
+   * @param stored trials of the grid already stored (counted as finished, not timed)
+   */
   constructor(
     private readonly plan: TrialCoordinates[],
     private readonly write: (text: string) => void,
     private readonly inPlace: boolean,
+    private readonly stored = 0,
   ) {}
 
   private add(key: string, seconds: number): void {
@@ -70,16 +74,11 @@ export class GridProgress {
     return ds ?? all ?? NaN;
   }
 
-  /** Seconds left for the trials after the first `finished` of the plan. */
+  /** Seconds left for the trials of the plan not finished yet. */
   eta(): number {
     let s = 0;
-    for (const c of this.plan.slice(this.done + this.skipped)) s += this.estimate(c);
+    for (const c of this.plan.slice(this.done)) s += this.estimate(c);
     return s;
-  }
-
-  /** A trial that was already stored: counted, not timed. */
-  skip(): void {
-    this.skipped++;
   }
 
   started(c: TrialCoordinates): void {
@@ -103,8 +102,8 @@ export class GridProgress {
   }
 
   private bar(): string {
-    const total = this.plan.length;
-    const finished = this.done + this.skipped;
+    const total = this.plan.length + this.stored;
+    const finished = this.done + this.stored;
     const width = 24;
     const filled = total > 0 ? Math.round((width * finished) / total) : width;
     const elapsed = (Date.now() - this.start) / 1000;

@@ -1,7 +1,7 @@
 /**
  * PNG version of a {@link ChartSpec}: the same geometry as the SVG, rasterized
- * into an RGB buffer (lines, markers, grid, a 3×5 bitmap font drawn at 2× for the
- * labels; lower case is drawn as upper case) and encoded with the package's PNG
+ * into an RGB buffer (lines, markers, grid, a 5-row bitmap font, 3 columns wide except
+ * M, N, W, drawn at 2× for the labels; lower case is drawn as upper case) and encoded with the package's PNG
  * encoder (src/analysis/png.ts).
  */
 import { encodePng, type RgbImage } from '../../src/analysis/png.js';
@@ -14,15 +14,17 @@ const GLYPHS: Record<string, string> = {
   '5': '111100111001111', '6': '111100111101111', '7': '111001001010010', '8': '111101111101111', '9': '111101111001111',
   A: '010101111101101', B: '110101110101110', C: '011100100100011', D: '110101101101110', E: '111100110100111',
   F: '111100110100100', G: '011100101101011', H: '101101111101101', I: '111010010010111', J: '001001001101010',
-  K: '101101110101101', L: '100100100100111', M: '101111111101101', N: '101111111111101', O: '010101101101010',
+  K: '101101110101101', L: '100100100100111', M: '1000111011101011000110001', N: '10011101101110011001', O: '010101101101010',
   P: '110101110100100', Q: '010101101110011', R: '110101110101101', S: '011100010001110', T: '111010010010010',
-  U: '101101101101111', V: '101101101101010', W: '101101111111101', X: '101101010101101', Y: '101101010010010',
+  U: '101101101101111', V: '101101101101010', W: '1000110001101011101110001', X: '101101010101101', Y: '101101010010010',
   Z: '111001010100111', '.': '000000000000010', ',': '000000000010100', '-': '000000111000000', '+': '000010111010000',
   '&': '010101010101011', '(': '001010010010001', ')': '100010010010100', ':': '000010000010000', '/': '001001010100100',
   '%': '101001010100101', '=': '000111000111000', '±': '010111010000111', '×': '000101010101000', ' ': '000000000000000',
 };
 const SCALE = 2;
-const ADVANCE = 4 * SCALE;
+/** Columns of a glyph (its bit string has 5 rows). */
+const cols = (g: string) => g.length / 5;
+const glyph = (ch: string) => GLYPHS[ch] ?? GLYPHS['-'];
 
 const hex = (c: string): Rgb => [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)];
 
@@ -66,17 +68,19 @@ class Canvas implements RgbImage {
 
   /** Text with its anchor at (x, y): align 'start' | 'middle' | 'end', vertically centred; `vertical` rotates it 90° counter-clockwise. */
   text(s: string, x: number, y: number, c: Rgb, align: 'start' | 'middle' | 'end' = 'start', vertical = false): void {
-    const chars = Array.from(s.toUpperCase());
-    const w = chars.length * ADVANCE - SCALE;
-    const off = align === 'start' ? 0 : align === 'middle' ? -w / 2 : -w;
-    chars.forEach((ch, k) => {
-      const g = GLYPHS[ch] ?? GLYPHS['-'];
+    const chars = Array.from(s.toUpperCase()).map(glyph);
+    const w = chars.reduce((sum, g) => sum + (cols(g) + 1) * SCALE, 0) - SCALE;
+    let pen = align === 'start' ? 0 : align === 'middle' ? -w / 2 : -w;
+    chars.forEach((g) => {
+      const n = cols(g);
+      const start = pen;
+      pen += (n + 1) * SCALE;
       for (let r = 0; r < 5; r++) {
-        for (let col = 0; col < 3; col++) {
-          if (g[r * 3 + col] !== '1') continue;
+        for (let col = 0; col < n; col++) {
+          if (g[r * n + col] !== '1') continue;
           for (let a = 0; a < SCALE; a++) {
             for (let b = 0; b < SCALE; b++) {
-              const u = off + k * ADVANCE + col * SCALE + a; // along the text
+              const u = start + col * SCALE + a; // along the text
               const v = r * SCALE + b - (5 * SCALE) / 2; // across it
               if (vertical) this.set(x + v, y - u, c);
               else this.set(x + u, y + v, c);

@@ -65,7 +65,8 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
   const store = new TrialStore(cfg.out);
   const plan = planTrials(cfg);
   const write = opts.write ?? ((t: string) => void process.stdout.write(t));
-  const progress = new GridProgress(plan, write, opts.inPlace ?? Boolean(process.stdout.isTTY));
+  const pending = plan.filter((t) => !store.has(t.key));
+  const progress = new GridProgress(pending, write, opts.inPlace ?? Boolean(process.stdout.isTTY), plan.length - pending.length);
   for (const t of plan) {
     const r = store.get(t.key);
     if (r) progress.observe(t, r.wallSeconds);
@@ -73,13 +74,7 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
   const settings = trialSettings(cfg);
   const splits = new Map<string, SplitData>(); // one dataset/seed at a time
   let executed = 0;
-  let skipped = 0;
-  for (const t of plan) {
-    if (store.has(t.key)) {
-      skipped++;
-      progress.skip();
-      continue;
-    }
+  for (const t of pending) {
     progress.started(t);
     const splitId = `${t.dataset}|${t.seed}`;
     if (!splits.has(splitId)) {
@@ -118,5 +113,5 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
     progress.finished(t, wallSeconds, `val ${pct(outcome.valError)} test ${pct(outcome.testError)} ${outcome.epochs} ep ${outcome.secondsPerEpoch.toFixed(2)}s/ep${mods}${err}`);
   }
   progress.end();
-  return { executed, skipped, store, seconds: (performance.now() - t0) / 1000 };
+  return { executed, skipped: plan.length - pending.length, store, seconds: (performance.now() - t0) / 1000 };
 }

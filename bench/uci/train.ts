@@ -125,10 +125,14 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
     error = (e as Error).message ?? String(e);
   }
   const kept = best as { loss: number; error: number; epoch: number; weights: tf.Tensor[] } | null;
+  const failed = (message: string | null): TrialOutcome => ({
+    valError: null, valLoss: null, testError: null, epochs: epochSeconds.length, bestEpoch: 0,
+    secondsPerEpoch: median(epochSeconds), epochSeconds, modules: null, solver: null, error: message,
+  });
   let outcome: TrialOutcome;
   try {
     if (kept == null) {
-      outcome = { valError: null, valLoss: null, testError: null, epochs: epochSeconds.length, bestEpoch: 0, secondsPerEpoch: median(epochSeconds), epochSeconds, modules: null, solver: null, error };
+      outcome = failed(error);
     } else {
       model.setWeights(kept.weights);
       const v = evaluate(model, val.x, data.val.y);
@@ -155,6 +159,8 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
         error,
       };
     }
+  } catch (e) {
+    outcome = failed(`evaluation failed: ${(e as Error).message ?? String(e)}${error ? ` (after: ${error})` : ''}`);
   } finally {
     kept?.weights.forEach((w) => w.dispose());
     for (const d of [train, val, test]) {
