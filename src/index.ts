@@ -8,6 +8,7 @@ export * as layers from './layers/index.js';
 export * as regularizers from './regularizers/index.js';
 export * as callbacks from './callbacks/index.js';
 export * as solvers from './solvers/index.js';
+export * as kernels from './kernels/index.js';
 export * as graph from './graph/index.js';
 export * as analysis from './analysis/index.js';
 export * as io from './io/index.js';

@@ -143,7 +143,7 @@ describe('browser build', () => {
         polylines: document.querySelectorAll('#loss-chart polyline').length,
       }));
       await page.close();
-      console.log(`${screenshot}: backend ${result.backend} (${result.backendsTried.join('; ')}), ${result.epochs} epochs on ` +
+      console.log(`${screenshot}: backend ${result.backend} (${result.backendsTried.join('; ')}), engine ${result.engine} (${result.kernels} kernels), ${result.epochs} epochs on ` +
         `${result.trainRows}/${result.testRows} rows in ${result.trainSeconds.toFixed(1)} s (page ${pageSeconds.toFixed(1)} s, build ${buildSeconds.toFixed(1)} s); ` +
         `test accuracy ${shown}; modules per epoch ${result.modules.join(',')}; picture hashes ${hashes.join(' ')}`);
 
@@ -174,6 +174,9 @@ describe('browser build', () => {
     it('trains NM on digits (webgl, else cpu), shows the loss curve and a structure picture that changes each epoch', async () => {
       const { result } = await runPage('', 'screenshot.png', 120_000);
       expect(['webgl', 'cpu']).toContain(result.backend);
+      // On cpu the solves run on the host engine with the WebAssembly SIMD kernels; on webgl as tensor ops.
+      expect(result.engine).toBe(result.backend === 'cpu' ? 'host' : 'tensor');
+      if (result.backend === 'cpu') expect(result.kernels).toBe('wasm-simd');
       expect(result.epochs).toBe(12);
       expect(result.accuracy).toBeGreaterThanOrEqual(MIN_ACCURACY);
     }, 150_000);
@@ -182,6 +185,7 @@ describe('browser build', () => {
       if (process.env.NM_BROWSER_WEBGL === '0') ctx.skip();
       const { result } = await runPage('?backend=webgl&epochs=2&train=200&test=100', 'screenshot-webgl.png', 110_000);
       expect(result.backend).toBe('webgl');
+      expect(result.engine).toBe('tensor');
       expect(result.accuracy).toBeGreaterThanOrEqual(MIN_ACCURACY_WEBGL_SHORT);
     }, 130_000);
   });

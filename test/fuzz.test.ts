@@ -28,13 +28,14 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
       const activation = (['tanh', 'sigmoid', 'softplus', 'linear', 'relu'] as const)[r.int(5)];
       const scale = [0.1, 1, 100][r.int(3)];
       const onNonConvergence = r.next() < 0.5 ? 'throw' : 'ignore';
+      const engine = (method === 'picard' || method === 'anderson') && r.next() < 0.5 ? 'host' : 'tensor';
       let threw = false;
-      const desc = JSON.stringify({ p, n, batch, density: +density.toFixed(3), topology, method, activation, scale, onNonConvergence });
+      const desc = JSON.stringify({ p, n, batch, density: +density.toFixed(3), topology, method, engine, activation, scale, onNonConvergence });
       const before = tf.memory().numTensors;
       const model = tf.sequential();
       const seed = r.int(1 << 30);
       const layer = nm.layers.neuralModule({
-        inputShape: [n], units: p, density, topology, activation, onNonConvergence, solver: { method, tol: 1e-6, maxIter: 60 },
+        inputShape: [n], units: p, density, topology, activation, onNonConvergence, engine, solver: { method, tol: 1e-6, maxIter: 60 },
         inputInitializer: tf.initializers.glorotUniform({ seed }), graphInitializer: new nm.layers.ContractiveGraph({ density, topology, seed }),
       });
       model.add(layer);

@@ -158,8 +158,8 @@ describe.each(BACKENDS)('training and serialization on %s', (backend) => {
     expect(loaded.layers[0]).toBeInstanceOf(nm.layers.NeuralModuleLayer);
   });
 
-  it('trains with model.fit, logs module stats, and leaks no tensors across epochs', async () => {
-    const model = smallModel({ solver: { method: 'anderson', tol: 1e-5 } });
+  it.each(['host', 'tensor'] as const)('trains with model.fit (%s engine), logs module stats, and leaks no tensors across epochs', async (engine) => {
+    const model = smallModel({ solver: { method: 'anderson', tol: 1e-5 }, engine });
     model.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const { x, y } = toyData(96, 2);
     const cb = () => [nm.callbacks.modulePartition({ every: 'batch' })];

@@ -21,6 +21,10 @@ import digitsCsv from '../../data/digits.csv?raw';
 export interface PageResult {
   backend: string;
   backendsTried: string[];
+  /** Where the NM solves ran ('host': typed arrays + sparse kernels; 'tensor': tfjs ops). */
+  engine: string;
+  /** The sparse kernels of the host engine ('wasm-simd' or 'js'). */
+  kernels: string;
   epochs: number;
   units: number;
   density: number;
@@ -261,10 +265,10 @@ async function main(): Promise<void> {
   acc.textContent = accuracy.toFixed(4);
   acc.setAttribute('data-value', String(accuracy));
   setText('stat-time', `${trainSeconds.toFixed(1)} s`);
-  setText('status', `done: ${epochs} epochs on ${chosen.backend} in ${trainSeconds.toFixed(1)} s; test accuracy ${accuracy.toFixed(4)}`);
+  setText('status', `done: ${epochs} epochs on ${chosen.backend} (${layer.activeEngine()} engine) in ${trainSeconds.toFixed(1)} s; test accuracy ${accuracy.toFixed(4)}`);
 
   window.__nmResult = {
-    backend: chosen.backend, backendsTried: tried, epochs, units, density,
+    backend: chosen.backend, backendsTried: tried, engine: layer.activeEngine(), kernels: nm.kernels.sparseKernels().name, epochs, units, density,
     trainRows: trainIdx.length, testRows: testIdx.length,
     accuracy, trainSeconds, loss: epochLoss, valLoss, valAccuracy, modules, largestModule: largest,
     pictureHashes: pictureHashes.slice(),

@@ -19,7 +19,11 @@ import { spectralNormEstimate } from '../graph/spectral.js';
 import type { SolveStats } from '../solvers/types.js';
 import { ConfigError, NonConvergenceError, NonFiniteError, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
-import { resolveNeuralModuleArgs, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './nm_args.js';
+import { sparseKernels } from '../kernels/index.js';
+import { HOST_SOLVER_NAMES } from '../solvers/registry.js';
+import { AUTO_HOST_MAX_DENSITY, resolveNeuralModuleArgs, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './nm_args.js';
+import { neuralModuleHostOp } from './nm_host_op.js';
+import { buildHostPlan, type HostPlan } from './nm_host_plan.js';
 import { neuralModuleOp, type NeuralModuleOpContext } from './nm_op.js';
 import { emptyStats, type SolvePlan } from './nm_solve.js';
 import { nodeActivation, type NodeActivation } from './node_activation.js';
@@ -68,6 +72,7 @@ export class NeuralModuleLayer extends layers.Layer {
   private warned = false;
   private rescales = 0;
   private edgeMask: EdgeMask | null = null;
+  private host: { plan: HostPlan; gatherIndex: tf.Tensor1D } | null = null;
   private readonly partitionListeners: Array<(layer: NeuralModuleLayer) => void> = [];
   /** Totals read and reset by the partition callback. */
   counters: SolveCounters = { forwardCalls: 0, forwardIterations: 0, backwardCalls: 0, backwardIterations: 0 };
@@ -151,6 +156,7 @@ export class NeuralModuleLayer extends layers.Layer {
       mask: tf.keep(tf.tensor2d(maskValues, [p, p])),
       gradMask: this.constants.gradMask,
       eye: this.constants.eye,
+      topology: this.options.topology,
     };
     this.disposePlan();
     this.plan = next;
@@ -228,7 +234,29 @@ export class NeuralModuleLayer extends layers.Layer {
     if (this.planStale || !this.plan) this.repartition();
   }
 
+  /**
+   * The engine the next call uses: `'host'` or `'tensor'` (resolves `engine: 'auto'`
+   * against the active backend, the solvers and the density).
+   */
+  activeEngine(): 'host' | 'tensor' {
+    const o = this.options;
+    if (o.engine !== 'auto') return o.engine;
+    const hostSolvers = [o.solver.method, o.backwardSolver.method].every((m) => (HOST_SOLVER_NAMES as readonly string[]).includes(m));
+    const cpuResident = ['cpu', 'wasm'].includes(tf.getBackend());
+    return hostSolvers && cpuResident && o.density <= AUTO_HOST_MAX_DENSITY ? 'host' : 'tensor';
+  }
+
+  private hostPlan(): { plan: HostPlan; gatherIndex: tf.Tensor1D } {
+    if (!this.host) {
+      const plan = buildHostPlan(this.plan!.schedule, this.edgeMask!);
+      this.host = { plan, gatherIndex: tf.keep(tf.tensor1d(plan.gatherIndex, 'int32')) };
+    }
+    return this.host;
+  }
+
   private disposePlan(): void {
+    this.host?.gatherIndex.dispose();
+    this.host = null;
     if (!this.plan) return;
     this.plan.perm.dispose();
     this.plan.invPerm.dispose();
@@ -285,6 +313,11 @@ export class NeuralModuleLayer extends layers.Layer {
         report: (kind, stats) => this.report(kind, stats),
         where: this.where(),
       };
+      if (this.activeEngine() === 'host') {
+        const host = this.hostPlan();
+        const hostCtx = { ...ctx, host: host.plan, gatherIndex: host.gatherIndex, kernels: sparseKernels() };
+        return neuralModuleHostOp(x as tf.Tensor2D, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, hostCtx);
+      }
       return neuralModuleOp(x as tf.Tensor2D, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, ctx);
     });
   }
@@ -305,6 +338,7 @@ export class NeuralModuleLayer extends layers.Layer {
       onNonConvergence: o.onNonConvergence,
       validateInput: o.validateInput,
       contractionBound: o.contractionBound,
+      engine: o.engine,
     };
     return { ...super.getConfig(), ...config };
   }

@@ -5,7 +5,7 @@
 import { initializers, regularizers } from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import type { Topology } from '../graph/mask.js';
-import { resolveSolverOptions } from '../solvers/registry.js';
+import { HOST_SOLVER_NAMES, resolveSolverOptions } from '../solvers/registry.js';
 import type { ResolvedSolverOptions, SolverConfig, SolverName } from '../solvers/types.js';
 import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
 import { deserializeObject } from '../utils/serialization.js';
@@ -20,6 +20,10 @@ const isInitializer = (v: unknown): v is Initializer => v instanceof Initializer
 const isRegularizer = (v: unknown): v is Regularizer => v instanceof RegularizerBase;
 
 export const NON_CONVERGENCE_MODES = ['warn', 'throw', 'ignore'] as const;
+export const ENGINES = ['auto', 'host', 'tensor'] as const;
+export type Engine = (typeof ENGINES)[number];
+/** Above this density `engine: 'auto'` keeps the tensor engine (dense matMul beats sparse kernels there). */
+export const AUTO_HOST_MAX_DENSITY = 0.3;
 export type NonConvergenceMode = (typeof NON_CONVERGENCE_MODES)[number];
 
 /** Arguments of `nm.layers.neuralModule`. */
@@ -55,6 +59,15 @@ export interface NeuralModuleLayerArgs extends LayerArgs {
    * `null` turns it off. Default: null.
    */
   contractionBound?: number | null;
+  /**
+   * Where the implicit solves run. `'host'`: on typed arrays with sparse
+   * (WebAssembly SIMD) kernels over the kept edges, one read-back per solve; fast on
+   * the CPU-resident backends (cpu, wasm), supports the `'picard'` and `'anderson'`
+   * solvers. `'tensor'`: one tfjs op per iteration (dense masked matMul); any solver,
+   * any backend (webgl keeps the data on the GPU). `'auto'`: host on cpu/wasm when
+   * both solvers are picard/anderson and density ≤ 0.3, else tensor. Default: `'auto'`.
+   */
+  engine?: Engine;
 }
 
 /** Fully resolved layer options. */
@@ -72,11 +85,12 @@ export interface ResolvedNeuralModuleArgs {
   onNonConvergence: NonConvergenceMode;
   validateInput: boolean;
   contractionBound: number | null;
+  engine: Engine;
 }
 
 const OWN_KEYS = [
   'units', 'activation', 'density', 'topology', 'solver', 'backwardSolver', 'inputInitializer', 'graphInitializer',
-  'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput', 'contractionBound',
+  'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput', 'contractionBound', 'engine',
 ];
 // LayerArgs keys, plus 'customObjects', which tfjs passes when deserializing.
 const BASE_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
@@ -96,6 +110,14 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
   const validateInput = args.validateInput ?? true;
   if (typeof validateInput !== 'boolean') fail(where, 'validateInput', validateInput, 'a boolean');
   const contractionBound = args.contractionBound == null ? null : checkNumber(where, 'contractionBound', args.contractionBound, 0, Infinity, { lo: true });
+  const engine = checkOneOf(where, 'engine', args.engine ?? 'auto', ENGINES);
+  if (engine === 'host') {
+    for (const [arg, o] of [['solver', solver], ['backwardSolver', backwardSolver]] as const) {
+      if (!(HOST_SOLVER_NAMES as readonly string[]).includes(o.method)) {
+        fail(where, `${arg}.method`, o.method, `one of ${HOST_SOLVER_NAMES.map((n) => `'${n}'`).join(', ')} with engine 'host'`, `Use engine 'tensor' or 'auto' for '${o.method}'.`);
+      }
+    }
+  }
   const init = (arg: string, v: unknown, dflt: () => Initializer) =>
     v == null ? dflt() : deserializeObject<Initializer>(where, arg, v, isInitializer)!;
   const reg = (arg: string, v: unknown) => deserializeObject<Regularizer>(where, arg, v, isRegularizer);
@@ -113,5 +135,6 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
     onNonConvergence,
     validateInput,
     contractionBound,
+    engine,
   };
 }

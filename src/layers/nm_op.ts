@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
 import { NonFiniteError } from '../utils/errors.js';
+import { matMulT } from '../utils/matmul.js';
 import { adjointSolve, emptyStats, forwardSolve, type SolvePlan } from './nm_solve.js';
 import type { NodeActivation } from './node_activation.js';
 
@@ -35,6 +36,18 @@ function assertFinite(t: tf.Tensor, ctx: NeuralModuleOpContext, what: string): v
   }
 }
 
+/**
+ * The dense graph gradient: Σ_b f(x_j)·v_k on every off-diagonal edge that
+ * receives gradient (masked or not, straight-through), Σ_b v_k on the diagonal
+ * (the bias). For 'graph' topology the diagonal is corrected in place of a full
+ * p×p mask product: two p×p passes after the matMul instead of three.
+ */
+export function graphGradient(h: tf.Tensor2D, v: tf.Tensor2D, plan: SolvePlan): tf.Tensor2D {
+  const g = matMulT(h, v, true, false);
+  if (plan.topology === 'dag') return tf.add(tf.mul(g, plan.gradMask), tf.mul(plan.eye, tf.sum(v, 0)));
+  return tf.add(g, tf.mul(plan.eye, tf.sub(tf.sum(v, 0), tf.sum(tf.mul(h, v), 0))));
+}
+
 /** Applies the layer's operation to an input batch `u` with weights `kernel` (n×p) and `graph` (p×p). */
 export function neuralModuleOp(u: tf.Tensor2D, kernel: tf.Tensor2D, graph: tf.Tensor2D, ctx: NeuralModuleOpContext): tf.Tensor2D {
   const { plan, act } = ctx;
@@ -60,9 +73,9 @@ export function neuralModuleOp(u: tf.Tensor2D, kernel: tf.Tensor2D, graph: tf.Te
       ctx.report('backward', bstats);
       const v = tf.gather(vp, plan.invPerm, 1) as tf.Tensor2D;
       assertFinite(v, ctx, 'adjoint (gradient) solution');
-      const du = tf.matMul(v, sk, false, true);
-      const dk = tf.matMul(su, v, true, false);
-      const dGraph = tf.add(tf.mul(tf.matMul(sh, v, true, false), plan.gradMask), tf.mul(plan.eye, tf.sum(v, 0)));
+      const du = matMulT(v, sk, false, true);
+      const dk = matMulT(su, v, true, false);
+      const dGraph = graphGradient(sh, v, plan);
       return [du, dk, dGraph];
     };
     return { value: h, gradFunc };

@@ -6,6 +6,7 @@
  * levels to later ones (one matMul per step, no scatter, no gather gradient).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Topology } from '../graph/mask.js';
 import type { Schedule, SolveStep } from '../graph/schedule.js';
 import { getSolver } from '../solvers/registry.js';
 import type { FixedPointMap, ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
@@ -24,6 +25,8 @@ export interface SolvePlan {
   gradMask: tf.Tensor2D;
   /** Identity [p, p]. */
   eye: tf.Tensor2D;
+  /** The layer's topology ('dag' restricts the gradient to the strict upper triangle). */
+  topology: Topology;
 }
 
 /** Aggregated stats of a multi-step solve: iterations summed, residual max. */
@@ -31,7 +34,8 @@ export function emptyStats(): SolveStats {
   return { iterations: 0, residual: 0, converged: true, fallbacks: 0 };
 }
 
-function addStats(acc: SolveStats, s: SolveStats): void {
+/** Adds one solve's stats to a running total (iterations summed, residual max). */
+export function addStats(acc: SolveStats, s: SolveStats): void {
   acc.iterations += s.iterations;
   acc.residual = Math.max(acc.residual, Number.isNaN(s.residual) ? Infinity : s.residual);
   acc.converged = acc.converged && s.converged;
@@ -108,6 +112,8 @@ export function adjointSolve(
 ): tf.Tensor2D {
   let acc = qp; // d for positions [0, cursor)
   const parts: tf.Tensor2D[] = [];
+  // Transposed once: tfjs-wasm's matMul with transposeB is ~10× slower (utils/matmul.ts).
+  const apT = tf.transpose(ap) as tf.Tensor2D;
   const steps = plan.schedule.steps;
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i];
@@ -117,18 +123,18 @@ export function adjointSolve(
     if (!step.iterative) {
       v = d;
     } else {
-      const aSS = block(ap, start, end, start, end);
+      const aSST = block(apT, start, end, start, end);
       const fp = cols(dp, start, end);
-      const map: FixedPointMap = (u) => tf.add(d, tf.mul(tf.matMul(u, aSS, false, true), fp));
+      const map: FixedPointMap = (u) => tf.add(d, tf.mul(tf.matMul(u, aSST), fp));
       map.jacobian = () => {
         // J[b][j][k] = ∂h_k/∂v_j = A[k][j]·f'_k (broadcast over the batch).
-        return tf.mul(tf.expandDims(tf.transpose(aSS), 0), tf.expandDims(fp, 1)) as tf.Tensor3D;
+        return tf.mul(tf.expandDims(aSST, 0), tf.expandDims(fp, 1)) as tf.Tensor3D;
       };
       v = solveStep(map, d, step, options, stats);
     }
     parts.unshift(v);
     if (start > 0) {
-      const back = tf.mul(tf.matMul(v, block(ap, 0, start, start, end), false, true), cols(dp, 0, start));
+      const back = tf.mul(tf.matMul(v, block(apT, start, end, 0, start)), cols(dp, 0, start));
       acc = tf.add(cols(acc, 0, start), back);
     }
   }

@@ -74,7 +74,7 @@ export function anderson(f: FixedPointMap, x0: tf.Tensor2D, options: ResolvedSol
       const k = dR.length;
       if (k === 0) return plain;
       const stackR = tf.stack(dR, 1) as tf.Tensor3D; // [B, k, n]
-      const gram = tf.reshape(tf.matMul(stackR, stackR, false, true), [batch, k * k]);
+      const gram = tf.reshape(tf.matMul(stackR, tf.transpose(stackR, [0, 2, 1])), [batch, k * k]);
       const rhs = tf.reshape(tf.matMul(stackR, tf.expandDims(r, 2)), [batch, k]);
       const { gamma, ok } = solveGram(tf.concat([gram, rhs], 1).dataSync() as Float32Array, batch, k, lambda);
       const bad = ok.length - ok.reduce((s, v) => s + v, 0);

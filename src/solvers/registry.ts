@@ -7,9 +7,21 @@ import { anderson } from './anderson.js';
 import { broyden } from './broyden.js';
 import { newton } from './newton.js';
 import { picard } from './picard.js';
+import { hostAnderson } from './host_anderson.js';
+import { hostPicard } from './host_picard.js';
+import type { HostSolver } from './host_types.js';
 import { SOLVER_NAMES, type FixedPointSolver, type ResolvedSolverOptions, type SolverConfig, type SolverName } from './types.js';
 
 const SOLVERS: Record<SolverName, FixedPointSolver> = { picard, anderson, broyden, newton };
+
+/** Methods the host engine (typed arrays on cpu/wasm) implements. */
+export const HOST_SOLVER_NAMES = ['picard', 'anderson'] as const;
+const HOST_SOLVERS: Record<(typeof HOST_SOLVER_NAMES)[number], HostSolver> = { picard: hostPicard, anderson: hostAnderson };
+
+/** The host solver registered under `name` (picard or anderson). */
+export function getHostSolver(name: string, where = 'getHostSolver'): HostSolver {
+  return HOST_SOLVERS[checkOneOf(where, 'method', name, HOST_SOLVER_NAMES)];
+}
 
 /** Default solver options (method `'anderson'`, tol 1e-4, maxIter 50). */
 export const DEFAULT_SOLVER: ResolvedSolverOptions = {

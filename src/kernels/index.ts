@@ -1,0 +1,58 @@
+/**
+ * Sparse compute kernels for the host (CPU, typed-array) solve engine:
+ * WebAssembly SIMD when the runtime has it, else plain JS with the same
+ * interface and bit-identical results.
+ *
+ * @example
+ * import { sparseKernels, arenaBytes } from './kernels/index.js';
+ * const k = sparseKernels();           // 'wasm-simd' or 'js'
+ * k.arena.reset(arenaBytes([p + 1, nnz, nnz, p * B, p * B]));
+ * const ptr = k.arena.i32(p + 1), idx = k.arena.i32(nnz), w = k.arena.f32(nnz);
+ * const x = k.arena.f32(p * B), out = k.arena.f32(p * B);
+ * k.spmm(ptr, idx, w, 0, p, x, out, B);
+ */
+import { createJsKernels } from './js_kernels.js';
+import { createWasmKernels, wasmSimdSupported } from './wasm_kernels.js';
+import type { SparseKernels } from './arena.js';
+
+export { ARENA_ALIGN, TypedArena, arenaBytes, type KernelArena, type SparseKernels } from './arena.js';
+export { createJsKernels } from './js_kernels.js';
+export { createWasmKernels, sparseWasmBytes, wasmSimdSupported } from './wasm_kernels.js';
+
+const cache: { wasm?: SparseKernels; js?: SparseKernels } = {};
+/** Set once 'auto' found wasm SIMD unusable, so it does not try again. */
+let autoFellBack = false;
+
+/**
+ * Picks wasm SIMD when WebAssembly SIMD is available (validate the bytes with
+ * WebAssembly.validate), else js. 'wasm' throws a clear error if unavailable.
+ * Cached singleton per kind.
+ *
+ * 'auto' also falls back to js when the module validates but cannot be compiled
+ * (e.g. a browser Content-Security-Policy without 'wasm-unsafe-eval').
+ *
+ * Caveat: the singleton's arena is shared by every caller of the same kind;
+ * `reset()` invalidates everyone's views, so one solve at a time per kind (or
+ * use `createWasmKernels()` / `createJsKernels()` for a private instance).
+ *
+ * @example
+ * const k = sparseKernels();        // auto
+ * const js = sparseKernels('js');   // always available
+ * console.log(k.name);              // 'wasm-simd' in Node 20 and current browsers
+ */
+export function sparseKernels(prefer: 'auto' | 'wasm' | 'js' = 'auto'): SparseKernels {
+  if (prefer !== 'auto' && prefer !== 'wasm' && prefer !== 'js') {
+    throw new Error(`sparseKernels: 'prefer' must be 'auto', 'wasm' or 'js'; received ${JSON.stringify(prefer)}.`);
+  }
+  if (prefer === 'wasm') return (cache.wasm ??= createWasmKernels());
+  if (prefer === 'auto' && cache.wasm === undefined && !autoFellBack) {
+    try {
+      if (wasmSimdSupported()) cache.wasm = createWasmKernels();
+    } catch {
+      // Validates but will not compile, e.g. a browser CSP without 'wasm-unsafe-eval'.
+    }
+    autoFellBack = cache.wasm === undefined;
+  }
+  if (prefer === 'auto' && cache.wasm) return cache.wasm;
+  return (cache.js ??= createJsKernels());
+}

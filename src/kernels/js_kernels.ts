@@ -1,0 +1,370 @@
+/**
+ * Plain-JS sparse kernels (the fallback when WebAssembly SIMD is unavailable),
+ * and the argument checks both implementations share.
+ *
+ * The loops round exactly like src/kernels/sparse.wat (Math.fround on every f32
+ * product and sum; f64 sums in dotRows), so the two give bit-identical results.
+ */
+import { ConfigError } from '../utils/errors.js';
+import { TypedArena, type SparseKernels } from './arena.js';
+
+type Typed = Float32Array | Int32Array;
+
+const fround = Math.fround;
+
+function checkInt(where: string, name: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min || v > 0x7fffffff) {
+    throw new ConfigError(`${where}: '${name}' must be an integer in [${min}, 2^31); received ${String(v)}.`);
+  }
+}
+
+function checkLength(where: string, name: string, a: Typed, need: number, what: string): void {
+  if (a.length < need) {
+    throw new ConfigError(`${where}: '${name}' has length ${a.length} but needs at least ${need} (${what}).`);
+  }
+}
+
+/** Throws unless elements [aFrom, aTo) of `a` and [bFrom, bTo) of `b` occupy disjoint bytes. */
+function checkDisjoint(where: string, aName: string, a: Typed, aFrom: number, aTo: number, bName: string, b: Typed, bFrom: number, bTo: number): void {
+  if (a.buffer !== b.buffer || aFrom >= aTo || bFrom >= bTo) return;
+  const a0 = a.byteOffset + aFrom * 4, a1 = a.byteOffset + aTo * 4;
+  const b0 = b.byteOffset + bFrom * 4, b1 = b.byteOffset + bTo * 4;
+  if (a0 < b1 && b0 < a1) {
+    throw new ConfigError(`${where}: '${aName}' overlaps the part of '${bName}' this call writes; pass separate arrays.`);
+  }
+}
+
+/** Checks lo, hi and B: integers with 0 ≤ lo ≤ hi and B ≥ 1. */
+function checkRange(where: string, lo: number, hi: number, B: number): void {
+  checkInt(where, 'B', B, 1);
+  checkInt(where, 'lo', lo, 0);
+  checkInt(where, 'hi', hi, lo);
+  if (hi * B > 0x7fffffff) throw new ConfigError(`${where}: hi·B = ${hi * B} elements is too large.`);
+}
+
+/**
+ * Range checks of {@link SparseKernels.spmm} (O(1): lo, hi, B, lengths, ptr[lo],
+ * ptr[hi], x/out overlap). Throws a ConfigError naming the argument.
+ * Caveat: does not check ptr monotonicity or idx values.
+ *
+ * @example
+ * checkSpmmArgs(ptr, idx, w, 0, p, x, out, B);
+ */
+export function checkSpmmArgs(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi: number, x: Float32Array, out: Float32Array, B: number): void {
+  const where = 'spmm';
+  checkRange(where, lo, hi, B);
+  if (lo === hi) return;
+  checkLength(where, 'ptr', ptr, hi + 1, 'hi + 1 row pointers');
+  const first = ptr[lo], last = ptr[hi];
+  if (first < 0) throw new ConfigError(`${where}: ptr[lo] = ptr[${lo}] is ${first}; row pointers must be >= 0.`);
+  checkLength(where, 'idx', idx, last, `ptr[hi] = ptr[${hi}] nonzeros`);
+  checkLength(where, 'w', w, last, `ptr[hi] = ptr[${hi}] nonzeros`);
+  checkLength(where, 'out', out, hi * B, 'hi·B');
+  checkDisjoint(where, 'x', x, 0, x.length, 'out', out, lo * B, hi * B);
+}
+
+/**
+ * Range checks of {@link SparseKernels.dotRows} (O(1)). Throws a ConfigError naming the argument.
+ *
+ * @example
+ * checkDotRowsArgs(a, c, 0, n, B, out);
+ */
+export function checkDotRowsArgs(a: Float32Array, c: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void {
+  const where = 'dotRows';
+  checkRange(where, lo, hi, B);
+  checkLength(where, 'out', out, B, 'B');
+  if (lo === hi) return;
+  checkLength(where, 'a', a, hi * B, 'hi·B');
+  checkLength(where, 'c', c, hi * B, 'hi·B');
+  checkDisjoint(where, 'a', a, lo * B, hi * B, 'out', out, 0, B);
+  checkDisjoint(where, 'c', c, lo * B, hi * B, 'out', out, 0, B);
+}
+
+/**
+ * Range checks of {@link SparseKernels.axpyRows} (O(1)); `a` may be `out` itself
+ * but not a shifted view of it. Throws a ConfigError naming the argument.
+ *
+ * @example
+ * checkAxpyRowsArgs(g, a, 0, n, B, out);
+ */
+export function checkAxpyRowsArgs(g: Float32Array, a: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void {
+  const where = 'axpyRows';
+  checkRange(where, lo, hi, B);
+  checkLength(where, 'g', g, B, 'B');
+  if (lo === hi) return;
+  checkLength(where, 'a', a, hi * B, 'hi·B');
+  checkLength(where, 'out', out, hi * B, 'hi·B');
+  checkDisjoint(where, 'g', g, 0, B, 'out', out, lo * B, hi * B);
+  if (!(a.buffer === out.buffer && a.byteOffset === out.byteOffset)) checkDisjoint(where, 'a', a, lo * B, hi * B, 'out', out, lo * B, hi * B);
+}
+
+/** Throws unless `b` has the same length as `a`. */
+function checkSameLength(where: string, aName: string, a: Float32Array, bName: string, b: Float32Array): void {
+  if (b.length !== a.length) {
+    throw new ConfigError(`${where}: '${bName}' has length ${b.length} but must have the length of '${aName}', ${a.length}.`);
+  }
+}
+
+/** Throws if `out` partially overlaps `input` (being the very same array is fine for the element-wise kernels). */
+function checkAliasOrDisjoint(where: string, inName: string, input: Float32Array, outName: string, out: Float32Array): void {
+  if (input.buffer === out.buffer && input.byteOffset === out.byteOffset && input.length === out.length) return;
+  checkDisjoint(where, inName, input, 0, input.length, outName, out, 0, out.length);
+}
+
+/**
+ * Checks of {@link SparseKernels.tanh}: equal lengths; out is x or disjoint from it.
+ * Throws a ConfigError naming the argument.
+ *
+ * @example
+ * checkTanhArgs(x, x); // in place
+ */
+export function checkTanhArgs(x: Float32Array, out: Float32Array): void {
+  checkSameLength('tanh', 'x', x, 'out', out);
+  checkAliasOrDisjoint('tanh', 'x', x, 'out', out);
+}
+
+/**
+ * Checks of {@link SparseKernels.relativeStep}: equal lengths. Throws a ConfigError naming the argument.
+ *
+ * @example
+ * checkRelativeStepArgs(next, x);
+ */
+export function checkRelativeStepArgs(a: Float32Array, b: Float32Array): void {
+  checkSameLength('relativeStep', 'a', a, 'b', b);
+}
+
+/**
+ * Checks of {@link SparseKernels.addMul}: equal lengths; out is each input or
+ * disjoint from it. Throws a ConfigError naming the argument.
+ *
+ * @example
+ * checkAddMulArgs(a, d, t, a); // a += d·t
+ */
+export function checkAddMulArgs(a: Float32Array, d: Float32Array, t: Float32Array, out: Float32Array): void {
+  const where = 'addMul';
+  checkSameLength(where, 'out', out, 'a', a);
+  checkSameLength(where, 'out', out, 'd', d);
+  checkSameLength(where, 'out', out, 't', t);
+  checkAliasOrDisjoint(where, 'a', a, 'out', out);
+  checkAliasOrDisjoint(where, 'd', d, 'out', out);
+  checkAliasOrDisjoint(where, 't', t, 'out', out);
+}
+
+/**
+ * Checks of {@link SparseKernels.andersonDiffs}: equal lengths; dG and dR both
+ * null or both arrays; the written arrays (r, prevG, prevR, dG, dR) disjoint from
+ * each other and from g and x. Throws a ConfigError naming the argument.
+ *
+ * @example
+ * checkAndersonDiffsArgs(g, x, prevG, prevR, r, null, null);
+ */
+export function checkAndersonDiffsArgs(
+  g: Float32Array,
+  x: Float32Array,
+  prevG: Float32Array,
+  prevR: Float32Array,
+  r: Float32Array,
+  dG: Float32Array | null,
+  dR: Float32Array | null,
+): void {
+  const where = 'andersonDiffs';
+  if ((dG === null) !== (dR === null)) {
+    throw new ConfigError(
+      `${where}: 'dG' and 'dR' must both be null (first iteration) or both be arrays; received ${dG === null ? 'null' : 'an array'} and ${dR === null ? 'null' : 'an array'}.`,
+    );
+  }
+  const inputs: Array<[string, Float32Array]> = [['g', g], ['x', x]];
+  const outputs: Array<[string, Float32Array]> = [['prevG', prevG], ['prevR', prevR], ['r', r]];
+  if (dG !== null && dR !== null) outputs.push(['dG', dG], ['dR', dR]);
+  for (const [name, a] of [...inputs.slice(1), ...outputs]) checkSameLength(where, 'g', g, name, a);
+  outputs.forEach(([oName, o], i) => {
+    for (const [name, a] of [...inputs, ...outputs.slice(0, i)]) checkDisjoint(where, name, a, 0, a.length, oName, o, 0, o.length);
+  });
+}
+
+/** spmm without checks: 4 columns at a time in f32-rounded locals, then the B % 4 tail. */
+function spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi: number, x: Float32Array, out: Float32Array, B: number): void {
+  const B4 = B & ~3;
+  for (let k = lo; k < hi; k++) {
+    const o = k * B, e0 = ptr[k], e1 = ptr[k + 1];
+    if (e0 >= e1) continue;
+    let b = 0;
+    for (; b < B4; b += 4) {
+      let s0 = out[o + b], s1 = out[o + b + 1], s2 = out[o + b + 2], s3 = out[o + b + 3];
+      for (let e = e0; e < e1; e++) {
+        const a = w[e], s = idx[e] * B + b;
+        s0 = fround(s0 + fround(a * x[s]));
+        s1 = fround(s1 + fround(a * x[s + 1]));
+        s2 = fround(s2 + fround(a * x[s + 2]));
+        s3 = fround(s3 + fround(a * x[s + 3]));
+      }
+      out[o + b] = s0;
+      out[o + b + 1] = s1;
+      out[o + b + 2] = s2;
+      out[o + b + 3] = s3;
+    }
+    for (; b < B; b++) {
+      let s0 = out[o + b];
+      for (let e = e0; e < e1; e++) s0 = fround(s0 + fround(w[e] * x[idx[e] * B + b]));
+      out[o + b] = s0;
+    }
+  }
+}
+
+let sums = new Float64Array(128);
+
+/** dotRows without checks: exact f64 products, f64 sums over rows in order, one rounding into out. */
+function dotRows(a: Float32Array, c: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void {
+  if (lo >= hi) return;
+  if (sums.length < B) sums = new Float64Array(B);
+  const s = sums;
+  s.fill(0, 0, B);
+  for (let k = lo; k < hi; k++) {
+    const o = k * B;
+    for (let b = 0; b < B; b++) s[b] += a[o + b] * c[o + b];
+  }
+  for (let b = 0; b < B; b++) out[b] += s[b];
+}
+
+/** axpyRows without checks: f32 product and sum. */
+function axpyRows(g: Float32Array, a: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void {
+  for (let k = lo; k < hi; k++) {
+    const o = k * B;
+    for (let b = 0; b < B; b++) out[o + b] += fround(g[b] * a[o + b]);
+  }
+}
+
+// Eigen's float tanh (a [13/6] rational), the constants rounded to f32; sparse.wat
+// has the same values as hex floats.
+const TANH_CLAMP = fround(7.99881172180175781);
+const A1 = fround(4.89352455891786e-3);
+const A3 = fround(6.37261928875436e-4);
+const A5 = fround(1.48572235717979e-5);
+const A7 = fround(5.12229709037114e-8);
+const A9 = fround(-8.60467152213735e-11);
+const A11 = fround(2.00018790482477e-13);
+const A13 = fround(-2.76076847742355e-16);
+const B0 = fround(4.89352518554385e-3);
+const B2 = fround(2.268434632439e-3);
+const B4 = fround(1.18534705686654e-4);
+const B6 = fround(1.19825839466702e-6);
+
+/** tanh without checks: every operation rounded to f32, in sparse.wat's order. */
+function tanh(x: Float32Array, out: Float32Array): void {
+  const T = TANH_CLAMP;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    // Written so that NaN falls through (both comparisons are false), like f32x4.min/max.
+    const c = v < -T ? -T : v > T ? T : v;
+    const c2 = fround(c * c);
+    let p = fround(A11 + fround(c2 * A13));
+    p = fround(A9 + fround(c2 * p));
+    p = fround(A7 + fround(c2 * p));
+    p = fround(A5 + fround(c2 * p));
+    p = fround(A3 + fround(c2 * p));
+    p = fround(A1 + fround(c2 * p));
+    p = fround(c * p);
+    let q = fround(B4 + fround(c2 * B6));
+    q = fround(B2 + fround(c2 * q));
+    q = fround(B0 + fround(c2 * q));
+    out[i] = p / q; // f64 quotient of f32 values, rounded once more to f32: the f32 quotient
+  }
+}
+
+/** relativeStep without checks: f64, four partial sums (element i into sum i % 4), then the tail, like sparse.wat. */
+function relativeStep(a: Float32Array, b: Float32Array): number {
+  const n = a.length, n4 = n & ~3;
+  let d0 = 0, d1 = 0, d2 = 0, d3 = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let i = 0; i < n4; i += 4) {
+    const b0 = b[i], b1 = b[i + 1], b2 = b[i + 2], b3 = b[i + 3];
+    const t0 = a[i] - b0, t1 = a[i + 1] - b1, t2 = a[i + 2] - b2, t3 = a[i + 3] - b3;
+    d0 += t0 * t0;
+    d1 += t1 * t1;
+    d2 += t2 * t2;
+    d3 += t3 * t3;
+    s0 += b0 * b0;
+    s1 += b1 * b1;
+    s2 += b2 * b2;
+    s3 += b3 * b3;
+  }
+  let sd = d0 + d2 + (d1 + d3), sb = s0 + s2 + (s1 + s3);
+  for (let i = n4; i < n; i++) {
+    const bi = b[i], t = a[i] - bi;
+    sd += t * t;
+    sb += bi * bi;
+  }
+  return Math.sqrt(sd) / (Math.sqrt(sb) + 1e-8);
+}
+
+/** addMul without checks: f32 product and sum. */
+function addMul(a: Float32Array, d: Float32Array, t: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i] + fround(d[i] * t[i]);
+}
+
+/** andersonDiffs without checks (f32 differences). */
+function andersonDiffs(g: Float32Array, x: Float32Array, prevG: Float32Array, prevR: Float32Array, r: Float32Array, dG: Float32Array | null, dR: Float32Array | null): void {
+  const n = g.length;
+  if (dG !== null && dR !== null) {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i], ri = fround(gi - x[i]);
+      dG[i] = gi - prevG[i];
+      dR[i] = ri - prevR[i];
+      prevG[i] = gi;
+      prevR[i] = ri;
+      r[i] = ri;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i], ri = fround(gi - x[i]);
+      prevG[i] = gi;
+      prevR[i] = ri;
+      r[i] = ri;
+    }
+  }
+}
+
+/**
+ * The plain-JS {@link SparseKernels}, with a plain ArrayBuffer-backed arena.
+ * Any typed arrays work (arena views or not). Prefer `sparseKernels('js')`,
+ * which caches one instance.
+ *
+ * Caveat: about 10× slower than the wasm SIMD kernels (Node 20, x64: ~1.6 vs ~18 GFLOP/s on spmm).
+ *
+ * @example
+ * const k = createJsKernels();
+ * k.spmm(ptr, idx, w, 0, p, x, out, B);
+ */
+export function createJsKernels(): SparseKernels {
+  return {
+    name: 'js',
+    arena: TypedArena.plain(),
+    spmm(ptr, idx, w, lo, hi, x, out, B) {
+      checkSpmmArgs(ptr, idx, w, lo, hi, x, out, B);
+      spmm(ptr, idx, w, lo, hi, x, out, B);
+    },
+    dotRows(a, c, lo, hi, B, out) {
+      checkDotRowsArgs(a, c, lo, hi, B, out);
+      dotRows(a, c, lo, hi, B, out);
+    },
+    axpyRows(g, a, lo, hi, B, out) {
+      checkAxpyRowsArgs(g, a, lo, hi, B, out);
+      axpyRows(g, a, lo, hi, B, out);
+    },
+    tanh(x, out) {
+      checkTanhArgs(x, out);
+      tanh(x, out);
+    },
+    relativeStep(a, b) {
+      checkRelativeStepArgs(a, b);
+      return relativeStep(a, b);
+    },
+    addMul(a, d, t, out) {
+      checkAddMulArgs(a, d, t, out);
+      addMul(a, d, t, out);
+    },
+    andersonDiffs(g, x, prevG, prevR, r, dG, dR) {
+      checkAndersonDiffsArgs(g, x, prevG, prevR, r, dG, dR);
+      andersonDiffs(g, x, prevG, prevR, r, dG, dR);
+    },
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * The WebAssembly SIMD sparse kernels: src/kernels/sparse.wat, embedded as base64
+ * (src/kernels/sparse_wasm_bytes.ts), compiled and instantiated synchronously over
+ * a WebAssembly.Memory that the kernels' arena owns and grows.
+ */
+import { ConfigError } from '../utils/errors.js';
+import { TypedArena, type SparseKernels } from './arena.js';
+import {
+  checkAddMulArgs,
+  checkAndersonDiffsArgs,
+  checkAxpyRowsArgs,
+  checkDotRowsArgs,
+  checkRelativeStepArgs,
+  checkSpmmArgs,
+  checkTanhArgs,
+} from './js_kernels.js';
+import { SPARSE_WASM_BASE64 } from './sparse_wasm_bytes.js';
+
+/** The module's exports; every pointer is a byte offset into `env.memory`. */
+interface SparseExports {
+  spmm(ptr: number, idx: number, w: number, lo: number, hi: number, x: number, out: number, B: number): void;
+  dotRows(a: number, c: number, lo: number, hi: number, B: number, out: number): void;
+  axpyRows(g: number, a: number, lo: number, hi: number, B: number, out: number): void;
+  tanh(x: number, out: number, n: number): void;
+  relativeStep(a: number, b: number, n: number): number;
+  addMul(a: number, d: number, t: number, out: number, n: number): void;
+  /** diffs: 1 to write dG and dR, 0 to leave them (any offset) untouched. */
+  andersonDiffs(g: number, x: number, prevG: number, prevR: number, r: number, dG: number, dR: number, diffs: number, n: number): void;
+}
+
+let bytes: Uint8Array<ArrayBuffer> | null = null;
+
+/**
+ * The compiled kernel module (decoded once from the embedded base64; under 4 KB,
+ * so browsers allow compiling it synchronously on the main thread).
+ * Caveat: the same array on every call; do not modify it.
+ *
+ * @example
+ * WebAssembly.validate(sparseWasmBytes()); // false where SIMD is unsupported
+ */
+export function sparseWasmBytes(): Uint8Array<ArrayBuffer> {
+  if (bytes === null) {
+    // atob is global in browsers and Node >= 16.
+    const bin = atob(SPARSE_WASM_BASE64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    bytes = out;
+  }
+  return bytes;
+}
+
+/**
+ * True when this runtime has WebAssembly with 128-bit SIMD, so that
+ * {@link createWasmKernels} works (checked with `WebAssembly.validate`).
+ *
+ * @example
+ * const kernels = wasmSimdSupported() ? createWasmKernels() : createJsKernels();
+ */
+export function wasmSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(sparseWasmBytes());
+  } catch {
+    return false;
+  }
+}
+
+const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs'] as const;
+
+function instantiate(memory: WebAssembly.Memory): SparseExports {
+  const module = new WebAssembly.Module(sparseWasmBytes());
+  const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+  const missing = EXPORTS.filter((name) => typeof exports[name] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(`sparse kernels: the wasm module lacks ${missing.join(', ')}; rebuild it with \`npm run build:kernels\`.`);
+  }
+  return exports as unknown as SparseExports;
+}
+
+/** Throws unless `a` is a live view of the arena's buffer. */
+function inArena(where: string, name: string, a: Float32Array | Int32Array, buffer: ArrayBuffer): void {
+  if (a.buffer !== buffer) {
+    const why = a.buffer.byteLength === 0 ? 'its buffer was detached, likely by a growing reset()' : 'it lives in another buffer';
+    throw new ConfigError(
+      `${where}: '${name}' is not a view of the kernels' wasm memory (${why}); allocate it with kernels.arena.f32/i32 after the last reset().`,
+    );
+  }
+}
+
+/**
+ * The WebAssembly SIMD {@link SparseKernels}, with an arena over its own
+ * WebAssembly.Memory. Every array argument must be a view of that memory
+ * (`kernels.arena.f32/i32`, or a subarray of one) allocated after the last
+ * `arena.reset()`; anything else throws an Error naming the argument. Prefer
+ * `sparseKernels('wasm')`, which caches one instance.
+ *
+ * Caveats: throws when WebAssembly SIMD is unavailable (see
+ * {@link wasmSimdSupported}). Checks are O(1) per call; a bad ptr or idx value is
+ * not caught and reads other arena memory or traps with a RuntimeError.
+ *
+ * @example
+ * const k = createWasmKernels();
+ * k.arena.reset(arenaBytes([B, B]));
+ * const g = k.arena.f32(B), a = k.arena.f32(B);
+ * k.axpyRows(g, a, 0, 1, B, a); // a += g·a
+ */
+export function createWasmKernels(): SparseKernels {
+  if (!wasmSimdSupported()) {
+    throw new Error('sparse kernels: WebAssembly SIMD is not available in this runtime; use sparseKernels(\'js\') or \'auto\'.');
+  }
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  let wasm: SparseExports;
+  try {
+    wasm = instantiate(memory);
+  } catch (err) {
+    throw new Error(`sparse kernels: could not compile the wasm SIMD module (${String(err)}); use sparseKernels('js') or 'auto'.`);
+  }
+  const arena = TypedArena.wasm(memory);
+  return {
+    name: 'wasm-simd',
+    arena,
+    spmm(ptr, idx, w, lo, hi, x, out, B) {
+      const buf = memory.buffer;
+      inArena('spmm', 'ptr', ptr, buf);
+      inArena('spmm', 'idx', idx, buf);
+      inArena('spmm', 'w', w, buf);
+      inArena('spmm', 'x', x, buf);
+      inArena('spmm', 'out', out, buf);
+      checkSpmmArgs(ptr, idx, w, lo, hi, x, out, B);
+      wasm.spmm(ptr.byteOffset, idx.byteOffset, w.byteOffset, lo, hi, x.byteOffset, out.byteOffset, B);
+    },
+    dotRows(a, c, lo, hi, B, out) {
+      const buf = memory.buffer;
+      inArena('dotRows', 'a', a, buf);
+      inArena('dotRows', 'c', c, buf);
+      inArena('dotRows', 'out', out, buf);
+      checkDotRowsArgs(a, c, lo, hi, B, out);
+      wasm.dotRows(a.byteOffset, c.byteOffset, lo, hi, B, out.byteOffset);
+    },
+    axpyRows(g, a, lo, hi, B, out) {
+      const buf = memory.buffer;
+      inArena('axpyRows', 'g', g, buf);
+      inArena('axpyRows', 'a', a, buf);
+      inArena('axpyRows', 'out', out, buf);
+      checkAxpyRowsArgs(g, a, lo, hi, B, out);
+      wasm.axpyRows(g.byteOffset, a.byteOffset, lo, hi, B, out.byteOffset);
+    },
+    tanh(x, out) {
+      const buf = memory.buffer;
+      inArena('tanh', 'x', x, buf);
+      inArena('tanh', 'out', out, buf);
+      checkTanhArgs(x, out);
+      wasm.tanh(x.byteOffset, out.byteOffset, x.length);
+    },
+    relativeStep(a, b) {
+      const buf = memory.buffer;
+      inArena('relativeStep', 'a', a, buf);
+      inArena('relativeStep', 'b', b, buf);
+      checkRelativeStepArgs(a, b);
+      return wasm.relativeStep(a.byteOffset, b.byteOffset, a.length);
+    },
+    addMul(a, d, t, out) {
+      const buf = memory.buffer;
+      inArena('addMul', 'a', a, buf);
+      inArena('addMul', 'd', d, buf);
+      inArena('addMul', 't', t, buf);
+      inArena('addMul', 'out', out, buf);
+      checkAddMulArgs(a, d, t, out);
+      wasm.addMul(a.byteOffset, d.byteOffset, t.byteOffset, out.byteOffset, out.length);
+    },
+    andersonDiffs(g, x, prevG, prevR, r, dG, dR) {
+      const buf = memory.buffer;
+      const where = 'andersonDiffs';
+      inArena(where, 'g', g, buf);
+      inArena(where, 'x', x, buf);
+      inArena(where, 'prevG', prevG, buf);
+      inArena(where, 'prevR', prevR, buf);
+      inArena(where, 'r', r, buf);
+      if (dG !== null) inArena(where, 'dG', dG, buf);
+      if (dR !== null) inArena(where, 'dR', dR, buf);
+      checkAndersonDiffsArgs(g, x, prevG, prevR, r, dG, dR);
+      const diffs = dG !== null && dR !== null;
+      wasm.andersonDiffs(g.byteOffset, x.byteOffset, prevG.byteOffset, prevR.byteOffset, r.byteOffset,
+        diffs ? dG.byteOffset : 0, diffs ? dR.byteOffset : 0, diffs ? 1 : 0, g.length);
+    },
+  };
+}

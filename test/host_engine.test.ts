@@ -1,0 +1,122 @@
+/**
+ * The host engine (typed-array solves with sparse kernels) against the tensor
+ * engine: identical forward values and gradients on a graph with several modules
+ * and levels; engine resolution; bad engine arguments.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as nm from '../src/index.js';
+import { BACKENDS, useBackend } from './helpers/backends.js';
+
+const P = 40;
+const N = 5;
+const B = 6;
+
+/** A random graph whose mask at density 0.04 splits into several modules and levels. */
+function weights(seed: number) {
+  const r = new nm.Random(seed);
+  const u = () => r.next() * 2 - 1;
+  const w = Float32Array.from({ length: P * P }, (_, i) => (i % (P + 1) === 0 ? 0.3 * u() : 0.45 * u()));
+  const k = Float32Array.from({ length: N * P }, () => 0.5 * u());
+  const x = Float32Array.from({ length: B * N }, () => u());
+  return { w, k, x };
+}
+
+function pair(args: Partial<nm.layers.NeuralModuleLayerArgs>, seed = 2) {
+  const { w, k, x } = weights(seed);
+  const make = (engine: 'host' | 'tensor') => {
+    const layer = nm.layers.neuralModule({ units: P, density: 0.04, engine, solver: { tol: 1e-7, maxIter: 400 }, ...args });
+    layer.build([null, N]);
+    layer.setWeights([tf.tensor2d(k, [N, P]), tf.tensor2d(w, [P, P])]);
+    return layer;
+  };
+  return { host: make('host'), tensor: make('tensor'), x: tf.tensor2d(x, [B, N]) };
+}
+
+function gradsOf(layer: nm.layers.NeuralModuleLayer, x: tf.Tensor2D, r: tf.Tensor) {
+  const f = (u: tf.Tensor) => tf.sum(tf.mul(layer.apply(u) as tf.Tensor, r)) as tf.Scalar;
+  const { value, grads } = tf.variableGrads(() => f(x));
+  const gx = tf.grad(f)(x);
+  return { value: value.dataSync()[0], gk: grads[layer.weights[0].name].dataSync(), gw: grads[layer.weights[1].name].dataSync(), gx: gx.dataSync() };
+}
+
+const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  expect(worst).toBeLessThan(tol);
+};
+
+describe.each(BACKENDS)('host engine on %s', (backend) => {
+  beforeAll(async () => useBackend(backend));
+
+  it('the test graph has several modules and levels', () => {
+    const s = pair({}).host.structure();
+    expect(s.modules.length).toBeGreaterThan(3);
+    expect(s.largestModule).toBeGreaterThan(1);
+    expect(s.levels.length).toBeGreaterThan(2);
+  });
+
+  for (const method of ['picard', 'anderson'] as const) {
+    for (const activation of ['tanh', 'sigmoid', 'relu'] as const) {
+      it(`matches the tensor engine: values and every gradient (${method}, ${activation})`, () => {
+        const { host, tensor, x } = pair({ activation, solver: { method, tol: 1e-7, maxIter: 400 } });
+        expect(host.activeEngine()).toBe('host');
+        expect(tensor.activeEngine()).toBe('tensor');
+        close((host.apply(x) as tf.Tensor).dataSync(), (tensor.apply(x) as tf.Tensor).dataSync(), 1e-5);
+        expect(host.structure().modules).toEqual(tensor.structure().modules);
+        const r = tf.randomNormal([B, P], 0, 1, 'float32', 4);
+        const gh = gradsOf(host, x, r);
+        const gt = gradsOf(tensor, x, r);
+        close([gh.value], [gt.value], 1e-5);
+        close(gh.gw, gt.gw, 1e-4);
+        close(gh.gk, gt.gk, 1e-4);
+        close(gh.gx, gt.gx, 1e-4);
+        expect(host.solverStats().forward.converged && host.solverStats().backward.converged).toBe(true);
+        expect(host.solverStats().forward.iterations).toBeGreaterThan(0);
+      });
+    }
+  }
+
+  it("resolves engine 'auto' from the backend, the solvers and the density", () => {
+    const mk = (args: Partial<nm.layers.NeuralModuleLayerArgs>) => nm.layers.neuralModule({ units: 8, ...args });
+    expect(mk({}).activeEngine()).toBe('host');
+    expect(mk({ solver: 'picard' }).activeEngine()).toBe('host');
+    expect(mk({ density: 1 }).activeEngine()).toBe('tensor');
+    expect(mk({ solver: 'newton' }).activeEngine()).toBe('tensor');
+    expect(mk({ backwardSolver: 'broyden' }).activeEngine()).toBe('tensor');
+    expect(mk({ engine: 'tensor' }).activeEngine()).toBe('tensor');
+    expect(mk({ engine: 'host', density: 1 }).activeEngine()).toBe('host');
+  });
+
+  it('throws a NonFiniteError naming the layer when the graph is not finite', () => {
+    const { host, x } = pair({ name: 'nm_nan' });
+    const w = host.getWeights()[1].arraySync() as number[][];
+    w[7][7] = NaN; // a bias: every input reaches node 7
+    host.setWeights([host.getWeights()[0], tf.tensor2d(w)]);
+    expect(() => host.apply(x)).toThrow(nm.NonFiniteError);
+    expect(() => host.apply(x)).toThrow(/NeuralModule 'nm_nan'.*NaN/);
+  });
+
+  it('reports non-convergence with its residual and iteration count', () => {
+    const { host, x } = pair({ onNonConvergence: 'throw', solver: { method: 'picard', tol: 1e-12, maxIter: 3 } });
+    expect(() => host.apply(x)).toThrow(/did not converge: residual .* > tol 1e-12 after \d+ iterations \(method 'picard', maxIter 3\)/);
+  });
+
+  afterAll(() => tf.disposeVariables());
+});
+
+describe('engine arguments', () => {
+  it("rejects an unknown engine and a host engine with a tensor-only solver", () => {
+    expect(() => nm.layers.neuralModule({ units: 4, engine: 'gpu' as never })).toThrow(/'engine' must be one of 'auto', 'host', 'tensor'; received "gpu"/);
+    expect(() => nm.layers.neuralModule({ units: 4, engine: 'host', solver: 'newton' })).toThrow(/'solver.method' must be one of 'picard', 'anderson' with engine 'host'; received "newton". Use engine 'tensor' or 'auto'/);
+    expect(() => nm.layers.neuralModule({ units: 4, engine: 'host', backwardSolver: 'broyden' })).toThrow(/'backwardSolver.method'/);
+  });
+
+  it('round-trips engine through getConfig', () => {
+    const layer = nm.layers.neuralModule({ units: 4, engine: 'tensor' });
+    const copy = nm.layers.NeuralModuleLayer.fromConfig(nm.layers.NeuralModuleLayer, layer.getConfig()) as nm.layers.NeuralModuleLayer;
+    expect(copy.options.engine).toBe('tensor');
+    expect(copy.getConfig()).toEqual({ ...layer.getConfig(), name: copy.name });
+  });
+});
