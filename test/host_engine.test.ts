@@ -78,6 +78,26 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     }
   }
 
+  it('two stacked layers share the kernel arena: same loss and gradients as the tensor engine', () => {
+    const { w, k, x } = weights(8);
+    const grads = (engine: 'host' | 'tensor') => {
+      const first = nm.layers.neuralModule({ units: P, density: 0.04, engine, solver: { tol: 1e-7, maxIter: 400 } });
+      const second = nm.layers.neuralModule({ units: P, density: 0.04, engine, solver: { method: 'picard', tol: 1e-7, maxIter: 400 } });
+      first.build([null, N]);
+      second.build([null, P]);
+      first.setWeights([tf.tensor2d(k, [N, P]), tf.tensor2d(w, [P, P])]);
+      second.setWeights([tf.tensor2d(Float32Array.from({ length: P * P }, (_, i) => 0.3 * Math.sin(i)), [P, P]), tf.tensor2d(w.map((v) => 0.8 * v), [P, P])]);
+      const xs = tf.tensor2d(x, [B, N]);
+      const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(second.apply(first.apply(xs) as tf.Tensor) as tf.Tensor)) as tf.Scalar);
+      expect(first.activeEngine()).toBe(engine);
+      return [value.dataSync()[0], ...[...first.weights, ...second.weights].map((v) => g[v.name].dataSync())] as const;
+    };
+    const [lh, ...gh] = grads('host');
+    const [lt, ...gt] = grads('tensor');
+    close([lh], [lt], 1e-5);
+    gh.forEach((g, i) => close(g, gt[i], 1e-4));
+  });
+
   it("resolves engine 'auto' from the backend, the solvers and the density", () => {
     const mk = (args: Partial<nm.layers.NeuralModuleLayerArgs>) => nm.layers.neuralModule({ units: 8, ...args });
     expect(mk({}).activeEngine()).toBe('host');

@@ -5,7 +5,7 @@
  * edges (no dense p×p matMul, no tensor op, no device sync). Arrays are permuted
  * and node-major, `[p, batch]`, so the kernels stream over the batch.
  */
-import type { KernelArena, SparseKernels } from '../kernels/index.js';
+import { arenaBytes, type KernelArena, type SparseKernels } from '../kernels/index.js';
 import { hostWorkspaceArrays, type HostSolver, type HostWorkspace } from '../solvers/host_types.js';
 import { getHostSolver } from '../solvers/registry.js';
 import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
@@ -20,12 +20,6 @@ interface ArenaCsr {
   w: Float32Array;
 }
 
-const F32 = 4;
-/** Bytes of an arena request: every allocation is rounded up to 16-byte alignment. */
-function arenaBytes(counts: number[]): number {
-  return counts.reduce((s, n) => s + Math.ceil((n * F32) / 16) * 16 + 16, 0) + 64;
-}
-
 function toArena(arena: KernelArena, c: HostCsr, values: Float32Array): ArenaCsr {
   const ptr = arena.i32(c.ptr.length);
   ptr.set(c.ptr);
@@ -36,16 +30,25 @@ function toArena(arena: KernelArena, c: HostCsr, values: Float32Array): ArenaCsr
   return { ptr, idx, w };
 }
 
-/** Sizes the arena for one solve and allocates the solver's workspace. */
-function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options: ResolvedSolverOptions, fixed: number[], pair: [HostCsr, HostCsr]) {
+/**
+ * Sizes the arena for one solve and allocates everything in it: two `[p, batch]`
+ * arrays, the two edge structures with their weights, the solver's workspace and
+ * one step-sized scratch array.
+ */
+function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options: ResolvedSolverOptions, values: Float32Array, pair: [HostCsr, HostCsr]) {
+  const p = plan.schedule.p;
   const rows = plan.maxStepRows * batch;
   const count = hostWorkspaceArrays(options);
-  const small = options.memory + 2;
+  const nSmall = options.memory + 2;
   const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length]);
-  kernels.arena.reset(arenaBytes([...fixed, ...csrSizes, ...new Array<number>(count + 1).fill(rows), ...new Array<number>(small).fill(batch)]));
+  kernels.arena.reset(arenaBytes([p * batch, p * batch, ...csrSizes, ...new Array<number>(count + 1).fill(rows), ...new Array<number>(nSmall).fill(batch)]));
   const arena = kernels.arena;
-  const fixedArrays = fixed.map((n) => arena.f32(n));
-  return { arena, fixedArrays, rows, count, small };
+  const full = [arena.f32(p * batch), arena.f32(p * batch)];
+  const [ext, int] = pair.map((c) => toArena(arena, c, values));
+  const arrays = Array.from({ length: count }, () => arena.f32(rows));
+  const scratch = arena.f32(rows);
+  const small = Array.from({ length: nSmall }, () => arena.f32(batch));
+  return { full, ext, int, arrays, scratch, small };
 }
 
 function workspace(kernels: SparseKernels, arrays: Float32Array[], small: Float32Array[], n: number, batch: number): HostWorkspace {
@@ -74,14 +77,8 @@ export function hostForwardSolve(
 ): HostForward {
   const { p, perm, steps } = plan.schedule;
   const B = batch;
-  const pre = prepare(kernels, plan, B, options, [p * B, p * B], [plan.fwdExt, plan.fwdInt]);
-  const { arena, rows } = pre;
-  const [X, F] = pre.fixedArrays;
-  const ext = toArena(arena, plan.fwdExt, values);
-  const int = toArena(arena, plan.fwdInt, values);
-  const arrays = Array.from({ length: pre.count + 1 }, () => arena.f32(rows));
-  const small = Array.from({ length: pre.small }, () => arena.f32(B));
-  const c = arrays.pop()!;
+  const { full, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, B, options, values, [plan.fwdExt, plan.fwdInt]);
+  const [X, F] = full;
   for (let q = 0; q < p; q++) {
     const node = perm[q];
     for (let b = 0; b < B; b++) X[q * B + b] = z[b * p + node];
@@ -129,14 +126,8 @@ export function hostAdjointSolve(
 ): Float32Array {
   const { p, perm, steps } = plan.schedule;
   const B = batch;
-  const pre = prepare(kernels, plan, B, options, [p * B, p * B], [plan.adjExt, plan.adjInt]);
-  const { arena, rows } = pre;
-  const [V, D] = pre.fixedArrays;
-  const ext = toArena(arena, plan.adjExt, values);
-  const int = toArena(arena, plan.adjInt, values);
-  const arrays = Array.from({ length: pre.count + 1 }, () => arena.f32(rows));
-  const small = Array.from({ length: pre.small }, () => arena.f32(B));
-  const d = arrays.pop()!;
+  const { full, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, values, [plan.adjExt, plan.adjInt]);
+  const [V, D] = full;
   act.hostDerivative(fwd.x, fwd.fx, D);
   for (let q = 0; q < p; q++) {
     const node = perm[q];
