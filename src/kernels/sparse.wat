@@ -272,8 +272,10 @@
   ;; step loads all its inputs before it stores, so an output may be one of the
   ;; inputs itself (the wrapper rejects partial overlaps).
 
-  ;; tanh: out[i] = tanh(x[i]), Eigen's f32 rational approximation: c = clamp(x, -T, T)
-  ;; (f32x4.min/max keep NaN), p = c*(A1 + c2*(A3 + ... + c2*A13)), q = B0 + c2*(B2 +
+  ;; tanh: out[i] = tanh(x[i]), Eigen's f32 rational approximation: the clamp is
+  ;; c = x < -T ? -T : x, then c > T ? T : c (exactly f32x4.pmax, f32x4.pmin: one
+  ;; maxps/minps each, where min/max need NaN and -0 fix-ups; NaN passes through),
+  ;; p = c*(A1 + c2*(A3 + ... + c2*A13)), q = B0 + c2*(B2 +
   ;; c2*(B4 + c2*B6)), tanh = p / q, every op in f32 (js_kernels.ts does the same
   ;; with Math.fround). The tail runs the same body on a splat of one element and
   ;; stores lane 0, so the rational is written once.
@@ -285,8 +287,8 @@
     (block $done
       (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
       (loop $l
-        (local.set $c (f32x4.min
-          (f32x4.max
+        (local.set $c (f32x4.pmin
+          (f32x4.pmax
             (if (result v128) (i32.lt_u (local.get $x) (local.get $e4))
               (then (v128.load align=4 (local.get $x)))
               (else (v128.load32_splat (local.get $x))))
