@@ -147,13 +147,11 @@ export class NeuralModuleLayer extends layers.Layer {
       this.rescales++;
     }
     const schedule = buildSchedule(mask);
-    const maskValues = new Float32Array(p * p);
-    mask.mask.forEach((m, i) => (maskValues[i] = m));
     const next: SolvePlan = {
       schedule,
       perm: tf.keep(tf.tensor1d(schedule.perm, 'int32')),
       invPerm: tf.keep(tf.tensor1d(schedule.invPerm, 'int32')),
-      mask: tf.keep(tf.tensor2d(maskValues, [p, p])),
+      mask: null, // built on first use by the tensor engine (denseMask)
       gradMask: this.constants.gradMask,
       eye: this.constants.eye,
       topology: this.options.topology,
@@ -254,13 +252,21 @@ export class NeuralModuleLayer extends layers.Layer {
     return this.host;
   }
 
+  /** Uploads the dense p×p edge mask the tensor engine multiplies by (once per partition). */
+  private ensureDenseMask(): void {
+    const plan = this.plan!;
+    if (plan.mask) return;
+    const p = this.options.units;
+    plan.mask = tf.keep(tf.tensor2d(Float32Array.from(this.edgeMask!.mask), [p, p]));
+  }
+
   private disposePlan(): void {
     this.host?.gatherIndex.dispose();
     this.host = null;
     if (!this.plan) return;
     this.plan.perm.dispose();
     this.plan.invPerm.dispose();
-    this.plan.mask.dispose();
+    this.plan.mask?.dispose();
     this.plan = null;
   }
 
@@ -318,6 +324,7 @@ export class NeuralModuleLayer extends layers.Layer {
         const hostCtx = { ...ctx, host: host.plan, gatherIndex: host.gatherIndex, kernels: sparseKernels() };
         return neuralModuleHostOp(x as tf.Tensor2D, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, hostCtx);
       }
+      this.ensureDenseMask();
       return neuralModuleOp(x as tf.Tensor2D, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, ctx);
     });
   }

@@ -7,11 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SparseKernels } from '../kernels/index.js';
-import { NonFiniteError } from '../utils/errors.js';
 import { matMulT } from '../utils/matmul.js';
 import type { HostPlan } from './nm_host_plan.js';
 import { hostAdjointSolve, hostForwardSolve, type HostForward } from './nm_host_solve.js';
-import { graphGradient, type NeuralModuleOpContext } from './nm_op.js';
+import { graphGradient, nonFiniteSolution, type NeuralModuleOpContext } from './nm_op.js';
 import { emptyStats } from './nm_solve.js';
 
 /** What the host operation needs beyond the tensor one. */
@@ -24,7 +23,7 @@ export interface HostOpContext extends NeuralModuleOpContext {
 
 /**
  * Un-permutes a node-major `[p, batch]` array into a row-major `[batch, p]` one,
- * throwing a NonFiniteError (naming the first bad row) on NaN/Inf.
+ * throwing {@link nonFiniteSolution} (naming the first bad row) on NaN/Inf.
  */
 function unpermute(a: Float32Array, perm: Int32Array, batch: number, ctx: NeuralModuleOpContext, what: string): Float32Array {
   const p = perm.length;
@@ -38,12 +37,7 @@ function unpermute(a: Float32Array, perm: Int32Array, batch: number, ctx: Neural
       out[b * p + node] = v;
     }
   }
-  if (badRow >= 0) {
-    throw new NonFiniteError(
-      `${ctx.where}: the ${what} contains NaN/Inf (first at row ${badRow} of a batch of ${batch}); nothing was written back. ` +
-        'The graph weights are probably non-finite or far from contractive: lower the learning rate, or set contractionBound.',
-    );
-  }
+  if (badRow >= 0) throw nonFiniteSolution(ctx, what, badRow, batch);
   return out;
 }
 

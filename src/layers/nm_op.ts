@@ -24,16 +24,19 @@ export interface NeuralModuleOpContext {
   where: string;
 }
 
+/** The error for a non-finite solve result (both engines): names the layer, the result and the first bad row. */
+export function nonFiniteSolution(ctx: NeuralModuleOpContext, what: string, row: number, batch: number): NonFiniteError {
+  return new NonFiniteError(
+    `${ctx.where}: the ${what} contains NaN/Inf (first at row ${row} of a batch of ${batch}); nothing was written back. ` +
+      'The graph weights are probably non-finite or far from contractive: lower the learning rate, or set contractionBound.',
+  );
+}
+
 /** Throws a NonFiniteError naming the layer unless every entry of `t` is finite. */
 function assertFinite(t: tf.Tensor, ctx: NeuralModuleOpContext, what: string): void {
   const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), 'int32'), 1).dataSync());
   const row = bad.findIndex((b) => b > 0);
-  if (row >= 0) {
-    throw new NonFiniteError(
-      `${ctx.where}: the ${what} contains NaN/Inf (first at row ${row} of a batch of ${t.shape[0]}); nothing was written back. ` +
-        'The graph weights are probably non-finite or far from contractive: lower the learning rate, or set contractionBound.',
-    );
-  }
+  if (row >= 0) throw nonFiniteSolution(ctx, what, row, t.shape[0]);
 }
 
 /**
@@ -56,6 +59,7 @@ export function neuralModuleOp(u: tf.Tensor2D, kernel: tf.Tensor2D, graph: tf.Te
     const save = args[3] as tf.GradSaveFunc;
     const diag = tf.sum(tf.mul(w, plan.eye), 0);
     const z = tf.add(tf.matMul(input, k), diag) as tf.Tensor2D;
+    if (!plan.mask) throw new Error(`${ctx.where}: internal error, the tensor engine ran without its dense edge mask.`);
     const ap = tf.gather(tf.gather(tf.mul(w, plan.mask), plan.perm, 0), plan.perm, 1) as tf.Tensor2D;
     const stats = emptyStats();
     const xp = forwardSolve(tf.gather(z, plan.perm, 1) as tf.Tensor2D, ap, plan, act, ctx.solver, stats);

@@ -19,8 +19,11 @@ export interface SolvePlan {
   perm: tf.Tensor1D;
   /** Node → permuted position, int32 [p]. */
   invPerm: tf.Tensor1D;
-  /** Edge mask M (0/1, zero diagonal), [p, p]. */
-  mask: tf.Tensor2D;
+  /**
+   * Edge mask M (0/1, zero diagonal), [p, p]. Only the tensor engine needs it; the
+   * layer builds it on the first tensor-engine call after a re-partition.
+   */
+  mask: tf.Tensor2D | null;
   /** Off-diagonal entries that receive gradient: 1 − I for 'graph', strict upper triangle for 'dag'. */
   gradMask: tf.Tensor2D;
   /** Identity [p, p]. */
