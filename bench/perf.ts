@@ -13,8 +13,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as nm from '../src/index.js';
-import { buildHostPlan } from '../src/layers/nm_host_plan.js';
-import { hostForwardSolve } from '../src/layers/nm_host_solve.js';
+import { hostEngine } from '../src/engine/host_engine.js';
+import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
 
 const arg = (name: string, dflt: string) => {
@@ -114,23 +114,22 @@ report('2. DEQ(300, ρ 1) / NM(300, ρ 0.05) train step', `${(tDeq / tNm).toFixe
 
 // 5. Effective GFLOP/s of the solve vs a plain matMul of the same shape: useful
 // multiply-adds (kept edges × batch × f-evaluations) per second, for the solve
-// alone (host engine, typed arrays in, typed arrays out) and for the whole layer call.
+// alone (the host engine's forward: weight gather, solve, upload of h) and for the whole layer call.
 function effectiveRate(label: string, p: number, density: number, batch: number, method: 'anderson' | 'picard') {
   const xb = tf.randomNormal([batch, 64], 0, 1, 'float32', 3);
   const layer = nm.layers.neuralModule({ units: p, density, solver: { method, tol } });
   layer.build([null, 64]);
   const mask = layer.edges();
-  const plan = buildHostPlan(nm.graph.buildSchedule(mask), mask);
-  const w = layer.graphValues();
-  const values = Float32Array.from(plan.gatherIndex, (i) => w[i]);
-  const z = tf.tidy(() => tf.matMul(xb, layer.getWeights()[0] as tf.Tensor2D).dataSync() as Float32Array).slice();
-  for (let b = 0; b < batch; b++) for (let j = 0; j < p; j++) z[b * p + j] += values[plan.edges + j];
+  const partition = new Partition(mask);
+  const ctx = { partition, act: nodeActivation('tanh'), solver: layer.options.solver, backwardSolver: layer.options.backwardSolver, where: 'bench' };
+  const [kernel, w] = layer.getWeights() as tf.Tensor2D[];
+  const z = tf.tidy(() => tf.add(tf.matMul(xb, kernel), tf.gather(tf.reshape(w, [-1]), tf.tensor1d(Int32Array.from({ length: p }, (_, j) => j * (p + 1)), 'int32'))) as tf.Tensor2D);
   const kernels = nm.kernels.sparseKernels();
   let iterations = 0;
   const tSolve = timeIt(() => {
-    const stats = { iterations: 0, residual: 0, converged: true, fallbacks: 0 };
-    hostForwardSolve(z, batch, values, plan, nodeActivation('tanh'), layer.options.solver, kernels, stats);
-    iterations = stats.iterations;
+    const fwd = hostEngine.forward(z, w, ctx);
+    iterations = fwd.stats.iterations;
+    fwd.h.dispose();
   });
   const tCall = timeIt(() => tf.tidy(() => void (layer.apply(xb) as tf.Tensor).dataSync()));
   const a = tf.randomNormal([batch, p]);
@@ -147,9 +146,8 @@ function effectiveRate(label: string, p: number, density: number, batch: number,
     '≥ 50%',
     `${mask.edges} kept edges, ${iterations} f-evaluations, solve ${tSolve.toFixed(2)} ms, call ${tCall.toFixed(2)} ms, matMul ${tMat.toFixed(2)} ms; kernels ${kernels.name}`,
   );
-  xb.dispose();
-  a.dispose();
-  b.dispose();
+  for (const t of [xb, a, b, z]) t.dispose();
+  partition.dispose();
 }
 // Anderson (the default) does fewer iterations with more bookkeeping per iteration
 // (Gram updates, combinations); Picard's iterations are one sparse product and a tanh.

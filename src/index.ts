@@ -6,6 +6,7 @@
  */
 export * as layers from './layers/index.js';
 export * as regularizers from './regularizers/index.js';
+export * as constraints from './constraints/index.js';
 export * as callbacks from './callbacks/index.js';
 export * as solvers from './solvers/index.js';
 export * as kernels from './kernels/index.js';

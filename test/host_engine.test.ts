@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
+import { setKernelAndGraph } from './helpers/nm_weights.js';
 
 const P = 40;
 const N = 5;
@@ -27,7 +28,7 @@ function pair(args: Partial<nm.layers.NeuralModuleLayerArgs>, seed = 2) {
   const make = (engine: 'host' | 'tensor') => {
     const layer = nm.layers.neuralModule({ units: P, density: 0.04, engine, solver: { tol: 1e-7, maxIter: 400 }, ...args });
     layer.build([null, N]);
-    layer.setWeights([tf.tensor2d(k, [N, P]), tf.tensor2d(w, [P, P])]);
+    setKernelAndGraph(layer, tf.tensor2d(k, [N, P]), tf.tensor2d(w, [P, P]));
     return layer;
   };
   return { host: make('host'), tensor: make('tensor'), x: tf.tensor2d(x, [B, N]) };
@@ -85,12 +86,12 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
       const second = nm.layers.neuralModule({ units: P, density: 0.04, engine, solver: { method: 'picard', tol: 1e-7, maxIter: 400 } });
       first.build([null, N]);
       second.build([null, P]);
-      first.setWeights([tf.tensor2d(k, [N, P]), tf.tensor2d(w, [P, P])]);
-      second.setWeights([tf.tensor2d(Float32Array.from({ length: P * P }, (_, i) => 0.3 * Math.sin(i)), [P, P]), tf.tensor2d(w.map((v) => 0.8 * v), [P, P])]);
+      setKernelAndGraph(first, tf.tensor2d(k, [N, P]), tf.tensor2d(w, [P, P]));
+      setKernelAndGraph(second, tf.tensor2d(Float32Array.from({ length: P * P }, (_, i) => 0.3 * Math.sin(i)), [P, P]), tf.tensor2d(w.map((v) => 0.8 * v), [P, P]));
       const xs = tf.tensor2d(x, [B, N]);
       const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(second.apply(first.apply(xs) as tf.Tensor) as tf.Tensor)) as tf.Scalar);
       expect(first.activeEngine()).toBe(engine);
-      return [value.dataSync()[0], ...[...first.weights, ...second.weights].map((v) => g[v.name].dataSync())] as const;
+      return [value.dataSync()[0], ...[...first.trainableWeights, ...second.trainableWeights].map((v) => g[v.name].dataSync())] as const;
     };
     const [lh, ...gh] = grads('host');
     const [lt, ...gt] = grads('tensor');
@@ -113,14 +114,14 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     const { host, x } = pair({ name: 'nm_nan' });
     const w = host.getWeights()[1].arraySync() as number[][];
     w[7][7] = NaN; // a bias: every input reaches node 7
-    host.setWeights([host.getWeights()[0], tf.tensor2d(w)]);
+    setKernelAndGraph(host, host.getWeights()[0], tf.tensor2d(w));
     expect(() => host.apply(x)).toThrow(nm.NonFiniteError);
     expect(() => host.apply(x)).toThrow(/NeuralModule 'nm_nan'.*NaN/);
   });
 
   it('reports non-convergence with its residual and iteration count', () => {
     const { host, x } = pair({ onNonConvergence: 'throw', solver: { method: 'picard', tol: 1e-12, maxIter: 3 } });
-    expect(() => host.apply(x)).toThrow(/did not converge: residual .* > tol 1e-12 after \d+ iterations \(method 'picard', maxIter 3\)/);
+    expect(() => host.apply(x)).toThrow(/did not converge: residual .* > tol 1e-12 at row \d+ of \d+, after \d+ iterations \(method 'picard', maxIter 3\)/);
   });
 
   afterAll(() => tf.disposeVariables());

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { sparseKernels } from '../src/kernels/index.js';
-import { hostWorkspaceArrays, type HostWorkspace } from '../src/solvers/host_types.js';
+import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../src/solvers/host_types.js';
 import { getHostSolver, resolveSolverOptions } from '../src/solvers/registry.js';
 
 const n = 12;
@@ -14,9 +14,9 @@ const B = 5;
 function workspace(kind: 'js' | 'wasm', options: ReturnType<typeof resolveSolverOptions>) {
   const kernels = sparseKernels(kind);
   const count = hostWorkspaceArrays(options);
-  kernels.arena.reset((count + 1) * (n * B * 4 + 32) + (options.memory + 2) * (B * 4 + 32) + 1024);
+  kernels.arena.reset((count + 1) * (n * B * 4 + 32) + hostWorkspaceSmall(options) * (B * 4 + 32) + 1024);
   const arrays = Array.from({ length: count }, () => kernels.arena.f32(n * B));
-  const small = Array.from({ length: options.memory + 2 }, () => kernels.arena.f32(B));
+  const small = Array.from({ length: hostWorkspaceSmall(options) }, () => kernels.arena.f32(B));
   const x0 = kernels.arena.f32(n * B);
   const ws: HostWorkspace = { kernels, n, batch: B, arrays, small };
   return { ws, x0 };
@@ -72,14 +72,14 @@ function linearProblem(rho: number, seed: number, slow = false) {
 describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) => {
   for (const method of ['picard', 'anderson'] as const) {
     it(`${method} reaches the exact fixed point of a linear contraction`, () => {
-      const options = resolveSolverOptions({ method, tol: 1e-7, maxIter: 500 });
+      const options = resolveSolverOptions({ method, tol: 1e-6, maxIter: 500 });
       const { ws, x0 } = workspace(kind, options);
       const { map, exact } = linearProblem(0.8, 3);
       const sol = getHostSolver(method)(map, x0, options, ws);
-      expect(Object.keys(sol.stats).sort()).toEqual(['converged', 'fallbacks', 'iterations', 'residual']);
+      expect(Object.keys(sol.stats).sort()).toEqual(['converged', 'fallbacks', 'iterations', 'residual', 'worstRow']);
       expect(sol.result).toBe('successful');
       expect(sol.stats.converged).toBe(true);
-      expect(sol.stats.residual).toBeLessThanOrEqual(1e-7);
+      expect(sol.stats.residual).toBeLessThanOrEqual(1e-6);
       for (let i = 0; i < n * B; i++) expect(Math.abs(sol.value[i] - exact[i])).toBeLessThan(2e-5);
     });
   }
@@ -95,7 +95,7 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
   });
 
   it('damped picard and mixed anderson (beta < 1) still reach the fixed point', () => {
-    for (const options of [resolveSolverOptions({ method: 'picard', damping: 0.6, tol: 1e-7, maxIter: 2000 }), resolveSolverOptions({ method: 'anderson', beta: 0.7, tol: 1e-7, maxIter: 500 })]) {
+    for (const options of [resolveSolverOptions({ method: 'picard', damping: 0.6, tol: 1e-6, maxIter: 2000 }), resolveSolverOptions({ method: 'anderson', beta: 0.7, tol: 1e-6, maxIter: 500 })]) {
       const { ws, x0 } = workspace(kind, options);
       const { map, exact } = linearProblem(0.7, 9);
       const sol = getHostSolver(options.method)(map, x0, options, ws);

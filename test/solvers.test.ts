@@ -28,12 +28,12 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
     it(`${method} solves x = c + tanh(x)·A to the float64 reference, with the shared stats keys`, () => {
       const before = tf.memory().numTensors;
       tf.tidy(() => {
-        const opts = nm.solvers.resolveSolverOptions({ method, tol: 1e-7, maxIter: 200 });
+        const opts = nm.solvers.resolveSolverOptions({ method, tol: 1e-6, maxIter: 200 });
         const sol = nm.solvers.getSolver(method)(problem(), tf.zeros([B, n]), opts);
         expect(sol.result).toBe('successful');
-        expect(Object.keys(sol.stats).sort()).toEqual(['converged', 'fallbacks', 'iterations', 'residual']);
+        expect(Object.keys(sol.stats).sort()).toEqual(['converged', 'fallbacks', 'iterations', 'residual', 'worstRow']);
         expect(sol.stats.converged).toBe(true);
-        expect(sol.stats.residual).toBeLessThanOrEqual(1e-7);
+        expect(sol.stats.residual).toBeLessThanOrEqual(1e-6);
         const got = sol.value.arraySync() as number[][];
         c.forEach((row, b) => {
           const ref = refSolveSample(row, a, n, 'tanh');

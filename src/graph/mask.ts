@@ -3,7 +3,10 @@
  *
  * Keeps the `K = ceil(ρ·p·(p−1))` off-diagonal entries of largest |W[j,k]|
  * (`K = ceil(ρ·p·(p−1)/2)` over the strictly upper triangle for `topology: 'dag'`).
- * γ is the K-th largest magnitude; ties with γ are kept; exact zeros are never edges.
+ * γ is the K-th largest magnitude. Exactly K edges are kept (fewer only when fewer
+ * candidates are non-zero): every candidate above γ, then those equal to γ in
+ * row-major index order; exact zeros are never edges. So the kept set always fits
+ * the layer's saved kept-edge state (K indices).
  */
 export type Topology = 'graph' | 'dag';
 
@@ -66,6 +69,9 @@ export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, 
     for (let c = topology === 'dag' ? j + 1 : 0; c < p; c++) if (c !== j) mags[n++] = Math.abs(w[j * p + c]);
   }
   const gamma = k > 0 ? kthLargest(mags, k) : Infinity;
+  let above = 0;
+  for (let i = 0; i < n; i++) if (mags[i] > gamma) above++;
+  let ties = k - above; // candidates equal to γ still to keep, in index order
   const mask = new Uint8Array(p * p);
   const rowPtr = new Int32Array(p + 1);
   const cols: number[] = [];
@@ -73,12 +79,60 @@ export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, 
     for (let c = topology === 'dag' ? j + 1 : 0; c < p; c++) {
       if (c === j) continue;
       const v = w[j * p + c];
-      if (v !== 0 && Math.abs(v) >= gamma) {
-        mask[j * p + c] = 1;
-        cols.push(c);
+      const m = Math.fround(Math.abs(v)); // compared in float32, as the magnitudes γ came from
+      if (v === 0 || !(m >= gamma)) continue;
+      if (m === gamma) {
+        if (ties <= 0) continue;
+        ties--;
       }
+      mask[j * p + c] = 1;
+      cols.push(c);
     }
     rowPtr[j + 1] = cols.length;
   }
   return { p, mask, rowPtr, colIdx: Int32Array.from(cols), edges: cols.length, gamma: k > 0 ? gamma : 0 };
+}
+
+/**
+ * The kept edges as K sorted flat indices j·p + k, padded with −1 (the layer's
+ * saved kept-edge state; see {@link maskFromIndices}).
+ */
+export function maskIndices(mask: EdgeMask, k: number): Int32Array {
+  const out = new Int32Array(k).fill(-1);
+  const { p, rowPtr, colIdx } = mask;
+  let i = 0;
+  for (let j = 0; j < p && i < k; j++) for (let e = rowPtr[j]; e < rowPtr[j + 1] && i < k; e++) out[i++] = j * p + colIdx[e];
+  return out;
+}
+
+/**
+ * Rebuilds an edge mask from saved kept-edge indices (sorted flat indices, −1
+ * padding at the end). Returns an error message instead when the indices are not a
+ * valid kept-edge set for p and the topology; γ is the smallest kept magnitude of `w`.
+ */
+export function maskFromIndices(indices: ArrayLike<number>, p: number, topology: Topology, w: ArrayLike<number>): EdgeMask | string {
+  const mask = new Uint8Array(p * p);
+  const rowPtr = new Int32Array(p + 1);
+  const cols: number[] = [];
+  let last = -1;
+  let gamma = Infinity;
+  for (let i = 0; i < indices.length; i++) {
+    const f = indices[i];
+    if (f === -1) {
+      for (let r = i + 1; r < indices.length; r++) if (indices[r] !== -1) return `index ${indices[r]} at position ${r} follows the −1 padding`;
+      break;
+    }
+    const j = Math.floor(f / p);
+    const c = f - j * p;
+    if (!Number.isInteger(f) || f < 0 || f >= p * p) return `index ${f} at position ${i} is outside [0, ${p * p})`;
+    if (f <= last) return `indices are not strictly increasing at position ${i} (${last}, ${f})`;
+    if (c === j || (topology === 'dag' && c < j)) return `index ${f} at position ${i} is the edge ${j}→${c}, not a ${topology === 'dag' ? 'strictly upper-triangular' : 'off-diagonal'} edge`;
+    mask[f] = 1;
+    for (let r = last < 0 ? 0 : Math.floor(last / p) + 1; r <= j; r++) rowPtr[r] = cols.length;
+    cols.push(c);
+    gamma = Math.min(gamma, Math.abs(w[f]));
+    last = f;
+  }
+  for (let r = last < 0 ? 0 : Math.floor(last / p) + 1; r <= p; r++) rowPtr[r] = cols.length;
+  return { p, mask, rowPtr, colIdx: Int32Array.from(cols), edges: cols.length, gamma: cols.length > 0 ? gamma : 0 };
 }

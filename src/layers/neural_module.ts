@@ -4,29 +4,36 @@
  * Modules, neural-modules-v3/v4). Solved module by module (SCCs of the masked
  * graph, level by level), differentiated implicitly; every edge gets a gradient.
  *
+ * The kept-edge mask is layer state: it is chosen from the graph weights at each
+ * re-partition (`repartition()`, the `modulePartition` callback), stored in the
+ * non-trainable weight `keptEdges`, and restored — not re-derived — by `setWeights`
+ * and model loading, so a saved model computes exactly what the trained one did.
+ *
  * @example
  * const model = tf.sequential();
  * model.add(nm.layers.neuralModule({ inputShape: [64], units: 100, density: 0.05 }));
  * model.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { layers, type LayerVariable } from '@tensorflow/tfjs-layers';
-
-type Shape = Array<number | null>;
-import { keptEdgeCount, magnitudeMask, type EdgeMask } from '../graph/mask.js';
-import { buildSchedule } from '../graph/schedule.js';
+import { initializers, layers, type LayerVariable } from '@tensorflow/tfjs-layers';
+import { ContractiveConstraint } from '../constraints/contractive.js';
+import { neuralModuleOp, type OpConstants } from '../engine/op.js';
+import { Partition } from '../engine/partition.js';
+import { selectEngine } from '../engine/select.js';
+import { emptyStats } from '../engine/stats.js';
+import type { EngineName } from '../engine/types.js';
+import { keptEdgeCount, magnitudeMask, maskFromIndices, maskIndices, type EdgeMask } from '../graph/mask.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
 import type { SolveStats } from '../solvers/types.js';
-import { ConfigError, NonConvergenceError, NonFiniteError, show } from '../utils/errors.js';
+import { ConfigError, NonFiniteError, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
-import { sparseKernels } from '../kernels/index.js';
-import { HOST_SOLVER_NAMES } from '../solvers/registry.js';
-import { AUTO_HOST_MAX_DENSITY, resolveNeuralModuleArgs, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './nm_args.js';
-import { neuralModuleHostOp } from './nm_host_op.js';
-import { buildHostPlan, type HostPlan } from './nm_host_plan.js';
-import { neuralModuleOp, type NeuralModuleOpContext } from './nm_op.js';
-import { emptyStats, type SolvePlan } from './nm_solve.js';
+import { trackCallPhases } from './call_phase.js';
+import { resolveNeuralModuleArgs, STATE_VERSION, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './nm_args.js';
+import { SolveReport, type SolveCounters } from './nm_report.js';
 import { nodeActivation, type NodeActivation } from './node_activation.js';
+
+type Shape = Array<number | null>;
+export type { SolveCounters };
 
 /** The module structure of the current partition (see API.md). */
 export interface ModuleStructure {
@@ -40,20 +47,22 @@ export interface ModuleStructure {
   edges: number;
   /** Kept edges over candidate edges. */
   density: number;
-  /** Magnitude threshold γ of the mask. */
+  /** Magnitude threshold γ of the mask (after a restore: the smallest kept magnitude). */
   gamma: number;
-  /** Power-iteration estimate of ‖A‖₂ (contraction needs ‖A‖₂·sup|f'| < 1), after any safeguard rescale. */
+  /** Power-iteration estimate of ‖A‖₂ (contraction needs ‖A‖₂·sup|f'| < 1), after any constraint. */
   spectralNorm: number;
-  /** How many times the contraction safeguard has rescaled the graph so far. */
+  /** How many times the graph constraint has changed the graph so far. */
   contractionRescales: number;
 }
 
-/** Running totals since the last `resetCounters()` (read by callbacks). */
-export interface SolveCounters {
-  forwardCalls: number;
-  forwardIterations: number;
-  backwardCalls: number;
-  backwardIterations: number;
+/** Calls `after` whenever tfjs writes the variable (setWeights, model loading). */
+function onWrite(v: LayerVariable, after: () => void): void {
+  const write = v.write.bind(v);
+  v.write = (value: tf.Tensor) => {
+    const r = write(value);
+    after();
+    return r;
+  };
 }
 
 export class NeuralModuleLayer extends layers.Layer {
@@ -63,25 +72,31 @@ export class NeuralModuleLayer extends layers.Layer {
   private readonly act: NodeActivation;
   private inputKernel: LayerVariable | null = null;
   private graph: LayerVariable | null = null;
-  private plan: SolvePlan | null = null;
-  private planStale = true;
+  private keptEdges: LayerVariable | null = null;
+  private stateVersion: number;
+  private partition: Partition | null = null;
+  /** What the partition must be rebuilt from before the next call. */
+  private stale: 'none' | 'state' | 'weights' = 'none';
+  private writingState = false;
   private structureInfo: ModuleStructure | null = null;
-  private constants: { gradMask: tf.Tensor2D; eye: tf.Tensor2D } | null = null;
-  private lastForward: SolveStats = emptyStats();
-  private lastBackward: SolveStats = emptyStats();
-  private warned = false;
+  private consts: OpConstants | null = null;
   private rescales = 0;
-  private edgeMask: EdgeMask | null = null;
-  private host: { plan: HostPlan; gatherIndex: tf.Tensor1D } | null = null;
+  private readonly report: SolveReport;
   private readonly partitionListeners: Array<(layer: NeuralModuleLayer) => void> = [];
-  /** Totals read and reset by the partition callback. */
-  counters: SolveCounters = { forwardCalls: 0, forwardIterations: 0, backwardCalls: 0, backwardIterations: 0 };
 
   constructor(args: NeuralModuleLayerArgs) {
     const options = resolveNeuralModuleArgs(args);
     super(args);
     this.options = options;
+    this.stateVersion = options.stateVersion;
     this.act = nodeActivation(options.activation);
+    this.report = new SolveReport(() => this.where(), options.onNonConvergence, { forward: options.solver, backward: options.backwardSolver });
+    trackCallPhases();
+  }
+
+  /** Configs without `stateVersion` were saved before the mask was state (version 1). */
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    return new cls({ ...config, stateVersion: config.stateVersion ?? 1 });
   }
 
   private where(): string {
@@ -95,28 +110,39 @@ export class NeuralModuleLayer extends layers.Layer {
         `${this.where()}: input must have rank 2, [batch, features] with a known feature size; received shape ${show(shape)}. Flatten it first (tf.layers.flatten).`,
       );
     }
-    const n = shape[1];
-    const p = this.options.units;
-    this.inputKernel = this.addWeight('inputKernel', [n, p], 'float32', this.options.inputInitializer, this.options.inputRegularizer ?? undefined, true);
-    this.graph = this.addWeight('graph', [p, p], 'float32', this.options.graphInitializer, this.options.graphRegularizer ?? undefined, true);
-    // setWeights() and model loading write the variable: mark the partition stale.
-    const graphVar = this.graph;
-    const write = graphVar.write.bind(graphVar);
-    graphVar.write = (value: tf.Tensor) => {
-      const r = write(value);
-      this.planStale = true;
-      return r;
-    };
-    this.constants = tf.tidy(() => {
-      const eye = tf.eye(p) as tf.Tensor2D;
-      const offDiag = tf.sub(1, eye) as tf.Tensor2D;
-      const gradMask = this.options.topology === 'dag' ? (tf.linalg.bandPart(offDiag, 0, -1) as tf.Tensor2D) : offDiag;
-      return { eye: tf.keep(eye), gradMask: tf.keep(gradMask) };
+    const o = this.options;
+    const p = o.units;
+    this.inputKernel = this.addWeight('inputKernel', [shape[1], p], 'float32', o.inputInitializer, o.inputRegularizer ?? undefined, true);
+    this.graph = this.addWeight('graph', [p, p], 'float32', o.graphInitializer, o.graphRegularizer ?? undefined, true);
+    // Version 1 (no saved mask): a write of the graph means the mask must be re-derived.
+    onWrite(this.graph, () => {
+      if (this.stateVersion < 2) this.stale = 'weights';
     });
-    const reg = this.options.graphRegularizer as unknown as { attachLayer?: (l: NeuralModuleLayer) => void } | null;
+    if (this.stateVersion >= 2) this.addMaskState();
+    const eye = tf.eye(p) as tf.Tensor2D;
+    this.consts = {
+      diagIndex: tf.tensor1d(Int32Array.from({ length: p }, (_, j) => j * (p + 1)), 'int32'),
+      eye,
+      upper: o.topology === 'dag' ? tf.tidy(() => tf.linalg.bandPart(tf.sub(1, eye), 0, -1) as tf.Tensor2D) : null,
+      topology: o.topology,
+    };
+    const reg = o.graphRegularizer as unknown as { attachLayer?: (l: NeuralModuleLayer) => void } | null;
     reg?.attachLayer?.(this);
     this.built = true;
     this.repartition();
+  }
+
+  /** Size of the `keptEdges` state weight: K = ceil(ρ·candidates), at least 1. */
+  keptEdgeCapacity(): number {
+    return Math.max(1, this.keptEdgeTarget());
+  }
+
+  private addMaskState(): void {
+    this.keptEdges = this.addWeight('keptEdges', [this.keptEdgeCapacity()], 'int32', initializers.zeros(), undefined, false);
+    onWrite(this.keptEdges, () => {
+      if (!this.writingState) this.stale = 'state';
+    });
+    this.stateVersion = STATE_VERSION;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -125,60 +151,94 @@ export class NeuralModuleLayer extends layers.Layer {
   }
 
   /**
-   * Recomputes the mask, the modules and the schedule from the current graph weights.
-   * Called by `build`, lazily after `setWeights`/loading, and by the partition callback.
+   * Chooses the mask from the current graph weights (after applying `graphConstraint`),
+   * rebuilds modules and schedule, and stores the mask in the layer state. The only
+   * way the mask changes; called by `build` and by the `modulePartition` callback.
    */
   repartition(): ModuleStructure {
-    if (!this.graph || !this.constants) throw new ConfigError(`${this.where()}: repartition() needs a built layer; call the model (or layer.build) first.`);
-    const p = this.options.units;
-    let w = this.graph.read().dataSync() as Float32Array;
-    let mask = magnitudeMask(w, p, this.options.density, this.options.topology);
-    let spectralNorm = spectralNormEstimate(w, mask);
-    const bound = this.options.contractionBound;
-    if (bound != null && spectralNorm * this.act.lipschitz > bound) {
-      // Scale the off-diagonal edges (not the bias); the mask is scale-invariant.
-      const scale = bound / (spectralNorm * this.act.lipschitz);
-      w = w.map((v, i) => (i % (p + 1) === 0 ? v : v * scale));
+    if (!this.graph || !this.consts) throw new ConfigError(`${this.where()}: repartition() needs a built layer; call the model (or layer.build) first.`);
+    const { units: p, density, topology, graphConstraint } = this.options;
+    let w = this.graph.read().dataSync().slice() as Float32Array;
+    let changed = false;
+    if (graphConstraint instanceof ContractiveConstraint) {
+      changed = graphConstraint.project(w, magnitudeMask(w, p, density, topology), this.act.lipschitz).scale !== 1;
+    } else if (graphConstraint) {
+      const projected = tf.tidy(() => graphConstraint.apply(this.graph!.read()));
+      w = projected.dataSync().slice() as Float32Array;
+      projected.dispose();
+      changed = true;
+    }
+    if (changed) {
       const t = tf.tensor2d(w, [p, p]);
       this.graph.write(t);
       t.dispose();
-      mask = magnitudeMask(w, p, this.options.density, this.options.topology);
-      spectralNorm *= scale;
       this.rescales++;
     }
-    const schedule = buildSchedule(mask);
-    const next: SolvePlan = {
-      schedule,
-      perm: tf.keep(tf.tensor1d(schedule.perm, 'int32')),
-      invPerm: tf.keep(tf.tensor1d(schedule.invPerm, 'int32')),
-      mask: null, // built on first use by the tensor engine (denseMask)
-      gradMask: this.constants.gradMask,
-      eye: this.constants.eye,
-      topology: this.options.topology,
-    };
-    this.disposePlan();
-    this.plan = next;
-    this.planStale = false;
-    const candidates = this.options.topology === 'dag' ? (p * (p - 1)) / 2 : p * (p - 1);
-    this.structureInfo = {
-      modules: schedule.modules.map((m) => m.slice()),
-      levels: schedule.levels.map((l) => l.slice()),
-      moduleSizes: schedule.moduleSizes.slice(),
-      largestModule: schedule.largestModule,
-      edges: mask.edges,
-      density: candidates > 0 ? mask.edges / candidates : 0,
-      gamma: mask.gamma,
-      spectralNorm,
-      contractionRescales: this.rescales,
-    };
-    this.edgeMask = mask;
-    for (const listener of this.partitionListeners) listener(this);
+    const mask = magnitudeMask(w, p, density, topology);
+    if (this.keptEdges) {
+      const t = tf.tensor1d(maskIndices(mask, this.keptEdgeCapacity()), 'int32');
+      this.writingState = true;
+      try {
+        this.keptEdges.write(t);
+      } finally {
+        this.writingState = false;
+        t.dispose();
+      }
+    }
+    this.install(mask, w);
     return this.structure();
   }
 
+  /** Rebuilds the partition from the saved kept-edge state (after setWeights or loading). */
+  private restore(): void {
+    const p = this.options.units;
+    const w = this.graph!.read().dataSync() as Float32Array;
+    const mask = maskFromIndices(this.keptEdges!.read().dataSync(), p, this.options.topology, w);
+    if (typeof mask === 'string') {
+      throw new ConfigError(`${this.where()}: the saved kept-edge mask (weight 'keptEdges') is not valid for ${p} units and topology '${this.options.topology}': ${mask}. Was it saved by another layer? Call repartition() to choose a new mask from the graph.`);
+    }
+    this.install(mask, w);
+  }
+
+  private install(mask: EdgeMask, w: Float32Array): void {
+    const next = new Partition(mask);
+    this.partition?.dispose();
+    this.partition = next;
+    this.stale = 'none';
+    const p = this.options.units;
+    const s = next.schedule;
+    const candidates = this.options.topology === 'dag' ? (p * (p - 1)) / 2 : p * (p - 1);
+    this.structureInfo = {
+      modules: s.modules,
+      levels: s.levels,
+      moduleSizes: s.moduleSizes,
+      largestModule: s.largestModule,
+      edges: mask.edges,
+      density: candidates > 0 ? mask.edges / candidates : 0,
+      gamma: mask.gamma,
+      spectralNorm: spectralNormEstimate(w, mask),
+      contractionRescales: this.rescales,
+    };
+    for (const listener of this.partitionListeners) listener(this);
+  }
+
+  private ensurePartition(): Partition {
+    if (!this.built || !this.graph) throw new ConfigError(`${this.where()}: the layer is not built yet; call the model (or layer.apply) first.`);
+    if (this.stale === 'state') this.restore();
+    if (this.stale === 'weights') {
+      console.warn(
+        `${this.where()}: this layer was saved without its kept-edge mask (a model saved by tfjs-neural-modules 0.1); the mask is re-derived from the loaded graph weights, so predictions can differ from the trained model's. ` +
+          'From now on the mask is part of the layer state: save the model again to keep it.',
+      );
+      this.addMaskState();
+      this.repartition();
+    }
+    return this.partition!;
+  }
+
   /**
-   * Registers a function called after every re-partition (regularizers that read
-   * the partition use this; they are attached in `build`). Returns an unsubscribe.
+   * Registers a function called after every change of the partition (regularizers that
+   * read the partition use this; they are attached in `build`). Returns an unsubscribe.
    */
   addPartitionListener(listener: (layer: NeuralModuleLayer) => void): () => void {
     this.partitionListeners.push(listener);
@@ -190,8 +250,7 @@ export class NeuralModuleLayer extends layers.Layer {
 
   /** The current kept-edge set (CSR, mask, γ) of the partition. Do not mutate. */
   edges(): EdgeMask {
-    this.ensurePlan();
-    return this.edgeMask!;
+    return this.ensurePartition().mask;
   }
 
   /** The current graph weights as a row-major p×p array (a copy). */
@@ -202,14 +261,19 @@ export class NeuralModuleLayer extends layers.Layer {
 
   /** The module structure of the current partition (copies; safe to keep). */
   structure(): ModuleStructure {
-    this.ensurePlan();
+    this.ensurePartition();
     const s = this.structureInfo!;
     return { ...s, modules: s.modules.map((m) => m.slice()), levels: s.levels.map((l) => l.slice()), moduleSizes: s.moduleSizes.slice() };
   }
 
   /** Stats of the last forward and backward solves. */
   solverStats(): { forward: SolveStats; backward: SolveStats } {
-    return { forward: { ...this.lastForward }, backward: { ...this.lastBackward } };
+    return { forward: { ...(this.report.forward ?? emptyStats()) }, backward: { ...(this.report.backward ?? emptyStats()) } };
+  }
+
+  /** Running solve totals since the last `resetCounters()` (read by the callbacks). */
+  get counters(): SolveCounters {
+    return this.report.counters;
   }
 
   /** Number of edges the mask keeps at the configured density. */
@@ -217,81 +281,19 @@ export class NeuralModuleLayer extends layers.Layer {
     return keptEdgeCount(this.options.units, this.options.density, this.options.topology);
   }
 
-  /** Re-arms the once-per-fit non-convergence warning (called at the start of fit by the callbacks). */
+  /** Shows the non-convergence warnings again (they are also re-armed at every `fit`). */
   resetWarnings(): void {
-    this.warned = false;
+    this.report.rearm();
   }
 
   /** Zeroes the running solve counters. */
   resetCounters(): void {
-    this.counters = { forwardCalls: 0, forwardIterations: 0, backwardCalls: 0, backwardIterations: 0 };
+    this.report.counters = { forwardCalls: 0, forwardIterations: 0, backwardCalls: 0, backwardIterations: 0 };
   }
 
-  private ensurePlan(): void {
-    if (!this.built) throw new ConfigError(`${this.where()}: the layer is not built yet; call the model (or layer.apply) first.`);
-    if (this.planStale || !this.plan) this.repartition();
-  }
-
-  /**
-   * The engine the next call uses: `'host'` or `'tensor'` (resolves `engine: 'auto'`
-   * against the active backend, the solvers and the density).
-   */
-  activeEngine(): 'host' | 'tensor' {
-    const o = this.options;
-    if (o.engine !== 'auto') return o.engine;
-    const hostSolvers = [o.solver.method, o.backwardSolver.method].every((m) => (HOST_SOLVER_NAMES as readonly string[]).includes(m));
-    const cpuResident = ['cpu', 'wasm'].includes(tf.getBackend());
-    return hostSolvers && cpuResident && o.density <= AUTO_HOST_MAX_DENSITY ? 'host' : 'tensor';
-  }
-
-  private hostPlan(): { plan: HostPlan; gatherIndex: tf.Tensor1D } {
-    if (!this.host) {
-      const plan = buildHostPlan(this.plan!.schedule, this.edgeMask!);
-      this.host = { plan, gatherIndex: tf.keep(tf.tensor1d(plan.gatherIndex, 'int32')) };
-    }
-    return this.host;
-  }
-
-  /** Uploads the dense p×p edge mask the tensor engine multiplies by (once per partition). */
-  private ensureDenseMask(): void {
-    const plan = this.plan!;
-    if (plan.mask) return;
-    const p = this.options.units;
-    plan.mask = tf.keep(tf.tensor2d(Float32Array.from(this.edgeMask!.mask), [p, p]));
-  }
-
-  private disposePlan(): void {
-    this.host?.gatherIndex.dispose();
-    this.host = null;
-    if (!this.plan) return;
-    this.plan.perm.dispose();
-    this.plan.invPerm.dispose();
-    this.plan.mask?.dispose();
-    this.plan = null;
-  }
-
-  private report(kind: 'forward' | 'backward', stats: SolveStats): void {
-    if (kind === 'forward') {
-      this.lastForward = stats;
-      this.counters.forwardCalls++;
-      this.counters.forwardIterations += stats.iterations;
-    } else {
-      this.lastBackward = stats;
-      this.counters.backwardCalls++;
-      this.counters.backwardIterations += stats.iterations;
-    }
-    if (stats.converged) return;
-    const opts = kind === 'forward' ? this.options.solver : this.options.backwardSolver;
-    const detail = `residual ${stats.residual.toExponential(3)} > tol ${opts.tol} after ${stats.iterations} iterations (method '${opts.method}', maxIter ${opts.maxIter})`;
-    if (!Number.isFinite(stats.residual)) {
-      throw new NonFiniteError(`${this.where()}: the ${kind} solve produced NaN/Inf (${detail}). The graph is probably not contractive: lower the learning rate, the density or the graph scale.`);
-    }
-    const message = `${this.where()}: the ${kind} solve did not converge: ${detail}. Raise maxIter, use 'anderson' or 'newton', or lower the density or the graph's scale.`;
-    if (this.options.onNonConvergence === 'throw') throw new NonConvergenceError(message, stats.residual, stats.iterations);
-    if (this.options.onNonConvergence === 'warn' && !this.warned) {
-      this.warned = true;
-      console.warn(`${message} (warned once per fit)`);
-    }
+  /** The engine the next call uses (resolves `engine: 'auto'` against the active backend, the solvers and the density). */
+  activeEngine(): EngineName {
+    return selectEngine(this.options, tf.getBackend()).name;
   }
 
   private checkInput(x: tf.Tensor): void {
@@ -308,24 +310,15 @@ export class NeuralModuleLayer extends layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
       this.checkInput(x);
-      this.ensurePlan();
-      const ctx: NeuralModuleOpContext = {
-        plan: this.plan!,
-        act: this.act,
-        solver: this.options.solver,
-        backwardSolver: this.options.backwardSolver,
-        report: (kind, stats) => this.report(kind, stats),
-        where: this.where(),
-      };
-      if (this.activeEngine() === 'host') {
-        const host = this.hostPlan();
-        const hostCtx = { ...ctx, host: host.plan, gatherIndex: host.gatherIndex, kernels: sparseKernels() };
-        return neuralModuleHostOp(x as tf.Tensor2D, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, hostCtx);
-      }
-      this.ensureDenseMask();
-      return neuralModuleOp(x as tf.Tensor2D, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, ctx);
+      const partition = this.ensurePartition();
+      const o = this.options;
+      const engine = selectEngine(o, tf.getBackend());
+      const ctx = { partition, act: this.act, solver: o.solver, backwardSolver: o.backwardSolver, where: this.where() };
+      return neuralModuleOp(x, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, engine, ctx, this.consts!, (kind, stats, badRow, batch) =>
+        this.report.record(kind, stats, badRow, batch),
+      );
     });
   }
 
@@ -342,10 +335,11 @@ export class NeuralModuleLayer extends layers.Layer {
       graphInitializer: serializeObject(o.graphInitializer) as unknown as tf.serialization.ConfigDict,
       inputRegularizer: serializeObject(o.inputRegularizer) as unknown as tf.serialization.ConfigDict,
       graphRegularizer: serializeObject(o.graphRegularizer) as unknown as tf.serialization.ConfigDict,
+      graphConstraint: serializeObject(o.graphConstraint) as unknown as tf.serialization.ConfigDict,
       onNonConvergence: o.onNonConvergence,
       validateInput: o.validateInput,
-      contractionBound: o.contractionBound,
       engine: o.engine,
+      stateVersion: this.stateVersion,
     };
     return { ...super.getConfig(), ...config };
   }
@@ -353,10 +347,10 @@ export class NeuralModuleLayer extends layers.Layer {
   override dispose(): ReturnType<layers.Layer['dispose']> {
     const result = super.dispose();
     if (result.refCountAfterDispose === 0) {
-      this.disposePlan();
-      this.constants?.eye.dispose();
-      this.constants?.gradMask.dispose();
-      this.constants = null;
+      this.partition?.dispose();
+      this.partition = null;
+      if (this.consts) for (const t of [this.consts.diagIndex, this.consts.eye, this.consts.upper]) t?.dispose();
+      this.consts = null;
     }
     return result;
   }

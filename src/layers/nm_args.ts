@@ -5,7 +5,9 @@
 import { initializers, regularizers } from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import type { Topology } from '../graph/mask.js';
-import { HOST_SOLVER_NAMES, resolveSolverOptions } from '../solvers/registry.js';
+import { ContractiveConstraint, ConstraintBase } from '../constraints/contractive.js';
+import { checkEngineOptions, ENGINES, type Engine } from '../engine/select.js';
+import { resolveSolverOptions } from '../solvers/registry.js';
 import type { ResolvedSolverOptions, SolverConfig, SolverName } from '../solvers/types.js';
 import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
 import { deserializeObject } from '../utils/serialization.js';
@@ -19,11 +21,17 @@ const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor);
 const isInitializer = (v: unknown): v is Initializer => v instanceof InitializerBase;
 const isRegularizer = (v: unknown): v is Regularizer => v instanceof RegularizerBase;
 
+type Constraint = InstanceType<typeof ConstraintBase>;
+const isConstraint = (v: unknown): v is Constraint => v instanceof ConstraintBase;
+
 export const NON_CONVERGENCE_MODES = ['warn', 'throw', 'ignore'] as const;
-export const ENGINES = ['auto', 'host', 'tensor'] as const;
-export type Engine = (typeof ENGINES)[number];
-/** Above this density `engine: 'auto'` keeps the tensor engine (dense matMul beats sparse kernels there). */
-export const AUTO_HOST_MAX_DENSITY = 0.3;
+export type { Engine };
+/**
+ * Version of the layer's saved state. 2: the kept-edge mask is a non-trainable
+ * weight (`keptEdges`), so a loaded model computes with the mask it was trained
+ * with. 1: models saved before that; their mask is re-derived from the weights.
+ */
+export const STATE_VERSION = 2;
 export type NonConvergenceMode = (typeof NON_CONVERGENCE_MODES)[number];
 
 /** Arguments of `nm.layers.neuralModule`. */
@@ -48,17 +56,30 @@ export interface NeuralModuleLayerArgs extends LayerArgs {
   inputRegularizer?: string | Regularizer | { className: string; config?: object } | null;
   /** Regularizer of the graph (e.g. `nm.regularizers.nm(...)`). Default: none. */
   graphRegularizer?: string | Regularizer | { className: string; config?: object } | null;
-  /** What a solve that misses its tolerance does: `'warn'` (once per fit), `'throw'` or `'ignore'`. Default: `'warn'`. */
+  /**
+   * What a solve that misses its tolerance does: `'warn'` (once per `fit` call, and
+   * once per kind of call — predict, evaluate, direct — between fits; forward and
+   * backward separately), `'throw'` (a NonConvergenceError) or `'ignore'`.
+   * A non-finite result always throws a NonFiniteError. Default: `'warn'`.
+   */
   onNonConvergence?: NonConvergenceMode;
   /** Check each input batch for NaN/Inf (one device sync per call). Default: true. */
   validateInput?: boolean;
   /**
-   * Contraction safeguard: at every re-partition, if the power-iteration estimate of
-   * ‖A‖₂ times sup|f'| exceeds this bound, the off-diagonal graph weights are scaled
-   * down so that it equals the bound (a projection, like a weight constraint).
-   * `null` turns it off. Default: null.
+   * Constraint on the graph W, applied at every re-partition (build, `repartition()`,
+   * the `modulePartition` callback), never on load. `nm.constraints.contractive({ bound })`
+   * keeps ‖M∘W‖₂·sup|f'| ≤ bound (the contraction safeguard); any tfjs constraint
+   * (`'nonNeg'`, `tf.constraints.maxNorm(...)`) is applied to the whole graph.
+   * Default: none.
+   */
+  graphConstraint?: string | Constraint | { className: string; config?: object } | null;
+  /**
+   * Deprecated: `contractionBound: b` is `graphConstraint: nm.constraints.contractive({ bound: b })`.
+   * Kept so that configs saved by 0.1 load. Default: null.
    */
   contractionBound?: number | null;
+  /** Format of the saved layer state, written by `getConfig`; leave unset (see {@link STATE_VERSION}). */
+  stateVersion?: number;
   /**
    * Where the implicit solves run. `'host'`: on typed arrays with sparse
    * (WebAssembly SIMD) kernels over the kept edges, one read-back per solve; fast on
@@ -84,13 +105,15 @@ export interface ResolvedNeuralModuleArgs {
   graphRegularizer: Regularizer | null;
   onNonConvergence: NonConvergenceMode;
   validateInput: boolean;
-  contractionBound: number | null;
+  graphConstraint: Constraint | null;
   engine: Engine;
+  stateVersion: number;
 }
 
 const OWN_KEYS = [
   'units', 'activation', 'density', 'topology', 'solver', 'backwardSolver', 'inputInitializer', 'graphInitializer',
-  'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput', 'contractionBound', 'engine',
+  'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput', 'graphConstraint', 'contractionBound', 'engine',
+  'stateVersion',
 ];
 // LayerArgs keys, plus 'customObjects', which tfjs passes when deserializing.
 const BASE_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
@@ -110,14 +133,14 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
   const validateInput = args.validateInput ?? true;
   if (typeof validateInput !== 'boolean') fail(where, 'validateInput', validateInput, 'a boolean');
   const contractionBound = args.contractionBound == null ? null : checkNumber(where, 'contractionBound', args.contractionBound, 0, Infinity, { lo: true });
-  const engine = checkOneOf(where, 'engine', args.engine ?? 'auto', ENGINES);
-  if (engine === 'host') {
-    for (const [arg, o] of [['solver', solver], ['backwardSolver', backwardSolver]] as const) {
-      if (!(HOST_SOLVER_NAMES as readonly string[]).includes(o.method)) {
-        fail(where, `${arg}.method`, o.method, `one of ${HOST_SOLVER_NAMES.map((n) => `'${n}'`).join(', ')} with engine 'host'`, `Use engine 'tensor' or 'auto' for '${o.method}'.`);
-      }
-    }
+  if (contractionBound != null && args.graphConstraint != null) {
+    fail(where, 'contractionBound', contractionBound, 'null when graphConstraint is set', 'Use graphConstraint: nm.constraints.contractive({ bound }) alone.');
   }
+  const graphConstraint =
+    contractionBound != null ? new ContractiveConstraint({ bound: contractionBound }) : deserializeObject<Constraint>(where, 'graphConstraint', args.graphConstraint, isConstraint);
+  const engine = checkOneOf(where, 'engine', args.engine ?? 'auto', ENGINES);
+  checkEngineOptions(where, { engine, solver, backwardSolver, density });
+  const stateVersion = checkInt(where, 'stateVersion', args.stateVersion ?? STATE_VERSION, 1, STATE_VERSION);
   const init = (arg: string, v: unknown, dflt: () => Initializer) =>
     v == null ? dflt() : deserializeObject<Initializer>(where, arg, v, isInitializer)!;
   const reg = (arg: string, v: unknown) => deserializeObject<Regularizer>(where, arg, v, isRegularizer);
@@ -134,7 +157,8 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
     graphRegularizer: reg('graphRegularizer', args.graphRegularizer),
     onNonConvergence,
     validateInput,
-    contractionBound,
+    graphConstraint,
     engine,
+    stateVersion,
   };
 }

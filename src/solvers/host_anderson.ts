@@ -7,19 +7,25 @@
  * is singular takes a plain (mixed) Picard step, counted in `stats.fallbacks`.
  * @example hostAnderson(f, x0, resolveSolverOptions({ method: 'anderson', memory: 5 }), ws)
  */
-import { hostIterate, type HostFixedPointMap, type HostSolution, type HostWorkspace } from './host_types.js';
-import { luSolveInPlace } from './small_linear.js';
-import type { ResolvedSolverOptions } from './types.js';
+import { ANDERSON_FIXED_ARRAYS, hostRowResiduals, hostSolver, type HostMethodInit } from './host_types.js';
+import { regularizedSolveInPlace } from './small_linear.js';
 
-export function hostAnderson(f: HostFixedPointMap, x0: Float32Array, options: ResolvedSolverOptions, ws: HostWorkspace): HostSolution {
+/** The named views of Anderson's workspace: fixed arrays first, then the ring histories. */
+function andersonViews(arrays: Float32Array[], len: number, m: number, withDX: boolean) {
+  const view = (i: number) => arrays[i].subarray(0, len);
+  const [x, next, g, r, prevX, prevG, prevR, tmp] = Array.from({ length: ANDERSON_FIXED_ARRAYS }, (_, i) => view(i));
+  const ring = (slot: number) => Array.from({ length: m }, (_, i) => view(ANDERSON_FIXED_ARRAYS + slot * m + i));
+  return { x, next, g, r, prevX, prevG, prevR, tmp, dG: ring(0), dR: ring(1), dX: withDX ? ring(2) : [] };
+}
+
+/** `init` of host Anderson. */
+export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
   const { memory: m, beta, lambda } = options;
   const { kernels, n, batch: B } = ws;
   const len = x0.length;
-  const view = (i: number) => ws.arrays[i].subarray(0, len);
-  const [g, r, prevX, prevG, prevR] = [2, 3, 4, 5, 6].map(view);
-  const dG = Array.from({ length: m }, (_, i) => view(7 + i));
-  const dR = Array.from({ length: m }, (_, i) => view(7 + m + i));
-  const dX = beta === 1 ? [] : Array.from({ length: m }, (_, i) => view(7 + 2 * m + i));
+  const v = andersonViews(ws.arrays, len, m, beta !== 1);
+  let { x, next } = v;
+  const { g, r, prevX, prevG, prevR, tmp, dG, dR, dX } = v;
   const negGamma = ws.small.slice(0, m);
   const dots = ws.small[m];
   const gram = new Float64Array(B * m * m); // per sample, over ring slots
@@ -29,14 +35,18 @@ export function hostAnderson(f: HostFixedPointMap, x0: Float32Array, options: Re
   let count = 0; // differences stored (≤ m)
   let pushes = 0;
   let fallbacks = 0;
+  let evaluated = false;
   const dot = (a: Float32Array, c: Float32Array) => {
     dots.fill(0);
     kernels.dotRows(a, c, 0, n, B, dots);
     return dots;
   };
+  x.set(x0);
 
-  const step = (x: Float32Array, next: Float32Array, t: number) => {
+  const step = (t: number) => {
+    if (evaluated) [x, next] = [next, x];
     f(x, g);
+    evaluated = true;
     if (t === 1) {
       kernels.andersonDiffs(g, x, prevG, prevR, r, null, null);
     } else {
@@ -58,16 +68,11 @@ export function hostAnderson(f: HostFixedPointMap, x0: Float32Array, options: Re
     }
     for (let j = 0; j < k; j++) negGamma[j].set(dot(dR[j], r));
     for (let b = 0; b < B; b++) {
-      let trace = 0;
-      for (let i = 0; i < k; i++) trace += gram[b * m * m + i * m + i];
-      const reg = lambda * (trace / k) + 1e-20;
       for (let i = 0; i < k; i++) {
         for (let j = 0; j < k; j++) mat[i * k + j] = gram[b * m * m + i * m + j];
-        mat[i * k + i] += reg;
         rhs[i] = negGamma[i][b];
       }
-      let good = luSolveInPlace(mat, rhs, k);
-      for (let i = 0; i < k && good; i++) if (!Number.isFinite(rhs[i])) good = false;
+      const good = regularizedSolveInPlace(mat, rhs, k, lambda);
       ok[b] = good ? 1 : 0;
       for (let i = 0; i < k; i++) negGamma[i][b] = good ? -rhs[i] : 0;
       if (!good) fallbacks++;
@@ -75,10 +80,10 @@ export function hostAnderson(f: HostFixedPointMap, x0: Float32Array, options: Re
     next.set(g);
     for (let j = 0; j < k; j++) kernels.axpyRows(negGamma[j], dG[j], 0, n, B, next);
     if (beta !== 1) {
-      // next = β(g − ΔGγ) + (1−β)(x − ΔXγ); r is free now and holds x − ΔXγ.
-      r.set(x);
-      for (let j = 0; j < k; j++) kernels.axpyRows(negGamma[j], dX[j], 0, n, B, r);
-      for (let i = 0; i < len; i++) next[i] = beta * next[i] + (1 - beta) * r[i];
+      // next = β(g − ΔGγ) + (1−β)(x − ΔXγ); tmp holds x − ΔXγ.
+      tmp.set(x);
+      for (let j = 0; j < k; j++) kernels.axpyRows(negGamma[j], dX[j], 0, n, B, tmp);
+      for (let i = 0; i < len; i++) next[i] = beta * next[i] + (1 - beta) * tmp[i];
     }
     for (let b = 0; b < B; b++) {
       if (ok[b]) continue;
@@ -88,6 +93,14 @@ export function hostAnderson(f: HostFixedPointMap, x0: Float32Array, options: Re
       }
     }
   };
-  const buffers: [Float32Array, Float32Array] = [view(0), view(1)];
-  return hostIterate(x0, options, ws, buffers, step, () => fallbacks);
-}
+  return {
+    batch: B,
+    step,
+    residuals: (out) => hostRowResiduals(ws, r, x, out),
+    answer: () => (evaluated ? g : x),
+    fallbacks: () => fallbacks,
+    dispose: () => {},
+  };
+};
+
+export const hostAnderson = hostSolver(hostAndersonMethod);

@@ -4,15 +4,36 @@
  * update of Neural Modules v3/v4.
  * @example hostPicard(f, x0, resolveSolverOptions({ method: 'picard' }), ws)
  */
-import { hostIterate, type HostFixedPointMap, type HostSolution, type HostWorkspace } from './host_types.js';
-import type { ResolvedSolverOptions } from './types.js';
+import { hostRowResiduals, hostSolver, type HostMethodInit } from './host_types.js';
 
-export function hostPicard(f: HostFixedPointMap, x0: Float32Array, options: ResolvedSolverOptions, ws: HostWorkspace): HostSolution {
+/** `init` of host Picard: buffers x_t, f(x_t), the damped x_{t+1}, and the residual. */
+export const hostPicardMethod: HostMethodInit = (f, x0, options, ws) => {
   const len = x0.length;
   const tau = options.damping;
-  const buffers: [Float32Array, Float32Array] = [ws.arrays[0].subarray(0, len), ws.arrays[1].subarray(0, len)];
-  return hostIterate(x0, options, ws, buffers, (x, next) => {
-    f(x, next);
-    if (tau !== 1) for (let i = 0; i < len; i++) next[i] = (1 - tau) * x[i] + tau * next[i];
-  });
-}
+  let [x, fx, next] = ws.arrays.slice(0, 3).map((a) => a.subarray(0, len));
+  const r = ws.arrays[3].subarray(0, len);
+  x.set(x0);
+  let evaluated = false;
+  return {
+    batch: ws.batch,
+    step() {
+      if (evaluated) {
+        // Advance: x_{t+1} is f(x_t) (undamped) or the damped mix; the old x is free.
+        if (tau === 1) [x, fx] = [fx, x];
+        else [x, next] = [next, x];
+      }
+      f(x, fx);
+      if (tau !== 1) for (let i = 0; i < len; i++) next[i] = (1 - tau) * x[i] + tau * fx[i];
+      evaluated = true;
+    },
+    residuals(out) {
+      for (let i = 0; i < len; i++) r[i] = fx[i] - x[i];
+      hostRowResiduals(ws, r, x, out);
+    },
+    answer: () => (evaluated ? fx : x),
+    fallbacks: () => 0,
+    dispose: () => {},
+  };
+};
+
+export const hostPicard = hostSolver(hostPicardMethod);

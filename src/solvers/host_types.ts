@@ -1,16 +1,16 @@
 /**
  * The host (CPU) form of the solver contract, for the CPU-resident backends (cpu,
  * wasm), where a whole solve can run in JavaScript and WebAssembly on typed arrays
- * without one tensor op per iteration: `solve(f, x0, options, ws) → { value, result,
- * stats }`, with the same `stats` keys and the same convergence rule as the tensor
- * solvers (relative step ‖x_{t+1} − x_t‖ / (‖x_t‖ + 1e-8) ≤ tol, checked every
- * `checkEvery` iterations).
+ * without one tensor op per iteration. A host method is created by its `init`
+ * `(f, x0, options, ws)` and driven by the same loop and per-row rule as the tensor
+ * methods ({@link solveFixedPoint}), so `stats` has the same keys and meaning.
  *
  * Arrays are node-major blocks `[n, batch]` (row k = `a[k·batch .. (k+1)·batch)`),
  * views into one {@link SparseKernels} arena, so the kernels can work on them.
  */
 import type { SparseKernels } from '../kernels/index.js';
-import type { ResolvedSolverOptions, SolveResult, SolveStats } from './types.js';
+import { relativeResidual, solveFixedPoint, type LoopSolution } from './loop.js';
+import type { FixedPointMethod, ResolvedSolverOptions } from './types.js';
 
 /** A host fixed-point map: writes f(x) into `out` (both `[n, batch]`, distinct arrays). */
 export type HostFixedPointMap = (x: Float32Array, out: Float32Array) => void;
@@ -22,61 +22,54 @@ export interface HostWorkspace {
   n: number;
   /** Batch size (columns of the node-major block). */
   batch: number;
-  /** `count` arrays of at least n·batch floats each (see {@link hostWorkspaceArrays}). */
+  /** At least {@link hostWorkspaceArrays} arrays of n·batch floats each. */
   arrays: Float32Array[];
-  /** `memory + 2` arrays of `batch` floats (per-sample coefficients and dot products). */
+  /** At least {@link hostWorkspaceSmall} arrays of `batch` floats (per-sample coefficients and norms). */
   small: Float32Array[];
 }
 
 /** A host solver's answer: `value` is one of the workspace arrays (copy it out before the next solve). */
-export interface HostSolution {
-  value: Float32Array;
-  result: SolveResult;
-  stats: SolveStats;
-}
+export type HostSolution = LoopSolution<Float32Array>;
 
+/** A host method's `init`. */
+export type HostMethodInit = (f: HostFixedPointMap, x0: Float32Array, options: ResolvedSolverOptions, ws: HostWorkspace) => FixedPointMethod<Float32Array>;
+
+/** A host solve: `init`, then the shared loop. */
 export type HostSolver = (f: HostFixedPointMap, x0: Float32Array, options: ResolvedSolverOptions, ws: HostWorkspace) => HostSolution;
 
 /** How many block-sized arrays a method needs in its workspace. */
 export function hostWorkspaceArrays(options: ResolvedSolverOptions): number {
-  if (options.method === 'picard') return 2;
-  // x, next, g, r, prevX, prevG, prevR; ΔG and ΔR histories; ΔX only when β ≠ 1.
-  return 7 + options.memory * (options.beta === 1 ? 2 : 3);
+  // Picard: x, f(x), the damped next iterate, the residual.
+  if (options.method === 'picard') return 4;
+  // Anderson: x, next, g, r, prevX, prevG, prevR, a temporary; ΔG and ΔR histories; ΔX only when β ≠ 1.
+  return ANDERSON_FIXED_ARRAYS + options.memory * (options.beta === 1 ? 2 : 3);
+}
+
+/** Anderson's fixed (non-history) block arrays, see {@link hostWorkspaceArrays}. */
+export const ANDERSON_FIXED_ARRAYS = 8;
+
+/** How many batch-sized arrays a method needs: the two squared norms of the residual check, and Anderson's γ and dot products. */
+export function hostWorkspaceSmall(options: ResolvedSolverOptions): number {
+  return options.memory + 3;
 }
 
 /**
- * The shared host iteration loop: `step(x, next, t)` writes the next iterate into
- * `next`; the loop swaps the two, checks convergence every `checkEvery` iterations
- * and stops at `maxIter`.
+ * The per-row relative residual of the host engine: ‖r_b‖ / (‖x_b‖ + 1e-8) with
+ * both squared norms summed in float64 by the kernels (`dotRows`); NaN for a row
+ * whose norm is not finite. Uses the last two small arrays of the workspace.
  */
-export function hostIterate(
-  x0: Float32Array,
-  options: ResolvedSolverOptions,
-  ws: HostWorkspace,
-  buffers: [Float32Array, Float32Array],
-  step: (x: Float32Array, next: Float32Array, t: number) => void,
-  fallbacks: () => number = () => 0,
-): HostSolution {
-  let [x, next] = buffers;
-  if (x !== x0) x.set(x0);
-  let residual = Infinity;
-  let iterations = 0;
-  let result: SolveResult = 'maxIterationsReached';
-  for (let t = 1; t <= options.maxIter; t++) {
-    step(x, next, t);
-    iterations = t;
-    const check = t % options.checkEvery === 0 || t === options.maxIter;
-    // ‖x_{t+1} − x_t‖ / (‖x_t‖ + 1e-8), the tensor solvers' rule (sums in float64).
-    if (check) residual = ws.kernels.relativeStep(next, x);
-    [x, next] = [next, x];
-    if (check && !Number.isFinite(residual)) {
-      result = 'nonFinite';
-      break;
-    }
-    if (check && residual <= options.tol) {
-      result = 'successful';
-      break;
-    }
-  }
-  return { value: x, result, stats: { iterations, residual, converged: result === 'successful', fallbacks: fallbacks() } };
+export function hostRowResiduals(ws: HostWorkspace, r: Float32Array, x: Float32Array, out: Float64Array): void {
+  const { kernels, n, batch: B, small } = ws;
+  const r2 = small[small.length - 2];
+  const x2 = small[small.length - 1];
+  r2.fill(0);
+  x2.fill(0);
+  kernels.dotRows(r, r, 0, n, B, r2);
+  kernels.dotRows(x, x, 0, n, B, x2);
+  for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
+}
+
+/** Wraps a host method's `init` into a solve with the shared loop. */
+export function hostSolver(init: HostMethodInit): HostSolver {
+  return (f, x0, options, ws) => solveFixedPoint(init(f, x0, options, ws), options);
 }

@@ -45,3 +45,39 @@ export function luSolveInPlace(m: Float64Array, b: Float64Array, n: number): boo
   }
   return true;
 }
+
+/**
+ * Anderson's per-sample least squares: for each sample b, solves
+ * (G_b + λ·mean(diag G_b)·I) γ_b = c_b from `packed`, which holds per sample the
+ * k×k Gram matrix G_b then the right-hand side c_b (k·k + k floats). Returns γ
+ * `[batch, k]` and ok[b] = 0 where the system was singular or its answer not finite.
+ */
+export function solveGramSystems(packed: ArrayLike<number>, batch: number, k: number, lambda: number): { gamma: Float32Array; ok: Uint8Array } {
+  const gamma = new Float32Array(batch * k);
+  const ok = new Uint8Array(batch);
+  const stride = k * k + k;
+  const m = new Float64Array(k * k);
+  const rhs = new Float64Array(k);
+  for (let b = 0; b < batch; b++) {
+    const base = b * stride;
+    for (let i = 0; i < k * k; i++) m[i] = packed[base + i];
+    for (let i = 0; i < k; i++) rhs[i] = packed[base + k * k + i];
+    ok[b] = regularizedSolveInPlace(m, rhs, k, lambda) ? 1 : 0;
+    if (ok[b]) for (let i = 0; i < k; i++) gamma[b * k + i] = rhs[i];
+  }
+  return { gamma, ok };
+}
+
+/**
+ * Solves (M + λ·mean(diag M)·I) x = b in place (Tikhonov regularization relative to
+ * the mean diagonal). False when singular or when the answer is not finite.
+ */
+export function regularizedSolveInPlace(m: Float64Array, b: Float64Array, k: number, lambda: number): boolean {
+  let trace = 0;
+  for (let i = 0; i < k; i++) trace += m[i * k + i];
+  const reg = lambda * (trace / k) + 1e-20;
+  for (let i = 0; i < k; i++) m[i * k + i] += reg;
+  let good = luSolveInPlace(m, b, k);
+  for (let i = 0; i < k && good; i++) if (!Number.isFinite(b[i])) good = false;
+  return good;
+}

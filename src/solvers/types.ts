@@ -25,7 +25,11 @@ export interface FixedPointMap {
 export interface SolverConfig {
   /** Solver name. Default: `'anderson'`. */
   method?: SolverName;
-  /** Relative tolerance on the step, ‖x_{t+1} − x_t‖ ≤ tol·(‖x_t‖ + 1e-8). Default: 1e-4. */
+  /**
+   * Relative tolerance on the true residual, decided per batch row: every row b
+   * must satisfy ‖f(x)_b − x_b‖ ≤ tol·(‖x_b‖ + 1e-8). Values below 9.5e-7 (8 float32
+   * ulps, the smallest residual a float32 solve resolves) act as 9.5e-7. Default: 1e-4.
+   */
   tol?: number;
   /** Iteration cap; every loop stops here. Default: 50. */
   maxIter?: number;
@@ -51,12 +55,41 @@ export type SolveResult = 'successful' | 'maxIterationsReached' | 'nonFinite';
 export interface SolveStats {
   /** Iterations performed (0 for an explicit computation). */
   iterations: number;
-  /** Relative step at the last check (0 when no iteration was needed). */
+  /**
+   * The worst row's relative true residual ‖f(x)_b − x_b‖ / (‖x_b‖ + 1e-8) at the
+   * last check (0 when no iteration was needed; NaN when a row diverged).
+   */
   residual: number;
-  /** Whether the tolerance was reached. */
+  /** The batch row with that residual (−1 when no iteration was needed). */
+  worstRow: number;
+  /** Whether every row reached the tolerance. */
   converged: boolean;
   /** Times the method fell back to a plain Picard step (singular or non-finite update). */
   fallbacks: number;
+}
+
+/**
+ * A fixed-point method in the optimistix style, created by its `init` (a factory
+ * taking f, x0, the options and, on the host, a workspace) and driven by the one
+ * shared loop ({@link solveFixedPoint}), which owns `maxIter`, `checkEvery` and the
+ * per-row convergence rule (`terminate`).
+ *
+ * `T` is the array type: `tf.Tensor2D` `[batch, n]` on the tensor engine,
+ * `Float32Array` node-major `[n, batch]` on the host engine.
+ */
+export interface FixedPointMethod<T> {
+  /** Rows in the batch (the per-row rule needs one residual per row). */
+  readonly batch: number;
+  /** One iteration: evaluates f at the current iterate x_t (that evaluation is what `residuals` and `answer` read) and moves to x_{t+1}. */
+  step(t: number): void;
+  /** Writes each row's relative true residual of the last evaluated iterate into `out` (length batch); NaN for a row that is not finite. */
+  residuals(out: Float64Array): void;
+  /** f(x_t) for the last evaluated iterate x_t: the solution handed back (a new tensor the caller owns, or a workspace view to copy). */
+  answer(): T;
+  /** Plain-Picard fallbacks so far (singular or non-finite updates). */
+  fallbacks(): number;
+  /** Frees the method's state (tensors); the answer already handed out stays valid. */
+  dispose(): void;
 }
 
 /** A solver's answer. The caller owns (and disposes) `value`. */
@@ -66,5 +99,8 @@ export interface Solution {
   stats: SolveStats;
 }
 
-/** The solver signature. */
+/** The solver signature: `init`, then the shared loop. */
 export type FixedPointSolver = (f: FixedPointMap, x0: tf.Tensor2D, options: ResolvedSolverOptions) => Solution;
+
+/** A tensor method's `init`. */
+export type TensorMethodInit = (f: FixedPointMap, x0: tf.Tensor2D, options: ResolvedSolverOptions) => FixedPointMethod<tf.Tensor2D>;

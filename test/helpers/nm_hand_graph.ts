@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as nm from '../../src/index.js';
+import { setKernelAndGraph } from './nm_weights.js';
 
 export const P = 10;
 export const N = 4;
@@ -36,7 +37,7 @@ export function handLayer(args: Partial<nm.layers.NeuralModuleLayerArgs> = {}, s
   layer.build([null, N]);
   const rand = rng(seed + 100);
   const kernel = Float32Array.from({ length: N * P }, () => 0.6 * rand());
-  layer.setWeights([tf.tensor2d(kernel, [N, P]), tf.tensor2d(Float32Array.from(handGraph(seed)), [P, P])]);
+  setKernelAndGraph(layer, tf.tensor2d(kernel, [N, P]), tf.tensor2d(Float32Array.from(handGraph(seed)), [P, P]));
   return layer;
 }
 

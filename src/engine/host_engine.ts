@@ -1,17 +1,19 @@
 /**
- * The host engine's forward and adjoint solves (DESIGN.md §1) on typed arrays in
- * one kernel arena: the same level-by-level schedule as the tensor engine
- * (nm_solve.ts), but each iteration costs one sparse product over the step's kept
+ * The host engine: both implicit solves on typed arrays in one kernel arena, for
+ * the CPU-resident backends (cpu, wasm). The same level-by-level schedule as the
+ * tensor engine, but each iteration costs one sparse product over the step's kept
  * edges (no dense p×p matMul, no tensor op, no device sync). Arrays are permuted
- * and node-major, `[p, batch]`, so the kernels stream over the batch.
+ * and node-major, `[p, batch]`, so the kernels stream over the batch. Per solve:
+ * one read of z and of the kept weights, one upload of the result.
  */
-import { arenaBytes, type KernelArena, type SparseKernels } from '../kernels/index.js';
-import { hostWorkspaceArrays, type HostSolver, type HostWorkspace } from '../solvers/host_types.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../kernels/index.js';
+import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../solvers/host_types.js';
 import { getHostSolver } from '../solvers/registry.js';
 import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
-import type { HostCsr, HostPlan } from './nm_host_plan.js';
-import { addStats } from './nm_solve.js';
-import type { NodeActivation } from './node_activation.js';
+import type { HostCsr, HostPlan } from './host_plan.js';
+import { addStats, emptyStats } from './stats.js';
+import type { EngineContext, SolveEngine } from './types.js';
 
 /** A plan's CSR copied into the arena with its current weights. */
 interface ArenaCsr {
@@ -39,7 +41,7 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   const p = plan.schedule.p;
   const rows = plan.maxStepRows * batch;
   const count = hostWorkspaceArrays(options);
-  const nSmall = options.memory + 2;
+  const nSmall = hostWorkspaceSmall(options);
   const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length]);
   kernels.arena.reset(arenaBytes([p * batch, p * batch, ...csrSizes, ...new Array<number>(count + 1).fill(rows), ...new Array<number>(nSmall).fill(batch)]));
   const arena = kernels.arena;
@@ -55,27 +57,17 @@ function workspace(kernels: SparseKernels, arrays: Float32Array[], small: Float3
   return { kernels, n, batch, arrays: arrays.map((a) => a.subarray(0, n * batch)), small };
 }
 
-/** The permuted node-major forward solution X (pre-activation) and F = f(X), as plain arrays. */
-export interface HostForward {
+/** What the adjoint needs from the forward solve: permuted node-major x* and f(x*), and the kept weights. */
+interface HostState {
   x: Float32Array;
   fx: Float32Array;
+  values: Float32Array;
 }
 
-/**
- * Solves x = z + f(x)·A. `z` is the node input `[batch, p]` (row-major, original
- * node order, bias included), `values` the gathered kept-edge weights.
- */
-export function hostForwardSolve(
-  z: Float32Array,
-  batch: number,
-  values: Float32Array,
-  plan: HostPlan,
-  act: NodeActivation,
-  options: ResolvedSolverOptions,
-  kernels: SparseKernels,
-  stats: SolveStats,
-): HostForward {
+/** Solves x = z + f(x)·A. `z` is `[batch, p]` row-major in node order (bias included). */
+function forwardSolve(z: Float32Array, batch: number, values: Float32Array, plan: HostPlan, ctx: EngineContext, kernels: SparseKernels, stats: SolveStats): HostState {
   const { p, perm, steps } = plan.schedule;
+  const { act, solver: options } = ctx;
   const B = batch;
   const { full, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, B, options, values, [plan.fwdExt, plan.fwdInt]);
   const [X, F] = full;
@@ -83,7 +75,7 @@ export function hostForwardSolve(
     const node = perm[q];
     for (let b = 0; b < B; b++) X[q * B + b] = z[b * p + node];
   }
-  const solve: HostSolver = getHostSolver(options.method);
+  const solve = getHostSolver(options.method);
   for (const step of steps) {
     const { start: s, end: e } = step;
     const n = e - s;
@@ -105,35 +97,22 @@ export function hostForwardSolve(
     }
     act.hostApply(xs, fs, kernels);
   }
-  return { x: X.slice(), fx: F.slice() };
+  return { x: X.slice(), fx: F.slice(), values };
 }
 
-/**
- * Solves the adjoint v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order.
- * `dy` is the upstream gradient `[batch, p]` (row-major, original order); returns
- * the permuted node-major v.
- */
-export function hostAdjointSolve(
-  dy: Float32Array,
-  batch: number,
-  fwd: HostForward,
-  values: Float32Array,
-  plan: HostPlan,
-  act: NodeActivation,
-  options: ResolvedSolverOptions,
-  kernels: SparseKernels,
-  stats: SolveStats,
-): Float32Array {
+/** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; returns the permuted node-major v. */
+function adjointSolve(dy: Float32Array, batch: number, fwd: HostState, plan: HostPlan, ctx: EngineContext, kernels: SparseKernels, stats: SolveStats): Float32Array {
   const { p, perm, steps } = plan.schedule;
+  const { act, backwardSolver: options } = ctx;
   const B = batch;
-  const { full, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, values, [plan.adjExt, plan.adjInt]);
+  const { full, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, fwd.values, [plan.adjExt, plan.adjInt]);
   const [V, D] = full;
   act.hostDerivative(fwd.x, fwd.fx, D);
   for (let q = 0; q < p; q++) {
     const node = perm[q];
     for (let b = 0; b < B; b++) V[q * B + b] = dy[b * p + node] * D[q * B + b];
   }
-  const solve: HostSolver = getHostSolver(options.method);
+  const solve = getHostSolver(options.method);
   for (let i = steps.length - 1; i >= 0; i--) {
     const { start: s, end: e, iterative } = steps[i];
     const n = e - s;
@@ -160,3 +139,42 @@ export function hostAdjointSolve(
   }
   return V.slice();
 }
+
+/** Un-permutes a node-major `[p, batch]` array into a row-major `[batch, p]` tensor; also returns the first row holding NaN/Inf (−1 if none). */
+function unpermute(a: Float32Array, perm: Int32Array, batch: number): { t: tf.Tensor2D; badRow: number } {
+  const p = perm.length;
+  const out = new Float32Array(batch * p);
+  let badRow = -1;
+  for (let q = 0; q < p; q++) {
+    const node = perm[q];
+    for (let b = 0; b < batch; b++) {
+      const v = a[q * batch + b];
+      if (!Number.isFinite(v) && (badRow < 0 || b < badRow)) badRow = b;
+      out[b * p + node] = v;
+    }
+  }
+  return { t: tf.tensor2d(out, [batch, p]), badRow };
+}
+
+export const hostEngine: SolveEngine = {
+  name: 'host',
+  forward(z: tf.Tensor2D, w: tf.Tensor2D, ctx: EngineContext) {
+    const { plan, gatherIndex } = ctx.partition.host();
+    const batch = z.shape[0];
+    const gathered = tf.gather(tf.reshape(w, [-1]), gatherIndex);
+    const values = gathered.dataSync().slice() as Float32Array;
+    gathered.dispose();
+    const stats = emptyStats();
+    const state = forwardSolve(z.dataSync() as Float32Array, batch, values, plan, ctx, sparseKernels(), stats);
+    const { t: h, badRow } = unpermute(state.fx, plan.schedule.perm, batch);
+    return { h, stats, badRow, saved: [], state };
+  },
+  adjoint(dy: tf.Tensor2D, _saved: tf.Tensor[], state: unknown, ctx: EngineContext) {
+    const { plan } = ctx.partition.host();
+    const batch = dy.shape[0];
+    const stats = emptyStats();
+    const vp = adjointSolve(dy.dataSync() as Float32Array, batch, state as HostState, plan, ctx, sparseKernels(), stats);
+    const { t: v, badRow } = unpermute(vp, plan.schedule.perm, batch);
+    return { v, stats, badRow };
+  },
+};

@@ -1,0 +1,2 @@
+/** `nm.constraints`: graph constraints of the Neural Module layer. */
+export { contractive, ContractiveConstraint, type ContractiveArgs } from './contractive.js';
