@@ -163,10 +163,10 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
       return 1 / (d * d);
     }),
   },
-  // min(max(x, 0), 6);  f' = 1 on (0, 6).
+  // min(max(x, 0), 6);  f' = 1 on (0, 6). (NaN first: tfjs-wasm's min/max/clip/relu6 return the other operand for NaN in second place.)
   relu6: {
     name: 'relu6', lipschitz: 1,
-    apply: (x) => tf.minimum(6, tf.relu(x)),
+    apply: (x) => tf.minimum(tf.relu(x), 6),
     derivative: (x) => tf.mul(tf.step(x), tf.step(tf.sub(6, x))),
     hostApply: map1((v) => (v > 6 ? 6 : v > 0 ? v : keepNaN(v, 0))),
     hostDerivative: map2((v) => (v > 0 && v < 6 ? 1 : keepNaN(v, 0))),
@@ -174,7 +174,7 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   // clip(0.2·x + 0.5, 0, 1);  f' = 0.2 on (−2.5, 2.5).
   hardSigmoid: {
     name: 'hardSigmoid', lipschitz: 0.2,
-    apply: (x) => tf.clipByValue(tf.add(0.5, tf.mul(0.2, x)), 0, 1),
+    apply: (x) => tf.minimum(tf.maximum(tf.add(tf.mul(x, 0.2), 0.5), 0), 1),
     derivative: (x) => tf.mul(0.2, tf.mul(tf.step(tf.add(x, 2.5)), tf.step(tf.sub(2.5, x)))),
     hostApply: map1((v) => {
       const y = 0.5 + 0.2 * v;
