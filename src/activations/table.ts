@@ -116,7 +116,7 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
       return s + fv * (1 - s);
     }),
   },
-  // x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2;  f' = Φ(x) + x·φ(x);  sup|f'| = 1.1289041 at x = ±√2.
+  // x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2;  f' = Φ(x) + x·φ(x);  sup|f'| = 1.1289041 at x = √2 (f' ranges over [−0.1289, 1.1289]).
   gelu: {
     name: 'gelu', lipschitz: 1.12891,
     apply: (x) => tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.div(x, Math.SQRT2))))),
