@@ -9,6 +9,7 @@ import { ContractiveConstraint, ConstraintBase } from '../constraints/contractiv
 import { checkEngineOptions, ENGINES, type Engine } from '../engine/select.js';
 import { resolveSolverOptions } from '../solvers/registry.js';
 import type { ResolvedSolverOptions, SolverConfig, SolverName } from '../solvers/types.js';
+import { checkActivation } from '../activations/validate.js';
 import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
 import { deserializeObject } from '../utils/serialization.js';
 import { ContractiveGraph } from './graph_initializer.js';
@@ -38,7 +39,7 @@ export type NonConvergenceMode = (typeof NON_CONVERGENCE_MODES)[number];
 export interface NeuralModuleLayerArgs extends LayerArgs {
   /** Number of nodes p (the output width). Required, integer ≥ 1. */
   units: number;
-  /** Node activation f. Default: `'tanh'`. */
+  /** Node activation f, a pointwise tfjs-layers activation name (see {@link NODE_ACTIVATIONS}). Default: `'tanh'`. */
   activation?: NodeActivationName;
   /** Fraction ρ ∈ (0, 1] of off-diagonal edges kept for the solve. Default: 0.05. */
   density?: number;
@@ -126,7 +127,7 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
   const units = checkInt(where, 'units', args.units, 1);
   const density = checkNumber(where, 'density', args.density ?? 0.05, 0, 1, { lo: true });
   const topology = checkOneOf(where, 'topology', args.topology ?? 'graph', ['graph', 'dag'] as const);
-  const activation = checkOneOf(where, 'activation', args.activation ?? 'tanh', NODE_ACTIVATIONS);
+  const activation = checkActivation(where, args.activation ?? 'tanh', NODE_ACTIVATIONS);
   const solver = resolveSolverOptions(args.solver, `${where}: solver`);
   const backwardSolver = resolveSolverOptions(args.backwardSolver, `${where}: backwardSolver`, solver);
   const onNonConvergence = checkOneOf(where, 'onNonConvergence', args.onNonConvergence ?? 'warn', NON_CONVERGENCE_MODES);

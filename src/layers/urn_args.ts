@@ -9,6 +9,7 @@ import {
   SynapticLengthRegularizer,
   type SynapticLengthArgs,
 } from '../regularizers/synaptic_length.js';
+import { checkActivation } from '../activations/validate.js';
 import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
 import { deserializeObject } from '../utils/serialization.js';
 import { URN_ACTIVATIONS, URN_RESIDUALS, type URNActivation, type URNResidual } from './urn_forward.js';
@@ -26,7 +27,7 @@ export interface URNLayerArgs extends LayerArgs {
   iterations?: number;
   /** Output width d_out: the output is read from the last d_out neurons. Required, integer in [1, S − 1]. */
   outputUnits: number;
-  /** Neuron activation φ: `'relu' | 'tanh' | 'sigmoid' | 'linear'`. Default: `'relu'`. */
+  /** Neuron activation φ, a pointwise tfjs-layers activation name (see {@link URN_ACTIVATIONS}). Default: `'relu'`. */
   activation?: URNActivation;
   /** Update rule: `'none'` (eq. 3), `'output'` (eq. 6, accumulating output neurons), `'input'` (eq. 7, input re-fed every step). Default: `'none'`. */
   residual?: URNResidual;
@@ -83,7 +84,7 @@ export function resolveURNArgs(args: URNLayerArgs): ResolvedURNArgs {
   const neurons = checkInt(where, 'neurons', args.neurons, 2);
   const iterations = checkInt(where, 'iterations', args.iterations ?? 4, 1, MAX_ITERATIONS);
   const outputUnits = checkInt(where, 'outputUnits', args.outputUnits, 1, neurons - 1);
-  const activation = checkOneOf(where, 'activation', args.activation ?? 'relu', URN_ACTIVATIONS);
+  const activation = checkActivation(where, args.activation ?? 'relu', URN_ACTIVATIONS);
   const residual = checkOneOf(where, 'residual', args.residual ?? 'none', URN_RESIDUALS);
   const weightL1 = checkNumber(where, 'weightL1', args.weightL1 ?? 0, 0);
   const activityL1 = checkNumber(where, 'activityL1', args.activityL1 ?? 0, 0);

@@ -8,9 +8,11 @@
  * writes `W_ij N_j` with columns as sources: its matrix is our `Wᵀ`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { NODE_ACTIVATIONS, nodeActivation, type NodeActivationName } from '../activations/table.js';
 
-export const URN_ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'linear'] as const;
-export type URNActivation = (typeof URN_ACTIVATIONS)[number];
+/** The neuron activations φ: the Neural Module layer's set (pointwise tfjs-layers activations, plus 'leakyRelu'). */
+export const URN_ACTIVATIONS = NODE_ACTIVATIONS;
+export type URNActivation = NodeActivationName;
 
 export const URN_RESIDUALS = ['none', 'output', 'input'] as const;
 /** `'none'`: eq. 3; `'output'`: eq. 6 (the last d_out neurons accumulate); `'input'`: eq. 7 (the input is re-added to the first d_in neurons every step). */
@@ -35,18 +37,9 @@ export interface URNForwardResult {
   states: tf.Tensor2D[];
 }
 
-/** φ applied element-wise. */
+/** φ applied element-wise (tfjs ops; the URN differentiates through them by autodiff). */
 export function urnActivate(name: URNActivation, x: tf.Tensor): tf.Tensor {
-  switch (name) {
-    case 'relu':
-      return tf.relu(x);
-    case 'tanh':
-      return tf.tanh(x);
-    case 'sigmoid':
-      return tf.sigmoid(x);
-    case 'linear':
-      return x;
-  }
+  return name === 'linear' ? x : nodeActivation(name).apply(x);
 }
 
 /**

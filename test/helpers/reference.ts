@@ -3,21 +3,98 @@
  * without any of the package's code: magnitude mask by full sort, monolithic Newton
  * solve of x = z + f(x)·A per sample, and brute-force SCCs by reachability.
  */
-export type Act = 'tanh' | 'sigmoid' | 'relu' | 'softplus' | 'linear';
+export type Act =
+  | 'tanh' | 'sigmoid' | 'relu' | 'softplus' | 'linear' | 'elu' | 'selu' | 'swish' | 'gelu' | 'gelu_new'
+  | 'mish' | 'softsign' | 'relu6' | 'hardSigmoid' | 'leakyRelu';
 
-export const f64 = {
-  tanh: (x: number) => Math.tanh(x),
-  sigmoid: (x: number) => 1 / (1 + Math.exp(-x)),
-  relu: (x: number) => Math.max(0, x),
-  softplus: (x: number) => Math.log1p(Math.exp(x)),
-  linear: (x: number) => x,
+/**
+ * erf in float64, independent of the package's (Cody) one: the Maclaurin series
+ * below |x| = 3 (terms summed until below 1e-17 of the sum; error ≲ 1e-13 there),
+ * the erfc continued fraction (modified Lentz) above.
+ */
+export function erfRef(x: number): number {
+  const ax = Math.abs(x);
+  if (ax !== ax) return x;
+  if (ax < 3) {
+    let sum = 0;
+    let t = x;
+    for (let n = 0; n < 200; n++) {
+      const term = t / (2 * n + 1);
+      sum += term;
+      if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
+      t *= (-x * x) / (n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  return Math.sign(x) * (1 - erfcCf(ax));
+}
+/** erfc(x) for x ≥ 3 by the continued fraction erfc(x) = e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))). */
+export function erfcCf(x: number): number {
+  const tiny = 1e-300;
+  let f = x;
+  let c = x;
+  let d = 0;
+  for (let n = 1; n < 500; n++) {
+    const a = n / 2;
+    d = x + a * d;
+    d = Math.abs(d) < tiny ? tiny : d;
+    c = x + a / c;
+    c = Math.abs(c) < tiny ? tiny : c;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+}
+
+const SELU_L = 1.0507009873554804934193349852946;
+const SELU_A = 1.6732632423543772848170429916717;
+const GC = Math.sqrt(2 / Math.PI);
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+const splus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+const npdf = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+const ncdf = (x: number) => (x < -3 * Math.SQRT2 ? 0.5 * erfcCf(-x / Math.SQRT2) : 0.5 * (1 + erfRef(x / Math.SQRT2)));
+
+export const f64: Record<Act, (x: number) => number> = {
+  tanh: (x) => Math.tanh(x),
+  sigmoid: sig,
+  relu: (x) => Math.max(0, x),
+  softplus: splus,
+  linear: (x) => x,
+  elu: (x) => (x > 0 ? x : Math.expm1(x)),
+  selu: (x) => SELU_L * (x > 0 ? x : SELU_A * Math.expm1(x)),
+  swish: (x) => x * sig(x),
+  gelu: (x) => x * ncdf(x),
+  gelu_new: (x) => 0.5 * x * (1 + Math.tanh(GC * (x + 0.044715 * x ** 3))),
+  mish: (x) => x * Math.tanh(splus(x)),
+  softsign: (x) => x / (1 + Math.abs(x)),
+  relu6: (x) => Math.min(6, Math.max(0, x)),
+  hardSigmoid: (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5)),
+  leakyRelu: (x) => (x > 0 ? x : 0.2 * x),
 };
-export const df64 = {
-  tanh: (x: number) => 1 - Math.tanh(x) ** 2,
-  sigmoid: (x: number) => f64.sigmoid(x) * (1 - f64.sigmoid(x)),
-  relu: (x: number) => (x > 0 ? 1 : 0),
-  softplus: (x: number) => f64.sigmoid(x),
+export const df64: Record<Act, (x: number) => number> = {
+  tanh: (x) => 1 - Math.tanh(x) ** 2,
+  sigmoid: (x) => f64.sigmoid(x) * (1 - f64.sigmoid(x)),
+  relu: (x) => (x > 0 ? 1 : 0),
+  softplus: (x) => f64.sigmoid(x),
   linear: () => 1,
+  elu: (x) => (x > 0 ? 1 : Math.exp(x)),
+  selu: (x) => (x > 0 ? SELU_L : SELU_L * SELU_A * Math.exp(x)),
+  swish: (x) => sig(x) * (1 + x * (1 - sig(x))),
+  gelu: (x) => ncdf(x) + x * npdf(x),
+  gelu_new: (x) => {
+    const t = Math.tanh(GC * (x + 0.044715 * x ** 3));
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GC * (1 + 3 * 0.044715 * x * x);
+  },
+  mish: (x) => {
+    const t = Math.tanh(splus(x));
+    return t + x * (1 - t * t) * sig(x);
+  },
+  softsign: (x) => 1 / (1 + Math.abs(x)) ** 2,
+  relu6: (x) => (x > 0 && x < 6 ? 1 : 0),
+  hardSigmoid: (x) => (x > -2.5 && x < 2.5 ? 0.2 : 0),
+  leakyRelu: (x) => (x > 0 ? 1 : 0.2),
 };
 
 /** Reference mask: keep the K largest candidate magnitudes (ties kept), never zeros. */

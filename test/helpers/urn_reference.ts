@@ -4,8 +4,10 @@
  * Kernel convention as in the layer: W[j*S + k] is the synapse j → k.
  */
 import * as tf from '@tensorflow/tfjs';
+import { f64, type Act } from './reference.js';
 
-export type Act = 'relu' | 'tanh' | 'sigmoid' | 'linear';
+export type { Act };
+
 export type Residual = 'none' | 'output' | 'input';
 
 export interface RefSpec {
@@ -17,10 +19,7 @@ export interface RefSpec {
 }
 
 export function phi(a: Act, v: number): number {
-  if (a === 'relu') return Math.max(0, v);
-  if (a === 'tanh') return Math.tanh(v);
-  if (a === 'sigmoid') return 1 / (1 + Math.exp(-v));
-  return v;
+  return f64[a](v);
 }
 
 /** States N⁽⁰⁾ … N⁽ᴵ⁾ per sample, eqs. 3 / 6 / 7. */
