@@ -15,6 +15,7 @@ import { arenaBytes, sparseKernels } from '../src/kernels/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { df64, erfcCf, erfRef, f64, refForward, refMask } from './helpers/reference.js';
 import * as U from './helpers/urn_reference.js';
+import { setKernelAndGraph } from './helpers/nm_weights.js';
 
 const ACTS = NODE_ACTIVATIONS;
 /** Where f' jumps: central differences skip these. */
@@ -202,7 +203,7 @@ describe.each(CASES)('Neural Module layer with every activation on %s, %s engine
     const solver = { method: 'anderson' as const, tol: 1e-7, maxIter: 300 };
     const layer = nm.layers.neuralModule({ units: P, density: DENSITY, activation: name, engine, solver, backwardSolver: solver });
     layer.build([null, N]);
-    layer.setWeights([tf.tensor2d(Float32Array.from(kernel), [N, P]), tf.tensor2d(Float32Array.from(w), [P, P])]);
+    setKernelAndGraph(layer, tf.tensor2d(Float32Array.from(kernel), [N, P]), tf.tensor2d(Float32Array.from(w), [P, P]));
     expect(layer.activeEngine()).toBe(engine);
 
     const uT = tf.tensor2d(u);

@@ -75,7 +75,7 @@ describe('bad arguments', () => {
     expect(make({ density: NaN })).toThrow(/'density'.*received NaN/);
     expect(make({ units: 0 })).toThrow(/'units' must be an integer >= 1; received 0/);
     expect(make({ units: 2.5 })).toThrow(/'units' must be an integer >= 1; received 2.5/);
-    expect(make({ activation: 'bogus' })).toThrow(/'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear'; received "bogus"/);
+    expect(make({ activation: 'bogus' })).toThrow(/'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', .*'leakyRelu'; received "bogus"/);
     expect(make({ solver: { method: 'gauss' } })).toThrow(/solver: 'method' must be one of 'picard', 'anderson', 'broyden', 'newton'; received "gauss"/);
     expect(make({ solver: 'gauss' })).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton'/);
     expect(make({ solver: { maxIter: 0 } })).toThrow(/'maxIter' must be an integer in \[1, 100000\]; received 0/);
