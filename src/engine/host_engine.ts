@@ -33,6 +33,30 @@ function toArena(arena: KernelArena, c: HostCsr, values: Float32Array): ArenaCsr
 }
 
 /**
+ * Upper bound of the kernel arena in bytes: a batch whose solve would need more is
+ * solved in chunks of rows that fit (each row's answer is its own, so chunking
+ * changes no result beyond the solver tolerance). A single row that needs more
+ * than this gets an arena of its own size.
+ */
+export const HOST_ARENA_BUDGET = 64 * 2 ** 20;
+
+/** The arena lengths (floats or ints) of one solve of `batch` rows. */
+function arenaLengths(plan: HostPlan, batch: number, options: ResolvedSolverOptions, pair: [HostCsr, HostCsr]): number[] {
+  const p = plan.schedule.p;
+  const rows = plan.maxStepRows * batch;
+  const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length]);
+  return [p * batch, p * batch, ...csrSizes, ...new Array<number>(hostWorkspaceArrays(options) + 1).fill(rows), ...new Array<number>(hostWorkspaceSmall(options)).fill(batch)];
+}
+
+/** Rows per chunk so that one chunk's arena stays within {@link HOST_ARENA_BUDGET}. */
+export function hostChunkRows(plan: HostPlan, options: ResolvedSolverOptions, batch: number): number {
+  const pair: [HostCsr, HostCsr] = [plan.fwdExt, plan.fwdInt];
+  const one = arenaBytes(arenaLengths(plan, 1, options, pair));
+  const perRow = arenaBytes(arenaLengths(plan, 2, options, pair)) - one;
+  return Math.max(1, Math.min(batch, 1 + Math.floor((HOST_ARENA_BUDGET - one) / Math.max(perRow, 1))));
+}
+
+/**
  * Sizes the arena for one solve and allocates everything in it: two `[p, batch]`
  * arrays, the two edge structures with their weights, the solver's workspace and
  * one step-sized scratch array.
@@ -42,8 +66,7 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   const rows = plan.maxStepRows * batch;
   const count = hostWorkspaceArrays(options);
   const nSmall = hostWorkspaceSmall(options);
-  const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length]);
-  kernels.arena.reset(arenaBytes([p * batch, p * batch, ...csrSizes, ...new Array<number>(count + 1).fill(rows), ...new Array<number>(nSmall).fill(batch)]));
+  kernels.arena.reset(arenaBytes(arenaLengths(plan, batch, options, pair)));
   const arena = kernels.arena;
   const full = [arena.f32(p * batch), arena.f32(p * batch)];
   const [ext, int] = pair.map((c) => toArena(arena, c, values));
@@ -140,41 +163,75 @@ function adjointSolve(dy: Float32Array, batch: number, fwd: HostState, plan: Hos
   return V.slice();
 }
 
-/** Un-permutes a node-major `[p, batch]` array into a row-major `[batch, p]` tensor; also returns the first row holding NaN/Inf (−1 if none). */
-function unpermute(a: Float32Array, perm: Int32Array, batch: number): { t: tf.Tensor2D; badRow: number } {
+/** Un-permutes a node-major `[p, rows]` chunk into rows [b0, b0 + rows) of the row-major `[batch, p]` `out`; returns the first row (of the whole batch) holding NaN/Inf, or −1. */
+function unpermuteInto(a: Float32Array, perm: Int32Array, rows: number, out: Float32Array, b0: number): number {
   const p = perm.length;
-  const out = new Float32Array(batch * p);
   let badRow = -1;
   for (let q = 0; q < p; q++) {
     const node = perm[q];
-    for (let b = 0; b < batch; b++) {
-      const v = a[q * batch + b];
+    for (let b = 0; b < rows; b++) {
+      const v = a[q * rows + b];
       if (!Number.isFinite(v) && (badRow < 0 || b < badRow)) badRow = b;
-      out[b * p + node] = v;
+      out[(b0 + b) * p + node] = v;
     }
   }
-  return { t: tf.tensor2d(out, [batch, p]), badRow };
+  return badRow < 0 ? -1 : b0 + badRow;
+}
+
+/** Merges the stats of row chunks solved one after the other: iterations of the longest, the worst row (in batch numbering). */
+function mergeChunk(acc: SolveStats, s: SolveStats, b0: number): void {
+  const iterations = Math.max(acc.iterations, s.iterations);
+  addStats(acc, { ...s, worstRow: s.worstRow < 0 ? -1 : b0 + s.worstRow });
+  acc.iterations = iterations;
+}
+
+/** Row chunks [b0, b1) of a batch. */
+function chunks(batch: number, size: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let b0 = 0; b0 < batch; b0 += size) out.push([b0, Math.min(batch, b0 + size)]);
+  return out;
 }
 
 export const hostEngine: SolveEngine = {
   name: 'host',
   forward(z: tf.Tensor2D, w: tf.Tensor2D, ctx: EngineContext) {
     const { plan, gatherIndex } = ctx.partition.host();
+    const p = plan.schedule.p;
     const batch = z.shape[0];
     const gathered = tf.gather(tf.reshape(w, [-1]), gatherIndex);
     const values = gathered.dataSync().slice() as Float32Array;
     gathered.dispose();
+    const zs = z.dataSync() as Float32Array;
     const stats = emptyStats();
-    const state = forwardSolve(z.dataSync() as Float32Array, batch, values, plan, ctx, sparseKernels(), stats);
-    const { t: h, badRow } = unpermute(state.fx, plan.schedule.perm, batch);
-    return { h, stats, badRow, saved: [], state };
+    const out = new Float32Array(batch * p);
+    let badRow = -1;
+    const states: Array<{ b0: number; rows: number; state: HostState }> = [];
+    const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
+    for (const [b0, b1] of chunks(batch, size)) {
+      const part = emptyStats();
+      const state = forwardSolve(zs.subarray(b0 * p, b1 * p), b1 - b0, values, plan, ctx, sparseKernels(), part);
+      mergeChunk(stats, part, b0);
+      const bad = unpermuteInto(state.fx, plan.schedule.perm, b1 - b0, out, b0);
+      if (badRow < 0) badRow = bad;
+      states.push({ b0, rows: b1 - b0, state });
+    }
+    return { h: tf.tensor2d(out, [batch, p]), stats, badRow, saved: [], state: states };
   },
   adjoint(dy: tf.Tensor2D, _saved: tf.Tensor[], state: unknown, ctx: EngineContext) {
     const { plan } = ctx.partition.host();
+    const p = plan.schedule.p;
     const batch = dy.shape[0];
+    const dys = dy.dataSync() as Float32Array;
     const stats = emptyStats();
-    const vp = adjointSolve(dy.dataSync() as Float32Array, batch, state as HostState, plan, ctx, sparseKernels(), stats);
-    const { t: v, badRow } = unpermute(vp, plan.schedule.perm, batch);
-    return { v, stats, badRow };
+    const out = new Float32Array(batch * p);
+    let badRow = -1;
+    for (const c of state as Array<{ b0: number; rows: number; state: HostState }>) {
+      const part = emptyStats();
+      const vp = adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.rows, c.state, plan, ctx, sparseKernels(), part);
+      mergeChunk(stats, part, c.b0);
+      const bad = unpermuteInto(vp, plan.schedule.perm, c.rows, out, c.b0);
+      if (badRow < 0) badRow = bad;
+    }
+    return { v: tf.tensor2d(out, [batch, p]), stats, badRow };
   },
 };

@@ -53,6 +53,11 @@ export function neuralModuleOp(
     const [input, k, w] = args as tf.Tensor2D[];
     const save = args[3] as tf.GradSaveFunc;
     const batch = input.shape[0];
+    if (batch === 0) {
+      // An empty batch, as tf.layers.dense handles it: an empty output and zero gradients.
+      const [p, n] = [w.shape[0], k.shape[0]];
+      return { value: tf.zeros([0, p]) as tf.Tensor2D, gradFunc: () => [tf.zeros([0, n]), tf.zeros([n, p]), tf.zeros([p, p])] };
+    }
     const z = tf.add(tf.matMul(input, k), tf.gather(tf.reshape(w, [-1]), consts.diagIndex)) as tf.Tensor2D;
     const fwd = engine.forward(z, w, ctx);
     report('forward', fwd.stats, fwd.badRow, batch);

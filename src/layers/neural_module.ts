@@ -351,6 +351,8 @@ export class NeuralModuleLayer extends layers.Layer {
       this.partition = null;
       if (this.consts) for (const t of [this.consts.diagIndex, this.consts.eye, this.consts.upper]) t?.dispose();
       this.consts = null;
+      // Regularizers keep tensors of their own (the NM coefficients, p×p); free them with the layer.
+      for (const r of [this.options.graphRegularizer, this.options.inputRegularizer]) (r as { dispose?: () => void } | null)?.dispose?.();
     }
     return result;
   }

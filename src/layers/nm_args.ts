@@ -26,6 +26,11 @@ type Constraint = InstanceType<typeof ConstraintBase>;
 const isConstraint = (v: unknown): v is Constraint => v instanceof ConstraintBase;
 
 export const NON_CONVERGENCE_MODES = ['warn', 'throw', 'ignore'] as const;
+/**
+ * Largest `units`: the p×p graph, its gradient and the optimizer's slots are dense
+ * float32 (4·p² bytes each, 1 GiB at p = 16384), beyond what a tfjs backend allocates.
+ */
+export const MAX_UNITS = 16384;
 export type { Engine };
 /**
  * Version of the layer's saved state. 2: the kept-edge mask is a non-trainable
@@ -37,7 +42,7 @@ export type NonConvergenceMode = (typeof NON_CONVERGENCE_MODES)[number];
 
 /** Arguments of `nm.layers.neuralModule`. */
 export interface NeuralModuleLayerArgs extends LayerArgs {
-  /** Number of nodes p (the output width). Required, integer ≥ 1. */
+  /** Number of nodes p (the output width). Required, integer in [1, 16384] (the dense p×p graph). */
   units: number;
   /** Node activation f, a pointwise tfjs-layers activation name (see {@link NODE_ACTIVATIONS}). Default: `'tanh'`. */
   activation?: NodeActivationName;
@@ -124,7 +129,7 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
   const where = `neuralModule${args?.name ? ` '${args.name}'` : ''}`;
   if (args == null || typeof args !== 'object') fail(where, 'args', args, 'an object such as { units: 100 }');
   checkKeys(where, args, [...OWN_KEYS, ...BASE_KEYS]);
-  const units = checkInt(where, 'units', args.units, 1);
+  const units = checkInt(where, 'units', args.units, 1, MAX_UNITS);
   const density = checkNumber(where, 'density', args.density ?? 0.05, 0, 1, { lo: true });
   const topology = checkOneOf(where, 'topology', args.topology ?? 'graph', ['graph', 'dag'] as const);
   const activation = checkActivation(where, args.activation ?? 'tanh', NODE_ACTIVATIONS);

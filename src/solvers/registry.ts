@@ -2,7 +2,7 @@
  * Solver lookup by name and option resolution. An unknown name fails with the list
  * of valid names; every option is validated once and filled with its default.
  */
-import { checkInt, checkKeys, checkNumber, checkOneOf } from '../utils/errors.js';
+import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
 import { anderson } from './anderson.js';
 import { broyden } from './broyden.js';
 import { newton } from './newton.js';
@@ -46,6 +46,9 @@ export function resolveSolverOptions(
   where = 'solver',
   base: ResolvedSolverOptions = DEFAULT_SOLVER,
 ): ResolvedSolverOptions {
+  if (config != null && typeof config !== 'string' && (typeof config !== 'object' || Array.isArray(config))) {
+    fail(where, 'solver', config, `a method name (${SOLVER_NAMES.map((n) => `'${n}'`).join(', ')}) or an object such as { method: 'anderson', tol: 1e-4 }`);
+  }
   const c: SolverConfig = typeof config === 'string' ? { method: config } : { ...(config ?? {}) };
   checkKeys(where, c, Object.keys(DEFAULT_SOLVER));
   const r = { ...base, ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) } as ResolvedSolverOptions;
