@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../src/index.js';
+import * as nm from '../src/node.js';
 import { buildHostPlan } from '../src/layers/nm_host_plan.js';
 import { hostForwardSolve } from '../src/layers/nm_host_solve.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
