@@ -35,7 +35,8 @@ const t0 = performance.now();
 await rm(DIST, { recursive: true, force: true });
 
 // 1. ESM + declarations (tsc).
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+// --inlineSources: the package ships dist/ without src/, so the maps carry the sources.
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--inlineSources'], {
   cwd: ROOT,
   stdio: 'inherit',
 });

@@ -40,6 +40,15 @@ const APP = join(WORK, 'app');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const rootPkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
 
+// The few webpack and Rollup API types used (both are installed in the fixture, not here).
+type WebpackStats = {
+  hasErrors(): boolean;
+  toJson(o: object): { errors?: { message: string }[]; warnings?: { message: string; moduleName?: string; moduleIdentifier?: string }[] };
+};
+type WebpackFn = (config: object, cb: (err: Error | null, stats?: WebpackStats) => void) => void;
+type RollupWarning = { code?: string; message: string; id?: string; ids?: string[] };
+type RollupFn = (o: object) => Promise<{ write(o: object): Promise<unknown>; close(): Promise<void> }>;
+
 type Result = { name: string; seconds: number; ok: boolean; detail: string };
 const results: Result[] = [];
 const t00 = performance.now();
@@ -190,9 +199,9 @@ if (installed) {
 
   await step('webpack 5, target web (production mode)', async () => {
     const req = createRequire(join(APP, 'package.json'));
-    const webpack = req('webpack') as typeof import('webpack');
+    const webpack = req('webpack') as WebpackFn;
     const out = join(APP, 'out/webpack');
-    const stats = await new Promise<import('webpack').Stats>((ok, fail) =>
+    const stats = await new Promise<WebpackStats>((ok, fail) =>
       webpack({ context: APP, mode: 'production', target: 'web', entry: './web/main.mjs', output: { path: out, filename: 'main.js' } },
         (err, s) => (err || !s ? fail(err) : ok(s))));
     const info = stats.toJson({ all: false, errors: true, warnings: true });
@@ -207,14 +216,14 @@ if (installed) {
 
   await step('Rollup (node-resolve browser + commonjs)', async () => {
     const req = createRequire(join(APP, 'package.json'));
-    const { rollup } = (await import(pathToFileURL(req.resolve('rollup')).href)) as typeof import('rollup');
+    const { rollup } = (await import(pathToFileURL(req.resolve('rollup')).href)) as { rollup: RollupFn };
     const { nodeResolve } = await import(pathToFileURL(req.resolve('@rollup/plugin-node-resolve')).href);
     const commonjs = (await import(pathToFileURL(req.resolve('@rollup/plugin-commonjs')).href)).default;
     const warnings: string[] = [];
     const bundle = await rollup({
       input: join(APP, 'web/main.mjs'),
       plugins: [nodeResolve({ browser: true }), commonjs()],
-      onwarn: (w) => void warnings.push(`${w.code}: ${w.message} ${w.id ?? ''} ${(w.ids ?? []).join(' ')}`),
+      onwarn: (w: RollupWarning) => void warnings.push(`${w.code}: ${w.message} ${w.id ?? ''} ${(w.ids ?? []).join(' ')}`),
     });
     const out = join(APP, 'out/rollup');
     await bundle.write({ file: join(out, 'main.js'), format: 'es', inlineDynamicImports: true });
