@@ -176,7 +176,7 @@ if (installed) {
     }
     const esm = lastJson(await node(['out/ts/main.mjs']));
     const cjs = lastJson(await node(['out/ts/main-cjs.cjs']));
-    expect(esm.loss[1] < esm.loss[0], `loss ${esm.loss}`);
+    expect(esm.loss[1] < 0.9 * esm.loss[0], `loss did not decrease enough: ${esm.loss}`);
     return `no type errors in the package's or the consumer's files (2 configs; ${tfjsErrors} in tfjs's own .d.ts); ESM run loss ${esm.loss.map((v: number) => v.toFixed(3)).join(' → ')}, CJS run shape ${cjs.shape}`;
   });
 

@@ -10,11 +10,11 @@ const layer: nm.layers.NeuralModuleLayer = nm.layers.neuralModule({ inputShape: 
 const model = tf.sequential();
 model.add(layer);
 model.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
-model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+model.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy' });
 const x = tf.randomNormal([32, 6], 0, 1, 'float32', 7);
 const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 3), 'int32'), 3);
 const callbacks: tf.CustomCallbackArgs[] = [];
-const history = await model.fit(x, y, { epochs: 3, verbose: 0, callbacks: [nm.callbacks.modulePartition(), ...callbacks] });
+const history = await model.fit(x, y, { epochs: 6, verbose: 0, callbacks: [nm.callbacks.modulePartition(), ...callbacks] });
 const loss = history.history.loss as number[];
 const s: { modules: number[][]; largestModule: number } = layer.structure();
 const handler: tf.io.IOHandler = nm.io.fileSystem('./unused');
