@@ -8,5 +8,8 @@ export default defineConfig({
     // tfjs keeps one global engine per process: run files in separate forks, two at a time (2 cores).
     pool: 'forks',
     maxWorkers: 2,
+    // The tests import the sources (src/index.ts is the browser-safe entry); install the
+    // Node services (fs, path, zlib) the package's Node entry installs, as Node users get them.
+    setupFiles: ['src/platform/node.ts'],
   },
 });

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../src/index.js';
+import * as nm from '../src/node.js';
 import { hostEngine } from '../src/engine/host_engine.js';
 import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../src/index.js';
+import * as nm from '../src/node.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);

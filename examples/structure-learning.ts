@@ -24,7 +24,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../src/index.js';
+import * as nm from '../src/node.js';
 
 // ---- command line ---------------------------------------------------------------
 const argv = process.argv.slice(2);

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import * as nm from '../src/index.js';
+import * as nm from '../src/node.js';
 
 await tf.setBackend('wasm');
 const lattice = (process.env.URN_LATTICE ?? '8,8,3').split(',').map(Number) as [number, number, number];

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import * as nm from '../src/index.js';
+import * as nm from '../src/node.js';
 
 await tf.setBackend('wasm');
 const S = Number(process.env.URN_S ?? 200);

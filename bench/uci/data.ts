@@ -4,7 +4,7 @@
  * training statistics.
  */
 import { join } from 'node:path';
-import * as nm from '../../src/index.js';
+import * as nm from '../../src/node.js';
 
 type Table = nm.datasets.Table;
 

@@ -13,7 +13,7 @@
  * see the NMRegularizer caveats). DEQ is ρ = 1 by definition. All use Adam.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as nm from '../../src/index.js';
+import * as nm from '../../src/node.js';
 import type { NeuralModuleLayerArgs } from '../../src/layers/nm_args.js';
 import { BenchConfigError, type MethodName } from './config.js';
 

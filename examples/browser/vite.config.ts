@@ -17,15 +17,13 @@ export default defineConfig({
   root: here,
   base: './',
   logLevel: 'warn',
-  // Node built-ins are only reached through dynamic imports on Node-only paths (nm.io,
-  // nm.datasets.loadCsv, PNG output); keep them as (never taken) dynamic imports
-  // instead of Vite's browser stubs.
+  // The package's browser entry (src/index.ts) reaches no Node built-in: no externals,
+  // no polyfills needed.
   build: {
     outDir: `${repo}out/browser/site`,
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    rollupOptions: { external: [/^node:/] },
   },
   server: { host: '127.0.0.1', fs: { allow: [repo] } },
   preview: { host: '127.0.0.1' },

@@ -37,6 +37,7 @@ import { structureSnapshot, type RenderStructureOptions, type StructureSnapshot 
 import type { NeuralModuleLayer, SolveCounters } from '../layers/neural_module.js';
 import { checkInt, checkKeys, fail } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';
+import { nodeHost } from '../platform/host.js';
 
 type Logs = Record<string, unknown>;
 
@@ -108,7 +109,7 @@ export class StructureLoggerCallback extends Callback {
   override async onTrainBegin(): Promise<void> {
     this.first.clear();
     if (this.dir == null) return;
-    const fs = await import('node:fs/promises');
+    const fs = nodeHost('nm.callbacks.structureLogger({ dir })').fsp;
     await fs.mkdir(this.dir, { recursive: true });
     for (const layer of this.layers()) {
       const snap = structureSnapshot(layer, 'before training');
@@ -182,8 +183,7 @@ export class StructureLoggerCallback extends Callback {
   }
 
   private async write(stem: string, snaps: StructureSnapshot[]): Promise<void> {
-    const fs = await import('node:fs/promises');
-    const path = await import('node:path');
+    const { fsp: fs, path } = nodeHost('nm.callbacks.structureLogger({ dir })');
     const file = (ext: string) => path.join(this.dir!, `${stem}.${ext}`);
     if (this.formats.includes('svg')) {
       const svg = snaps.length === 1 ? renderStructure(snaps[0], this.render) : renderStructureSideBySide(snaps, this.render);

@@ -2,6 +2,7 @@
  * CSV classification data: every column but the last is a numeric feature, the
  * last column is the class label (string or integer, treated as categorical).
  */
+import { nodeHost } from '../platform/host.js';
 import { ConfigError } from '../utils/errors.js';
 
 /** A classification table held in typed arrays. */
@@ -56,9 +57,12 @@ export function parseCsv(text: string, opts: CsvOptions = {}): Table {
   return { x, y, numSamples, numFeatures, classes: unique, featureNames: header.slice(0, numFeatures) };
 }
 
-/** Reads a CSV file (Node only) into a {@link Table}. Errors name the file. */
+/**
+ * Reads a CSV file (Node only: the package's Node entry; in the browser build it throws
+ * a `ConfigError`, use `fetch` + {@link parseCsv}) into a {@link Table}. Errors name the file.
+ */
 export async function loadCsv(path: string, opts: CsvOptions = {}): Promise<Table> {
-  const fs = await import('node:fs/promises');
+  const fs = nodeHost('nm.datasets.loadCsv').fsp;
   let text: string;
   try {
     text = await fs.readFile(path, 'utf8');

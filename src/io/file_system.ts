@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkKeys, fail } from '../utils/errors.js';
+import { nodeHost } from '../platform/host.js';
 import { nodeFs, nodePath, type FsLike } from './fs_adapter.js';
 import { loadModel } from './load_model.js';
 import { saveAtomic, type IoContext } from './save_atomic.js';
@@ -37,8 +38,13 @@ export interface FileSystemOptions {
  * created when missing.
  *
  * Caveats:
- * - Node only at call time (the Node modules are imported lazily, so bundling
- *   this package for the browser is fine as long as this handler is not used there).
+ * - Node only: it is fully available from the package's Node entry (what Node
+ *   resolves `'tfjs-neural-modules'` to, or `'tfjs-neural-modules/node'`). In the
+ *   browser build (bundlers, script tag) calling it throws a `ConfigError` that says
+ *   so; there, save to `'localstorage://…'`, `'indexeddb://…'` or `'downloads://…'`.
+ * - In Node the same handler also answers `model.save('file://dir')` and
+ *   `tf.loadLayersModel('file://dir/model.json')` when `@tensorflow/tfjs-node` is not
+ *   loaded (the Node entry registers a `file://` router; see `src/io/file_router.ts`).
  * - One writer per directory: two processes saving into the same directory at
  *   once can interfere.
  * - Saving only writes `weights.bin`; stale shards of an older converter layout in
@@ -66,6 +72,7 @@ export function fileSystem(dir: string, opts: FileSystemOptions = {}): tf.io.IOH
   }
   if (typeof opts !== 'object' || opts === null) fail(where, 'opts', opts, 'an options object or undefined');
   checkKeys(where, opts, ['fs']);
+  nodeHost('nm.io.fileSystem'); // fails here, not at save time, in the browser build
 
   const context = async (): Promise<{ ctx: IoContext; target: string }> => {
     const path = await nodePath();

@@ -2,10 +2,11 @@
  * The small file-system surface that `nm.io.fileSystem` uses, and its default
  * implementation on `node:fs/promises`.
  *
- * Node built-ins are imported lazily (`await import('node:fs/promises')`), so a
- * bundler can include this module in a browser build: nothing Node-specific runs
- * until a save or load actually happens.
+ * Node built-ins are never imported here: they come from the Node services that the
+ * package's Node entry installs (`src/platform/host.ts`), so the browser build of
+ * this module reaches no `node:` module at all.
  */
+import { nodeHost } from '../platform/host.js';
 
 /** What `stat` must report. */
 export interface FsStat {
@@ -71,8 +72,8 @@ export interface PathLike {
 }
 
 /** Builds the default {@link FsLike} on `node:fs/promises`, with `overrides` applied on top. */
-export async function nodeFs(overrides: Partial<FsLike> = {}): Promise<FsLike> {
-  const fsp = await import('node:fs/promises');
+export async function nodeFs(overrides: Partial<FsLike> = {}, what = 'nm.io.fileSystem'): Promise<FsLike> {
+  const fsp = nodeHost(what).fsp;
   const base: FsLike = {
     async mkdirp(path) {
       await fsp.mkdir(path, { recursive: true });
@@ -113,10 +114,9 @@ export async function nodeFs(overrides: Partial<FsLike> = {}): Promise<FsLike> {
   return { ...base, ...overrides };
 }
 
-/** Loads `node:path` lazily. */
-export async function nodePath(): Promise<PathLike> {
-  const path = await import('node:path');
-  return path.default ?? path;
+/** The `node:path` helpers (from the Node services; throws in the browser build). */
+export async function nodePath(what = 'nm.io.fileSystem'): Promise<PathLike> {
+  return nodeHost(what).path;
 }
 
 /** The Node error code of a caught value, if any. */

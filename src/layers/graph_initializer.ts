@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers.js';
+import type { InitializerClass } from '../utils/tfjs_types.js';
 import { serialization } from '@tensorflow/tfjs-core';
 import { magnitudeMask, type Topology } from '../graph/mask.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
@@ -18,7 +18,7 @@ import { checkNumber, checkOneOf } from '../utils/errors.js';
 import { Random } from '../utils/random.js';
 
 // tfjs-layers does not export the Initializer base class; take it from an instance.
-const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor) as typeof Initializer;
+const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor) as InitializerClass;
 
 /** Arguments of {@link ContractiveGraph}. */
 export interface ContractiveGraphArgs {

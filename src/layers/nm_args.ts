@@ -3,7 +3,7 @@
  * resolved once so the algorithm never sees `undefined`.
  */
 import { initializers, regularizers } from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+import type { LayerArgs } from '../utils/tfjs_types.js';
 import type { Topology } from '../graph/mask.js';
 import { ContractiveConstraint, ConstraintBase } from '../constraints/contractive.js';
 import { checkEngineOptions, ENGINES, type Engine } from '../engine/select.js';
@@ -15,8 +15,7 @@ import { deserializeObject } from '../utils/serialization.js';
 import { ContractiveGraph } from './graph_initializer.js';
 import { NODE_ACTIVATIONS, type NodeActivationName } from './node_activation.js';
 
-import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers.js';
-import type { Regularizer } from '@tensorflow/tfjs-layers/dist/regularizers.js';
+import type { Initializer, Regularizer } from '../utils/tfjs_types.js';
 const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor);
 const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor);
 const isInitializer = (v: unknown): v is Initializer => v instanceof InitializerBase;

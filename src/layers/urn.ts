@@ -6,8 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { layers, regularizers, type LayerVariable } from '@tensorflow/tfjs-layers';
-import type { Shape } from '@tensorflow/tfjs-layers/dist/keras_format/common.js';
-import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
+import type { Kwargs, Shape } from '../utils/tfjs_types.js';
 import { ConfigError, fail, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
 import { resolveURNArgs, type ResolvedURNArgs, type URNLayerArgs } from './urn_args.js';

@@ -4,7 +4,7 @@
  * Evolution in Artificial Neural Networks", eqs. 3–9; shared/DESIGN.md §3).
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+import type { LayerArgs } from '../utils/tfjs_types.js';
 import {
   SynapticLengthRegularizer,
   type SynapticLengthArgs,

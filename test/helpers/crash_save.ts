@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { rename } from 'node:fs/promises';
 import { basename } from 'node:path';
+import '../../src/platform/node.js'; // the Node services the package's Node entry installs
 import { fileSystem } from '../../src/io/index.js';
 
 const [dir] = process.argv.slice(2);

@@ -1,0 +1,28 @@
+/**
+ * Installs the Node services of {@link NodeHost} from `node:fs/promises`,
+ * `node:path` and `node:zlib`. Imported for its side effect by the Node entry
+ * (`src/node.ts`) only; the browser entry (`src/index.ts`) never reaches it.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { installNodeHost, type NodeHost } from './host.js';
+
+const host: NodeHost = {
+  fsp: {
+    mkdir: (p, opts) => fsp.mkdir(p, opts),
+    readFile: ((p: string, encoding?: 'utf8') => (encoding ? fsp.readFile(p, encoding) : fsp.readFile(p))) as NodeHost['fsp']['readFile'],
+    writeFile: (p, data) => fsp.writeFile(p, data),
+    open: (p, flags) => fsp.open(p, flags),
+    rename: (a, b) => fsp.rename(a, b),
+    link: (a, b) => fsp.link(a, b),
+    copyFile: (a, b) => fsp.copyFile(a, b),
+    unlink: (p) => fsp.unlink(p),
+    stat: (p) => fsp.stat(p),
+    readdir: (p) => fsp.readdir(p),
+  },
+  path: { resolve: path.resolve, join: path.join, dirname: path.dirname, basename: path.basename },
+  deflate: (bytes, level) => new Uint8Array(deflateSync(bytes, { level })),
+};
+
+installNodeHost(host);
