@@ -7,8 +7,8 @@
  * @example
  * await model.fit(x, y, { epochs: 30, callbacks: [nm.callbacks.modulePartition(), nm.callbacks.progress({ label: 'NM' })] });
  */
-import { Callback } from '@tensorflow/tfjs-layers';
 import { checkKeys } from '../utils/errors.js';
+import { NMCallback } from './nm_callback.js';
 
 /** Arguments of {@link progress}. */
 export interface ProgressArgs {
@@ -39,7 +39,8 @@ const fmt = (logs: Logs | undefined) =>
 const time = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`);
 
 /** The progress callback (see {@link progress}). */
-export class ProgressCallback extends Callback {
+export class ProgressCallback extends NMCallback {
+  protected readonly where = 'progress';
   private readonly label: string;
   private readonly write: (text: string) => void;
   private readonly inPlace: boolean;

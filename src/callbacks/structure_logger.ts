@@ -29,7 +29,6 @@
  * const h = await model.fit(x, y, { epochs: 20, callbacks: [nm.callbacks.modulePartition(), logger] });
  * h.history.nm_balance; // one value per logged epoch
  */
-import { Callback } from '@tensorflow/tfjs-layers';
 import { moduleStats, type ModuleStats } from '../analysis/module_stats.js';
 import { renderStructure, renderStructureSideBySide } from '../analysis/render_structure.js';
 import { renderStructurePng, renderStructurePngSideBySide } from '../analysis/render_structure_png.js';
@@ -37,6 +36,7 @@ import { structureSnapshot, type RenderStructureOptions, type StructureSnapshot 
 import type { NeuralModuleLayer, SolveCounters } from '../layers/neural_module.js';
 import { checkInt, checkKeys, fail } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';
+import { NMCallback } from './nm_callback.js';
 
 type Logs = Record<string, unknown>;
 
@@ -71,7 +71,8 @@ export interface StructureRecord extends ModuleStats {
 const WHERE = 'structureLogger';
 
 /** The structure logging callback (see {@link structureLogger}). */
-export class StructureLoggerCallback extends Callback {
+export class StructureLoggerCallback extends NMCallback {
+  protected readonly where = 'structureLogger';
   readonly dir: string | null;
   readonly every: number;
   readonly formats: PictureFormat[];
@@ -102,7 +103,7 @@ export class StructureLoggerCallback extends Callback {
   }
 
   private layers(): NeuralModuleLayer[] {
-    return neuralModuleLayers(this.model);
+    return neuralModuleLayers(this.requireModel());
   }
 
   override async onTrainBegin(): Promise<void> {
