@@ -93,17 +93,3 @@ export function seededNormal(seed: number): () => number {
   };
   return () => Math.sqrt(-2 * Math.log(uni() + 1e-12)) * Math.cos(2 * Math.PI * uni());
 }
-
-/** Largest |a − b| / (atol + rtol·|b|) ratio: ≤ 1 means within tolerance. */
-export function worstRatio(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): number {
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (atol + rtol * Math.abs(b[i])));
-  return worst;
-}
-
-/** Sets the backend for a describe.each block (imports the wasm backend on demand). */
-export async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  const ok = await tf.setBackend(name);
-  if (!ok || tf.getBackend() !== name) throw new Error(`could not switch to the ${name} backend`);
-}
