@@ -115,10 +115,6 @@ const THEIRS: Theirs[] = [
   },
 ];
 
-/** Where our callback goes relative to theirs. tfjs' own callbacks must come first (README). */
-function orders(theirs: Theirs): Array<'ours first' | 'ours last'> {
-  return theirs.name === 'new tf.CustomCallback' || theirs.name === 'tf.callbacks.earlyStopping' ? ['ours last'] : ['ours first', 'ours last'];
-}
 
 function tinyModel() {
   const layer = nm.layers.neuralModule({
@@ -173,7 +169,7 @@ describe('nm.callbacks mixed with other callbacks', () => {
         ours.acted(h, cb, { partitions, lines, epochs: EPOCHS, requested: EPOCHS });
       });
       for (const theirs of THEIRS) {
-        for (const order of orders(theirs)) {
+        for (const order of ['ours first', 'ours last'] as const) {
           it(`${mode}: ${ours.name} + ${theirs.name}, ${order}`, async () => {
             const cb = ours.make();
             const user = theirs.make();
@@ -196,6 +192,30 @@ describe('nm.callbacks mixed with other callbacks', () => {
       });
     }
   }
+
+  for (const mode of ['fit', 'fitDataset'] as const) {
+    it(`${mode}: a tfjs callback, a plain object and ours, in every order tfjs allows`, async () => {
+      // tfjs callback first: the plain object is wrapped for tfjs (our shim), all three act.
+      for (const order of [['stop', 'plain', 'ours'], ['stop', 'ours', 'plain'], ['ours', 'stop', 'plain'], ['ours', 'plain', 'stop']] as const) {
+        const stop = THEIRS[3].make();
+        const plain = THEIRS[0].make();
+        const ours = nm.callbacks.modulePartition();
+        const by = { stop: stop.cb, plain: plain.cb, ours };
+        const { h, partitions } = await run(mode, order.map((k) => by[k]), 5);
+        stop.ran(h);
+        plain.ran(h);
+        OURS[0].acted(h, ours, { partitions, lines, epochs: 2, requested: 5 });
+      }
+    });
+  }
+
+  it('lists without our callbacks are left to tfjs (a plain object after a tfjs callback still fails there)', async () => {
+    nm.callbacks.modulePartition(); // the shim is installed
+    const { m } = tinyModel();
+    await expect(
+      m.fit(x, y, { epochs: 1, verbose: 0, callbacks: [tf.callbacks.earlyStopping({ monitor: 'loss' }), { onEpochEnd: () => {} }] as never }),
+    ).rejects.toThrow(/setParams is not a function/);
+  });
 
   it('a callback used by hand without a fit says how to use it', async () => {
     const cb = nm.callbacks.modulePartition();
