@@ -43,6 +43,12 @@ export class ModulePartitionCallback extends NMCallback {
     this.verbose = args.verbose ?? false;
   }
 
+  /** The resolved arguments: `new ModulePartitionCallback(cb.getConfig())` is an equivalent callback. */
+  getConfig(): Required<ModulePartitionArgs> {
+    const every = this.everyBatches == null ? 'epoch' : this.everyBatches === 1 ? 'batch' : this.everyBatches;
+    return { every, verbose: this.verbose };
+  }
+
   private layers() {
     return neuralModuleLayers(this.requireModel());
   }

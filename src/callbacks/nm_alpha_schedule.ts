@@ -85,6 +85,11 @@ export class NMAlphaScheduleCallback extends NMCallback {
     if (typeof this.verbose !== 'boolean') fail(WHERE, 'verbose', this.verbose, 'a boolean');
   }
 
+  /** The resolved arguments (`targetSize` null: ⌈√p⌉): `new NMAlphaScheduleCallback(cb.getConfig())` is equivalent. */
+  getConfig(): Omit<Required<NMAlphaScheduleArgs>, 'targetSize'> & { targetSize: number | null } {
+    return { targetSize: this.targetSize, factor: this.factor, min: this.min, max: this.max, every: this.every, verbose: this.verbose };
+  }
+
   /** The target size used for a layer (`targetSize`, or ⌈√p⌉). */
   targetFor(layer: NeuralModuleLayer): number {
     return this.targetSize ?? Math.ceil(Math.sqrt(layer.options.units));

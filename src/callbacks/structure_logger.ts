@@ -102,6 +102,11 @@ export class StructureLoggerCallback extends NMCallback {
     if (typeof this.verbose !== 'boolean') fail(WHERE, 'verbose', this.verbose, 'a boolean');
   }
 
+  /** The resolved arguments (`dir` null: no pictures): `new StructureLoggerCallback(cb.getConfig())` is equivalent. */
+  getConfig(): Omit<Required<StructureLoggerArgs>, 'dir'> & { dir: string | null } {
+    return { dir: this.dir, every: this.every, formats: this.formats.slice(), render: { ...this.render }, verbose: this.verbose };
+  }
+
   private layers(): NeuralModuleLayer[] {
     return neuralModuleLayers(this.requireModel());
   }
