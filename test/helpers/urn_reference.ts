@@ -4,6 +4,7 @@
  * Kernel convention as in the layer: W[j*S + k] is the synapse j → k.
  */
 import * as tf from '@tensorflow/tfjs';
+import { closeness } from './close.js';
 
 export type Act = 'relu' | 'tanh' | 'sigmoid' | 'linear';
 export type Residual = 'none' | 'output' | 'input';
@@ -92,4 +93,12 @@ export function seededNormal(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return () => Math.sqrt(-2 * Math.log(uni() + 1e-12)) * Math.cos(2 * Math.PI * uni());
+}
+
+/**
+ * Largest |a − b| / (atol + rtol·|b|): ≤ 1 means within tolerance. Kept for tests that
+ * still use it (test/activations.test.ts on main); new tests use expectClose from ./close.js.
+ */
+export function worstRatio(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): number {
+  return closeness(a, b, { atol, rtol }).worstRatio;
 }
