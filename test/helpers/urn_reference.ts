@@ -3,7 +3,6 @@
  * eqs. 2–9) and its loss terms, plus central finite differences, for the URN tests.
  * Kernel convention as in the layer: W[j*S + k] is the synapse j → k.
  */
-import * as tf from '@tensorflow/tfjs';
 import { closeness } from './close.js';
 
 export type Act = 'relu' | 'tanh' | 'sigmoid' | 'linear';
