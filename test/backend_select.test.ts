@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BACKEND_NAMES, useBest } from '../src/backend/index.js';
+import { BACKEND_NAMES, classifyWebglRenderer, useBest, webglRenderer } from '../src/backend/index.js';
 import { resetBackendLog } from '../src/backend/select.js';
 
 /** The error Node's ESM loader throws for a package that is not installed. */
@@ -142,5 +142,72 @@ describe('nm.backend.useBest', () => {
     expect(result.tried.map((t) => [t.name, t.ok])).toEqual([['node-gpu', false], ['node', false], ['wasm', false], ['cpu', true]]);
     expect(result.tried[2].error).toMatch(/^importing @tensorflow\/tfjs-backend-wasm failed: libtensorflow/);
     await expect(useBest({ quite: true } as never)).rejects.toThrow(/unknown option 'quite'/);
+  });
+});
+
+describe('software WebGL', () => {
+  const SOFTWARE = [
+    ['ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)', 'SwiftShader'],
+    ['Google SwiftShader', 'SwiftShader'],
+    ['llvmpipe (LLVM 15.0.7, 256 bits)', 'llvmpipe'],
+    ['Mesa/X.org, llvmpipe (LLVM 12.0.0, 256 bits)', 'llvmpipe'],
+    ['ANGLE (Microsoft, Microsoft Basic Render Driver Direct3D11 vs_5_0 ps_5_0, D3D11)', 'Basic Render Driver'],
+    ['Apple Software Renderer', 'Apple'],
+    ['softpipe', 'softpipe'],
+  ] as const;
+  const HARDWARE = [
+    ['ANGLE (NVIDIA, NVIDIA GeForce RTX 3080 Direct3D11 vs_5_0 ps_5_0, D3D11)', 'NVIDIA'],
+    ['Mesa Intel(R) UHD Graphics 620 (KBL GT2)', 'Intel'],
+    ['AMD Radeon Pro 5500M OpenGL Engine', 'AMD'],
+    ['Apple M1', 'Apple'],
+    ['Mali-G78', 'Mali'],
+    ['Adreno (TM) 650', 'Adreno'],
+  ] as const;
+
+  it('classifies renderer strings: software rasterizers vs GPUs', () => {
+    for (const [r, label] of SOFTWARE) expect(classifyWebglRenderer(r), r).toEqual({ renderer: r, software: true, label });
+    for (const [r, label] of HARDWARE) expect(classifyWebglRenderer(r), r).toEqual({ renderer: r, software: false, label });
+    for (const none of [null, undefined, '', '  ']) expect(classifyWebglRenderer(none)).toEqual({ renderer: null, software: false, label: null });
+    // No DOM here: no renderer to read.
+    expect(webglRenderer()).toBeNull();
+  });
+
+  const WEBGL = '@tensorflow/tfjs-backend-webgl';
+  const swiftShader = () => SOFTWARE[0][0];
+
+  it('useBest skips a software-rendered webgl without loading it, and says why', async () => {
+    const imp = importer({ absent: [WEBGL] });
+    const result = await useBest({ importer: imp, env: {}, runtime: 'browser', log, webglRenderer: swiftShader });
+    // wasm, or cpu when an earlier test removed wasm.
+    expect(['wasm', 'cpu']).toContain(result.backend);
+    expect(imp.calls).not.toContain(WEBGL);
+    expect(result.tried[0]).toEqual({
+      name: 'webgl',
+      ok: false,
+      software: true,
+      renderer: swiftShader(),
+      error:
+        'WebGL is software-rendered (SwiftShader), about 30x slower than cpu for Neural Module layers; skipped ' +
+        '(NM_BACKEND=webgl or { allowSoftwareWebgl: true } uses it anyway)',
+    });
+    expect(log.mock.calls[0][0]).toMatch(/^tfjs-neural-modules: using the (wasm|cpu) backend \(webgl software-rendered, skipped[,)]/);
+  });
+
+  it('a hardware renderer, allowSoftwareWebgl and NM_BACKEND=webgl all try webgl', async () => {
+    const gpu = () => HARDWARE[0][0];
+    const hw = importer({ absent: [WEBGL] });
+    const r1 = await useBest({ importer: hw, env: {}, runtime: 'browser', quiet: true, webglRenderer: gpu });
+    expect(hw.calls).toContain(WEBGL);
+    expect(r1.tried[0]).toMatchObject({ name: 'webgl', ok: false, absent: true, software: false, renderer: gpu() });
+
+    const allowed = importer({ absent: [WEBGL] });
+    await useBest({ importer: allowed, env: {}, runtime: 'browser', quiet: true, webglRenderer: swiftShader, allowSoftwareWebgl: true });
+    expect(allowed.calls).toContain(WEBGL);
+
+    const forced = importer({ absent: [WEBGL] });
+    await expect(useBest({ importer: forced, env: { NM_BACKEND: 'webgl' }, runtime: 'browser', quiet: true, webglRenderer: swiftShader })).rejects.toThrow(
+      /NM_BACKEND=webgl was requested but that backend is unavailable \(webgl: @tensorflow\/tfjs-backend-webgl is not installed\)/,
+    );
+    expect(forced.calls).toContain(WEBGL);
   });
 });

@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { useBackend } from './helpers/backends.js';
 import { main } from '../bench/uci/cli.js';
 import { BenchConfigError, checkData, METHOD_NAMES, parseArgs, type BenchConfig } from '../bench/uci/config.js';
 import { splitIndices } from '../bench/uci/data.js';
@@ -43,8 +44,7 @@ beforeAll(async () => {
   dataDir = join(dir, 'data');
   await import('node:fs').then((fs) => fs.mkdirSync(dataDir));
   writeFileSync(join(dataDir, 'tiny.csv'), tinyCsv());
-  await tf.setBackend('cpu');
-  await tf.ready();
+  await useBackend('cpu');
 });
 
 afterAll(() => {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
+import { expectClose } from './helpers/close.js';
 import { frozenExtractor, writeConverterLayout } from './helpers/frozen_graph.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -57,9 +58,7 @@ describe.each(BACKENDS)('GraphModel feature extractor + NM head on %s', (backend
     const ref = tf.tidy(() => tf.relu(tf.add(tf.matMul(x, tf.tensor2d(fx.kernel, [digits.d, FEATURES])), tf.tensor1d(fx.bias))));
     const a = out.dataSync();
     const b = ref.dataSync();
-    let maxDiff = 0;
-    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-    expect(maxDiff).toBeLessThan(1e-5);
+    expectClose(a, b, { atol: 1e-5 }, 'GraphModel vs tf ops');
     // ReLU really acts: some features are exactly 0, some positive.
     expect(Array.from(a).some((v) => v === 0)).toBe(true);
     expect(Array.from(a).some((v) => v > 0)).toBe(true);

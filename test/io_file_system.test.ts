@@ -6,6 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFileError, fileSystem } from '../src/io/index.js';
+import { useBackend } from './helpers/backends.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -17,7 +18,7 @@ const INPUT = [
 
 let root: string;
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useBackend('cpu');
   root = await mkdtemp(join(tmpdir(), 'nm-io-'));
 });
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
+import { expectClose } from './helpers/close.js';
 import { N, P, floydWarshall, handLayer, toyData } from './helpers/nm_hand_graph.js';
 
 /** Random CSR graph (duplicates and self loops included on purpose). */
@@ -47,7 +48,7 @@ describe('hop distances', () => {
     }
   });
 
-  it('handles long paths and is fast at p = 3000', () => {
+  it('handles long paths at p = 3000', () => {
     const p = 3000;
     const rowPtr = Int32Array.from({ length: p + 1 }, (_, i) => i);
     const colIdx = Int32Array.from({ length: p }, (_, i) => (i + 1) % p);
@@ -58,10 +59,8 @@ describe('hop distances', () => {
     const r = new nm.Random(9);
     const rp = Int32Array.from({ length: p + 1 }, (_, i) => 30 * i);
     const ci = Int32Array.from({ length: 30 * p }, () => r.int(p));
-    const t0 = performance.now();
     const dr = nm.graph.hopDistances(p, rp, ci);
-    expect(performance.now() - t0).toBeLessThan(3000);
-    expect(dr[1]).toBeLessThan(10);
+    expect(dr[1]).toBeLessThan(10); // speed is measured in the benchmarks, not here
   });
 
   it('rejects bad input', () => {
@@ -119,7 +118,7 @@ describe('structure pictures (cpu)', () => {
     const svg = nm.analysis.renderStructure(layer, { maxCells: 5, cellSize: 10 });
     const mods = parseModules(svg);
     expect(mods.length).toBe(layer.structure().modules.length);
-    for (const m of mods) expect(m.x).toBeCloseTo(m.start * 5, 2); // 10 px · 5 cells / 10 nodes
+    expectClose(mods.map((m) => m.x), mods.map((m) => m.start * 5), { atol: 5e-3 }, 'binned module x'); // 10 px · 5 cells / 10 nodes
     const first = nm.analysis.structureSnapshot(layer, 'before');
     const both = nm.analysis.renderStructureSideBySide([first, layer]);
     expect(parseModules(both, 'panel-0-').length).toBe(mods.length);
@@ -130,7 +129,7 @@ describe('structure pictures (cpu)', () => {
     expect(() => nm.analysis.renderStructure({} as never)).toThrow(/'layer' must be a built NeuralModule layer or a snapshot/);
   });
 
-  it('PNG: valid chunks and CRCs, the same picture rasterized', async () => {
+  it('PNG: valid chunks and CRCs, every cell coloured as the known layout says', async () => {
     expect(nm.analysis.crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
     const layer = handLayer();
     const png = await nm.analysis.renderStructurePng(layer, { cellSize: 6 });
@@ -153,10 +152,33 @@ describe('structure pictures (cpu)', () => {
     const raw = inflateSync(chunks.IDAT);
     expect(raw.length).toBe((width * 3 + 1) * height);
     const px = (x: number, y: number) => Array.from(raw.subarray(y * (width * 3 + 1) + 1 + x * 3, y * (width * 3 + 1) + 4 + x * 3));
-    const img = nm.analysis.rasterizeStructure([layer], { cellSize: 6 });
-    expect(px(20, 33)).toEqual(Array.from(img.rgb.subarray((33 * width + 20) * 3, (33 * width + 20) * 3 + 3)));
-    // The first module of size ≥ 2 has a red top-left corner; its first kept edge cell is dark.
     const s = layer.structure();
+    // Every cell, from the layout alone (margin 8 px, 6 px per node, nodes in module order):
+    // the centre of cell (row r, column c) is white, tinted 10 % red inside a module of ≥ 2
+    // nodes, and darkened by a kept edge order[r] → order[c] (ink ≥ 0.25, so ≤ 75 % of it).
+    const cellOrder = s.modules.flat();
+    const moduleOf = new Map<number, number>();
+    s.modules.forEach((m, i) => m.forEach((v) => moduleOf.set(v, i)));
+    const keep = layer.edges().mask;
+    const red10 = [214, 39, 40].map((v) => Math.round(255 * 0.9 + v * 0.1));
+    let darkCells = 0;
+    for (let r = 0; r < P; r++) {
+      for (let c = 0; c < P; c++) {
+        const [a, b] = [cellOrder[r], cellOrder[c]];
+        const inModule = moduleOf.get(a) === moduleOf.get(b) && s.modules[moduleOf.get(a)!].length >= 2;
+        const base = inModule ? red10 : [255, 255, 255];
+        const got = px(8 + c * 6 + 3, 8 + r * 6 + 3);
+        if (a !== b && keep[a * P + b]) {
+          darkCells++;
+          got.forEach((v, ch) => expect(v, `edge cell (${r}, ${c}) channel ${ch}`).toBeLessThanOrEqual(Math.round(base[ch] * 0.75)));
+        } else {
+          expect(got, `empty cell (${r}, ${c})`).toEqual(base);
+        }
+      }
+    }
+    expect(darkCells).toBe(s.edges);
+    expect(px(2, 2)).toEqual([255, 255, 255]); // margin
+    // The first module of size ≥ 2 has a red top-left corner; its first kept edge cell is dark.
     const i = s.moduleSizes.findIndex((z) => z >= 2);
     const start = s.moduleSizes.slice(0, i).reduce((a, b) => a + b, 0);
     expect(px(8 + start * 6, 8 + start * 6)).toEqual([214, 39, 40]);

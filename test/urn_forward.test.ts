@@ -5,7 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
-import { refActivity, refForward, seededNormal, useBackend, worstRatio, type Act, type RefSpec, type Residual } from './helpers/urn_reference.js';
+import { useBackend } from './helpers/backends.js';
+import { expectClose } from './helpers/close.js';
+import { refActivity, refForward, seededNormal, type Act, type RefSpec, type Residual } from './helpers/urn_reference.js';
 
 const S = 9;
 const D_IN = 3;
@@ -40,7 +42,7 @@ describe.each(['cpu', 'wasm'])('URN forward on %s', (backend) => {
     const ref = refForward(x, W, b, spec).flat();
     const got = tf.tidy(() => (model.predict(tf.tensor2d(x)) as tf.Tensor).dataSync());
     expect(got.length).toBe(x.length * D_OUT);
-    expect(worstRatio(got, ref, 1e-5, 1e-5)).toBeLessThan(1);
+    expectClose(got, ref, { atol: 1e-5, rtol: 1e-5 }, `forward (${residual}, ${activation})`);
     // The activity value (c_N · Σ_l |N⁽ˡ⁾|₁ / batch) against the reference.
     const act = tf.tidy(() => layer.activityPenalty(tf.tensor2d(x)));
     expect(act).toBeCloseTo(0.3 * refActivity(x, W, b, spec), 4);
@@ -56,10 +58,42 @@ describe.each(['cpu', 'wasm'])('URN forward on %s', (backend) => {
     expect(layer.resolved.iterations).toBe(4);
     expect(layer.resolved.activation).toBe('relu');
     expect(layer.resolved.residual).toBe('none');
-    // He-normal default: std ≈ sqrt(2 / S) (truncated normal, so a little less).
-    const std = tf.tidy(() => tf.moments(layer.getWeights()[0]).variance.sqrt().dataSync()[0]);
-    expect(std).toBeGreaterThan(0.5 * Math.sqrt(2 / S));
-    expect(std).toBeLessThan(1.5 * Math.sqrt(2 / S));
+    model.dispose();
+  });
+
+  it('initializes the kernel He-normal: variance 2/fan_in (truncated at 2σ), not Glorot 2/(fan_in + fan_out)', () => {
+    // A large kernel so the sample variance is sharp: S² = 40 000 samples, relative
+    // standard error of the variance ≈ 0.6 %. fan_in = fan_out = S for the S × S kernel,
+    // so Glorot's variance is half of He's.
+    const big = 200;
+    const layer = nm.layers.urn({ inputShape: [D_IN], neurons: big, outputUnits: D_OUT });
+    const model = tf.sequential({ layers: [layer] });
+    const w = layer.getWeights()[0].dataSync();
+    let sum = 0;
+    for (const v of w) sum += v;
+    const mean = sum / w.length;
+    let ss = 0;
+    for (const v of w) ss += (v - mean) ** 2;
+    const variance = ss / (w.length - 1);
+    // tfjs draws a normal truncated at ±2σ (no rescaling): variance factor E[z²; |z| ≤ 2] / P(|z| ≤ 2).
+    const phi = (z: number) => Math.exp(-z * z / 2) / Math.sqrt(2 * Math.PI);
+    let num = 0;
+    let den = 0;
+    const steps = 4000;
+    for (let i = 0; i <= steps; i++) {
+      const z = -2 + (4 * i) / steps;
+      const wgt = (i === 0 || i === steps ? 1 : i % 2 ? 4 : 2) * (4 / steps / 3); // Simpson
+      num += wgt * z * z * phi(z);
+      den += wgt * phi(z);
+    }
+    const trunc = num / den; // ≈ 0.774
+    const he = (trunc * 2) / big;
+    const glorot = (trunc * 2) / (big + big);
+    expect(Math.abs(mean)).toBeLessThan(0.05 * Math.sqrt(he)); // ~10 standard errors
+    // 5 % tolerance: ~8 standard errors around He, and 47 % away from Glorot.
+    expect(variance / he).toBeGreaterThan(0.95);
+    expect(variance / he).toBeLessThan(1.05);
+    expect(Math.abs(variance / glorot - 1)).toBeGreaterThan(0.5);
     model.dispose();
   });
 

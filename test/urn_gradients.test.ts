@@ -13,12 +13,12 @@ import {
   refForward,
   refMse,
   seededNormal,
-  useBackend,
-  worstRatio,
   type Act,
   type RefSpec,
   type Residual,
 } from './helpers/urn_reference.js';
+import { useBackend } from './helpers/backends.js';
+import { closeness, expectClose } from './helpers/close.js';
 
 const S = 8;
 const D_IN = 3;
@@ -127,7 +127,7 @@ describe.each(['cpu', 'wasm'])('URN gradients on %s', (backend) => {
     params.set(p.b, S * S);
     const fd = finiteDiff(() => refLoss(params, p.x, p.t, spec, terms), params);
     expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(1e-3); // the check is not vacuous
-    expect(worstRatio(got, fd, 2e-5, 2e-4)).toBeLessThan(1);
+    expectClose(got, fd, { atol: 2e-5, rtol: 2e-4 }, 'tfjs gradient vs finite differences');
     model.dispose();
   });
 
@@ -152,9 +152,9 @@ describe.each(['cpu', 'wasm'])('URN gradients on %s', (backend) => {
     const full = finiteDiff(() => refLoss(params, p.x, p.t, spec, terms), params);
     const withoutActivity = finiteDiff(() => refLoss(params, p.x, p.t, spec, { ...terms, cN: 0 }), params);
     // The step matches the full gradient ...
-    expect(worstRatio(step, full, 2e-4, 2e-3)).toBeLessThan(1);
+    expectClose(step, full, { atol: 2e-4, rtol: 2e-3 }, 'SGD step vs full gradient');
     // ... and clearly not the gradient without the activity term (this fails if c_N never reaches fit).
-    expect(worstRatio(step, withoutActivity, 2e-4, 2e-3)).toBeGreaterThan(20);
+    expect(closeness(step, withoutActivity, { atol: 2e-4, rtol: 2e-3 }).worstRatio).toBeGreaterThan(20);
     // The reported training loss includes the activity term's value.
     expect(history.history.loss[0] as number).toBeCloseTo(refLoss(params, p.x, p.t, spec, terms), 4);
     tf.dispose([xs, ts]);

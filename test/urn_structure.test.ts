@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
-import { seededNormal, useBackend } from './helpers/urn_reference.js';
+import { useBackend } from './helpers/backends.js';
+import { expectClose } from './helpers/close.js';
+import { seededNormal } from './helpers/urn_reference.js';
 
 // Neuron blocks: inputs 0–3, h1 4–9, h2 10–14, dead 15–20, outputs 21–23.
 const IN = [0, 1, 2, 3];
@@ -59,7 +61,7 @@ describe.each(['cpu', 'wasm'])('emergent structure on %s', (backend) => {
     // The URN computes the MLP.
     const y = tf.tidy(() => Array.from((model.predict(tf.tensor2d(x)) as tf.Tensor).dataSync()));
     const ref = mlpReference(x, W, b).flat();
-    ref.forEach((v, i) => expect(y[i]).toBeCloseTo(v, 4));
+    expectClose(y, ref, { atol: 5e-5 }, 'URN vs embedded MLP');
 
     const before = tf.memory().numTensors;
     const s = nm.analysis.emergentStructure(layer, x, { eps: 1e-6, weightThreshold: 1e-2 });

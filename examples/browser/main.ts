@@ -5,8 +5,9 @@
  *   npm run example:browser          # Vite dev server, open the printed URL
  *
  * Query parameters: `?epochs=12&units=64&density=0.03&train=600&test=200&seed=1&backend=auto|webgl|cpu`.
- * The backend is chosen by `nm.backend.useBest()`: webgl, then wasm (only when the page
- * bundles `@tensorflow/tfjs-backend-wasm`, which this one does not), then cpu.
+ * The backend is chosen by `nm.backend.useBest()`: webgl (skipped when software-rendered),
+ * then wasm (only when the page bundles `@tensorflow/tfjs-backend-wasm`, which this one
+ * does not), then cpu.
  *
  * For the browser test: the final test accuracy is in `#accuracy` (and its
  * `data-value`), `window.__nmPictureHashes` holds a hash of the structure picture
@@ -142,27 +143,6 @@ function drawStructure(layer: nm.layers.NeuralModuleLayer, label: string): void 
 
 // ---------------------------------------------------------------- training
 
-/** 'SwiftShader' for 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device ...' and the like. */
-function shortRenderer(r: string): string {
-  const known = /swiftshader|llvmpipe|softpipe|nvidia|geforce|radeon|amd|intel|apple|mali|adreno/i.exec(r);
-  return known ? known[0] : r.slice(0, 40);
-}
-
-/** The WebGL renderer string, or null when WebGL is unavailable. */
-function webglRenderer(): string | null {
-  try {
-    const canvas = document.createElement('canvas');
-    const gl = (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) as WebGLRenderingContext | null;
-    if (!gl) return null;
-    const info = gl.getExtension('WEBGL_debug_renderer_info');
-    const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-    gl.getExtension('WEBGL_lose_context')?.loseContext();
-    return name;
-  } catch {
-    return null;
-  }
-}
-
 /** Logs may hold scalars until resolved. */
 function logValue(logs: tf.Logs | undefined, key: string): number {
   const v = (logs as Record<string, unknown> | undefined)?.[key];
@@ -175,17 +155,18 @@ async function main(): Promise<void> {
   setText('cfg-units', String(units));
   setText('cfg-density', String(density));
   setText('status', 'choosing a backend…');
-  // WebGL through a software rasterizer (SwiftShader, llvmpipe: headless Chromium with
-  // --disable-gpu, VMs) is several times slower than the cpu backend for this small
-  // model, so 'auto' skips it; ?backend=webgl still forces it.
-  const renderer = webglRenderer();
-  const softwareGl = renderer != null && /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
-  const forced = backendParam !== 'auto' ? backendParam : softwareGl ? 'cpu' : undefined;
+  // useBest skips WebGL through a software rasterizer (SwiftShader, llvmpipe: headless
+  // Chromium with --disable-gpu, VMs), much slower than the cpu backend for NM; it
+  // reports the skip in `tried`. ?backend=webgl still forces it.
+  const forced = backendParam !== 'auto' ? backendParam : undefined;
   const chosen = await nm.backend.useBest({ runtime: 'browser', env: forced ? { NM_BACKEND: forced } : {} });
-  const skipped = softwareGl && backendParam === 'auto' ? [`webgl: software renderer, skipped`] : [];
-  const tried = [...skipped, ...chosen.tried.map((t) => (t.ok ? `${t.name} ✓` : `${t.name}: ${t.absent ? 'not bundled' : 'unavailable'}`))];
+  const renderer = chosen.tried.find((t) => t.name === 'webgl')?.renderer ?? nm.backend.webglRenderer();
+  const tried = chosen.tried.map((t) =>
+    t.ok ? `${t.name} ✓` : `${t.name}: ${t.absent ? 'not bundled' : t.software ? 'software renderer, skipped' : 'unavailable'}`,
+  );
   setText('stat-backend', chosen.backend);
-  setText('stat-backend-note', `backends tried: ${tried.join(' · ')}` + (renderer ? ` · WebGL renderer: ${shortRenderer(renderer)}` : ''));
+  const label = nm.backend.classifyWebglRenderer(renderer).label;
+  setText('stat-backend-note', `backends tried: ${tried.join(' · ')}` + (label ? ` · WebGL renderer: ${label}` : ''));
   $('stat-backend').title = [`WebGL renderer: ${renderer ?? 'none'}`, ...chosen.tried.map((t) => `${t.name}: ${t.ok ? 'ok' : t.error}`)].join('\n');
 
   // The digits, embedded in the bundle: a stratified subset of train and test rows.

@@ -14,6 +14,7 @@ import {
   processEnv,
   type BackendName,
 } from './candidates.js';
+import { classifyWebglRenderer, webglRenderer as readWebglRenderer } from './webgl_renderer.js';
 
 /** Options of {@link useBest}. */
 export interface UseBestOptions {
@@ -30,6 +31,14 @@ export interface UseBestOptions {
   runtime?: 'node' | 'browser';
   /** Where the one-line report goes. Default: `console.info`. */
   log?: (message: string) => void;
+  /**
+   * Use webgl even when it is software-rendered (SwiftShader, llvmpipe, "Basic Render
+   * Driver", …), which is about 30× slower than cpu for Neural Module layers. Default
+   * false: such a webgl is skipped. `NM_BACKEND=webgl` also forces it.
+   */
+  allowSoftwareWebgl?: boolean;
+  /** Returns the WebGL renderer string (null: no WebGL). Default: read through a canvas. Inject in tests. */
+  webglRenderer?: () => string | null;
 }
 
 /** One backend that {@link useBest} tried. */
@@ -42,6 +51,10 @@ export interface BackendAttempt {
   absent?: boolean;
   /** Why it was not used, when `ok` is false. */
   error?: string;
+  /** For webgl, when known: the renderer string WebGL reported. */
+  renderer?: string;
+  /** For webgl: true when the renderer is a software rasterizer (then skipped unless allowed). */
+  software?: boolean;
 }
 
 /** What {@link useBest} chose. */
@@ -56,7 +69,7 @@ export interface UseBestResult {
   forced: boolean;
 }
 
-const KNOWN_OPTIONS = ['quiet', 'importer', 'env', 'runtime', 'log'] as const;
+const KNOWN_OPTIONS = ['quiet', 'importer', 'env', 'runtime', 'log', 'allowSoftwareWebgl', 'webglRenderer'] as const;
 
 /** The last backend announced, so repeated calls log only when it changes. */
 let lastLogged: string | null = null;
@@ -118,7 +131,10 @@ function forcedBackend(env: Record<string, string | undefined>): BackendName | u
  *
  * Order in Node: `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`, WebAssembly
  * (`@tensorflow/tfjs-backend-wasm`), then plain JavaScript (cpu). In a browser:
- * webgl, wasm, cpu. Packages are loaded with dynamic imports, so none of them is
+ * webgl, wasm, cpu, where webgl is skipped when WebGL is software-rendered (SwiftShader,
+ * llvmpipe, "Basic Render Driver", …: about 30× slower than cpu for NM layers; the
+ * renderer is read with `WEBGL_debug_renderer_info` and the skip is reported in `tried`).
+ * Packages are loaded with dynamic imports, so none of them is
  * required: a missing package is skipped, and a package that is installed but
  * fails to load (e.g. tfjs-node without its native library) is reported in
  * `tried` and the next one is tried. The environment variable
@@ -150,6 +166,9 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
   if (opts.importer !== undefined && typeof opts.importer !== 'function') {
     fail('nm.backend.useBest', 'importer', opts.importer, 'a function (specifier) => Promise<module>');
   }
+  if (opts.webglRenderer !== undefined && typeof opts.webglRenderer !== 'function') {
+    fail('nm.backend.useBest', 'webglRenderer', opts.webglRenderer, 'a function () => string | null');
+  }
   if (opts.runtime !== undefined && opts.runtime !== 'node' && opts.runtime !== 'browser') {
     fail('nm.backend.useBest', 'runtime', opts.runtime, "'node' or 'browser'");
   }
@@ -161,7 +180,23 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
 
   const tried: BackendAttempt[] = [];
   for (const name of order) {
-    const attempt = await tryBackend(name, importer);
+    let gl: Pick<BackendAttempt, 'renderer' | 'software'> = {};
+    if (name === 'webgl') {
+      const info = classifyWebglRenderer((opts.webglRenderer ?? readWebglRenderer)());
+      if (info.renderer != null) gl = { renderer: info.renderer, software: info.software };
+      if (info.software && !forced && !opts.allowSoftwareWebgl) {
+        tried.push({
+          name,
+          ok: false,
+          error:
+            `WebGL is software-rendered (${info.label}), about 30x slower than cpu for Neural Module layers; skipped ` +
+            `(NM_BACKEND=webgl or { allowSoftwareWebgl: true } uses it anyway)`,
+          ...gl,
+        });
+        continue;
+      }
+    }
+    const attempt = { ...(await tryBackend(name, importer)), ...gl };
     tried.push(attempt);
     if (attempt.ok) {
       const result: UseBestResult = { backend: name, tfBackend: tf.getBackend(), tried, forced: forced !== undefined };
@@ -185,7 +220,9 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
 function announce(result: UseBestResult, opts: UseBestOptions): void {
   if (opts.quiet || lastLogged === result.backend) return;
   lastLogged = result.backend;
-  const skipped = result.tried.filter((t) => !t.ok).map((t) => `${t.name} ${t.absent ? 'not installed' : 'failed'}`);
+  const skipped = result.tried
+    .filter((t) => !t.ok)
+    .map((t) => `${t.name} ${t.absent ? 'not installed' : t.software ? 'software-rendered, skipped' : 'failed'}`);
   const why = result.forced ? ' (forced by NM_BACKEND)' : skipped.length ? ` (${skipped.join(', ')})` : '';
   (opts.log ?? console.info)(`tfjs-neural-modules: using the ${result.backend} backend${why}.`);
 }

@@ -11,9 +11,9 @@
  * @example
  * await model.fit(x, y, { epochs: 20, callbacks: [nm.callbacks.modulePartition({ every: 'epoch' })] });
  */
-import { Callback } from '@tensorflow/tfjs-layers';
 import { checkKeys, fail } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';
+import { NMCallback } from './nm_callback.js';
 
 type Logs = Record<string, number | unknown>;
 
@@ -26,7 +26,8 @@ export interface ModulePartitionArgs {
 }
 
 /** The partition callback (see {@link modulePartition}). */
-export class ModulePartitionCallback extends Callback {
+export class ModulePartitionCallback extends NMCallback {
+  protected readonly where = 'modulePartition';
   readonly everyBatches: number | null;
   readonly verbose: boolean;
   private batchCount = 0;
@@ -42,8 +43,14 @@ export class ModulePartitionCallback extends Callback {
     this.verbose = args.verbose ?? false;
   }
 
+  /** The resolved arguments: `new ModulePartitionCallback(cb.getConfig())` is an equivalent callback. */
+  getConfig(): Required<ModulePartitionArgs> {
+    const every = this.everyBatches == null ? 'epoch' : this.everyBatches === 1 ? 'batch' : this.everyBatches;
+    return { every, verbose: this.verbose };
+  }
+
   private layers() {
-    return neuralModuleLayers(this.model);
+    return neuralModuleLayers(this.requireModel());
   }
 
   override async onTrainBegin(): Promise<void> {

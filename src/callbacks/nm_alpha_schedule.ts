@@ -33,11 +33,11 @@
  *   nm.callbacks.nmAlphaSchedule({ targetSize: 10, factor: 1.25, max: 10 }),
  * ] });
  */
-import { Callback } from '@tensorflow/tfjs-layers';
 import type { NeuralModuleLayer } from '../layers/neural_module.js';
 import { NMRegularizer } from '../regularizers/nm_regularizer.js';
 import { ConfigError, checkInt, checkKeys, checkNumber, fail } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';
+import { NMCallback } from './nm_callback.js';
 
 type Logs = Record<string, unknown>;
 
@@ -60,7 +60,8 @@ export interface NMAlphaScheduleArgs {
 const WHERE = 'nmAlphaSchedule';
 
 /** The adaptive-α callback (see {@link nmAlphaSchedule}). */
-export class NMAlphaScheduleCallback extends Callback {
+export class NMAlphaScheduleCallback extends NMCallback {
+  protected readonly where = 'nmAlphaSchedule';
   readonly targetSize: number | null;
   readonly factor: number;
   readonly min: number;
@@ -84,13 +85,18 @@ export class NMAlphaScheduleCallback extends Callback {
     if (typeof this.verbose !== 'boolean') fail(WHERE, 'verbose', this.verbose, 'a boolean');
   }
 
+  /** The resolved arguments (`targetSize` null: ⌈√p⌉): `new NMAlphaScheduleCallback(cb.getConfig())` is equivalent. */
+  getConfig(): Omit<Required<NMAlphaScheduleArgs>, 'targetSize'> & { targetSize: number | null } {
+    return { targetSize: this.targetSize, factor: this.factor, min: this.min, max: this.max, every: this.every, verbose: this.verbose };
+  }
+
   /** The target size used for a layer (`targetSize`, or ⌈√p⌉). */
   targetFor(layer: NeuralModuleLayer): number {
     return this.targetSize ?? Math.ceil(Math.sqrt(layer.options.units));
   }
 
   private scheduled(): Array<{ layer: NeuralModuleLayer; reg: NMRegularizer; suffix: string }> {
-    const all = neuralModuleLayers(this.model);
+    const all = neuralModuleLayers(this.requireModel());
     const out: Array<{ layer: NeuralModuleLayer; reg: NMRegularizer; suffix: string }> = [];
     all.forEach((layer, i) => {
       const reg = layer.options.graphRegularizer;

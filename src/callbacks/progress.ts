@@ -7,8 +7,8 @@
  * @example
  * await model.fit(x, y, { epochs: 30, callbacks: [nm.callbacks.modulePartition(), nm.callbacks.progress({ label: 'NM' })] });
  */
-import { Callback } from '@tensorflow/tfjs-layers';
 import { checkKeys } from '../utils/errors.js';
+import { NMCallback } from './nm_callback.js';
 
 /** Arguments of {@link progress}. */
 export interface ProgressArgs {
@@ -39,10 +39,14 @@ const fmt = (logs: Logs | undefined) =>
 const time = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`);
 
 /** The progress callback (see {@link progress}). */
-export class ProgressCallback extends Callback {
-  private readonly label: string;
-  private readonly write: (text: string) => void;
-  private readonly inPlace: boolean;
+export class ProgressCallback extends NMCallback {
+  protected readonly where = 'progress';
+  /** The label (without the separating space). */
+  readonly label: string;
+  /** Where the text goes. */
+  readonly write: (text: string) => void;
+  /** Whether an in-place bar is drawn. */
+  readonly inPlace: boolean;
   private start = 0;
   private epochStart = 0;
   private epoch = 0;
@@ -51,9 +55,18 @@ export class ProgressCallback extends Callback {
     super();
     checkKeys('progress', args, ['label', 'write', 'inPlace']);
     const out = typeof process !== 'undefined' ? process.stdout : undefined;
-    this.label = args.label ? `${args.label} ` : '';
+    this.label = args.label ?? '';
     this.write = args.write ?? (out ? (t: string) => out.write(t) : (t: string) => console.log(t.trimEnd()));
     this.inPlace = args.inPlace ?? Boolean(out?.isTTY);
+  }
+
+  /** The resolved arguments: `new ProgressCallback(cb.getConfig())` is equivalent. */
+  getConfig(): Required<ProgressArgs> {
+    return { label: this.label, write: this.write, inPlace: this.inPlace };
+  }
+
+  private prefix(): string {
+    return this.label ? `${this.label} ` : '';
   }
 
   private total(key: 'epochs' | 'steps'): number {
@@ -81,7 +94,7 @@ export class ProgressCallback extends Callback {
     const width = 24;
     const filled = steps > 0 ? Math.round((width * (batch + 1)) / steps) : 0;
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(Math.max(0, width - filled))}]`;
-    this.write(`\r${this.label}epoch ${this.epoch + 1}/${epochs} ${bar} ETA ${time(eta)} · ${fmt(logs)}\x1b[K`);
+    this.write(`\r${this.prefix()}epoch ${this.epoch + 1}/${epochs} ${bar} ETA ${time(eta)} · ${fmt(logs)}\x1b[K`);
   }
 
   override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
@@ -89,7 +102,7 @@ export class ProgressCallback extends Callback {
     const elapsed = (Date.now() - this.start) / 1000;
     const eta = epochs > 0 ? (elapsed / (epoch + 1)) * (epochs - epoch - 1) : 0;
     const secs = (Date.now() - this.epochStart) / 1000;
-    this.write(`${this.inPlace ? '\r' : ''}${this.label}epoch ${epoch + 1}/${epochs} (${secs.toFixed(1)}s, ETA ${time(eta)}) · ${fmt(logs)}${this.inPlace ? '\x1b[K' : ''}\n`);
+    this.write(`${this.inPlace ? '\r' : ''}${this.prefix()}epoch ${epoch + 1}/${epochs} (${secs.toFixed(1)}s, ETA ${time(eta)}) · ${fmt(logs)}${this.inPlace ? '\x1b[K' : ''}\n`);
   }
 }
 

@@ -29,7 +29,6 @@
  * const h = await model.fit(x, y, { epochs: 20, callbacks: [nm.callbacks.modulePartition(), logger] });
  * h.history.nm_balance; // one value per logged epoch
  */
-import { Callback } from '@tensorflow/tfjs-layers';
 import { moduleStats, type ModuleStats } from '../analysis/module_stats.js';
 import { renderStructure, renderStructureSideBySide } from '../analysis/render_structure.js';
 import { renderStructurePng, renderStructurePngSideBySide } from '../analysis/render_structure_png.js';
@@ -38,6 +37,7 @@ import type { NeuralModuleLayer, SolveCounters } from '../layers/neural_module.j
 import { checkInt, checkKeys, fail } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';
 import { nodeHost } from '../platform/host.js';
+import { NMCallback } from './nm_callback.js';
 
 type Logs = Record<string, unknown>;
 
@@ -72,7 +72,8 @@ export interface StructureRecord extends ModuleStats {
 const WHERE = 'structureLogger';
 
 /** The structure logging callback (see {@link structureLogger}). */
-export class StructureLoggerCallback extends Callback {
+export class StructureLoggerCallback extends NMCallback {
+  protected readonly where = 'structureLogger';
   readonly dir: string | null;
   readonly every: number;
   readonly formats: PictureFormat[];
@@ -102,8 +103,13 @@ export class StructureLoggerCallback extends Callback {
     if (typeof this.verbose !== 'boolean') fail(WHERE, 'verbose', this.verbose, 'a boolean');
   }
 
+  /** The resolved arguments (`dir` null: no pictures): `new StructureLoggerCallback(cb.getConfig())` is equivalent. */
+  getConfig(): Omit<Required<StructureLoggerArgs>, 'dir'> & { dir: string | null } {
+    return { dir: this.dir, every: this.every, formats: this.formats.slice(), render: { ...this.render }, verbose: this.verbose };
+  }
+
   private layers(): NeuralModuleLayer[] {
-    return neuralModuleLayers(this.model);
+    return neuralModuleLayers(this.requireModel());
   }
 
   override async onTrainBegin(): Promise<void> {

@@ -10,9 +10,10 @@ import { rename } from 'node:fs/promises';
 import { basename } from 'node:path';
 import '../../src/platform/node.js'; // the Node services the package's Node entry installs
 import { fileSystem } from '../../src/io/index.js';
+import { useBackend } from './backends.js';
 
 const [dir] = process.argv.slice(2);
-await tf.setBackend('cpu');
+await useBackend('cpu');
 const model = await tf.loadLayersModel(fileSystem(dir));
 model.setWeights(model.getWeights().map((w) => w.mul(2)));
 await model.save(

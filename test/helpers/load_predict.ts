@@ -6,9 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '../../src/platform/node.js'; // the Node services the package's Node entry installs
 import { fileSystem } from '../../src/io/index.js';
+import { useBackend } from './backends.js';
 
 const [dir, inputJson] = process.argv.slice(2);
-await tf.setBackend('cpu');
+await useBackend('cpu');
 const model = await tf.loadLayersModel(fileSystem(dir));
 const input = tf.tensor2d(JSON.parse(inputJson) as number[][]);
 const output = model.predict(input) as tf.Tensor;

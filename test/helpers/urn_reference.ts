@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { f64, type Act } from './reference.js';
 
 export type { Act };
+import { closeness } from './close.js';
 
 export type Residual = 'none' | 'output' | 'input';
 
@@ -93,16 +94,10 @@ export function seededNormal(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uni() + 1e-12)) * Math.cos(2 * Math.PI * uni());
 }
 
-/** Largest |a − b| / (atol + rtol·|b|) ratio: ≤ 1 means within tolerance. */
+/**
+ * Largest |a − b| / (atol + rtol·|b|): ≤ 1 means within tolerance. Kept for tests that
+ * still use it (test/activations.test.ts on main); new tests use expectClose from ./close.js.
+ */
 export function worstRatio(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): number {
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (atol + rtol * Math.abs(b[i])));
-  return worst;
-}
-
-/** Sets the backend for a describe.each block (imports the wasm backend on demand). */
-export async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  const ok = await tf.setBackend(name);
-  if (!ok || tf.getBackend() !== name) throw new Error(`could not switch to the ${name} backend`);
+  return closeness(a, b, { atol, rtol }).worstRatio;
 }
