@@ -73,8 +73,8 @@ describe('bad arguments', () => {
     expect(make({ density: 0 })).toThrow(/'density' must be a finite number in \(0, 1\]; received 0/);
     expect(make({ density: 1.5 })).toThrow(/'density' must be a finite number in \(0, 1\]; received 1.5/);
     expect(make({ density: NaN })).toThrow(/'density'.*received NaN/);
-    expect(make({ units: 0 })).toThrow(/'units' must be an integer >= 1; received 0/);
-    expect(make({ units: 2.5 })).toThrow(/'units' must be an integer >= 1; received 2.5/);
+    expect(make({ units: 0 })).toThrow(/'units' must be an integer in \[1, 16384\]; received 0/);
+    expect(make({ units: 2.5 })).toThrow(/'units' must be an integer in \[1, 16384\]; received 2.5/);
     expect(make({ activation: 'bogus' })).toThrow(/'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', .*'leakyRelu'; received "bogus"/);
     expect(make({ solver: { method: 'gauss' } })).toThrow(/solver: 'method' must be one of 'picard', 'anderson', 'broyden', 'newton'; received "gauss"/);
     expect(make({ solver: 'gauss' })).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton'/);
