@@ -3,7 +3,7 @@
  * (no recursion, so no stack limit at p = 3000+). Neural modules are the SCCs of the
  * masked graph (v4 paper, "Neural Modules" definition and Tarjan's algorithm).
  */
-import { checkInt, fail } from '../utils/errors.js';
+import { ConfigError, checkInt, fail } from '../utils/errors.js';
 
 /**
  * Checks a directed graph in CSR form: `p` an integer >= 0, `rowPtr` an integer
@@ -19,8 +19,9 @@ export function checkCsr(where: string, p: unknown, rowPtr: unknown, colIdx: unk
   const n = checkInt(where, 'p', p, 0);
   const isIntArray = (a: unknown): a is ArrayLike<number> =>
     a instanceof Int32Array || a instanceof Uint32Array || Array.isArray(a);
-  if (!isIntArray(rowPtr) || rowPtr.length !== n + 1) {
-    fail(where, 'rowPtr', isIntArray(rowPtr) ? `${rowPtr.length} entries` : rowPtr, `an Int32Array of p + 1 = ${n + 1} row pointers`);
+  if (!isIntArray(rowPtr)) fail(where, 'rowPtr', rowPtr, `an Int32Array of p + 1 = ${n + 1} row pointers`);
+  if (rowPtr.length !== n + 1) {
+    throw new ConfigError(`${where}: 'rowPtr' must have p + 1 = ${n + 1} entries; received ${rowPtr.length}.`);
   }
   if (!isIntArray(colIdx)) fail(where, 'colIdx', colIdx, 'an Int32Array of target node ids');
   const E = colIdx.length;
