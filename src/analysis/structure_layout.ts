@@ -128,7 +128,7 @@ export function structureLayout(snap: StructureSnapshot, opts: ResolvedRenderOpt
     }
   });
   const cells = Math.min(p, opts.maxCells);
-  const cellSize = opts.cellSize ?? Math.max(1, Math.floor(600 / Math.max(1, cells)));
+  const cellSize = opts.cellSize ?? defaultCellSize(cells);
   const shade = new Float32Array(cells * cells);
   let top = 0;
   for (let j = 0; j < p; j++) {
@@ -143,6 +143,15 @@ export function structureLayout(snap: StructureSnapshot, opts: ResolvedRenderOpt
   }
   if (top > 0) for (let i = 0; i < shade.length; i++) shade[i] /= top;
   return { p, order, cells, cellSize, unit: (cellSize * cells) / Math.max(1, p), side: cellSize * cells, shade, boxes };
+}
+
+/**
+ * Pixels per cell when `cellSize` is not given: `max(1, floor(600 / cells))`, a
+ * matrix of about 600 px (more, 1 px per cell, above 600 cells).
+ * @example defaultCellSize(100) // 6
+ */
+export function defaultCellSize(cells: number): number {
+  return Math.max(1, Math.floor(600 / Math.max(1, cells)));
 }
 
 /** Ink opacity of a cell of darkness `v` (0 < v ≤ 1): faint edges stay visible. */
