@@ -141,7 +141,18 @@ describe('hardening: analysis and graph inputs', () => {
     expect(performance.now() - t0).toBeLessThan(5000);
   });
 
-  it('5. graph functions validate their CSR arguments', () => {
+  it('5. graph and URN picture functions validate their arguments', () => {
+    const { layer, model } = urnLayer();
+    expect(() => nm.analysis.renderUrnWeights(layer, null as never)).toThrow(
+      "renderUrnWeights: 'analysis' must be the result of nm.analysis.emergentStructure(layer, inputs); received null.",
+    );
+    const pos = Array.from({ length: 8 }, (_, i) => [i % 2, 0, i]);
+    expect(() => nm.analysis.renderConnectome(layer, null, { positions: pos.map((q, i) => (i === 2 ? [0, Infinity, 0] : q)) })).toThrow(
+      "renderConnectome: 'positions[2]' must be [x, y, z] with finite numbers; received [0, Infinity, 0].",
+    );
+    expect(nm.analysis.renderConnectome(layer, null, { positions: pos }).startsWith('<svg')).toBe(true);
+    model.dispose();
+
     const rowPtr = Int32Array.of(0, 1, 2);
     expect(() => nm.graph.buildSchedule({ p: 2, mask: new Uint8Array(4), rowPtr, colIdx: Int32Array.of(1, 5), edges: 2, gamma: 0 })).toThrow(
       "buildSchedule: 'colIdx[1]' must be a node id, an integer in [0, 1]; received 5.",
