@@ -151,6 +151,10 @@ describe('hardening: analysis and graph inputs', () => {
       "renderConnectome: 'positions[2]' must be [x, y, z] with finite numbers; received [0, Infinity, 0].",
     );
     expect(nm.analysis.renderConnectome(layer, null, { positions: pos }).startsWith('<svg')).toBe(true);
+    expect(() => nm.analysis.structureSnapshot(layer as never)).toThrow(
+      "structureSnapshot: 'layer' must be a built NeuralModule layer (nm.layers.neuralModule); received \"an object of class URNLayer\".",
+    );
+    expect(() => nm.analysis.crc32(new Uint8Array(4), 0, 9)).toThrow("crc32: 'end' must be an integer in [0, 4]; received 9.");
     model.dispose();
 
     const rowPtr = Int32Array.of(0, 1, 2);

@@ -12,7 +12,7 @@
  * const rgb = new Uint8Array(2 * 1 * 3).fill(255); // a 2×1 white image
  * await writeFile('white.png', await encodePng({ width: 2, height: 1, rgb }));
  */
-import { ConfigError } from '../utils/errors.js';
+import { ConfigError, checkInt, fail } from '../utils/errors.js';
 
 /** An 8-bit RGB raster, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -23,8 +23,11 @@ export interface RgbImage {
 
 let crcTable: Uint32Array | null = null;
 
-/** CRC-32 (IEEE 802.3, as PNG uses) of `bytes`. */
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+/** CRC-32 (IEEE 802.3, as PNG uses) of `bytes[start, end)`; bad arguments throw a ConfigError. */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes?.length): number {
+  if (!(bytes instanceof Uint8Array)) fail('crc32', 'bytes', bytes, 'a Uint8Array');
+  checkInt('crc32', 'end', end, 0, bytes.length);
+  checkInt('crc32', 'start', start, 0, end);
   if (crcTable == null) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {

@@ -34,8 +34,14 @@ export interface StructureSnapshot {
   gamma: number;
 }
 
-/** Copies what a picture needs from a built NeuralModule layer. */
+/** Copies what a picture needs from a built NeuralModule layer (a ConfigError for anything else, or a non-string label). */
 export function structureSnapshot(layer: NeuralModuleLayer, label = ''): StructureSnapshot {
+  const where = 'structureSnapshot';
+  const l = layer as Partial<NeuralModuleLayer> | null;
+  if (l == null || typeof l !== 'object' || typeof l.structure !== 'function' || typeof l.edges !== 'function' || typeof l.graphValues !== 'function') {
+    fail(where, 'layer', l == null || typeof l !== 'object' ? l : `an object of class ${l.constructor?.name ?? 'Object'}`, 'a built NeuralModule layer (nm.layers.neuralModule)');
+  }
+  if (typeof label !== 'string') fail(where, 'label', label, "a string, e.g. 'epoch 3'");
   const s = layer.structure();
   const levelOf = new Array<number>(s.modules.length).fill(0);
   s.levels.forEach((ids, lv) => ids.forEach((i) => (levelOf[i] = lv)));
