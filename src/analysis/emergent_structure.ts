@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { URNLayer } from '../layers/urn.js';
 import { urnForward } from '../layers/urn_forward.js';
-import { ConfigError, checkInt, checkKeys, checkNumber, fail } from '../utils/errors.js';
+import { ConfigError, NonFiniteError, checkInt, checkKeys, checkNumber, fail, show } from '../utils/errors.js';
 
 /** Options of {@link emergentStructure}. */
 export interface EmergentStructureOptions {
@@ -87,6 +87,8 @@ const KNOWN = ['eps', 'weightThreshold', 'batchSize', 'positions', 'beta'];
  * by pruning everything else. Caveats: "active" is data-dependent (pass the test
  * set); with residual modes a neuron may be active at several iterations, so layers
  * are first-activation layers; the work is O(I·S²) in JavaScript plus I forward passes.
+ * Inputs must be finite: NaN or Inf anywhere throws a NonFiniteError naming the
+ * first bad row and column; ragged rows, bad options and positions throw a ConfigError.
  *
  * @example
  * ```ts
@@ -107,13 +109,38 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
   const beta = checkNumber(where, 'beta', opts.beta ?? syn?.beta ?? 1, 0);
   const spec = layer.spec;
   const { neurons: S, iterations: I, outputUnits: dOut } = spec;
-  if (positions != null && positions.length !== S) fail(where, 'positions', `${positions.length} entries`, `one [x, y, z] per neuron (${S})`);
+  if (positions != null) {
+    if (!Array.isArray(positions) || positions.length !== S) fail(where, 'positions', Array.isArray(positions) ? `${positions.length} entries` : positions, `one [x, y, z] per neuron (${S})`);
+    positions.forEach((q, i) => {
+      if (!Array.isArray(q) || q.length !== 3 || !q.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(where, `positions[${i}]`, q, '[x, y, z] with finite numbers');
+    });
+  }
+  const dInput = layer.inputUnits;
+  if (Array.isArray(inputs)) {
+    inputs.forEach((row, r) => {
+      if (!Array.isArray(row) || row.length !== dInput || !row.every((v) => typeof v === 'number')) fail(where, `inputs[${r}]`, row, `an array of ${dInput} numbers (one row)`);
+    });
+  } else if (!(inputs instanceof tf.Tensor)) {
+    fail(where, 'inputs', inputs, `a 2-D tensor or an array of rows of ${dInput} numbers`);
+  }
 
-  const x = Array.isArray(inputs) ? tf.tensor2d(inputs) : inputs;
+  const x = Array.isArray(inputs) ? tf.tensor2d(inputs, [inputs.length, dInput]) : inputs;
   try {
-    if (x.rank !== 2 || x.shape[1] !== layer.inputUnits) fail(where, 'inputs', `shape [${x.shape}]`, `shape [n, ${layer.inputUnits}]`);
+    if (x.rank !== 2 || x.shape[1] !== dInput) fail(where, 'inputs', `shape [${x.shape}]`, `shape [n, ${dInput}]`);
     const n = x.shape[0];
     if (n < 1) fail(where, 'inputs', 'an empty batch', 'at least one sample');
+    // NaN/Inf would propagate into every count and the prune check (maxDiff: NaN).
+    const xv = Array.isArray(inputs) ? null : x.dataSync();
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < dInput; c++) {
+        const v = xv ? xv[r * dInput + c] : (inputs as number[][])[r][c];
+        if (!Number.isFinite(v)) {
+          throw new NonFiniteError(
+            `${where}: 'inputs' must be finite numbers; received ${show(v)} at row ${r}, column ${c} (the first non-finite entry of ${n} rows). Clean or impute the data first.`,
+          );
+        }
+      }
+    }
     const [kernelVar, biasVar] = layer.getWeights();
     const W = kernelVar.dataSync() as Float32Array;
     const b = biasVar.dataSync() as Float32Array;
@@ -156,7 +183,7 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
     active.sort((p, q) => layerOf[p] - layerOf[q] || p - q);
     const layerWidths = new Array<number>(I + 1).fill(0);
     const hiddenLayerWidths = new Array<number>(I).fill(0);
-    const dIn = layer.inputUnits;
+    const dIn = dInput;
     for (const i of active) {
       layerWidths[layerOf[i]]++;
       if (i >= dIn && i < S - dOut && layerOf[i] >= 1) hiddenLayerWidths[layerOf[i] - 1]++;

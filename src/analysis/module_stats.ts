@@ -20,8 +20,13 @@
  * When to use: on `layer.structure().moduleSizes` to compare regularizers or log
  * training (the `structureLogger` callback does).
  *
+ * Input: module sizes, each an integer >= 1 (as `structure().moduleSizes`); anything
+ * else (NaN, 0, 1.5, a non-array) throws a ConfigError naming the first bad index.
+ *
  * @example moduleStats([3, 1, 1, 2]) // { modules: 4, largest: 3, meanSize: 1.75, balance: 1.714…, gini: 0.25, … }
  */
+
+import { checkInt, fail } from '../utils/errors.js';
 
 /** Statistics of a list of module sizes. */
 export interface ModuleStats {
@@ -43,7 +48,12 @@ export interface ModuleStats {
 
 /** Statistics of module sizes (see the file comment for the definitions). */
 export function moduleStats(sizes: ArrayLike<number>): ModuleStats {
+  const where = 'moduleStats';
+  if (sizes == null || typeof sizes !== 'object' || !Number.isInteger(sizes.length)) {
+    fail(where, 'sizes', sizes, 'an array of module sizes (integers >= 1), e.g. layer.structure().moduleSizes');
+  }
   const m = sizes.length;
+  for (let i = 0; i < m; i++) checkInt(where, `sizes[${i}]`, sizes[i], 1);
   if (m === 0) return { modules: 0, largest: 0, meanSize: 0, balance: 0, gini: 0, cyclicModules: 0, cyclicNodes: 0 };
   const s = Array.from(sizes).sort((a, b) => a - b);
   const total = s.reduce((a, b) => a + b, 0);

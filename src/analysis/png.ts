@@ -15,7 +15,7 @@
  * await writeFile('white.png', await encodePng({ width: 2, height: 1, rgb }));
  */
 import { maybeNodeHost } from '../platform/host.js';
-import { ConfigError } from '../utils/errors.js';
+import { ConfigError, checkInt, fail } from '../utils/errors.js';
 
 /** An 8-bit RGB raster, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -26,8 +26,11 @@ export interface RgbImage {
 
 let crcTable: Uint32Array | null = null;
 
-/** CRC-32 (IEEE 802.3, as PNG uses) of `bytes`. */
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+/** CRC-32 (IEEE 802.3, as PNG uses) of `bytes[start, end)`; bad arguments throw a ConfigError. */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes?.length): number {
+  if (!(bytes instanceof Uint8Array)) fail('crc32', 'bytes', bytes, 'a Uint8Array');
+  checkInt('crc32', 'end', end, 0, bytes.length);
+  checkInt('crc32', 'start', start, 0, end);
   if (crcTable == null) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {

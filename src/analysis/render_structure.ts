@@ -5,7 +5,7 @@
  * neural-modules-v3 §4.3, neural-modules-v4 App. G.3).
  */
 import { NeuralModuleLayer } from '../layers/neural_module.js';
-import { fail } from '../utils/errors.js';
+import { ConfigError, checkInt, fail, show } from '../utils/errors.js';
 import {
   defaultTitle, inkOf, resolveRenderOptions, structureLayout, structureSnapshot,
   type RenderStructureOptions, type ResolvedRenderOptions, type StructureSnapshot,
@@ -22,12 +22,36 @@ const num = (v: number) => String(Math.round(v * 100) / 100);
 /** A layer (its current partition and weights) or a snapshot taken earlier. */
 export type StructureSource = NeuralModuleLayer | StructureSnapshot;
 
-/** Resolves a source to a snapshot. */
-export function toSnapshot(where: string, source: StructureSource): StructureSnapshot {
+/**
+ * Resolves a source to a snapshot. A snapshot passed in is checked (O(p²), like
+ * drawing it): `p` an integer >= 0, `mask` and `weights` of p·p entries, and
+ * `modules` listing every node id in [0, p) exactly once. `arg` names the argument
+ * in errors (`'layer'`, `'sources[2]'`).
+ */
+export function toSnapshot(where: string, source: StructureSource, arg = 'layer'): StructureSnapshot {
   if (source instanceof NeuralModuleLayer) return structureSnapshot(source);
   if (source == null || typeof source !== 'object' || !Array.isArray((source as StructureSnapshot).modules) || !((source as StructureSnapshot).mask instanceof Uint8Array)) {
-    fail(where, 'layer', source, 'a built NeuralModule layer or a snapshot from nm.analysis.structureSnapshot(layer)');
+    fail(where, arg, source, 'a built NeuralModule layer or a snapshot from nm.analysis.structureSnapshot(layer)');
   }
+  const p = checkInt(where, `${arg}.p`, source.p, 0);
+  const pp = p * p;
+  if (source.mask.length !== pp) throw new ConfigError(`${where}: '${arg}.mask' must be a Uint8Array of p·p = ${pp} entries; received ${source.mask.length} entries.`);
+  const w = source.weights as ArrayLike<number> | undefined;
+  if (w == null || typeof w !== 'object' || w.length !== pp) {
+    throw new ConfigError(`${where}: '${arg}.weights' must be a Float32Array of p·p = ${pp} entries; received ${w == null || typeof w !== 'object' ? show(w) : `${w.length} entries`}.`);
+  }
+  const seen = new Uint8Array(p);
+  let listed = 0;
+  source.modules.forEach((nodes, i) => {
+    if (!Array.isArray(nodes)) fail(where, `${arg}.modules[${i}]`, nodes, 'an array of node ids');
+    nodes.forEach((v, j) => {
+      checkInt(where, `${arg}.modules[${i}][${j}]`, v, 0, p - 1);
+      if (seen[v]) fail(where, `${arg}.modules[${i}][${j}]`, v, 'a node id not listed in an earlier module (every node in exactly one module)');
+      seen[v] = 1;
+      listed++;
+    });
+  });
+  if (listed !== p) throw new ConfigError(`${where}: '${arg}.modules' must list each of the p = ${p} nodes once; received ${listed} node ids.`);
   return source;
 }
 
@@ -127,7 +151,7 @@ export function renderStructureSideBySide(sources: StructureSource[], opts?: Ren
   let height = 0;
   const groups: string[] = [];
   sources.forEach((s, i) => {
-    const snap = toSnapshot(where, s);
+    const snap = toSnapshot(where, s, `sources[${i}]`);
     const pnl = panel(snap, { ...o, title: null }, `panel-${i}-`);
     groups.push(`<g id="panel-${i}" transform="translate(${x},${MARGIN})">\n${pnl.body}\n</g>`);
     x += pnl.width;

@@ -34,6 +34,37 @@ export interface RenderConnectomeOptions {
   title?: string;
 }
 
+/** Checks that `analysis` is an {@link EmergentStructure} of `neurons` neurons. */
+function checkAnalysis(where: string, analysis: unknown, neurons: number): void {
+  const a = analysis as EmergentStructure | null;
+  if (a == null || typeof a !== 'object' || !(a.layerOf instanceof Int32Array) || !Array.isArray(a.active) || !Array.isArray(a.meanActivity)) {
+    fail(where, 'analysis', typeof analysis === 'object' && analysis != null ? 'an object without layerOf/active/meanActivity' : analysis, 'the result of nm.analysis.emergentStructure(layer, inputs)');
+  }
+  if (a.neurons !== neurons || a.layerOf.length !== neurons) fail(where, 'analysis', `an analysis of ${a.neurons} neurons`, `one of this layer (${neurons} neurons)`);
+}
+
+/** Checks `positions`: one [x, y, z] of finite numbers per neuron. */
+function checkPositions(where: string, positions: unknown, neurons: number): number[][] {
+  if (!Array.isArray(positions) || positions.length !== neurons) {
+    fail(where, 'positions', Array.isArray(positions) ? `${positions.length} entries` : positions, `one [x, y, z] per neuron (${neurons})`);
+  }
+  positions.forEach((q, i) => {
+    if (!Array.isArray(q) || q.length !== 3 || !q.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(where, `positions[${i}]`, q, '[x, y, z] with finite numbers');
+  });
+  return positions as number[][];
+}
+
+/** Smallest and largest of `values` by a loop (no argument spreading: S can be large). */
+function extent(values: readonly number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (v: number) => (Math.round(v * 100) / 100).toString();
 
@@ -45,6 +76,7 @@ const fmt = (v: number) => (Math.round(v * 100) / 100).toString();
  *
  * When to use: after {@link emergentStructure}, to look at what the URN became.
  * Caveats: one `<rect>` per drawn cell, so keep `includeInactive` off for large S.
+ * `analysis` must come from `emergentStructure` on this layer (a ConfigError otherwise).
  *
  * @example fs.writeFileSync('urn.svg', nm.analysis.renderUrnWeights(layer, nm.analysis.emergentStructure(layer, x)))
  */
@@ -52,8 +84,8 @@ export function renderUrnWeights(layer: URNLayer, analysis: EmergentStructure, o
   const where = 'renderUrnWeights';
   if (!(layer instanceof URNLayer) || !layer.built) fail(where, 'layer', typeof layer, 'a built URNLayer');
   checkKeys(where, opts, ['threshold', 'includeInactive', 'size', 'title']);
+  checkAnalysis(where, analysis, layer.resolved.neurons);
   const S = analysis.neurons;
-  if (S !== layer.resolved.neurons) fail(where, 'analysis', `an analysis of ${S} neurons`, `one of this layer (${layer.resolved.neurons} neurons)`);
   const thr = checkNumber(where, 'threshold', opts.threshold ?? analysis.weightThreshold, 0);
   const size = checkNumber(where, 'size', opts.size ?? 720, 10);
   const order = analysis.active.slice();
@@ -126,7 +158,8 @@ export function renderUrnWeights(layer: URNLayer, analysis: EmergentStructure, o
  * black lateral (same z); opacity ∝ |w|. With an analysis, only active neurons are drawn.
  *
  * When to use: with a synaptic-length geometry, to see local connectivity emerge.
- * Caveats: one `<line>` per synapse; raise `threshold` for dense matrices.
+ * Caveats: one `<line>` per synapse; raise `threshold` for dense matrices. Positions
+ * must be finite `[x, y, z]` triples, one per neuron (a ConfigError names the first bad one).
  *
  * @example fs.writeFileSync('connectome.svg', nm.analysis.renderConnectome(layer, analysis))
  */
@@ -137,19 +170,19 @@ export function renderConnectome(layer: URNLayer, analysis: EmergentStructure | 
   const S = layer.resolved.neurons;
   const positions = opts.positions ?? layer.resolved.synapticLength?.positions();
   if (positions == null) throw new ConfigError(`${where}: the layer has no synaptic-length geometry; pass 'positions' (one [x, y, z] per neuron).`);
-  if (positions.length !== S) fail(where, 'positions', `${positions.length} entries`, `one [x, y, z] per neuron (${S})`);
+  checkPositions(where, positions, S);
+  if (analysis != null) checkAnalysis(where, analysis, S);
   const thr = checkNumber(where, 'threshold', opts.threshold ?? analysis?.weightThreshold ?? 1e-2, 0);
   const view = checkOneOf(where, 'view', opts.view ?? 'oblique', ['oblique', 'side'] as const);
   const width = checkNumber(where, 'width', opts.width ?? 900, 100);
   const shown = (i: number) => analysis == null || analysis.layerOf[i] >= 0;
   const ys = positions.map((p) => p[1]);
-  const yExtent = Math.max(...ys) - Math.min(...ys);
+  const [yMin, yMax] = extent(ys);
+  const yExtent = S > 0 ? yMax - yMin : 0;
   const zGap = view === 'oblique' ? 0.35 * yExtent + 1.5 : 1.5;
   const proj = positions.map(([x, y, z]) => (view === 'oblique' ? [x + 0.5 * y, z * zGap + 0.35 * y] : [x, z * zGap]));
-  const minX = Math.min(...proj.map((p) => p[0]));
-  const maxX = Math.max(...proj.map((p) => p[0]));
-  const minY = Math.min(...proj.map((p) => p[1]));
-  const maxY = Math.max(...proj.map((p) => p[1]));
+  const [minX, maxX] = S > 0 ? extent(proj.map((p) => p[0])) : [0, 0];
+  const [minY, maxY] = S > 0 ? extent(proj.map((p) => p[1])) : [0, 0];
   const margin = 30;
   const scale = (width - 2 * margin) / Math.max(1e-9, maxX - minX);
   const height = Math.round((maxY - minY) * scale + 2 * margin + 40);

@@ -34,8 +34,14 @@ export interface StructureSnapshot {
   gamma: number;
 }
 
-/** Copies what a picture needs from a built NeuralModule layer. */
+/** Copies what a picture needs from a built NeuralModule layer (a ConfigError for anything else, or a non-string label). */
 export function structureSnapshot(layer: NeuralModuleLayer, label = ''): StructureSnapshot {
+  const where = 'structureSnapshot';
+  const l = layer as Partial<NeuralModuleLayer> | null;
+  if (l == null || typeof l !== 'object' || typeof l.structure !== 'function' || typeof l.edges !== 'function' || typeof l.graphValues !== 'function') {
+    fail(where, 'layer', l == null || typeof l !== 'object' ? l : `an object of class ${l.constructor?.name ?? 'Object'}`, 'a built NeuralModule layer (nm.layers.neuralModule)');
+  }
+  if (typeof label !== 'string') fail(where, 'label', label, "a string, e.g. 'epoch 3'");
   const s = layer.structure();
   const levelOf = new Array<number>(s.modules.length).fill(0);
   s.levels.forEach((ids, lv) => ids.forEach((i) => (levelOf[i] = lv)));
@@ -128,7 +134,7 @@ export function structureLayout(snap: StructureSnapshot, opts: ResolvedRenderOpt
     }
   });
   const cells = Math.min(p, opts.maxCells);
-  const cellSize = opts.cellSize ?? Math.max(1, Math.floor(600 / Math.max(1, cells)));
+  const cellSize = opts.cellSize ?? defaultCellSize(cells);
   const shade = new Float32Array(cells * cells);
   let top = 0;
   for (let j = 0; j < p; j++) {
@@ -143,6 +149,15 @@ export function structureLayout(snap: StructureSnapshot, opts: ResolvedRenderOpt
   }
   if (top > 0) for (let i = 0; i < shade.length; i++) shade[i] /= top;
   return { p, order, cells, cellSize, unit: (cellSize * cells) / Math.max(1, p), side: cellSize * cells, shade, boxes };
+}
+
+/**
+ * Pixels per cell when `cellSize` is not given: `max(1, floor(600 / cells))`, a
+ * matrix of about 600 px (more, 1 px per cell, above 600 cells).
+ * @example defaultCellSize(100) // 6
+ */
+export function defaultCellSize(cells: number): number {
+  return Math.max(1, Math.floor(600 / Math.max(1, cells)));
 }
 
 /** Ink opacity of a cell of darkness `v` (0 < v ≤ 1): faint edges stay visible. */

@@ -12,7 +12,8 @@
  *
  * Caveats: distances are counted in edges (hops), unweighted; the distance from a
  * node to itself is 0 (a self loop does not change that); nodes must number fewer
- * than 65535, and unreachable pairs hold {@link UNREACHABLE}.
+ * than 65535, and unreachable pairs hold {@link UNREACHABLE}. The CSR arguments are
+ * checked first (O(p + E)); a ConfigError names the first bad entry.
  *
  * @example
  * // 0 → 1 → 2
@@ -21,6 +22,7 @@
  * d[2 * 3 + 0]; // UNREACHABLE
  */
 import { ConfigError } from '../utils/errors.js';
+import { checkCsr } from './tarjan.js';
 
 /** The value of an unreachable pair in {@link hopDistances}' result. */
 export const UNREACHABLE = 0xffff;
@@ -36,9 +38,9 @@ export function hopDistances(p: number, rowPtr: Int32Array, colIdx: Int32Array):
   if (!Number.isInteger(p) || p < 0 || p >= UNREACHABLE) {
     throw new ConfigError(`hopDistances: 'p' must be an integer in [0, ${UNREACHABLE - 1}]; received ${p}.`);
   }
-  if (rowPtr.length !== p + 1) {
-    throw new ConfigError(`hopDistances: 'rowPtr' must have p + 1 = ${p + 1} entries; received ${rowPtr.length}.`);
-  }
+  // rowPtr rising from 0 to colIdx.length and every target in [0, p): an
+  // out-of-range id would otherwise index past the typed arrays and give garbage.
+  checkCsr('hopDistances', p, rowPtr, colIdx);
   const dist = new Uint16Array(p * p).fill(UNREACHABLE);
   // Per node: which of the (up to 32) current sources have reached it, are on the
   // current frontier, and reach it in the next level.

@@ -9,7 +9,8 @@
  * fixed point).
  */
 import type { EdgeMask } from './mask.js';
-import { stronglyConnectedComponents } from './tarjan.js';
+import { fail } from '../utils/errors.js';
+import { checkCsr, sccUnchecked } from './tarjan.js';
 
 /** One contiguous range of permuted nodes solved at once. */
 export interface SolveStep {
@@ -41,10 +42,22 @@ export interface Schedule {
   steps: SolveStep[];
 }
 
-/** Builds the schedule of an edge mask (Tarjan, then longest-path levels). */
+/**
+ * Builds the schedule of an edge mask (Tarjan, then longest-path levels).
+ *
+ * Only the CSR part of the mask (`p`, `rowPtr`, `colIdx`) is read, and checked first
+ * (a ConfigError names the first bad entry). Everything is loops over typed arrays
+ * (no recursion, no argument spreading), so graphs of hundreds of thousands of
+ * nodes or components are fine.
+ *
+ * @example buildSchedule(magnitudeMask(W, p, 0.1, 'graph')).largestModule
+ */
 export function buildSchedule(mask: EdgeMask): Schedule {
+  const where = 'buildSchedule';
+  if (mask == null || typeof mask !== 'object') fail(where, 'mask', mask, 'an edge mask { p, rowPtr, colIdx, ... } (nm.graph.magnitudeMask or layer.edges())');
   const { p, rowPtr, colIdx } = mask;
-  const { componentOf, components } = stronglyConnectedComponents(p, rowPtr, colIdx);
+  checkCsr(where, p, rowPtr, colIdx);
+  const { componentOf, components } = sccUnchecked(p, rowPtr, colIdx);
   const nc = components.length;
   const level = new Int32Array(nc);
   for (let c = 0; c < nc; c++) {
@@ -55,7 +68,9 @@ export function buildSchedule(mask: EdgeMask): Schedule {
       }
     }
   }
-  const numLevels = nc === 0 ? 0 : Math.max(...Array.from(level)) + 1;
+  // A loop, not Math.max(...level): spreading 130k+ arguments overflows the stack.
+  let numLevels = 0;
+  for (let c = 0; c < nc; c++) if (level[c] + 1 > numLevels) numLevels = level[c] + 1;
   const byLevel: number[][] = Array.from({ length: numLevels }, () => []);
   for (let c = 0; c < nc; c++) byLevel[level[c]].push(c);
 
@@ -85,5 +100,7 @@ export function buildSchedule(mask: EdgeMask): Schedule {
   const invPerm = new Int32Array(p);
   perm.forEach((v, i) => (invPerm[v] = i));
   const moduleSizes = modules.map((m) => m.length);
-  return { p, modules, levels, moduleSizes, largestModule: Math.max(0, ...moduleSizes), perm, invPerm, steps };
+  let largestModule = 0;
+  for (const size of moduleSizes) if (size > largestModule) largestModule = size;
+  return { p, modules, levels, moduleSizes, largestModule, perm, invPerm, steps };
 }

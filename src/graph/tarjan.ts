@@ -3,6 +3,46 @@
  * (no recursion, so no stack limit at p = 3000+). Neural modules are the SCCs of the
  * masked graph (v4 paper, "Neural Modules" definition and Tarjan's algorithm).
  */
+import { ConfigError, checkInt, fail } from '../utils/errors.js';
+
+/**
+ * Checks a directed graph in CSR form: `p` an integer >= 0, `rowPtr` an integer
+ * array of p + 1 entries rising from 0 to `colIdx.length`, every `colIdx` entry a
+ * node id in [0, p). O(p + E). Throws a ConfigError naming `where` and the first
+ * bad entry.
+ *
+ * Caveat: duplicate edges and self loops are allowed (the graph functions accept them).
+ *
+ * @example checkCsr('myFn', 2, Int32Array.of(0, 1, 1), Int32Array.of(1)) // ok: 0 → 1
+ */
+export function checkCsr(where: string, p: unknown, rowPtr: unknown, colIdx: unknown): void {
+  const n = checkInt(where, 'p', p, 0);
+  const isIntArray = (a: unknown): a is ArrayLike<number> =>
+    a instanceof Int32Array || a instanceof Uint32Array || Array.isArray(a);
+  if (!isIntArray(rowPtr)) fail(where, 'rowPtr', rowPtr, `an Int32Array of p + 1 = ${n + 1} row pointers`);
+  if (rowPtr.length !== n + 1) {
+    throw new ConfigError(`${where}: 'rowPtr' must have p + 1 = ${n + 1} entries; received ${rowPtr.length}.`);
+  }
+  if (!isIntArray(colIdx)) fail(where, 'colIdx', colIdx, 'an Int32Array of target node ids');
+  const E = colIdx.length;
+  // Row pointers rise from 0 to colIdx.length = E.
+  for (let v = 0; v <= n; v++) {
+    const r = rowPtr[v];
+    const lo = v === 0 ? 0 : rowPtr[v - 1];
+    const hi = v === 0 ? 0 : E;
+    const exact = v === 0 || v === n;
+    if (!Number.isInteger(r) || r < (v === n ? E : lo) || r > hi) {
+      const expected = exact
+        ? `${v === n ? `colIdx.length = ${E}` : 0} (row pointers rise from 0 to colIdx.length)`
+        : `an integer in [rowPtr[${v - 1}] = ${lo}, colIdx.length = ${E}] (row pointers rise from 0 to colIdx.length)`;
+      fail(where, `rowPtr[${v}]`, r, expected);
+    }
+  }
+  for (let e = 0; e < E; e++) {
+    const w = colIdx[e];
+    if (!Number.isInteger(w) || w < 0 || w >= n) fail(where, `colIdx[${e}]`, w, `a node id, an integer in [0, ${n - 1}]`);
+  }
+}
 
 /** SCCs of a directed graph in CSR form. */
 export interface Components {
@@ -15,10 +55,16 @@ export interface Components {
 /**
  * Tarjan's algorithm, iterative. Tarjan emits components in reverse topological
  * order; they are renumbered so that every edge goes from a lower to a higher or
- * the same component id.
+ * the same component id. The arguments are checked first ({@link checkCsr}).
  * @example stronglyConnectedComponents(3, Int32Array.of(0,1,2,3), Int32Array.of(1,0,0))
  */
 export function stronglyConnectedComponents(p: number, rowPtr: Int32Array, colIdx: Int32Array): Components {
+  checkCsr('stronglyConnectedComponents', p, rowPtr, colIdx);
+  return sccUnchecked(p, rowPtr, colIdx);
+}
+
+/** {@link stronglyConnectedComponents} without the argument checks (callers have checked). */
+export function sccUnchecked(p: number, rowPtr: Int32Array, colIdx: Int32Array): Components {
   const index = new Int32Array(p).fill(-1);
   const low = new Int32Array(p);
   const onStack = new Uint8Array(p);
