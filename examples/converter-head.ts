@@ -14,6 +14,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as nm from '../src/node.js';
+import { Random } from '../src/utils/random.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,7 +28,7 @@ await nm.backend.useBest();
 
 // 1. A "converted" frozen feature extractor on disk (model.json + group1-shardKof2.bin).
 async function writeFrozenExtractor(dir: string, inputDim: number, outputDim: number, seed: number): Promise<void> {
-  const rng = new nm.Random(seed);
+  const rng = new Random(seed);
   const kernel = Float32Array.from({ length: inputDim * outputDim }, () => rng.normal() * Math.sqrt(2 / inputDim));
   const bias = Float32Array.from({ length: outputDim }, () => 0.1 * rng.normal());
   const FLOAT = { type: 'DT_FLOAT' };

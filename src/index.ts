@@ -2,18 +2,18 @@
  * tfjs-neural-modules: Neural Modules (implicit complete-graph layers solved module
  * by module) and Unstructured Recursive Networks for TensorFlow.js.
  *
- * This file is the whole public surface, grouped into namespaces.
+ * This file is the whole public surface, grouped into namespaces; docs/API.md lists
+ * every name. Each namespace's `index.ts` exports only its public names. Solvers,
+ * kernels, graph algorithms and the engines are internal (configure solvers by name
+ * in the layer's `solver` option).
  */
 export * as layers from './layers/index.js';
 export * as regularizers from './regularizers/index.js';
 export * as constraints from './constraints/index.js';
 export * as callbacks from './callbacks/index.js';
-export * as solvers from './solvers/index.js';
-export * as kernels from './kernels/index.js';
-export * as graph from './graph/index.js';
 export * as analysis from './analysis/index.js';
 export * as io from './io/index.js';
 export * as backend from './backend/index.js';
 export * as datasets from './datasets/index.js';
 export { ConfigError, NonConvergenceError, NonFiniteError } from './utils/errors.js';
-export { Random } from './utils/random.js';
+export type { SolverConfig, SolverName, SolveStats } from './solvers/types.js';

@@ -16,6 +16,7 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 import { df64, erfcCf, erfRef, f64, refForward, refMask } from './helpers/reference.js';
 import * as U from './helpers/urn_reference.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
+import { Random } from '../src/utils/random.js';
 
 const ACTS = NODE_ACTIVATIONS;
 /** Where f' jumps: central differences skip these. */
@@ -159,7 +160,7 @@ const B = 3;
 const DENSITY = 0.4;
 
 function rng(seed: number) {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   return () => r.next() * 2 - 1;
 }
 

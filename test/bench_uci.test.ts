@@ -19,7 +19,7 @@ import { tuningGrid } from '../bench/uci/methods.js';
 import { buildResults, writeOutputs, type BenchResults } from '../bench/uci/output.js';
 import { planTrials, runGrid } from '../bench/uci/runner.js';
 import { TRIALS_FILE } from '../bench/uci/store.js';
-import { Random } from '../src/index.js';
+import { Random } from '../src/utils/random.js';
 
 let dir: string;
 let dataDir: string;

@@ -11,11 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
+import * as graph from '../src/graph/index.js';
+import { Random } from '../src/utils/random.js';
 
 type NM = nm.layers.NeuralModuleLayer;
 
 function data(n: number, seed: number) {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   const x = Array.from({ length: n }, () => Array.from({ length: 8 }, () => r.normal()));
   const y = x.map((row) => {
     const c = (row[0] + row[1] > 0 ? 1 : 0) + (row[2] - row[3] > 0 ? 2 : 0);
@@ -60,7 +62,7 @@ describe.each(BACKENDS)('the kept-edge mask is saved state (%s)', (backend) => {
       expect(layer.getWeights().map((w) => w.dtype)).toEqual(['float32', 'float32', 'int32']);
       const before = predict(model, x);
       // The optimizer moved the weights after the last re-partition: re-deriving the mask would change it.
-      const rederived = nm.graph.magnitudeMask(layer.graphValues(), 20, 0.1, 'graph');
+      const rederived = graph.magnitudeMask(layer.graphValues(), 20, 0.1, 'graph');
       if (callbacks === 'none') expect(Array.from(rederived.mask)).not.toEqual(Array.from(layer.edges().mask));
 
       const fromMemory = await tf.loadLayersModel(tf.io.fromMemory(await toMemory(model)));
@@ -91,7 +93,7 @@ describe.each(BACKENDS)('the kept-edge mask is saved state (%s)', (backend) => {
     layer.setWeights([layer.getWeights()[0], tf.tensor2d(w, [20, 20]), layer.getWeights()[2]]);
     expect(Array.from(layer.edges().mask)).toEqual(before);
     layer.repartition();
-    const mask = nm.graph.magnitudeMask(w, 20, 0.1, 'graph');
+    const mask = graph.magnitudeMask(w, 20, 0.1, 'graph');
     expect(Array.from(layer.edges().mask)).toEqual(Array.from(mask.mask));
     expect(Array.from(layer.edges().mask)).not.toEqual(before);
     const stored = Array.from(layer.getWeights()[2].dataSync()).filter((i) => i >= 0);
@@ -157,7 +159,7 @@ describe.each(BACKENDS.flatMap((b) => (['host', 'tensor'] as const).map((e) => [
   it('a row batched with rows scaled by 1e3 and 1e6 gets the answer it gets alone, within tol', () => {
     const layer = nm.layers.neuralModule({ units: 24, density: 0.15, engine, activation: 'tanh', solver: { method: 'anderson', tol: 1e-5, maxIter: 200 }, graphInitializer: new nm.layers.ContractiveGraph({ gain: 0.95, density: 0.15, seed: 11 }) });
     layer.build([null, 6]);
-    const r = new nm.Random(5);
+    const r = new Random(5);
     const row = Array.from({ length: 6 }, () => 0.3 * r.normal());
     const alone = (layer.apply(tf.tensor2d([row])) as tf.Tensor).arraySync() as number[][];
     for (const scale of [1e3, 1e6]) {
@@ -199,7 +201,7 @@ describe.each(BACKENDS)('divergence is never reported as convergence (%s)', (bac
     const p = 12;
     let convergedCount = 0;
     for (let trial = 0; trial < 40; trial++) {
-      const r = new nm.Random(100 + trial);
+      const r = new Random(100 + trial);
       const layer = nm.layers.neuralModule({ units: p, density: 0.4, activation: 'linear', engine, onNonConvergence: 'ignore', solver: { method: 'anderson', tol: 1e-4, maxIter: 60 } });
       layer.build([null, 3]);
       const w = Float32Array.from({ length: p * p }, () => 0.45 * r.normal());

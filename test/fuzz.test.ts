@@ -9,6 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { type Act, refForward, refMask } from './helpers/reference.js';
+import * as solvers from '../src/solvers/index.js';
+import { Random } from '../src/utils/random.js';
 
 const CONFIGS_PER_BACKEND = 60;
 
@@ -16,7 +18,7 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
   beforeAll(async () => useBackend(backend));
 
   it(`${CONFIGS_PER_BACKEND} random configs train or fail with a documented error`, async () => {
-    const r = new nm.Random(Number(process.env.NM_FUZZ_SEED ?? 0) + (backend === 'cpu' ? 101 : 202));
+    const r = new Random(Number(process.env.NM_FUZZ_SEED ?? 0) + (backend === 'cpu' ? 101 : 202));
     const outcomes: string[] = [];
     for (let c = 0; c < CONFIGS_PER_BACKEND; c++) {
       const p = 1 + r.int(24);
@@ -24,7 +26,7 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
       const batch = r.next() < 0.3 ? 1 : 2 + r.int(12);
       const density = Math.max(0.01, r.next());
       const topology = r.next() < 0.3 ? 'dag' : 'graph';
-      const method = nm.solvers.SOLVER_NAMES[r.int(4)];
+      const method = solvers.SOLVER_NAMES[r.int(4)];
       const activation = (['tanh', 'sigmoid', 'softplus', 'linear', 'relu'] as const)[r.int(5)];
       const scale = [0.1, 1, 100][r.int(3)];
       const onNonConvergence = r.next() < 0.5 ? 'throw' : 'ignore';

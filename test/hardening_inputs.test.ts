@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { useBackend } from './helpers/backends.js';
+import { rasterizeStructure } from '../src/analysis/render_structure_png.js';
+import { crc32 } from '../src/analysis/png.js';
+import * as graph from '../src/graph/index.js';
 
 /** A snapshot of p unconnected nodes (every node its own module), as structureSnapshot returns. */
 function emptySnapshot(p: number): nm.analysis.StructureSnapshot {
@@ -25,7 +28,7 @@ function emptySnapshot(p: number): nm.analysis.StructureSnapshot {
 }
 
 /** CSR edge mask of p nodes; `next(v)` is v's single successor or -1. The dense `mask` is not read by buildSchedule and would be p² bytes, so it is left empty. */
-function csrMask(p: number, next: (v: number) => number): nm.graph.EdgeMask {
+function csrMask(p: number, next: (v: number) => number): graph.EdgeMask {
   const rowPtr = new Int32Array(p + 1);
   const cols: number[] = [];
   for (let v = 0; v < p; v++) {
@@ -63,21 +66,21 @@ describe('hardening: analysis and graph inputs', () => {
     expect(msg).toContain(`${nm.analysis.MAX_PNG_PIXELS} px in all`);
     expect(msg).toContain('Use cellSize <= 2');
     // The suggested cellSize fits.
-    const img = nm.analysis.rasterizeStructure([snap], { cellSize: 2, maxCells: 3000 });
+    const img = rasterizeStructure([snap], { cellSize: 2, maxCells: 3000 });
     expect([img.width, img.height]).toEqual([6016, 6016]);
     // Side by side, the default cellSize can be too large too.
     const small = emptySnapshot(10);
-    expect(() => nm.analysis.rasterizeStructure(new Array(30).fill(small))).toThrow(
+    expect(() => rasterizeStructure(new Array(30).fill(small))).toThrow(
       /^rasterizeStructure: 'cellSize' must be an integer in \[1, 53\] for 10 cells per side \(30 panels side by side\); received 60\. \(That is the default cellSize\.\) That is a 18480 × 616 px picture/,
     );
     // Even cellSize 1 is too large: the message turns to maxCells.
     const mid = emptySnapshot(600);
-    expect(() => nm.analysis.rasterizeStructure(new Array(30).fill(mid))).toThrow(
+    expect(() => rasterizeStructure(new Array(30).fill(mid))).toThrow(
       /^rasterizeStructure: 'maxCells' must be an integer in \[1, 530\] at cellSize 1; received 600\. That is a 18480 × 616 px picture.* Use maxCells <= 530 and cellSize 1\.$/,
     );
-    expect(nm.analysis.rasterizeStructure(new Array(30).fill(mid), { maxCells: 530, cellSize: 1 }).width).toBe(16 + 30 * 530 + 29 * 16);
+    expect(rasterizeStructure(new Array(30).fill(mid), { maxCells: 530, cellSize: 1 }).width).toBe(16 + 30 * 530 + 29 * 16);
     // Bad snapshots are named.
-    expect(() => nm.analysis.rasterizeStructure([small, { ...emptySnapshot(4), mask: new Uint8Array(3) }])).toThrow(
+    expect(() => rasterizeStructure([small, { ...emptySnapshot(4), mask: new Uint8Array(3) }])).toThrow(
       "rasterizeStructure: 'sources[1].mask' must be a Uint8Array of p·p = 16 entries; received 3 entries.",
     );
     await expect(nm.analysis.renderStructurePng({ ...emptySnapshot(4), modules: [[0, 1], [7]] })).rejects.toThrow(
@@ -124,18 +127,18 @@ describe('hardening: analysis and graph inputs', () => {
   it('4. buildSchedule handles 200k components (no edges, and a chain) without overflowing the stack', () => {
     const p = 200_000;
     const t0 = performance.now();
-    const flat = nm.graph.buildSchedule(csrMask(p, () => -1));
+    const flat = graph.buildSchedule(csrMask(p, () => -1));
     expect(flat.modules.length).toBe(p);
     expect(flat.levels.length).toBe(1);
     expect(flat.largestModule).toBe(1);
     expect(flat.steps).toHaveLength(1);
-    const chain = nm.graph.buildSchedule(csrMask(p, (v) => (v + 1 < p ? v + 1 : -1)));
+    const chain = graph.buildSchedule(csrMask(p, (v) => (v + 1 < p ? v + 1 : -1)));
     expect(chain.levels.length).toBe(p);
     expect(chain.largestModule).toBe(1);
     expect(chain.perm[0]).toBe(0);
     expect(chain.perm[p - 1]).toBe(p - 1);
     // One cycle through every node: one module of p nodes.
-    const ring = nm.graph.buildSchedule(csrMask(p, (v) => (v + 1) % p));
+    const ring = graph.buildSchedule(csrMask(p, (v) => (v + 1) % p));
     expect(ring.largestModule).toBe(p);
     expect(ring.levels.length).toBe(1);
     expect(performance.now() - t0).toBeLessThan(5000);
@@ -154,21 +157,21 @@ describe('hardening: analysis and graph inputs', () => {
     expect(() => nm.analysis.structureSnapshot(layer as never)).toThrow(
       "structureSnapshot: 'layer' must be a built NeuralModule layer (nm.layers.neuralModule); received \"an object of class URNLayer\".",
     );
-    expect(() => nm.analysis.crc32(new Uint8Array(4), 0, 9)).toThrow("crc32: 'end' must be an integer in [0, 4]; received 9.");
+    expect(() => crc32(new Uint8Array(4), 0, 9)).toThrow("crc32: 'end' must be an integer in [0, 4]; received 9.");
     model.dispose();
 
     const rowPtr = Int32Array.of(0, 1, 2);
-    expect(() => nm.graph.buildSchedule({ p: 2, mask: new Uint8Array(4), rowPtr, colIdx: Int32Array.of(1, 5), edges: 2, gamma: 0 })).toThrow(
+    expect(() => graph.buildSchedule({ p: 2, mask: new Uint8Array(4), rowPtr, colIdx: Int32Array.of(1, 5), edges: 2, gamma: 0 })).toThrow(
       "buildSchedule: 'colIdx[1]' must be a node id, an integer in [0, 1]; received 5.",
     );
-    expect(() => nm.graph.stronglyConnectedComponents(2, Int32Array.of(0, 2, 1), Int32Array.of(1, 0))).toThrow(
+    expect(() => graph.stronglyConnectedComponents(2, Int32Array.of(0, 2, 1), Int32Array.of(1, 0))).toThrow(
       /stronglyConnectedComponents: 'rowPtr\[2\]' must be colIdx\.length = 2 \(row pointers rise from 0 to colIdx\.length\); received 1\./,
     );
-    expect(() => nm.graph.stronglyConnectedComponents(3, Int32Array.of(0, 2, 1, 2), Int32Array.of(1, 0))).toThrow(
+    expect(() => graph.stronglyConnectedComponents(3, Int32Array.of(0, 2, 1, 2), Int32Array.of(1, 0))).toThrow(
       "stronglyConnectedComponents: 'rowPtr[2]' must be an integer in [rowPtr[1] = 2, colIdx.length = 2] (row pointers rise from 0 to colIdx.length); received 1.",
     );
-    expect(() => nm.graph.stronglyConnectedComponents(-1, Int32Array.of(0), Int32Array.of())).toThrow(/stronglyConnectedComponents: 'p' must be an integer >= 0; received -1/);
-    expect(() => nm.graph.hopDistances(2, rowPtr, Int32Array.of(1, -1))).toThrow(/hopDistances: 'colIdx\[1\]' must be a node id, an integer in \[0, 1\]; received -1/);
-    expect(() => nm.graph.buildSchedule(null as never)).toThrow(/buildSchedule: 'mask' must be an edge mask/);
+    expect(() => graph.stronglyConnectedComponents(-1, Int32Array.of(0), Int32Array.of())).toThrow(/stronglyConnectedComponents: 'p' must be an integer >= 0; received -1/);
+    expect(() => graph.hopDistances(2, rowPtr, Int32Array.of(1, -1))).toThrow(/hopDistances: 'colIdx\[1\]' must be a node id, an integer in \[0, 1\]; received -1/);
+    expect(() => graph.buildSchedule(null as never)).toThrow(/buildSchedule: 'mask' must be an edge mask/);
   });
 });

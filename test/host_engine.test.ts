@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
+import { Random } from '../src/utils/random.js';
 
 const P = 40;
 const N = 5;
@@ -15,7 +16,7 @@ const B = 6;
 
 /** A random graph whose mask at density 0.04 splits into several modules and levels. */
 function weights(seed: number) {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   const u = () => r.next() * 2 - 1;
   const w = Float32Array.from({ length: P * P }, (_, i) => (i % (P + 1) === 0 ? 0.3 * u() : 0.45 * u()));
   const k = Float32Array.from({ length: N * P }, () => 0.5 * u());

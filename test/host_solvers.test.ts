@@ -7,6 +7,7 @@ import * as nm from '../src/index.js';
 import { sparseKernels } from '../src/kernels/index.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../src/solvers/host_types.js';
 import { getHostSolver, resolveSolverOptions } from '../src/solvers/registry.js';
+import { Random } from '../src/utils/random.js';
 
 const n = 12;
 const B = 5;
@@ -28,7 +29,7 @@ function workspace(kind: 'js' | 'wasm', options: ReturnType<typeof resolveSolver
  * rho, so Picard needs about log(tol)/log(rho) iterations.
  */
 function linearProblem(rho: number, seed: number, slow = false) {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   const m = Float64Array.from({ length: n * n }, (_, i) => (slow ? (i % (n + 1) === 0 ? 1 - (Math.floor(i / n) * 0.5) / n : 0.02 * (r.next() * 2 - 1)) : r.next() * 2 - 1));
   let norm = 0;
   for (let i = 0; i < n; i++) norm = Math.max(norm, m.slice(i * n, i * n + n).reduce((s, v) => s + Math.abs(v), 0));

@@ -4,6 +4,7 @@ import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { type Act, refForward, refMask } from './helpers/reference.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
+import { Random } from '../src/utils/random.js';
 
 const P = 10;
 const N = 4;
@@ -16,7 +17,7 @@ const STRONG: Array<[number, number, number]> = [
 const DENSITY = (STRONG.length - 0.5) / (P * (P - 1));
 
 function rng(seed: number) {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   return () => r.next() * 2 - 1;
 }
 

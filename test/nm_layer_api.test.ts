@@ -4,11 +4,14 @@ import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { bruteForceSccs, refMask } from './helpers/reference.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
+import * as graph from '../src/graph/index.js';
+import * as solvers from '../src/solvers/index.js';
+import { Random } from '../src/utils/random.js';
 
 beforeAll(async () => useBackend('cpu'));
 
 function toyData(n: number, seed: number) {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   const x = Array.from({ length: n }, () => Array.from({ length: 6 }, () => r.normal()));
   const y = x.map((row) => (row[0] + row[1] > 0 ? [1, 0] : [0, 1]));
   return { x: tf.tensor2d(x), y: tf.tensor2d(y) };
@@ -23,14 +26,14 @@ function smallModel(args: Partial<nm.layers.NeuralModuleLayerArgs> = {}) {
 
 describe('modules and schedule (pure graph code)', () => {
   it('modules equal brute-force SCCs, in topological order, with correct levels', () => {
-    const r = new nm.Random(42);
+    const r = new Random(42);
     for (let trial = 0; trial < 40; trial++) {
       const p = 5 + r.int(40);
       const density = 0.01 + 0.2 * r.next();
       const w = Float32Array.from({ length: p * p }, () => r.normal());
-      const mask = nm.graph.magnitudeMask(w, p, density, 'graph');
+      const mask = graph.magnitudeMask(w, p, density, 'graph');
       expect(Array.from(mask.mask)).toEqual(Array.from(refMask(w, p, density, 'graph')));
-      const s = nm.graph.buildSchedule(mask);
+      const s = graph.buildSchedule(mask);
       const { sets } = bruteForceSccs(mask.mask, p);
       expect(s.modules.map((m) => m.join(',')).sort()).toEqual(sets);
       const moduleOf = new Int32Array(p);
@@ -61,7 +64,7 @@ describe('modules and schedule (pure graph code)', () => {
     const p = 20000;
     const rowPtr = Int32Array.from({ length: p + 1 }, (_, i) => i);
     const colIdx = Int32Array.from({ length: p }, (_, i) => (i + 1) % p);
-    const { components } = nm.graph.stronglyConnectedComponents(p, rowPtr, colIdx);
+    const { components } = graph.stronglyConnectedComponents(p, rowPtr, colIdx);
     expect(components.length).toBe(1);
     expect(components[0].length).toBe(p);
   });
@@ -84,7 +87,7 @@ describe('bad arguments', () => {
     expect(make({ onNonConvergence: 'panic' })).toThrow(/'onNonConvergence' must be one of 'warn', 'throw', 'ignore'/);
     expect(make({ desnity: 0.1 })).toThrow(/unknown option 'desnity'/);
     expect(make({ graphRegularizer: 'noSuchReg' })).toThrow(/'graphRegularizer' names an unknown class "noSuchReg"/);
-    expect(() => nm.solvers.getSolver('magic')).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton'; received "magic"/);
+    expect(() => solvers.getSolver('magic')).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton'; received "magic"/);
     expect(() => nm.callbacks.modulePartition({ every: 0 })).toThrow(/'every' must be 'epoch', 'batch' or an integer >= 1; received 0/);
   });
 

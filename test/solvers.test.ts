@@ -3,10 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { refSolveSample } from './helpers/reference.js';
+import * as solvers from '../src/solvers/index.js';
+import { Random } from '../src/utils/random.js';
 
 const n = 6;
 const B = 3;
-const r = new nm.Random(9);
+const r = new Random(9);
 const a = Float64Array.from({ length: n * n }, (_, i) => (Math.floor(i / n) === i % n ? 0 : 0.5 * r.normal()));
 // Scale A to spectral radius below 1 in a crude but safe way (row sums).
 const rowMax = Math.max(...Array.from({ length: n }, (_, j) => a.slice(j * n, j * n + n).reduce((s, v) => s + Math.abs(v), 0)));
@@ -16,7 +18,7 @@ const c = Array.from({ length: B }, () => Array.from({ length: n }, () => r.norm
 function problem() {
   const aT = tf.tensor2d(Float32Array.from(a), [n, n]);
   const cT = tf.tensor2d(c);
-  const f: nm.solvers.FixedPointMap = (x) => tf.add(cT, tf.matMul(tf.tanh(x), aT)) as tf.Tensor2D;
+  const f: solvers.FixedPointMap = (x) => tf.add(cT, tf.matMul(tf.tanh(x), aT)) as tf.Tensor2D;
   f.jacobian = (x) => tf.mul(tf.expandDims(tf.sub(1, tf.square(tf.tanh(x))), 2), tf.expandDims(aT, 0)) as tf.Tensor3D;
   return f;
 }
@@ -24,12 +26,12 @@ function problem() {
 describe.each(BACKENDS)('solvers on %s', (backend) => {
   beforeAll(async () => useBackend(backend));
 
-  for (const method of nm.solvers.SOLVER_NAMES) {
+  for (const method of solvers.SOLVER_NAMES) {
     it(`${method} solves x = c + tanh(x)·A to the float64 reference, with the shared stats keys`, () => {
       const before = tf.memory().numTensors;
       tf.tidy(() => {
-        const opts = nm.solvers.resolveSolverOptions({ method, tol: 1e-6, maxIter: 200 });
-        const sol = nm.solvers.getSolver(method)(problem(), tf.zeros([B, n]), opts);
+        const opts = solvers.resolveSolverOptions({ method, tol: 1e-6, maxIter: 200 });
+        const sol = solvers.getSolver(method)(problem(), tf.zeros([B, n]), opts);
         expect(sol.result).toBe('successful');
         expect(Object.keys(sol.stats).sort()).toEqual(['converged', 'fallbacks', 'iterations', 'residual', 'worstRow']);
         expect(sol.stats.converged).toBe(true);
@@ -46,7 +48,7 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
 
     it(`${method} stops at maxIter and says so`, () => {
       tf.tidy(() => {
-        const sol = nm.solvers.getSolver(method)(problem(), tf.zeros([B, n]), nm.solvers.resolveSolverOptions({ method, tol: 1e-12, maxIter: 1 }));
+        const sol = solvers.getSolver(method)(problem(), tf.zeros([B, n]), solvers.resolveSolverOptions({ method, tol: 1e-12, maxIter: 1 }));
         expect(sol.result).toBe('maxIterationsReached');
         expect(sol.stats).toMatchObject({ iterations: 1, converged: false });
         expect(sol.stats.residual).toBeGreaterThan(1e-12);
@@ -57,7 +59,7 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
 
   it('checkEvery skips convergence checks but still stops converged', () => {
     tf.tidy(() => {
-      const sol = nm.solvers.picard(problem(), tf.zeros([B, n]), nm.solvers.resolveSolverOptions({ method: 'picard', tol: 1e-6, maxIter: 500, checkEvery: 7 }));
+      const sol = solvers.picard(problem(), tf.zeros([B, n]), solvers.resolveSolverOptions({ method: 'picard', tol: 1e-6, maxIter: 500, checkEvery: 7 }));
       expect(sol.stats.converged).toBe(true);
       expect(sol.stats.iterations % 7).toBe(0);
       sol.value.dispose();
@@ -69,8 +71,8 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
       const base = problem();
       const nanRow = tf.tensor2d([[NaN, NaN, NaN, NaN, NaN, NaN], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]);
       let calls = 0;
-      const f: nm.solvers.FixedPointMap = (x) => (++calls === 3 ? (tf.add(base(x), nanRow) as tf.Tensor2D) : base(x));
-      const sol = nm.solvers.anderson(f, tf.zeros([B, n]), nm.solvers.resolveSolverOptions({ method: 'anderson', tol: 1e-9, maxIter: 6 }));
+      const f: solvers.FixedPointMap = (x) => (++calls === 3 ? (tf.add(base(x), nanRow) as tf.Tensor2D) : base(x));
+      const sol = solvers.anderson(f, tf.zeros([B, n]), solvers.resolveSolverOptions({ method: 'anderson', tol: 1e-9, maxIter: 6 }));
       expect(sol.stats.fallbacks).toBeGreaterThan(0);
       expect(sol.result).toBe('nonFinite');
       sol.value.dispose();
@@ -78,7 +80,7 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
   });
 
   it('newton without a jacobian is a clear error', () => {
-    const f: nm.solvers.FixedPointMap = (x) => tf.clone(x);
-    expect(() => nm.solvers.newton(f, tf.zeros([1, 2]), nm.solvers.resolveSolverOptions('newton'))).toThrow(/'newton': the fixed-point map has no 'jacobian'/);
+    const f: solvers.FixedPointMap = (x) => tf.clone(x);
+    expect(() => solvers.newton(f, tf.zeros([1, 2]), solvers.resolveSolverOptions('newton'))).toThrow(/'newton': the fixed-point map has no 'jacobian'/);
   });
 });

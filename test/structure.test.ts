@@ -8,10 +8,13 @@ import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { expectClose } from './helpers/close.js';
 import { N, P, floydWarshall, handLayer, toyData } from './helpers/nm_hand_graph.js';
+import { crc32 } from '../src/analysis/png.js';
+import * as graph from '../src/graph/index.js';
+import { Random } from '../src/utils/random.js';
 
 /** Random CSR graph (duplicates and self loops included on purpose). */
 function randomCsr(p: number, edgeProb: number, seed: number) {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   const mask = new Uint8Array(p * p);
   const rowPtr = new Int32Array(p + 1);
   const cols: number[] = [];
@@ -42,9 +45,9 @@ describe('hop distances', () => {
   it('match Floyd–Warshall on random graphs (batches of 32 sources, self loops, duplicates)', () => {
     for (const [p, prob, seed] of [[1, 0.5, 1], [5, 0.3, 2], [33, 0.05, 3], [70, 0.02, 4], [70, 0.1, 5], [100, 0.01, 6], [64, 0, 7]] as const) {
       const g = randomCsr(p, prob, seed);
-      const d = nm.graph.hopDistances(p, g.rowPtr, g.colIdx);
+      const d = graph.hopDistances(p, g.rowPtr, g.colIdx);
       const ref = floydWarshall(g.mask, p);
-      for (let i = 0; i < p * p; i++) expect(d[i] === nm.graph.UNREACHABLE ? Infinity : d[i], `p=${p} pair ${i}`).toBe(ref[i]);
+      for (let i = 0; i < p * p; i++) expect(d[i] === graph.UNREACHABLE ? Infinity : d[i], `p=${p} pair ${i}`).toBe(ref[i]);
     }
   });
 
@@ -52,20 +55,20 @@ describe('hop distances', () => {
     const p = 3000;
     const rowPtr = Int32Array.from({ length: p + 1 }, (_, i) => i);
     const colIdx = Int32Array.from({ length: p }, (_, i) => (i + 1) % p);
-    const d = nm.graph.hopDistances(p, rowPtr, colIdx);
+    const d = graph.hopDistances(p, rowPtr, colIdx);
     expect(d[0 * p + (p - 1)]).toBe(p - 1);
     expect(d[(p - 1) * p + 0]).toBe(1);
     // ~1% density (30 random out-edges per node, E = 90k), as the layer's mask at ρ = 0.01.
-    const r = new nm.Random(9);
+    const r = new Random(9);
     const rp = Int32Array.from({ length: p + 1 }, (_, i) => 30 * i);
     const ci = Int32Array.from({ length: 30 * p }, () => r.int(p));
-    const dr = nm.graph.hopDistances(p, rp, ci);
+    const dr = graph.hopDistances(p, rp, ci);
     expect(dr[1]).toBeLessThan(10); // speed is measured in the benchmarks, not here
   });
 
   it('rejects bad input', () => {
-    expect(() => nm.graph.hopDistances(2, Int32Array.of(0, 0), new Int32Array(0))).toThrow(/'rowPtr' must have p \+ 1 = 3 entries; received 2/);
-    expect(() => nm.graph.hopDistances(70000, new Int32Array(70001), new Int32Array(0))).toThrow(/'p' must be an integer in \[0, 65534\]; received 70000/);
+    expect(() => graph.hopDistances(2, Int32Array.of(0, 0), new Int32Array(0))).toThrow(/'rowPtr' must have p \+ 1 = 3 entries; received 2/);
+    expect(() => graph.hopDistances(70000, new Int32Array(70001), new Int32Array(0))).toThrow(/'p' must be an integer in \[0, 65534\]; received 70000/);
   });
 });
 
@@ -130,7 +133,7 @@ describe('structure pictures (cpu)', () => {
   });
 
   it('PNG: valid chunks and CRCs, every cell coloured as the known layout says', async () => {
-    expect(nm.analysis.crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
     const layer = handLayer();
     const png = await nm.analysis.renderStructurePng(layer, { cellSize: 6 });
     expect(Array.from(png.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -140,7 +143,7 @@ describe('structure pictures (cpu)', () => {
     while (off < png.length) {
       const len = view.getUint32(off);
       const type = String.fromCharCode(...png.subarray(off + 4, off + 8));
-      expect(view.getUint32(off + 8 + len)).toBe(nm.analysis.crc32(png, off + 4, off + 8 + len));
+      expect(view.getUint32(off + 8 + len)).toBe(crc32(png, off + 4, off + 8 + len));
       chunks[type] = png.subarray(off + 8, off + 8 + len);
       off += 12 + len;
     }

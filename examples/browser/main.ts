@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as nm from '../../src/index.js';
 import digitsCsv from '../../data/digits.csv?raw';
+import * as kernels from '../../src/kernels/index.js';
 
 /** What the page measured (also `window.__nmResult`). */
 export interface PageResult {
@@ -249,7 +250,7 @@ async function main(): Promise<void> {
   setText('status', `done: ${epochs} epochs on ${chosen.backend} (${layer.activeEngine()} engine) in ${trainSeconds.toFixed(1)} s; test accuracy ${accuracy.toFixed(4)}`);
 
   window.__nmResult = {
-    backend: chosen.backend, backendsTried: tried, engine: layer.activeEngine(), kernels: nm.kernels.sparseKernels().name, epochs, units, density,
+    backend: chosen.backend, backendsTried: tried, engine: layer.activeEngine(), kernels: kernels.sparseKernels().name, epochs, units, density,
     trainRows: trainIdx.length, testRows: testIdx.length,
     accuracy, trainSeconds, loss: epochLoss, valLoss, valAccuracy, modules, largestModule: largest,
     pictureHashes: pictureHashes.slice(),

@@ -1,9 +1,7 @@
 /** `nm.analysis` namespace. */
-export {};
 export { emergentStructure, type EmergentStructure, type EmergentStructureOptions, type DirectionCounts } from './emergent_structure.js';
 export { renderUrnWeights, renderConnectome, type RenderUrnWeightsOptions, type RenderConnectomeOptions } from './render_urn.js';
 export { moduleStats, type ModuleStats } from './module_stats.js';
 export { renderStructure, renderStructureSideBySide, type StructureSource } from './render_structure.js';
-export { renderStructurePng, renderStructurePngSideBySide, rasterizeStructure, MAX_PNG_SIDE, MAX_PNG_PIXELS } from './render_structure_png.js';
-export { structureSnapshot, structureLayout, defaultCellSize, type StructureSnapshot, type RenderStructureOptions, type StructureLayout, type ModuleBox } from './structure_layout.js';
-export { encodePng, crc32, type RgbImage } from './png.js';
+export { renderStructurePng, renderStructurePngSideBySide, MAX_PNG_SIDE, MAX_PNG_PIXELS } from './render_structure_png.js';
+export { structureSnapshot, type StructureSnapshot, type RenderStructureOptions } from './structure_layout.js';

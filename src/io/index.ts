@@ -11,4 +11,3 @@ export { fileSystem, type FileSystemOptions } from './file_system.js';
 export { registerFileRouter } from './file_router.js';
 export { ModelFileError } from './model_file_error.js';
 export type { FsLike, FsStat } from './fs_adapter.js';
-export { MODEL_JSON_FILENAME, WEIGHTS_BINARY_FILENAME } from './save_atomic.js';

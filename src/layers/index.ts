@@ -1,6 +1,6 @@
 /** `nm.layers`: the Neural Module and URN layers. */
 export { neuralModule, NeuralModuleLayer, type ModuleStructure, type SolveCounters } from './neural_module.js';
-export { type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs, type NonConvergenceMode, STATE_VERSION } from './nm_args.js';
+export { type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs, type NonConvergenceMode } from './nm_args.js';
 export { ContractiveGraph, type ContractiveGraphArgs } from './graph_initializer.js';
 export { NODE_ACTIVATIONS, type NodeActivationName } from './node_activation.js';
 export { urn, URNLayer, type URNLayerArgs } from './urn.js';

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as nm from '../../src/index.js';
 import { setKernelAndGraph } from './nm_weights.js';
+import { Random } from '../../src/utils/random.js';
 
 export const P = 10;
 export const N = 4;
@@ -18,7 +19,7 @@ export const DENSITY = (STRONG.length - 0.5) / (P * (P - 1));
 export const MODULE_SIZE = [3, 3, 3, 1, 2, 2, 1, 2, 2, 1];
 
 export function rng(seed: number): () => number {
-  const r = new nm.Random(seed);
+  const r = new Random(seed);
   return () => r.next() * 2 - 1;
 }
 
