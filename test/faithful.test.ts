@@ -298,3 +298,16 @@ describe('graphConstraint', () => {
     expect(Math.min(...layer.graphValues())).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('the magnitude mask keeps exactly K edges', () => {
+  it('ties at γ are kept in row-major order until K, as the reference does', async () => {
+    const { refMask } = await import('./helpers/reference.js');
+    const p = 6;
+    const w = Float32Array.from({ length: p * p }, (_, i) => (i % (p + 1) === 0 ? 0 : i % 3 === 0 ? 0.5 : 0.25));
+    for (const density of [0.1, 0.3, 0.5, 0.9]) {
+      const mask = graph.magnitudeMask(w, p, density, 'graph');
+      expect(mask.edges).toBe(graph.keptEdgeCount(p, density, 'graph'));
+      expect(Array.from(mask.mask)).toEqual(Array.from(refMask(w, p, density, 'graph')));
+    }
+  });
+});

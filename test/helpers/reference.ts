@@ -97,19 +97,15 @@ export const df64: Record<Act, (x: number) => number> = {
   leakyRelu: (x) => (x > 0 ? 1 : 0.2),
 };
 
-/** Reference mask: keep the K largest candidate magnitudes (ties kept), never zeros. */
+/** Reference mask: keep the K largest candidate magnitudes (exactly K: ties at γ in row-major order), never zeros. */
 export function refMask(w: ArrayLike<number>, p: number, density: number, topology: 'graph' | 'dag'): Uint8Array {
-  const cand: number[] = [];
-  for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) if (j !== k && (topology === 'graph' || k > j)) cand.push(Math.abs(w[j * p + k]));
-  cand.sort((a, b) => b - a);
+  const cand: Array<{ i: number; m: number }> = [];
+  for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) if (j !== k && (topology === 'graph' || k > j)) cand.push({ i: j * p + k, m: Math.fround(Math.abs(w[j * p + k])) });
   const K = Math.min(cand.length, Math.ceil(density * cand.length - 1e-9));
-  const gamma = K > 0 ? cand[K - 1] : Infinity;
+  // Full sort by magnitude, descending, then by index: the first K non-zero candidates.
+  cand.sort((a, b) => b.m - a.m || a.i - b.i);
   const m = new Uint8Array(p * p);
-  for (let j = 0; j < p; j++) {
-    for (let k = 0; k < p; k++) {
-      if (j !== k && (topology === 'graph' || k > j) && w[j * p + k] !== 0 && Math.abs(w[j * p + k]) >= gamma) m[j * p + k] = 1;
-    }
-  }
+  for (const c of cand.slice(0, K)) if (c.m !== 0) m[c.i] = 1;
   return m;
 }
 
