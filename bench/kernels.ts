@@ -75,8 +75,12 @@ function run(k: SparseKernels, kernel: Kernel, pr: Problem): Result {
   const { p, B } = pr;
   const nnz = pr.ptr[p];
   k.arena.reset(arenaBytes([p + 1, nnz, nnz, p * B, p * B, B]));
-  const ptr = k.arena.i32(p + 1), idx = k.arena.i32(nnz), w = k.arena.f32(nnz);
-  const x = k.arena.f32(p * B), out = k.arena.f32(p * B), small = k.arena.f32(B);
+  const ptr = k.arena.i32(p + 1),
+    idx = k.arena.i32(nnz),
+    w = k.arena.f32(nnz);
+  const x = k.arena.f32(p * B),
+    out = k.arena.f32(p * B),
+    small = k.arena.f32(B);
   ptr.set(pr.ptr);
   idx.set(pr.idx);
   w.set(pr.w);

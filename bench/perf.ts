@@ -76,11 +76,24 @@ const nmFixed = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300
 const tMlp = timeIt(trainStep(mlp, x, y));
 const tNm = timeIt(trainStep(nmFixed, x, y));
 const sFixed = (nmFixed.layers[0] as nm.layers.NeuralModuleLayer).structure();
-report('1a. NM(300, ρ 0.05, fixed random mask) / Dense(300) train step', `${(tNm / tMlp).toFixed(2)}× (${tNm.toFixed(1)} ms vs ${tMlp.toFixed(1)} ms)`, '≤ 3×', `largest module ${sFixed.largestModule}, ${fwdIters(nmFixed)} fwd iterations`);
+report(
+  '1a. NM(300, ρ 0.05, fixed random mask) / Dense(300) train step',
+  `${(tNm / tMlp).toFixed(2)}× (${tNm.toFixed(1)} ms vs ${tMlp.toFixed(1)} ms)`,
+  '≤ 3×',
+  `largest module ${sFixed.largestModule}, ${fwdIters(nmFixed)} fwd iterations`,
+);
 
 const regs = nm.regularizers as unknown as Record<string, ((a: object) => unknown) | undefined>;
 if (typeof regs.nm === 'function') {
-  const learned = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 0.05, solver: { method: 'anderson', tol }, graphRegularizer: regs.nm({ alpha: 0.01, form: 'size' }) as never }));
+  const learned = classifier(
+    nm.layers.neuralModule({
+      inputShape: [64],
+      units: 300,
+      density: 0.05,
+      solver: { method: 'anderson', tol },
+      graphRegularizer: regs.nm({ alpha: 0.01, form: 'size' }) as never,
+    }),
+  );
   const step = trainStep(learned, x, y);
   const layer = learned.layers[0] as nm.layers.NeuralModuleLayer;
   for (let i = 0; i < 200; i++) {
@@ -89,7 +102,12 @@ if (typeof regs.nm === 'function') {
   }
   const tLearned = timeIt(step);
   const s = layer.structure();
-  report('1b. NM(300, ρ 0.05, mask learned under NM reg, 200 steps) / Dense(300)', `${(tLearned / tMlp).toFixed(2)}× (${tLearned.toFixed(1)} ms)`, '≤ 3×', `largest module ${s.largestModule}, ${s.modules.length} modules`);
+  report(
+    '1b. NM(300, ρ 0.05, mask learned under NM reg, 200 steps) / Dense(300)',
+    `${(tLearned / tMlp).toFixed(2)}× (${tLearned.toFixed(1)} ms)`,
+    '≤ 3×',
+    `largest module ${s.largestModule}, ${s.modules.length} modules`,
+  );
 } else {
   report('1b. learned mask', 'not measured', '≤ 3×', 'nm.regularizers.nm not available in this build');
 }
@@ -97,7 +115,12 @@ if (typeof regs.nm === 'function') {
 // 2. DEQ (ρ = 1, one monolithic solve) vs NM (ρ = 0.05) at p = 300, same tolerance.
 const deq = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 1, solver: { method: 'anderson', tol } }));
 const tDeq = timeIt(trainStep(deq, x, y), Math.max(5, Math.floor(reps / 2)));
-report('2. DEQ(300, ρ 1) / NM(300, ρ 0.05) train step', `${(tDeq / tNm).toFixed(2)}× (${tDeq.toFixed(1)} ms vs ${tNm.toFixed(1)} ms)`, '≥ 5×', `DEQ ${fwdIters(deq)} fwd iterations`);
+report(
+  '2. DEQ(300, ρ 1) / NM(300, ρ 0.05) train step',
+  `${(tDeq / tNm).toFixed(2)}× (${tDeq.toFixed(1)} ms vs ${tNm.toFixed(1)} ms)`,
+  '≥ 5×',
+  `DEQ ${fwdIters(deq)} fwd iterations`,
+);
 
 // 4. Forward solve of one 50-node module at batch 64.
 {
@@ -110,7 +133,12 @@ report('2. DEQ(300, ρ 1) / NM(300, ρ 0.05) train step', `${(tDeq / tNm).toFixe
   picard.build([null, 64]);
   picard.setWeights(layer.getWeights());
   const tp = timeIt(() => tf.tidy(() => void (picard.apply(x) as tf.Tensor).dataSync()));
-  report('4. forward solve, one 50-node module, batch 64', `${t.toFixed(2)} ms anderson (${layer.solverStats().forward.iterations} it), ${tp.toFixed(2)} ms picard (${picard.solverStats().forward.iterations} it)`, '≤ 2 ms (paper: 10 ms)', `largest module ${s.largestModule}`);
+  report(
+    '4. forward solve, one 50-node module, batch 64',
+    `${t.toFixed(2)} ms anderson (${layer.solverStats().forward.iterations} it), ${tp.toFixed(2)} ms picard (${picard.solverStats().forward.iterations} it)`,
+    '≤ 2 ms (paper: 10 ms)',
+    `largest module ${s.largestModule}`,
+  );
 }
 
 // 5. Effective GFLOP/s of the solve vs a plain matMul of the same shape: useful
@@ -124,7 +152,19 @@ function effectiveRate(label: string, p: number, density: number, batch: number,
   const partition = new Partition(mask);
   const ctx = { partition, act: nodeActivation('tanh'), solver: layer.options.solver, backwardSolver: layer.options.backwardSolver, where: 'bench' };
   const [kernel, w] = layer.getWeights() as tf.Tensor2D[];
-  const z = tf.tidy(() => tf.add(tf.matMul(xb, kernel), tf.gather(tf.reshape(w, [-1]), tf.tensor1d(Int32Array.from({ length: p }, (_, j) => j * (p + 1)), 'int32'))) as tf.Tensor2D);
+  const z = tf.tidy(
+    () =>
+      tf.add(
+        tf.matMul(xb, kernel),
+        tf.gather(
+          tf.reshape(w, [-1]),
+          tf.tensor1d(
+            Int32Array.from({ length: p }, (_, j) => j * (p + 1)),
+            'int32',
+          ),
+        ),
+      ) as tf.Tensor2D,
+  );
   const kernelSet = kernels.sparseKernels();
   let iterations = 0;
   const tSolve = timeIt(() => {
@@ -169,7 +209,10 @@ if (process.argv.includes('--large')) {
     const tr = nm.datasets.standardize(nm.datasets.subset(t, idx), nm.datasets.featureStats(nm.datasets.subset(t, idx)));
     const xs = tf.tensor2d(tr.x, [tr.numSamples, tr.numFeatures]);
     const ys = tf.oneHot(tf.tensor1d(tr.y, 'int32'), t.classes.length);
-    const big = classifier(nm.layers.neuralModule({ inputShape: [tr.numFeatures], units: 3000, density: 0.01, solver: { method: 'anderson', tol } }), t.classes.length);
+    const big = classifier(
+      nm.layers.neuralModule({ inputShape: [tr.numFeatures], units: 3000, density: 0.01, solver: { method: 'anderson', tol } }),
+      t.classes.length,
+    );
     let peak = 0;
     const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
     const timer = setInterval(sample, 200);
@@ -179,7 +222,12 @@ if (process.argv.includes('--large')) {
     clearInterval(timer);
     sample();
     const s = (big.layers[0] as nm.layers.NeuralModuleLayer).structure();
-    report(`3. p=3000, ρ 0.01 epoch on letter (${tr.numSamples} samples, batch 128)`, `${secs.toFixed(1)} s, peak RSS ${(peak / 2 ** 30).toFixed(2)} GB`, '≤ 120 s, ≤ 2 GB', `largest module ${s.largestModule}, ${s.modules.length} modules`);
+    report(
+      `3. p=3000, ρ 0.01 epoch on letter (${tr.numSamples} samples, batch 128)`,
+      `${secs.toFixed(1)} s, peak RSS ${(peak / 2 ** 30).toFixed(2)} GB`,
+      '≤ 120 s, ≤ 2 GB',
+      `largest module ${s.largestModule}, ${s.modules.length} modules`,
+    );
   }
 }
 

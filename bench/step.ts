@@ -48,11 +48,31 @@ const out: Record<string, number> = {};
 out['dense300'] = stepTime(tf.layers.dense({ inputShape: [64], units: 300, activation: 'tanh' }), 64, 64);
 for (const method of ['anderson', 'picard'] as const) {
   for (const engine of ['host', 'tensor'] as const) {
-    out[`nm300_${method}_${engine}`] = stepTime(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 0.05, engine, solver: { method, tol: 1e-4 }, graphInitializer: init(0.05) }), 64, 64);
+    out[`nm300_${method}_${engine}`] = stepTime(
+      nm.layers.neuralModule({ inputShape: [64], units: 300, density: 0.05, engine, solver: { method, tol: 1e-4 }, graphInitializer: init(0.05) }),
+      64,
+      64,
+    );
   }
 }
-out['nm60_newton_tensor'] = stepTime(nm.layers.neuralModule({ inputShape: [64], units: 60, density: 0.05, engine: 'tensor', solver: { method: 'newton', tol: 1e-4 }, graphInitializer: init(0.05) }), 64, 64);
+out['nm60_newton_tensor'] = stepTime(
+  nm.layers.neuralModule({
+    inputShape: [64],
+    units: 60,
+    density: 0.05,
+    engine: 'tensor',
+    solver: { method: 'newton', tol: 1e-4 },
+    graphInitializer: init(0.05),
+  }),
+  64,
+  64,
+);
 if (process.argv.includes('--large')) {
-  out['nm3000_anderson_host'] = stepTime(nm.layers.neuralModule({ inputShape: [16], units: 3000, density: 0.01, solver: { method: 'anderson', tol: 1e-4 }, graphInitializer: init(0.01) }), 128, 16, 26);
+  out['nm3000_anderson_host'] = stepTime(
+    nm.layers.neuralModule({ inputShape: [16], units: 3000, density: 0.01, solver: { method: 'anderson', tol: 1e-4 }, graphInitializer: init(0.01) }),
+    128,
+    16,
+    26,
+  );
 }
 console.log(JSON.stringify(out));

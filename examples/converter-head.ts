@@ -33,8 +33,11 @@ async function writeFrozenExtractor(dir: string, inputDim: number, outputDim: nu
   const bias = Float32Array.from({ length: outputDim }, () => 0.1 * rng.normal());
   const FLOAT = { type: 'DT_FLOAT' };
   const dims = (shape: number[]) => ({ dim: shape.map((d) => ({ size: String(d) })) });
-  const constNode = (name: string, shape: number[]) =>
-    ({ name, op: 'Const', attr: { dtype: FLOAT, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(shape) } } } });
+  const constNode = (name: string, shape: number[]) => ({
+    name,
+    op: 'Const',
+    attr: { dtype: FLOAT, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(shape) } } },
+  });
   const modelTopology = {
     node: [
       { name: 'x', op: 'Placeholder', attr: { dtype: FLOAT, shape: { shape: dims([-1, inputDim]) } } },
@@ -50,19 +53,24 @@ async function writeFrozenExtractor(dir: string, inputDim: number, outputDim: nu
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'group1-shard1of2.bin'), new Uint8Array(kernel.buffer));
   await writeFile(join(dir, 'group1-shard2of2.bin'), new Uint8Array(bias.buffer));
-  await writeFile(join(dir, 'model.json'), JSON.stringify({
-    format: 'graph-model',
-    generatedBy: '2.15.0',
-    convertedBy: 'TensorFlow.js Converter v4.22.0',
-    modelTopology,
-    weightsManifest: [{
-      paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'],
-      weights: [
-        { name: 'dense/kernel', shape: [inputDim, outputDim], dtype: 'float32' },
-        { name: 'dense/bias', shape: [outputDim], dtype: 'float32' },
+  await writeFile(
+    join(dir, 'model.json'),
+    JSON.stringify({
+      format: 'graph-model',
+      generatedBy: '2.15.0',
+      convertedBy: 'TensorFlow.js Converter v4.22.0',
+      modelTopology,
+      weightsManifest: [
+        {
+          paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'],
+          weights: [
+            { name: 'dense/kernel', shape: [inputDim, outputDim], dtype: 'float32' },
+            { name: 'dense/bias', shape: [outputDim], dtype: 'float32' },
+          ],
+        },
       ],
-    }],
-  }));
+    }),
+  );
 }
 
 const table = await nm.datasets.loadCsv(fileURLToPath(new URL('../data/digits.csv', import.meta.url)));
@@ -88,18 +96,25 @@ const test = prep(testIdx);
 
 // 4. A Neural Module head on the features: an ordinary tf.sequential.
 const head = tf.sequential();
-head.add(nm.layers.neuralModule({ inputShape: [FEATURES], units: 40, density: 0.1, activation: 'tanh', solver: { method: 'anderson', tol: 1e-4, maxIter: 50 } }));
+head.add(
+  nm.layers.neuralModule({ inputShape: [FEATURES], units: 40, density: 0.1, activation: 'tanh', solver: { method: 'anderson', tol: 1e-4, maxIter: 50 } }),
+);
 head.add(tf.layers.dense({ units: table.classes.length, activation: 'softmax' }));
 head.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 const t0 = performance.now();
 const history = await head.fit(train.features, train.y, {
-  epochs, batchSize: 32, shuffle: true, verbose: 0,
+  epochs,
+  batchSize: 32,
+  shuffle: true,
+  verbose: 0,
   callbacks: [nm.callbacks.modulePartition({ every: 'epoch' }), nm.callbacks.progress({ label: 'NM head' })],
 });
 const loss = history.history.loss as number[];
 const [, acc] = head.evaluate(test.features, test.y) as tf.Scalar[];
-console.log(`trained ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s: loss ${loss[0].toFixed(3)} → ${loss[loss.length - 1].toFixed(3)}, ` +
-  `test accuracy ${acc.dataSync()[0].toFixed(4)} (${testIdx.length} held-out digits)`);
+console.log(
+  `trained ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s: loss ${loss[0].toFixed(3)} → ${loss[loss.length - 1].toFixed(3)}, ` +
+    `test accuracy ${acc.dataSync()[0].toFixed(4)} (${testIdx.length} held-out digits)`,
+);
 const s = (head.layers[0] as nm.layers.NeuralModuleLayer).structure();
 console.log(`NM head: ${s.modules.length} modules, largest ${s.largestModule}, ${s.edges} kept edges`);
 

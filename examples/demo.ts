@@ -59,12 +59,21 @@ const mlpRun = await run('MLP', tf.layers.dense({ inputShape: [table.numFeatures
 
 const sizes = new Map<number, number>();
 for (const z of s.moduleSizes) sizes.set(z, (sizes.get(z) ?? 0) + 1);
-const sizeText = Array.from(sizes.entries()).sort((a, b) => b[0] - a[0]).map(([z, c]) => (c > 1 ? `${z}×${c}` : `${z}`)).join(', ');
+const sizeText = Array.from(sizes.entries())
+  .sort((a, b) => b[0] - a[0])
+  .map(([z, c]) => (c > 1 ? `${z}×${c}` : `${z}`))
+  .join(', ');
 const c = nmLayer.counters;
 console.log('\n| model | test accuracy | train time | ms / step |');
 console.log('|---|---|---|---|');
 console.log(`| NeuralModule(p=${units}, ρ=${density}) | ${nmRun.accuracy.toFixed(4)} | ${nmRun.seconds.toFixed(1)} s | ${nmRun.msPerStep.toFixed(2)} |`);
 console.log(`| Dense(${units}, tanh) MLP | ${mlpRun.accuracy.toFixed(4)} | ${mlpRun.seconds.toFixed(1)} s | ${mlpRun.msPerStep.toFixed(2)} |`);
-console.log(`\nNM vs MLP: accuracy ${(100 * (nmRun.accuracy - mlpRun.accuracy)).toFixed(2)} points, step time ×${(nmRun.msPerStep / mlpRun.msPerStep).toFixed(2)}`);
-console.log(`modules: ${s.modules.length} (sizes ${sizeText}); largest ${s.largestModule}; levels ${s.levels.length}; kept edges ${s.edges}; γ ${s.gamma.toExponential(2)}; ‖A‖₂ ≈ ${s.spectralNorm.toFixed(3)}`);
-console.log(`mean solver iterations in the last epoch: forward ${(c.forwardIterations / Math.max(1, c.forwardCalls)).toFixed(1)}, backward ${(c.backwardIterations / Math.max(1, c.backwardCalls)).toFixed(1)}`);
+console.log(
+  `\nNM vs MLP: accuracy ${(100 * (nmRun.accuracy - mlpRun.accuracy)).toFixed(2)} points, step time ×${(nmRun.msPerStep / mlpRun.msPerStep).toFixed(2)}`,
+);
+console.log(
+  `modules: ${s.modules.length} (sizes ${sizeText}); largest ${s.largestModule}; levels ${s.levels.length}; kept edges ${s.edges}; γ ${s.gamma.toExponential(2)}; ‖A‖₂ ≈ ${s.spectralNorm.toFixed(3)}`,
+);
+console.log(
+  `mean solver iterations in the last epoch: forward ${(c.forwardIterations / Math.max(1, c.forwardCalls)).toFixed(1)}, backward ${(c.backwardIterations / Math.max(1, c.backwardCalls)).toFixed(1)}`,
+);

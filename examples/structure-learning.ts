@@ -97,7 +97,10 @@ interface Result {
 /** One compact progress line per epoch (module statistics read from the layer). */
 class EpochLine extends tf.Callback {
   private t0 = Date.now();
-  constructor(private readonly label: string, private readonly layer: nm.layers.NeuralModuleLayer) {
+  constructor(
+    private readonly label: string,
+    private readonly layer: nm.layers.NeuralModuleLayer,
+  ) {
     super();
   }
   override async onEpochEnd(epoch: number, logs?: Record<string, unknown>): Promise<void> {
@@ -149,7 +152,18 @@ async function run(regime: Regime, seed: number, data: ReturnType<typeof split>)
   await writeFile(`${OUT}/seed${seed}/${regime}/final.svg`, nm.analysis.renderStructure(layer));
   model.dispose();
   (graphRegularizer as { dispose?: () => void } | null)?.dispose?.();
-  return { regime, seed, testError: wrong / pred.length, modules: st.modules, largest: st.largest, balance: st.balance, gini: st.gini, cyclic: st.cyclicModules, edges: s.edges, seconds };
+  return {
+    regime,
+    seed,
+    testError: wrong / pred.length,
+    modules: st.modules,
+    largest: st.largest,
+    balance: st.balance,
+    gini: st.gini,
+    cyclic: st.cyclicModules,
+    edges: s.edges,
+    seconds,
+  };
 }
 
 async function writeFile(path: string, text: string): Promise<void> {
@@ -179,7 +193,17 @@ const cols = ['regime', 'test error', 'modules', 'modules ≥2', 'largest', 'bal
 const rows = REGIMES.map((r) => {
   const rs = results.filter((x) => x.regime === r);
   const f = (k: keyof Result) => rs.map((x) => x[k] as number);
-  return [r, cell(f('testError'), 4), cell(f('modules'), 1), cell(f('cyclic'), 1), cell(f('largest'), 1), cell(f('balance'), 2), cell(f('gini'), 3), cell(f('edges'), 0), cell(f('seconds'), 0)];
+  return [
+    r,
+    cell(f('testError'), 4),
+    cell(f('modules'), 1),
+    cell(f('cyclic'), 1),
+    cell(f('largest'), 1),
+    cell(f('balance'), 2),
+    cell(f('gini'), 3),
+    cell(f('edges'), 0),
+    cell(f('seconds'), 0),
+  ];
 });
 const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;

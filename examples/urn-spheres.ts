@@ -35,7 +35,9 @@ const tensors = (t: nm.datasets.Table) => ({
 const tr = tensors(train);
 const te = tensors(test);
 mkdirSync(OUT_DIR, { recursive: true });
-console.log(`URN on concentric shells: ${train.numSamples} train / ${test.numSamples} test, S=${S}, I=${I}, c_W=${C_W}, c_N=${C_N}, Adam lr=${LR}, ${EPOCHS} epochs, backend ${tf.getBackend()}`);
+console.log(
+  `URN on concentric shells: ${train.numSamples} train / ${test.numSamples} test, S=${S}, I=${I}, c_W=${C_W}, c_N=${C_N}, Adam lr=${LR}, ${EPOCHS} epochs, backend ${tf.getBackend()}`,
+);
 
 for (const residual of ['none', 'output'] as const) {
   const tag = residual === 'none' ? 'plain' : 'residual-output';
@@ -76,7 +78,9 @@ for (const residual of ['none', 'output'] as const) {
   const s = nm.analysis.emergentStructure(layer, te.x as tf.Tensor2D, { eps: 1e-6, weightThreshold: 1e-2 });
   console.log(`[${tag}] trained in ${((Date.now() - t0) / 1000).toFixed(0)} s; test accuracy ${(100 * accuracy).toFixed(1)}%`);
   console.log(`[${tag}] active neurons ${s.activeCount} of ${S} (inputs ${s.layerWidths[0]}, outputs 2), reused at several iterations: ${s.multiIteration}`);
-  console.log(`[${tag}] emergent layer widths (layer 0 … ${I}): [${s.layerWidths.join(', ')}]; hidden layers (non-input, non-output neurons by first iteration): [${s.hiddenLayerWidths.join(', ')}]`);
+  console.log(
+    `[${tag}] emergent layer widths (layer 0 … ${I}): [${s.layerWidths.join(', ')}]; hidden layers (non-input, non-output neurons by first iteration): [${s.hiddenLayerWidths.join(', ')}]`,
+  );
   console.log(
     `[${tag}] synapses |w| > ${s.weightThreshold} among active neurons: forward ${s.weights.forward} (skip ${s.weights.skip}), backward ${s.weights.backward}, lateral ${s.weights.lateral}; touching inactive neurons ${s.weights.inactive}`,
   );

@@ -51,10 +51,22 @@ describe('browser build', () => {
     const pkgDir = join(OUT, 'pkg');
     await rm(pkgDir, { recursive: true, force: true });
     // The same emit as `npm run build` (dist/), into out/ so the test leaves dist/ alone.
-    await run(process.execPath, [
-      join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'),
-      '--outDir', pkgDir, '--noCheck', '--declaration', 'false', '--sourceMap', 'false',
-    ], { cwd: ROOT });
+    await run(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        join(ROOT, 'tsconfig.build.json'),
+        '--outDir',
+        pkgDir,
+        '--noCheck',
+        '--declaration',
+        'false',
+        '--sourceMap',
+        'false',
+      ],
+      { cwd: ROOT },
+    );
     const { logger, messages } = recordingLogger();
     const result = await build({
       configFile: false,
@@ -82,8 +94,10 @@ describe('browser build', () => {
     const withoutComments = (code: string) => code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     expect(chunks.filter((c) => nodeImport.test(withoutComments(c.code))).map((c) => c.fileName)).toEqual([]);
     const size = chunks.reduce((n, c) => n + c.code.length, 0);
-    console.log(`package bundle: ${chunks.length} chunk(s), ${(size / 1024).toFixed(0)} KiB, ` +
-      `static imports ${[...staticImports].join(', ')}; lazy ${[...dynamicImports].join(', ') || 'none'}`);
+    console.log(
+      `package bundle: ${chunks.length} chunk(s), ${(size / 1024).toFixed(0)} KiB, ` +
+        `static imports ${[...staticImports].join(', ')}; lazy ${[...dynamicImports].join(', ') || 'none'}`,
+    );
   });
 
   describe('examples/browser in Chromium', () => {
@@ -106,8 +120,14 @@ describe('browser build', () => {
         headless: true,
         viewport: { width: 1280, height: 720 },
         args: [
-          '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-          '--disable-background-networking', '--disable-component-update', '--disable-sync',
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
         ],
       });
     }, 90_000);
@@ -125,7 +145,8 @@ describe('browser build', () => {
       page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
       const t1 = performance.now();
       await page.goto(`${server!.url}index.html${query}`);
-      await page.waitForFunction(() => window.__nmDone === true, undefined, { timeout: timeoutMs, polling: 250 })
+      await page
+        .waitForFunction(() => window.__nmDone === true, undefined, { timeout: timeoutMs, polling: 250 })
         .catch(async (e: unknown) => {
           await page.screenshot({ path: join(OUT, `timeout-${screenshot}`), fullPage: true });
           throw new Error(`the page did not finish: ${(e as Error).message}\n${consoleLines.join('\n')}`);
@@ -146,9 +167,11 @@ describe('browser build', () => {
         polylines: document.querySelectorAll('#loss-chart polyline').length,
       }));
       await page.close();
-      console.log(`${screenshot}: backend ${result.backend} (${result.backendsTried.join('; ')}), engine ${result.engine} (${result.kernels} kernels), ${result.epochs} epochs on ` +
-        `${result.trainRows}/${result.testRows} rows in ${result.trainSeconds.toFixed(1)} s (page ${pageSeconds.toFixed(1)} s, build ${buildSeconds.toFixed(1)} s); ` +
-        `test accuracy ${shown}; modules per epoch ${result.modules.join(',')}; picture hashes ${hashes.join(' ')}`);
+      console.log(
+        `${screenshot}: backend ${result.backend} (${result.backendsTried.join('; ')}), engine ${result.engine} (${result.kernels} kernels), ${result.epochs} epochs on ` +
+          `${result.trainRows}/${result.testRows} rows in ${result.trainSeconds.toFixed(1)} s (page ${pageSeconds.toFixed(1)} s, build ${buildSeconds.toFixed(1)} s); ` +
+          `test accuracy ${shown}; modules per epoch ${result.modules.join(',')}; picture hashes ${hashes.join(' ')}`,
+      );
 
       // Accuracy: shown in #accuracy, the same as measured.
       expect(shown).toBe(result.accuracy.toFixed(4));
@@ -169,8 +192,10 @@ describe('browser build', () => {
       expect(dom.lossPoints).toBe(result.epochs * Math.ceil(result.trainRows / 32));
       expect(dom.polylines).toBe(3);
       expect(consoleLines.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
-      await writeFile(join(OUT, screenshot.replace(/\.png$/, '.json')),
-        JSON.stringify({ ...result, buildSeconds, pageSeconds, console: consoleLines }, null, 2));
+      await writeFile(
+        join(OUT, screenshot.replace(/\.png$/, '.json')),
+        JSON.stringify({ ...result, buildSeconds, pageSeconds, console: consoleLines }, null, 2),
+      );
       return { result, consoleLines };
     }
 

@@ -21,7 +21,12 @@ import { Random } from '../src/utils/random.js';
 const ACTS = NODE_ACTIVATIONS;
 /** Where f' jumps: central differences skip these. */
 const KINKS: Partial<Record<NodeActivationName, number[]>> = {
-  relu: [0], relu6: [0, 6], hardSigmoid: [-2.5, 2.5], leakyRelu: [0], elu: [0], selu: [0],
+  relu: [0],
+  relu6: [0, 6],
+  hardSigmoid: [-2.5, 2.5],
+  leakyRelu: [0],
+  elu: [0],
+  selu: [0],
 };
 const HUGE = [-1e30, -1e4, -100, -30, 30, 100, 1e4, 1e30];
 /** A grid over [−12, 12] (kinks included exactly) plus huge values, as float32. */
@@ -183,7 +188,13 @@ function contractiveGraph(name: NodeActivationName, seed: number) {
   const rand = rng(seed);
   const w = Float64Array.from({ length: P * P }, (_, i) => (i % (P + 1) === 0 ? 0.4 * rand() : rand()));
   const mask = refMask(w, P, DENSITY, 'graph');
-  const scale = 0.5 / (spectralNorm(Float64Array.from(w, (v, i) => (mask[i] ? v : 0)), P) * nodeActivation(name).lipschitz);
+  const scale =
+    0.5 /
+    (spectralNorm(
+      Float64Array.from(w, (v, i) => (mask[i] ? v : 0)),
+      P,
+    ) *
+      nodeActivation(name).lipschitz);
   for (let i = 0; i < P * P; i++) if (i % (P + 1) !== 0) w[i] *= scale;
   return { w, mask, a0: Float64Array.from(w, (v, i) => (mask[i] ? v : 0)) };
 }
@@ -236,7 +247,8 @@ describe.each(CASES)('Neural Module layer with every activation on %s, %s engine
       return c;
     };
     for (let i = 0; i < P * P; i++) {
-      if (i % (P + 1) === 0) check(gW[i], refLoss(u, kernel, bump(w, i, eps), a0), refLoss(u, kernel, bump(w, i, -eps), a0)); // bias
+      if (i % (P + 1) === 0)
+        check(gW[i], refLoss(u, kernel, bump(w, i, eps), a0), refLoss(u, kernel, bump(w, i, -eps), a0)); // bias
       else check(gW[i], refLoss(u, kernel, w, bump(a0, i, eps)), refLoss(u, kernel, w, bump(a0, i, -eps))); // edge, kept or masked
     }
     for (let i = 0; i < N * P; i++) check(gU[i], refLoss(u, bump(kernel, i, eps), w, a0), refLoss(u, bump(kernel, i, -eps), w, a0));
@@ -326,7 +338,10 @@ describe('activation arguments', () => {
 
   it('rejects softmax and logSoftmax as not pointwise', () => {
     for (const a of ['softmax', 'logSoftmax']) {
-      for (const [make, where] of [[nmLayer, 'neuralModule'], [urnLayer, 'urn']] as const) {
+      for (const [make, where] of [
+        [nmLayer, 'neuralModule'],
+        [urnLayer, 'urn'],
+      ] as const) {
         expect(make(a)).toThrow(new RegExp(`${where}: 'activation' must be a pointwise activation, one of .*; received "${a}"\\. '${a}' is not pointwise`));
       }
     }
@@ -334,7 +349,10 @@ describe('activation arguments', () => {
 
   it('names the argument, the value and every valid name for an unknown activation (exact spelling)', () => {
     for (const a of ['leakyReLU', 'leaky_relu', 'Gelu', 'gelu-new', 3]) {
-      for (const [make, where] of [[nmLayer, 'neuralModule'], [urnLayer, 'urn']] as const) {
+      for (const [make, where] of [
+        [nmLayer, 'neuralModule'],
+        [urnLayer, 'urn'],
+      ] as const) {
         expect(make(a)).toThrow(`${where}: 'activation' must be one of ${all}; received ${typeof a === 'string' ? `"${a}"` : a}.`);
       }
     }
@@ -342,6 +360,11 @@ describe('activation arguments', () => {
 });
 
 afterAll(() => {
-  const rows = Object.entries(measured).map(([act, m]) => `${act}: ${Object.entries(m).map(([k, v]) => `${k} ${v.toExponential(1)}`).join('; ')}`);
+  const rows = Object.entries(measured).map(
+    ([act, m]) =>
+      `${act}: ${Object.entries(m)
+        .map(([k, v]) => `${k} ${v.toExponential(1)}`)
+        .join('; ')}`,
+  );
   if (process.env.ACT_REPORT) console.log(rows.join('\n'));
 });

@@ -57,9 +57,7 @@ describe('nm.backend.useBest', () => {
     ]);
     expect(imp.calls.slice(0, 2)).toEqual(NATIVE);
     expect(log).toHaveBeenCalledTimes(1);
-    expect(log.mock.calls[0][0]).toBe(
-      'tfjs-neural-modules: using the wasm backend (node-gpu not installed, node not installed).',
-    );
+    expect(log.mock.calls[0][0]).toBe('tfjs-neural-modules: using the wasm backend (node-gpu not installed, node not installed).');
     expect(tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).arraySync()).toEqual([4, 6]);
   });
 
@@ -117,9 +115,7 @@ describe('nm.backend.useBest', () => {
 
   it('a forced backend that is not installed is an error naming the package', async () => {
     const before = tf.getBackend();
-    await expect(
-      useBest({ importer: importer({ absent: NATIVE }), env: { NM_BACKEND: 'node' }, log }),
-    ).rejects.toThrow(
+    await expect(useBest({ importer: importer({ absent: NATIVE }), env: { NM_BACKEND: 'node' }, log })).rejects.toThrow(
       /NM_BACKEND=node was requested but that backend is unavailable \(node: @tensorflow\/tfjs-node is not installed\)\. Install @tensorflow\/tfjs-node, or unset NM_BACKEND/,
     );
     expect(tf.getBackend()).toBe(before);
@@ -139,7 +135,12 @@ describe('nm.backend.useBest', () => {
     tf.removeBackend('wasm');
     const result = await useBest({ importer: imp, env: {}, runtime: 'node', log });
     expect(result.backend).toBe('cpu');
-    expect(result.tried.map((t) => [t.name, t.ok])).toEqual([['node-gpu', false], ['node', false], ['wasm', false], ['cpu', true]]);
+    expect(result.tried.map((t) => [t.name, t.ok])).toEqual([
+      ['node-gpu', false],
+      ['node', false],
+      ['wasm', false],
+      ['cpu', true],
+    ]);
     expect(result.tried[2].error).toMatch(/^importing @tensorflow\/tfjs-backend-wasm failed: libtensorflow/);
     await expect(useBest({ quite: true } as never)).rejects.toThrow(/unknown option 'quite'/);
   });

@@ -31,13 +31,41 @@ function tinyCsv(): string {
   const rows = ['f0,f1,f2,f3,label'];
   const sizes = { a: 30, b: 24, c: 18 };
   Object.entries(sizes).forEach(([label, n], k) => {
-    for (let i = 0; i < n; i++) rows.push([0, 1, 2, 3].map((j) => (2 * (j === k ? 1 : 0) + 0.7 * rng.normal()).toFixed(4)).concat(label).join(','));
+    for (let i = 0; i < n; i++)
+      rows.push(
+        [0, 1, 2, 3]
+          .map((j) => (2 * (j === k ? 1 : 0) + 0.7 * rng.normal()).toFixed(4))
+          .concat(label)
+          .join(','),
+      );
   });
   return rows.join('\n');
 }
 
 const config = (out: string, extra: string[] = []): BenchConfig =>
-  parseArgs(['--data', dataDir, '--datasets', 'tiny', '--nodes', '5', '--seeds', '2', '--epochs', '2', '--patience', '1', '--budget', '1', '--batch-size', '16', '--backend', 'cpu', '--out', out, ...extra])!;
+  parseArgs([
+    '--data',
+    dataDir,
+    '--datasets',
+    'tiny',
+    '--nodes',
+    '5',
+    '--seeds',
+    '2',
+    '--epochs',
+    '2',
+    '--patience',
+    '1',
+    '--budget',
+    '1',
+    '--batch-size',
+    '16',
+    '--backend',
+    'cpu',
+    '--out',
+    out,
+    ...extra,
+  ])!;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nm-bench-uci-'));
@@ -59,7 +87,11 @@ describe('split', () => {
     expect(splitIndices(y, 2)).not.toEqual(a);
     const all = [...a.train, ...a.val, ...a.test].sort((p, q) => p - q);
     expect(all).toEqual(Array.from({ length: y.length }, (_, i) => i));
-    for (const [c, n] of [[0, 40], [1, 20], [2, 60]]) {
+    for (const [c, n] of [
+      [0, 40],
+      [1, 20],
+      [2, 60],
+    ]) {
       const count = (idx: number[]) => idx.filter((i) => y[i] === c).length;
       expect(Math.abs(count(a.train) - 0.7 * n)).toBeLessThanOrEqual(1);
       expect(Math.abs(count(a.val) - 0.15 * n)).toBeLessThanOrEqual(1);
@@ -193,7 +225,33 @@ describe('the grid on a tiny dataset', () => {
 
   it('rebuilds the report from the store with --report-only, training nothing', async () => {
     const log: string[] = [];
-    const code = await main(['uci', '--report-only', '--data', dataDir, '--datasets', 'tiny', '--nodes', '5', '--seeds', '2', '--epochs', '2', '--patience', '1', '--budget', '1', '--batch-size', '16', '--backend', 'cpu', '--out', out], (s) => log.push(s));
+    const code = await main(
+      [
+        'uci',
+        '--report-only',
+        '--data',
+        dataDir,
+        '--datasets',
+        'tiny',
+        '--nodes',
+        '5',
+        '--seeds',
+        '2',
+        '--epochs',
+        '2',
+        '--patience',
+        '1',
+        '--budget',
+        '1',
+        '--batch-size',
+        '16',
+        '--backend',
+        'cpu',
+        '--out',
+        out,
+      ],
+      (s) => log.push(s),
+    );
     expect(code).toBe(0);
     expect(log.join('\n')).toContain(`${METHOD_NAMES.length * 2}/${METHOD_NAMES.length * 2} runs complete`);
     expect(existsSync(join(out, 'results.json'))).toBe(true);

@@ -91,7 +91,7 @@ const THEIRS: Theirs[] = [
           batches++;
         },
       };
-      return { cb, ran: () => ((expect(epochs).toBe(2), expect(batches).toBe(4))) };
+      return { cb, ran: () => (expect(epochs).toBe(2), expect(batches).toBe(4)) };
     },
   },
   {
@@ -101,7 +101,7 @@ const THEIRS: Theirs[] = [
       let begun = 0;
       let ended = 0;
       const cb = new tf.CustomCallback({ onTrainBegin: async () => void begun++, onEpochEnd: async () => void ended++ });
-      return { cb, ran: () => ((expect(begun).toBe(1), expect(ended).toBe(2))) };
+      return { cb, ran: () => (expect(begun).toBe(1), expect(ended).toBe(2)) };
     },
   },
   {
@@ -114,7 +114,6 @@ const THEIRS: Theirs[] = [
     },
   },
 ];
-
 
 function tinyModel() {
   const layer = nm.layers.neuralModule({
@@ -196,12 +195,21 @@ describe('nm.callbacks mixed with other callbacks', () => {
   for (const mode of ['fit', 'fitDataset'] as const) {
     it(`${mode}: a tfjs callback, a plain object and ours, in every order tfjs allows`, async () => {
       // tfjs callback first: the plain object is wrapped for tfjs (our shim), all three act.
-      for (const order of [['stop', 'plain', 'ours'], ['stop', 'ours', 'plain'], ['ours', 'stop', 'plain'], ['ours', 'plain', 'stop']] as const) {
+      for (const order of [
+        ['stop', 'plain', 'ours'],
+        ['stop', 'ours', 'plain'],
+        ['ours', 'stop', 'plain'],
+        ['ours', 'plain', 'stop'],
+      ] as const) {
         const stop = THEIRS[3].make();
         const plain = THEIRS[0].make();
         const ours = nm.callbacks.modulePartition();
         const by = { stop: stop.cb, plain: plain.cb, ours };
-        const { h, partitions } = await run(mode, order.map((k) => by[k]), 5);
+        const { h, partitions } = await run(
+          mode,
+          order.map((k) => by[k]),
+          5,
+        );
         stop.ran(h);
         plain.ran(h);
         OURS[0].acted(h, ours, { partitions, lines, epochs: 2, requested: 5 });

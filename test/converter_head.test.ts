@@ -33,10 +33,15 @@ afterAll(async () => {
 
 function head(): tf.Sequential {
   const model = tf.sequential();
-  model.add(nm.layers.neuralModule({
-    inputShape: [FEATURES], units: 24, density: 0.1, activation: 'tanh',
-    solver: { method: 'anderson', tol: 1e-4, maxIter: 50 },
-  }));
+  model.add(
+    nm.layers.neuralModule({
+      inputShape: [FEATURES],
+      units: 24,
+      density: 0.1,
+      activation: 'tanh',
+      solver: { method: 'anderson', tol: 1e-4, maxIter: 50 },
+    }),
+  );
   model.add(tf.layers.dense({ units: digits.classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }));
   model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
@@ -80,7 +85,10 @@ describe.each(BACKENDS)('GraphModel feature extractor + NM head on %s', (backend
 
     const model = head();
     const h = await model.fit(features, y, {
-      epochs: 4, batchSize: 32, shuffle: false, verbose: 0,
+      epochs: 4,
+      batchSize: 32,
+      shuffle: false,
+      verbose: 0,
       callbacks: [nm.callbacks.modulePartition({ every: 'epoch' })],
     });
     const loss = h.history.loss as number[];

@@ -28,7 +28,9 @@ function data(n: number, seed: number) {
 
 function classifier(args: Partial<nm.layers.NeuralModuleLayerArgs> = {}) {
   const model = tf.sequential();
-  model.add(nm.layers.neuralModule({ inputShape: [8], units: 20, density: 0.1, graphInitializer: new nm.layers.ContractiveGraph({ density: 0.1, seed: 3 }), ...args }));
+  model.add(
+    nm.layers.neuralModule({ inputShape: [8], units: 20, density: 0.1, graphInitializer: new nm.layers.ContractiveGraph({ density: 0.1, seed: 3 }), ...args }),
+  );
   model.add(tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
   model.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy' });
   return model;
@@ -36,10 +38,12 @@ function classifier(args: Partial<nm.layers.NeuralModuleLayerArgs> = {}) {
 
 async function toMemory(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    saved = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return saved!;
 }
 
@@ -148,44 +152,71 @@ describe.each(BACKENDS)('the kept-edge mask is saved state (%s)', (backend) => {
     const k = layer.getWeights()[2].size;
     const bad = Int32Array.from({ length: k }, (_, i) => (i === 0 ? 5 * 21 : i + 1)); // a diagonal entry (5→5)
     layer.setWeights([layer.getWeights()[0], layer.getWeights()[1], tf.tensor1d(bad, 'int32')]);
-    expect(() => layer.apply(tf.ones([1, 8]))).toThrow(/saved kept-edge mask \(weight 'keptEdges'\) is not valid for 20 units.*not a off-diagonal edge|the edge 5→5/);
+    expect(() => layer.apply(tf.ones([1, 8]))).toThrow(
+      /saved kept-edge mask \(weight 'keptEdges'\) is not valid for 20 units.*not a off-diagonal edge|the edge 5→5/,
+    );
     model.dispose();
   });
 });
 
-describe.each(BACKENDS.flatMap((b) => (['host', 'tensor'] as const).map((e) => [b, e] as const)))('a row does not depend on its batch (%s, %s engine)', (backend, engine) => {
-  beforeAll(async () => useBackend(backend));
+describe.each(BACKENDS.flatMap((b) => (['host', 'tensor'] as const).map((e) => [b, e] as const)))(
+  'a row does not depend on its batch (%s, %s engine)',
+  (backend, engine) => {
+    beforeAll(async () => useBackend(backend));
 
-  it('a row batched with rows scaled by 1e3 and 1e6 gets the answer it gets alone, within tol', () => {
-    const layer = nm.layers.neuralModule({ units: 24, density: 0.15, engine, activation: 'tanh', solver: { method: 'anderson', tol: 1e-5, maxIter: 200 }, graphInitializer: new nm.layers.ContractiveGraph({ gain: 0.95, density: 0.15, seed: 11 }) });
-    layer.build([null, 6]);
-    const r = new Random(5);
-    const row = Array.from({ length: 6 }, () => 0.3 * r.normal());
-    const alone = (layer.apply(tf.tensor2d([row])) as tf.Tensor).arraySync() as number[][];
-    for (const scale of [1e3, 1e6]) {
-      const big = row.map((v, i) => scale * (i % 2 ? v : -v));
-      const batched = (layer.apply(tf.tensor2d([big, row])) as tf.Tensor).arraySync() as number[][];
-      expect(layer.solverStats().forward.converged).toBe(true);
-      expect(maxDiff(batched[1], alone[0])).toBeLessThan(5e-5);
-    }
-  });
+    it('a row batched with rows scaled by 1e3 and 1e6 gets the answer it gets alone, within tol', () => {
+      const layer = nm.layers.neuralModule({
+        units: 24,
+        density: 0.15,
+        engine,
+        activation: 'tanh',
+        solver: { method: 'anderson', tol: 1e-5, maxIter: 200 },
+        graphInitializer: new nm.layers.ContractiveGraph({ gain: 0.95, density: 0.15, seed: 11 }),
+      });
+      layer.build([null, 6]);
+      const r = new Random(5);
+      const row = Array.from({ length: 6 }, () => 0.3 * r.normal());
+      const alone = (layer.apply(tf.tensor2d([row])) as tf.Tensor).arraySync() as number[][];
+      for (const scale of [1e3, 1e6]) {
+        const big = row.map((v, i) => scale * (i % 2 ? v : -v));
+        const batched = (layer.apply(tf.tensor2d([big, row])) as tf.Tensor).arraySync() as number[][];
+        expect(layer.solverStats().forward.converged).toBe(true);
+        expect(maxDiff(batched[1], alone[0])).toBeLessThan(5e-5);
+      }
+    });
 
-  it('model.predict with batchSize 1 and 256 agree within tol', () => {
-    const model = classifier({ engine, solver: { method: 'anderson', tol: 1e-5, maxIter: 200 } });
-    const x = tf.concat([data(40, 3).x, tf.mul(data(8, 4).x, 1e3)]);
-    expect(maxDiff(predict(model, x), Array.from((model.predict(x, { batchSize: 1 }) as tf.Tensor).dataSync()))).toBeLessThan(5e-5);
-    model.dispose();
-  });
-});
+    it('model.predict with batchSize 1 and 256 agree within tol', () => {
+      const model = classifier({ engine, solver: { method: 'anderson', tol: 1e-5, maxIter: 200 } });
+      const x = tf.concat([data(40, 3).x, tf.mul(data(8, 4).x, 1e3)]);
+      expect(maxDiff(predict(model, x), Array.from((model.predict(x, { batchSize: 1 }) as tf.Tensor).dataSync()))).toBeLessThan(5e-5);
+      model.dispose();
+    });
+  },
+);
 
 describe.each(BACKENDS)('divergence is never reported as convergence (%s)', (backend) => {
   beforeAll(async () => useBackend(backend));
 
   for (const activation of ['relu', 'linear'] as const) {
     it(`tensor-engine Picard on positive feedback (${activation}) throws or says not converged`, () => {
-      const layer = nm.layers.neuralModule({ units: 3, density: 0.5, activation, engine: 'tensor', onNonConvergence: 'ignore', solver: { method: 'picard', maxIter: 50 } });
+      const layer = nm.layers.neuralModule({
+        units: 3,
+        density: 0.5,
+        activation,
+        engine: 'tensor',
+        onNonConvergence: 'ignore',
+        solver: { method: 'picard', maxIter: 50 },
+      });
       layer.build([null, 2]);
-      setKernelAndGraph(layer, tf.ones([2, 3]), tf.tensor2d([[0, 3, 0], [3, 0, 0], [0, 0, 0]]));
+      setKernelAndGraph(
+        layer,
+        tf.ones([2, 3]),
+        tf.tensor2d([
+          [0, 3, 0],
+          [3, 0, 0],
+          [0, 0, 0],
+        ]),
+      );
       let threw: unknown = null;
       try {
         layer.apply(tf.ones([1, 2]));
@@ -202,10 +233,24 @@ describe.each(BACKENDS)('divergence is never reported as convergence (%s)', (bac
     let convergedCount = 0;
     for (let trial = 0; trial < 40; trial++) {
       const r = new Random(100 + trial);
-      const layer = nm.layers.neuralModule({ units: p, density: 0.4, activation: 'linear', engine, onNonConvergence: 'ignore', solver: { method: 'anderson', tol: 1e-4, maxIter: 60 } });
+      const layer = nm.layers.neuralModule({
+        units: p,
+        density: 0.4,
+        activation: 'linear',
+        engine,
+        onNonConvergence: 'ignore',
+        solver: { method: 'anderson', tol: 1e-4, maxIter: 60 },
+      });
       layer.build([null, 3]);
       const w = Float32Array.from({ length: p * p }, () => 0.45 * r.normal());
-      setKernelAndGraph(layer, tf.tensor2d(Float32Array.from({ length: 3 * p }, () => r.normal()), [3, p]), tf.tensor2d(w, [p, p]));
+      setKernelAndGraph(
+        layer,
+        tf.tensor2d(
+          Float32Array.from({ length: 3 * p }, () => r.normal()),
+          [3, p],
+        ),
+        tf.tensor2d(w, [p, p]),
+      );
       const u = Array.from({ length: 4 }, () => Array.from({ length: 3 }, () => r.normal()));
       let h: number[][];
       try {
@@ -288,7 +333,9 @@ describe('graphConstraint', () => {
     const old = nm.layers.neuralModule({ units: 5, contractionBound: 0.8 });
     expect(old.options.graphConstraint).toBeInstanceOf(nm.constraints.ContractiveConstraint);
     expect(old.getConfig().contractionBound).toBeUndefined();
-    expect(() => nm.layers.neuralModule({ units: 5, contractionBound: 0.8, graphConstraint: 'nonNeg' })).toThrow(/'contractionBound' must be null when graphConstraint is set/);
+    expect(() => nm.layers.neuralModule({ units: 5, contractionBound: 0.8, graphConstraint: 'nonNeg' })).toThrow(
+      /'contractionBound' must be null when graphConstraint is set/,
+    );
     expect(() => nm.constraints.contractive({ bound: 0 })).toThrow(/contractive: 'bound' must be a finite number in \(0, inf\); received 0/);
   });
 

@@ -86,9 +86,15 @@ describe('hardening: analysis and graph inputs', () => {
     await expect(nm.analysis.renderStructurePng({ ...emptySnapshot(4), modules: [[0, 1], [7]] })).rejects.toThrow(
       "renderStructurePng: 'layer.modules[1][0]' must be an integer in [0, 3]; received 7.",
     );
-    expect(() => nm.analysis.renderStructure({ ...emptySnapshot(4), modules: [[0, 1], [1, 2, 3]] })).toThrow(
-      /renderStructure: 'layer\.modules\[1\]\[0\]' must be a node id not listed in an earlier module/,
-    );
+    expect(() =>
+      nm.analysis.renderStructure({
+        ...emptySnapshot(4),
+        modules: [
+          [0, 1],
+          [1, 2, 3],
+        ],
+      }),
+    ).toThrow(/renderStructure: 'layer\.modules\[1\]\[0\]' must be a node id not listed in an earlier module/);
   });
 
   it('2. emergentStructure rejects NaN/Inf inputs and options, naming the first bad row', () => {
@@ -103,13 +109,18 @@ describe('hardening: analysis and graph inputs', () => {
     const t = tf.tensor2d(x);
     expect(() => nm.analysis.emergentStructure(layer, t)).toThrow(/'inputs' must be finite numbers; received NaN at row 4, column 1/);
     t.dispose();
-    expect(() => nm.analysis.emergentStructure(layer, [[1, 2, 3], [1, 2]])).toThrow(
-      "emergentStructure: 'inputs[1]' must be an array of 3 numbers (one row); received [1, 2].",
+    expect(() =>
+      nm.analysis.emergentStructure(layer, [
+        [1, 2, 3],
+        [1, 2],
+      ]),
+    ).toThrow("emergentStructure: 'inputs[1]' must be an array of 3 numbers (one row); received [1, 2].");
+    expect(() => nm.analysis.emergentStructure(layer, rows(2), { eps: NaN })).toThrow(
+      /emergentStructure: 'eps' must be a finite number in \[0, inf\); received NaN/,
     );
-    expect(() => nm.analysis.emergentStructure(layer, rows(2), { eps: NaN })).toThrow(/emergentStructure: 'eps' must be a finite number in \[0, inf\); received NaN/);
-    expect(() => nm.analysis.emergentStructure(layer, rows(2), { positions: Array.from({ length: 8 }, (_, i) => (i === 5 ? [0, NaN, 1] : [0, 0, i])) })).toThrow(
-      "emergentStructure: 'positions[5]' must be [x, y, z] with finite numbers; received [0, NaN, 1].",
-    );
+    expect(() =>
+      nm.analysis.emergentStructure(layer, rows(2), { positions: Array.from({ length: 8 }, (_, i) => (i === 5 ? [0, NaN, 1] : [0, 0, i])) }),
+    ).toThrow("emergentStructure: 'positions[5]' must be [x, y, z] with finite numbers; received [0, NaN, 1].");
     // Clean inputs still work and give a finite prune check.
     const s = nm.analysis.emergentStructure(layer, rows(6));
     expect(Number.isFinite(s.prune.maxDiff)).toBe(true);
@@ -155,7 +166,7 @@ describe('hardening: analysis and graph inputs', () => {
     );
     expect(nm.analysis.renderConnectome(layer, null, { positions: pos }).startsWith('<svg')).toBe(true);
     expect(() => nm.analysis.structureSnapshot(layer as never)).toThrow(
-      "structureSnapshot: 'layer' must be a built NeuralModule layer (nm.layers.neuralModule); received \"an object of class URNLayer\".",
+      'structureSnapshot: \'layer\' must be a built NeuralModule layer (nm.layers.neuralModule); received "an object of class URNLayer".',
     );
     expect(() => crc32(new Uint8Array(4), 0, 9)).toThrow("crc32: 'end' must be an integer in [0, 4]; received 9.");
     model.dispose();
@@ -170,8 +181,12 @@ describe('hardening: analysis and graph inputs', () => {
     expect(() => graph.stronglyConnectedComponents(3, Int32Array.of(0, 2, 1, 2), Int32Array.of(1, 0))).toThrow(
       "stronglyConnectedComponents: 'rowPtr[2]' must be an integer in [rowPtr[1] = 2, colIdx.length = 2] (row pointers rise from 0 to colIdx.length); received 1.",
     );
-    expect(() => graph.stronglyConnectedComponents(-1, Int32Array.of(0), Int32Array.of())).toThrow(/stronglyConnectedComponents: 'p' must be an integer >= 0; received -1/);
-    expect(() => graph.hopDistances(2, rowPtr, Int32Array.of(1, -1))).toThrow(/hopDistances: 'colIdx\[1\]' must be a node id, an integer in \[0, 1\]; received -1/);
+    expect(() => graph.stronglyConnectedComponents(-1, Int32Array.of(0), Int32Array.of())).toThrow(
+      /stronglyConnectedComponents: 'p' must be an integer >= 0; received -1/,
+    );
+    expect(() => graph.hopDistances(2, rowPtr, Int32Array.of(1, -1))).toThrow(
+      /hopDistances: 'colIdx\[1\]' must be a node id, an integer in \[0, 1\]; received -1/,
+    );
     expect(() => graph.buildSchedule(null as never)).toThrow(/buildSchedule: 'mask' must be an edge mask/);
   });
 });

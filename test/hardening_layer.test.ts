@@ -13,19 +13,31 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 describe.each(BACKENDS)('NeuralModule layer resources and inputs (%s)', (backend) => {
   beforeAll(async () => useBackend(backend));
 
-  it('model.dispose() frees the regularizers\' tensors too: numTensors is flat across create/train/dispose', async () => {
+  it("model.dispose() frees the regularizers' tensors too: numTensors is flat across create/train/dispose", async () => {
     // tfjs itself keeps one tensor per compiled-and-fitted model: a Dense model is the control.
     const cycle = async (hidden: 'nm' | 'dense') => {
       const model = tf.sequential();
       model.add(
         hidden === 'nm'
-          ? nm.layers.neuralModule({ inputShape: [4], units: 12, density: 0.2, graphRegularizer: nm.regularizers.nm({ alpha: 1e-3, form: 'repulsion' }), inputRegularizer: nm.regularizers.offDiagonalL1({ l1: 1e-3 }) })
+          ? nm.layers.neuralModule({
+              inputShape: [4],
+              units: 12,
+              density: 0.2,
+              graphRegularizer: nm.regularizers.nm({ alpha: 1e-3, form: 'repulsion' }),
+              inputRegularizer: nm.regularizers.offDiagonalL1({ l1: 1e-3 }),
+            })
           : tf.layers.dense({ inputShape: [4], units: 12 }),
       );
       model.add(tf.layers.dense({ units: 2, activation: 'softmax' }));
       model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
       const x = tf.randomNormal([16, 4], 0, 1, 'float32', 1);
-      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 2), 'int32'), 2);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: 16 }, (_, i) => i % 2),
+          'int32',
+        ),
+        2,
+      );
       await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, callbacks: [nm.callbacks.modulePartition()] });
       model.dispose();
       model.optimizer.dispose();
@@ -50,7 +62,10 @@ describe.each(BACKENDS)('NeuralModule layer resources and inputs (%s)', (backend
       expect((layer.apply(empty) as tf.Tensor).shape).toEqual((dense.apply(empty) as tf.Tensor).shape);
       const g = tf.grad((x: tf.Tensor) => tf.sum(layer.apply(x) as tf.Tensor))(empty);
       expect(g.shape).toEqual([0, 3]);
-      const { grads } = tf.variableGrads(() => tf.sum(layer.apply(empty) as tf.Tensor) as tf.Scalar, layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+      const { grads } = tf.variableGrads(
+        () => tf.sum(layer.apply(empty) as tf.Tensor) as tf.Scalar,
+        layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+      );
       for (const t of Object.values(grads)) expect(Math.max(...Array.from(t.dataSync()).map(Math.abs))).toBe(0);
     }
   });
@@ -62,7 +77,14 @@ describe('large batches on the host engine', () => {
   it('are solved in row chunks: the arena stays within its budget and the answers match the tensor engine', () => {
     const p = 200;
     const make = (engine: 'host' | 'tensor') => {
-      const l = nm.layers.neuralModule({ units: p, density: 0.05, engine, solver: { method: 'anderson', tol: 1e-5, maxIter: 100 }, graphInitializer: new nm.layers.ContractiveGraph({ density: 0.05, seed: 4 }), inputInitializer: tf.initializers.glorotUniform({ seed: 5 }) });
+      const l = nm.layers.neuralModule({
+        units: p,
+        density: 0.05,
+        engine,
+        solver: { method: 'anderson', tol: 1e-5, maxIter: 100 },
+        graphInitializer: new nm.layers.ContractiveGraph({ density: 0.05, seed: 4 }),
+        inputInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+      });
       l.build([null, 8]);
       return l;
     };
@@ -84,7 +106,9 @@ describe('argument errors', () => {
   it('a solver that is neither a name nor an object, and units beyond the dense limit, are ConfigErrors naming the argument', () => {
     for (const solver of [5, true, []]) {
       expect(() => nm.layers.neuralModule({ units: 4, solver: solver as never })).toThrow(nm.ConfigError);
-      expect(() => nm.layers.neuralModule({ units: 4, solver: solver as never })).toThrow(/'solver' must be a method name \('picard', 'anderson', 'broyden', 'newton'\) or an object/);
+      expect(() => nm.layers.neuralModule({ units: 4, solver: solver as never })).toThrow(
+        /'solver' must be a method name \('picard', 'anderson', 'broyden', 'newton'\) or an object/,
+      );
     }
     expect(() => nm.layers.neuralModule({ units: 1e6 })).toThrow(/'units' must be an integer in \[1, 16384\]; received 1000000/);
   });

@@ -88,7 +88,17 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
       first.build([null, N]);
       second.build([null, P]);
       setKernelAndGraph(first, tf.tensor2d(k, [N, P]), tf.tensor2d(w, [P, P]));
-      setKernelAndGraph(second, tf.tensor2d(Float32Array.from({ length: P * P }, (_, i) => 0.3 * Math.sin(i)), [P, P]), tf.tensor2d(w.map((v) => 0.8 * v), [P, P]));
+      setKernelAndGraph(
+        second,
+        tf.tensor2d(
+          Float32Array.from({ length: P * P }, (_, i) => 0.3 * Math.sin(i)),
+          [P, P],
+        ),
+        tf.tensor2d(
+          w.map((v) => 0.8 * v),
+          [P, P],
+        ),
+      );
       const xs = tf.tensor2d(x, [B, N]);
       const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(second.apply(first.apply(xs) as tf.Tensor) as tf.Tensor)) as tf.Scalar);
       expect(first.activeEngine()).toBe(engine);
@@ -129,9 +139,11 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
 });
 
 describe('engine arguments', () => {
-  it("rejects an unknown engine and a host engine with a tensor-only solver", () => {
+  it('rejects an unknown engine and a host engine with a tensor-only solver', () => {
     expect(() => nm.layers.neuralModule({ units: 4, engine: 'gpu' as never })).toThrow(/'engine' must be one of 'auto', 'host', 'tensor'; received "gpu"/);
-    expect(() => nm.layers.neuralModule({ units: 4, engine: 'host', solver: 'newton' })).toThrow(/'solver.method' must be one of 'picard', 'anderson' with engine 'host'; received "newton". Use engine 'tensor' or 'auto'/);
+    expect(() => nm.layers.neuralModule({ units: 4, engine: 'host', solver: 'newton' })).toThrow(
+      /'solver.method' must be one of 'picard', 'anderson' with engine 'host'; received "newton". Use engine 'tensor' or 'auto'/,
+    );
     expect(() => nm.layers.neuralModule({ units: 4, engine: 'host', backwardSolver: 'broyden' })).toThrow(/'backwardSolver.method'/);
   });
 

@@ -3,7 +3,6 @@
  * stats contract, non-finite and non-converged endings, on both kernel sets.
  */
 import { describe, expect, it } from 'vitest';
-import * as nm from '../src/index.js';
 import { sparseKernels } from '../src/kernels/index.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../src/solvers/host_types.js';
 import { getHostSolver, resolveSolverOptions } from '../src/solvers/registry.js';
@@ -30,9 +29,15 @@ function workspace(kind: 'js' | 'wasm', options: ReturnType<typeof resolveSolver
  */
 function linearProblem(rho: number, seed: number, slow = false) {
   const r = new Random(seed);
-  const m = Float64Array.from({ length: n * n }, (_, i) => (slow ? (i % (n + 1) === 0 ? 1 - (Math.floor(i / n) * 0.5) / n : 0.02 * (r.next() * 2 - 1)) : r.next() * 2 - 1));
+  const m = Float64Array.from({ length: n * n }, (_, i) =>
+    slow ? (i % (n + 1) === 0 ? 1 - (Math.floor(i / n) * 0.5) / n : 0.02 * (r.next() * 2 - 1)) : r.next() * 2 - 1,
+  );
   let norm = 0;
-  for (let i = 0; i < n; i++) norm = Math.max(norm, m.slice(i * n, i * n + n).reduce((s, v) => s + Math.abs(v), 0));
+  for (let i = 0; i < n; i++)
+    norm = Math.max(
+      norm,
+      m.slice(i * n, i * n + n).reduce((s, v) => s + Math.abs(v), 0),
+    );
   for (let i = 0; i < n * n; i++) m[i] *= rho / norm;
   const c = Float64Array.from({ length: n * B }, () => r.next() * 2 - 1);
   const map = (x: Float32Array, out: Float32Array) => {
@@ -96,7 +101,10 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
   });
 
   it('damped picard and mixed anderson (beta < 1) still reach the fixed point', () => {
-    for (const options of [resolveSolverOptions({ method: 'picard', damping: 0.6, tol: 1e-6, maxIter: 2000 }), resolveSolverOptions({ method: 'anderson', beta: 0.7, tol: 1e-6, maxIter: 500 })]) {
+    for (const options of [
+      resolveSolverOptions({ method: 'picard', damping: 0.6, tol: 1e-6, maxIter: 2000 }),
+      resolveSolverOptions({ method: 'anderson', beta: 0.7, tol: 1e-6, maxIter: 500 }),
+    ]) {
       const { ws, x0 } = workspace(kind, options);
       const { map, exact } = linearProblem(0.7, 9);
       const sol = getHostSolver(options.method)(map, x0, options, ws);

@@ -85,21 +85,35 @@ const shapes: Array<[number, number, number, number]> = [
 function runAll(k: SparseKernels, [p, q, B, maxDeg]: [number, number, number, number], lo: number, hi: number, seed: number) {
   const r = rng(seed);
   const csr = randomCsr(r, p, q, maxDeg);
-  const x0 = randomF32(r, q * B), out0 = randomF32(r, p * B), a0 = randomF32(r, p * B), c0 = randomF32(r, p * B);
-  const g0 = randomF32(r, B), s0 = randomF32(r, B);
+  const x0 = randomF32(r, q * B),
+    out0 = randomF32(r, p * B),
+    a0 = randomF32(r, p * B),
+    c0 = randomF32(r, p * B);
+  const g0 = randomF32(r, B),
+    s0 = randomF32(r, B);
   const nnz = csr.idx.length;
   k.arena.reset(arenaBytes([p + 1, nnz, nnz, q * B, p * B, p * B, p * B, p * B, B, B]));
-  const ptr = i32In(k, csr.ptr), idx = i32In(k, csr.idx), w = f32In(k, csr.w), x = f32In(k, x0);
-  const spmmOut = f32In(k, out0), a = f32In(k, a0), c = f32In(k, c0), axpyOut = f32In(k, out0);
-  const g = f32In(k, g0), dots = f32In(k, s0);
+  const ptr = i32In(k, csr.ptr),
+    idx = i32In(k, csr.idx),
+    w = f32In(k, csr.w),
+    x = f32In(k, x0);
+  const spmmOut = f32In(k, out0),
+    a = f32In(k, a0),
+    c = f32In(k, c0),
+    axpyOut = f32In(k, out0);
+  const g = f32In(k, g0),
+    dots = f32In(k, s0);
   k.spmm(ptr, idx, w, lo, hi, x, spmmOut, B);
   k.dotRows(a, c, lo, hi, B, dots);
   k.axpyRows(g, a, lo, hi, B, axpyOut);
 
   // float64 references and, per element, the magnitude of what was summed.
-  const refSpmm = Float64Array.from(out0), magSpmm = Float64Array.from(out0, Math.abs);
-  const refAxpy = Float64Array.from(out0), magAxpy = Float64Array.from(out0, Math.abs);
-  const refDots = Float64Array.from(s0), magDots = Float64Array.from(s0, Math.abs);
+  const refSpmm = Float64Array.from(out0),
+    magSpmm = Float64Array.from(out0, Math.abs);
+  const refAxpy = Float64Array.from(out0),
+    magAxpy = Float64Array.from(out0, Math.abs);
+  const refDots = Float64Array.from(s0),
+    magDots = Float64Array.from(s0, Math.abs);
   for (let row = lo; row < hi; row++) {
     for (let b = 0; b < B; b++) {
       const i = row * B + b;
@@ -138,7 +152,13 @@ describe.each(impls.map((k) => [k.name, k] as const))('sparse kernels (%s)', (_n
   for (const shape of shapes) {
     const [p, q, B] = shape;
     it(`match the float64 reference: p=${p} q=${q} B=${B}, full and sub-ranges`, () => {
-      const ranges: Array<[number, number]> = [[0, p], [2, p - 3], [p - 1, p], [3, 3], [0, 0]];
+      const ranges: Array<[number, number]> = [
+        [0, p],
+        [2, p - 3],
+        [p - 1, p],
+        [3, 3],
+        [0, 0],
+      ];
       ranges.forEach(([lo, hi], i) => runAll(k, shape, lo, hi, 100 * p + B + i).check());
     });
   }
@@ -147,7 +167,8 @@ describe.each(impls.map((k) => [k.name, k] as const))('sparse kernels (%s)', (_n
     k.arena.reset(arenaBytes([3, 5, 1]));
     const a = k.arena.f32(3);
     a.fill(7);
-    const b = k.arena.i32(5), c = k.arena.f32(1);
+    const b = k.arena.i32(5),
+      c = k.arena.f32(1);
     for (const v of [a, b, c]) expect(v.byteOffset % ARENA_ALIGN).toBe(0);
     expect(() => k.arena.f32(1)).toThrow(/reserved by the last reset\(\)/);
     k.arena.reset(16);
@@ -157,10 +178,15 @@ describe.each(impls.map((k) => [k.name, k] as const))('sparse kernels (%s)', (_n
   });
 
   it('rejects bad ranges, short arrays and overlapping outputs with a named argument', () => {
-    const B = 4, p = 3;
+    const B = 4,
+      p = 3;
     k.arena.reset(arenaBytes([p + 1, 2, 2, p * B, p * B, B]));
-    const ptr = k.arena.i32(p + 1), idx = k.arena.i32(2), w = k.arena.f32(2);
-    const x = k.arena.f32(p * B), out = k.arena.f32(p * B), g = k.arena.f32(B);
+    const ptr = k.arena.i32(p + 1),
+      idx = k.arena.i32(2),
+      w = k.arena.f32(2);
+    const x = k.arena.f32(p * B),
+      out = k.arena.f32(p * B),
+      g = k.arena.f32(B);
     ptr.set([0, 1, 2, 2]);
     expect(() => k.spmm(ptr, idx, w, 2, 1, x, out, B)).toThrow(/spmm: 'hi' must be an integer in \[2/);
     expect(() => k.spmm(ptr, idx, w, -1, 1, x, out, B)).toThrow(/spmm: 'lo'/);
@@ -228,7 +254,8 @@ function runElementwise(k: SparseKernels, n: number, seed: number) {
 
 /** ‖a − b‖ / (‖b‖ + 1e-8), straightforwardly in float64. */
 function relativeStepRef(a: Float32Array, b: Float32Array): number {
-  let sd = 0, sb = 0;
+  let sd = 0,
+    sb = 0;
   for (let i = 0; i < a.length; i++) {
     sd += (a[i] - b[i]) ** 2;
     sb += b[i] ** 2;
@@ -270,7 +297,12 @@ describe.each(impls.map((k) => [k.name, k] as const))('element-wise kernels (%s)
     expect(Object.is(out[4], -0)).toBe(true);
     expect(Math.abs(out[5] - fr(1e-30))).toBeLessThanOrEqual(1e-36);
     expect(out[6]).toBe(-out[5]);
-    expectClose(out.slice(7).map(Math.abs), specials.slice(7).map((v) => Math.tanh(Math.abs(v))), { atol: 3e-7 }, 'tanh of large inputs');
+    expectClose(
+      out.slice(7).map(Math.abs),
+      specials.slice(7).map((v) => Math.tanh(Math.abs(v))),
+      { atol: 3e-7 },
+      'tanh of large inputs',
+    );
     for (const n of ewLengths) {
       const [y, o, neg, oNeg] = ewArrays(k, n, 4);
       y.set(tanhInputs(n, n + 1));
@@ -279,7 +311,12 @@ describe.each(impls.map((k) => [k.name, k] as const))('element-wise kernels (%s)
       k.tanh(neg, oNeg);
       for (let i = 0; i < n; i++) expect(Object.is(oNeg[i], -o[i]) || (Number.isNaN(o[i]) && Number.isNaN(oNeg[i]))).toBe(true);
       const finite = Array.from(y.keys()).filter((i) => Number.isFinite(y[i]));
-      expectClose(finite.map((i) => o[i]), finite.map((i) => Math.tanh(y[i])), { atol: TANH_TOL }, `tanh at length ${n}`);
+      expectClose(
+        finite.map((i) => o[i]),
+        finite.map((i) => Math.tanh(y[i])),
+        { atol: TANH_TOL },
+        `tanh at length ${n}`,
+      );
       for (const v of [y, o, neg, oNeg]) expect(sentinelsIntact(v)).toBe(true);
     }
   });
@@ -292,7 +329,8 @@ describe.each(impls.map((k) => [k.name, k] as const))('element-wise kernels (%s)
         b[i] = (r() * 2 - 1) * 10 ** Math.floor(r() * 6 - 3);
         a[i] = b[i] + (r() * 2 - 1) * 1e-3;
       }
-      const got = k.relativeStep(a, b), ref = relativeStepRef(a, b);
+      const got = k.relativeStep(a, b),
+        ref = relativeStepRef(a, b);
       if (n === 0) expect(got).toBe(0);
       else expect(Math.abs(got - ref)).toBeLessThanOrEqual(1e-12 * ref);
       expect(k.relativeStep(b, b)).toBe(0);
@@ -325,7 +363,8 @@ describe.each(impls.map((k) => [k.name, k] as const))('element-wise kernels (%s)
       const r = rng(7 + n);
       const [a, d, t, out] = ewArrays(k, n, 4);
       for (const v of [a, d, t]) v.set(randomF32(r, n));
-      const a0 = Float32Array.from(a), t0 = Float32Array.from(t);
+      const a0 = Float32Array.from(a),
+        t0 = Float32Array.from(t);
       const want = Float32Array.from({ length: n }, (_, i) => fr(a[i] + fr(d[i] * t[i])));
       k.addMul(a, d, t, out);
       expect(bitsEqual(out, want)).toBe(true);
@@ -345,8 +384,12 @@ describe.each(impls.map((k) => [k.name, k] as const))('element-wise kernels (%s)
         const r = rng(11 + n);
         const [g, x, prevG, prevR, rr, dG, dR] = ewArrays(k, n, 7);
         for (const v of [g, x, prevG, prevR, dG, dR]) v.set(randomF32(r, n));
-        const g0 = Float32Array.from(g), x0 = Float32Array.from(x), pg0 = Float32Array.from(prevG), pr0 = Float32Array.from(prevR);
-        const dG0 = Float32Array.from(dG), dR0 = Float32Array.from(dR);
+        const g0 = Float32Array.from(g),
+          x0 = Float32Array.from(x),
+          pg0 = Float32Array.from(prevG),
+          pr0 = Float32Array.from(prevR);
+        const dG0 = Float32Array.from(dG),
+          dR0 = Float32Array.from(dR);
         k.andersonDiffs(g, x, prevG, prevR, rr, withDiffs ? dG : null, withDiffs ? dR : null);
         const r1 = Float32Array.from({ length: n }, (_, i) => fr(g0[i] - x0[i]));
         expect(bitsEqual(rr, r1)).toBe(true);
@@ -354,8 +397,18 @@ describe.each(impls.map((k) => [k.name, k] as const))('element-wise kernels (%s)
         expect(bitsEqual(prevR, r1)).toBe(true);
         expect(bitsEqual(g, g0) && bitsEqual(x, x0)).toBe(true);
         if (withDiffs) {
-          expect(bitsEqual(dG, Float32Array.from({ length: n }, (_, i) => fr(g0[i] - pg0[i])))).toBe(true);
-          expect(bitsEqual(dR, Float32Array.from({ length: n }, (_, i) => fr(r1[i] - pr0[i])))).toBe(true);
+          expect(
+            bitsEqual(
+              dG,
+              Float32Array.from({ length: n }, (_, i) => fr(g0[i] - pg0[i])),
+            ),
+          ).toBe(true);
+          expect(
+            bitsEqual(
+              dR,
+              Float32Array.from({ length: n }, (_, i) => fr(r1[i] - pr0[i])),
+            ),
+          ).toBe(true);
         } else {
           expect(bitsEqual(dG, dG0) && bitsEqual(dR, dR0)).toBe(true); // untouched
         }
@@ -407,7 +460,8 @@ describe.runIf(wasmSimdSupported())('element-wise kernels: wasm SIMD vs js', () 
   });
 
   it('tanh is bit-identical to js on every 997th f32 in [-10, 10] and on the specials', () => {
-    const bits = new Uint32Array(1), f = new Float32Array(bits.buffer);
+    const bits = new Uint32Array(1),
+      f = new Float32Array(bits.buffer);
     f[0] = 10;
     const top = bits[0];
     const n = Math.ceil(top / 997);
@@ -420,7 +474,8 @@ describe.runIf(wasmSimdSupported())('element-wise kernels: wasm SIMD vs js', () 
     grid.set([Infinity, -Infinity, NaN, 0, -0, 3e38], 2 * n);
     const outs = [wasm, js].map((k) => {
       k.arena.reset(arenaBytes([grid.length, grid.length]));
-      const x = f32In(k, grid), out = k.arena.f32(grid.length);
+      const x = f32In(k, grid),
+        out = k.arena.f32(grid.length);
       k.tanh(x, out);
       return Float32Array.from(out);
     });
@@ -462,8 +517,12 @@ describe.runIf(wasmSimdSupported())('wasm SIMD specifics', () => {
 
   it('rejects arrays outside its memory or detached by a growing reset()', () => {
     wasm.arena.reset(1024);
-    const x = wasm.arena.f32(8), out = wasm.arena.f32(8), g = wasm.arena.f32(4);
-    const ptr = wasm.arena.i32(3), idx = wasm.arena.i32(1), w = wasm.arena.f32(1);
+    const x = wasm.arena.f32(8),
+      out = wasm.arena.f32(8),
+      g = wasm.arena.f32(4);
+    const ptr = wasm.arena.i32(3),
+      idx = wasm.arena.i32(1),
+      w = wasm.arena.f32(1);
     const fix = /allocate it with kernels\.arena\.f32\/i32 after the last reset\(\)/;
     expect(() => wasm.spmm(ptr, idx, w, 0, 2, new Float32Array(8), out, 4)).toThrow(/spmm: 'x' is not a view .*another buffer/);
     expect(() => wasm.spmm(ptr, idx, w, 0, 2, new Float32Array(8), out, 4)).toThrow(fix);

@@ -11,8 +11,17 @@ const N = 4;
 const B = 3;
 // Strong edges: module {0,1,2}, 2→3, 3→4, module {4,5}, 6→0, module {7,8}, 5→9.
 const STRONG: Array<[number, number, number]> = [
-  [0, 1, 0.45], [1, 2, -0.4], [2, 0, 0.5], [2, 3, 0.35], [3, 4, -0.3], [4, 5, 0.4],
-  [5, 4, 0.42], [6, 0, -0.38], [7, 8, 0.5], [8, 7, -0.45], [5, 9, 0.33],
+  [0, 1, 0.45],
+  [1, 2, -0.4],
+  [2, 0, 0.5],
+  [2, 3, 0.35],
+  [3, 4, -0.3],
+  [4, 5, 0.4],
+  [5, 4, 0.42],
+  [6, 0, -0.38],
+  [7, 8, 0.5],
+  [8, 7, -0.45],
+  [5, 9, 0.33],
 ];
 const DENSITY = (STRONG.length - 0.5) / (P * (P - 1));
 
@@ -103,8 +112,10 @@ describe.each(CASES)('NeuralModule layer on %s, %s engine', (backend, engine) =>
       for (let j = 0; j < P; j++) {
         for (let k = 0; k < P; k++) {
           if (j === k) continue;
-          const ap = a0.slice(); ap[j * P + k] += eps;
-          const am = a0.slice(); am[j * P + k] -= eps;
+          const ap = a0.slice();
+          ap[j * P + k] += eps;
+          const am = a0.slice();
+          am[j * P + k] -= eps;
           check(gW[j * P + k], refLoss(uRows, kernel, w, ap), refLoss(uRows, kernel, w, am));
           if (!mask[j * P + k]) maskedChecked++;
         }
@@ -112,21 +123,27 @@ describe.each(CASES)('NeuralModule layer on %s, %s engine', (backend, engine) =>
       expect(maskedChecked).toBeGreaterThan(70);
       // Diagonal = bias.
       for (let k = 0; k < P; k++) {
-        const wp = w.slice(); wp[k * P + k] += eps;
-        const wm = w.slice(); wm[k * P + k] -= eps;
+        const wp = w.slice();
+        wp[k * P + k] += eps;
+        const wm = w.slice();
+        wm[k * P + k] -= eps;
         check(gW[k * P + k], refLoss(uRows, kernel, wp, a0), refLoss(uRows, kernel, wm, a0));
       }
       // Input kernel.
       for (let i = 0; i < N * P; i++) {
-        const kp = kernel.slice(); kp[i] += eps;
-        const km = kernel.slice(); km[i] -= eps;
+        const kp = kernel.slice();
+        kp[i] += eps;
+        const km = kernel.slice();
+        km[i] -= eps;
         check(gU[i], refLoss(uRows, kp, w, a0), refLoss(uRows, km, w, a0));
       }
       // Layer input.
       for (let b = 0; b < B; b++) {
         for (let i = 0; i < N; i++) {
-          const up = uRows.map((r) => r.slice()); up[b][i] += eps;
-          const um = uRows.map((r) => r.slice()); um[b][i] -= eps;
+          const up = uRows.map((r) => r.slice());
+          up[b][i] += eps;
+          const um = uRows.map((r) => r.slice());
+          um[b][i] -= eps;
           check(gu[b][i], refLoss(up, kernel, w, a0), refLoss(um, kernel, w, a0));
         }
       }

@@ -19,7 +19,15 @@ function toyData(n: number, seed: number) {
 
 function smallModel(args: Partial<nm.layers.NeuralModuleLayerArgs> = {}) {
   const model = tf.sequential();
-  model.add(nm.layers.neuralModule({ inputShape: [6], units: 16, density: 0.15, graphInitializer: new nm.layers.ContractiveGraph({ density: 0.15, seed: 5 }), ...args }));
+  model.add(
+    nm.layers.neuralModule({
+      inputShape: [6],
+      units: 16,
+      density: 0.15,
+      graphInitializer: new nm.layers.ContractiveGraph({ density: 0.15, seed: 5 }),
+      ...args,
+    }),
+  );
   model.add(tf.layers.dense({ units: 2, activation: 'softmax' }));
   return model;
 }
@@ -78,7 +86,9 @@ describe('bad arguments', () => {
     expect(make({ density: NaN })).toThrow(/'density'.*received NaN/);
     expect(make({ units: 0 })).toThrow(/'units' must be an integer in \[1, 16384\]; received 0/);
     expect(make({ units: 2.5 })).toThrow(/'units' must be an integer in \[1, 16384\]; received 2.5/);
-    expect(make({ activation: 'bogus' })).toThrow(/'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', .*'leakyRelu'; received "bogus"/);
+    expect(make({ activation: 'bogus' })).toThrow(
+      /'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', .*'leakyRelu'; received "bogus"/,
+    );
     expect(make({ solver: { method: 'gauss' } })).toThrow(/solver: 'method' must be one of 'picard', 'anderson', 'broyden', 'newton'; received "gauss"/);
     expect(make({ solver: 'gauss' })).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton'/);
     expect(make({ solver: { maxIter: 0 } })).toThrow(/'maxIter' must be an integer in \[1, 100000\]; received 0/);
@@ -96,27 +106,48 @@ describe('bad arguments', () => {
     expect(() => layer.apply(tf.zeros([2, 3, 4]))).toThrow(/input must have rank 2.*received shape \[2, 3, 4\]/);
     const ok = nm.layers.neuralModule({ units: 4 });
     ok.apply(tf.zeros([2, 3]));
-    expect(() => ok.apply(tf.tensor2d([[0, 1, 2], [0, NaN, 1]]))).toThrow(/contains NaN or Inf \(first at row 1 of 2\)/);
+    expect(() =>
+      ok.apply(
+        tf.tensor2d([
+          [0, 1, 2],
+          [0, NaN, 1],
+        ]),
+      ),
+    ).toThrow(/contains NaN or Inf \(first at row 1 of 2\)/);
     expect(() => ok.apply(tf.tensor2d([[Infinity, 1, 2]]))).toThrow(/contains NaN or Inf \(first at row 0 of 1\)/);
     expect(() => ok.apply(tf.zeros([2, 5]))).toThrow(/input has 5 features; the layer was built for 3/);
   });
 
   it('reports non-convergence with residual and iteration count, or throws, as configured', () => {
-    const w = tf.tensor2d([[0, 3, 0], [3, 0, 0], [0, 0, 0]]);
+    const w = tf.tensor2d([
+      [0, 3, 0],
+      [3, 0, 0],
+      [0, 0, 0],
+    ]);
     const build = (mode: 'throw' | 'warn') => {
       const l = nm.layers.neuralModule({ units: 3, density: 0.5, activation: 'linear', onNonConvergence: mode, solver: { method: 'picard', maxIter: 5 } });
       l.build([null, 2]);
       setKernelAndGraph(l, tf.ones([2, 3]), w);
       return l;
     };
-    expect(() => build('throw').apply(tf.ones([1, 2]))).toThrow(/forward solve did not converge: residual \d\.\d+e[-+]\d+ > tol 0.0001 at row 0 of 1, after 5 iterations/);
+    expect(() => build('throw').apply(tf.ones([1, 2]))).toThrow(
+      /forward solve did not converge: residual \d\.\d+e[-+]\d+ > tol 0.0001 at row 0 of 1, after 5 iterations/,
+    );
     const warns: string[] = [];
     const orig = console.warn;
     console.warn = (m: string) => warns.push(m);
     try {
       const l = nm.layers.neuralModule({ units: 3, density: 0.5, activation: 'tanh', onNonConvergence: 'warn', solver: { method: 'picard', maxIter: 3 } });
       l.build([null, 2]);
-      setKernelAndGraph(l, tf.ones([2, 3]), tf.tensor2d([[0, 0.9, 0], [0.9, 0, 0], [0, 0, 0]]));
+      setKernelAndGraph(
+        l,
+        tf.ones([2, 3]),
+        tf.tensor2d([
+          [0, 0.9, 0],
+          [0.9, 0, 0],
+          [0, 0, 0],
+        ]),
+      );
       l.apply(tf.ones([1, 2]));
       l.apply(tf.ones([1, 2]));
       expect(l.solverStats().forward.converged).toBe(false);
@@ -126,7 +157,9 @@ describe('bad arguments', () => {
       console.warn = orig;
     }
     expect(warns.length).toBe(1);
-    expect(warns[0]).toMatch(/did not converge: residual \d\.\d+e[-+]\d+ > tol 0.0001 at row 0 of 1, after 3 iterations \(method 'picard', maxIter 3\). Use solver 'anderson'/);
+    expect(warns[0]).toMatch(
+      /did not converge: residual \d\.\d+e[-+]\d+ > tol 0.0001 at row 0 of 1, after 3 iterations \(method 'picard', maxIter 3\). Use solver 'anderson'/,
+    );
   });
 });
 
@@ -134,7 +167,14 @@ describe.each(BACKENDS)('training and serialization on %s', (backend) => {
   beforeAll(async () => useBackend(backend));
 
   it('config round trip reproduces the config', () => {
-    const layer = nm.layers.neuralModule({ units: 7, density: 0.2, topology: 'dag', activation: 'sigmoid', solver: { method: 'broyden', tol: 1e-5, memory: 4 }, onNonConvergence: 'throw' });
+    const layer = nm.layers.neuralModule({
+      units: 7,
+      density: 0.2,
+      topology: 'dag',
+      activation: 'sigmoid',
+      solver: { method: 'broyden', tol: 1e-5, memory: 4 },
+      onNonConvergence: 'throw',
+    });
     const config = layer.getConfig();
     const again = nm.layers.NeuralModuleLayer.fromConfig(nm.layers.NeuralModuleLayer, config) as nm.layers.NeuralModuleLayer;
     expect(JSON.parse(JSON.stringify(again.getConfig()))).toEqual(JSON.parse(JSON.stringify(config)));
@@ -148,10 +188,12 @@ describe.each(BACKENDS)('training and serialization on %s', (backend) => {
     const { x, y } = toyData(64, 1);
     await model.fit(x, y, { epochs: 2, batchSize: 16, verbose: 0, callbacks: [nm.callbacks.modulePartition()] });
     let saved: tf.io.ModelArtifacts | null = null;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      saved = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        saved = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
     const a = (model.predict(x) as tf.Tensor).dataSync();
     const b = (loaded.predict(x) as tf.Tensor).dataSync();
@@ -175,7 +217,7 @@ describe.each(BACKENDS)('training and serialization on %s', (backend) => {
     expect(h.history.nm_largest[3]).toBeGreaterThanOrEqual(1);
     expect(h.history.nm_fwd_iters[3]).toBeGreaterThan(0);
     expect(h.history.nm_bwd_iters[3]).toBeGreaterThan(0);
-    expect((h.history.loss[3] as number)).toBeLessThan(h.history.loss[0] as number);
+    expect(h.history.loss[3] as number).toBeLessThan(h.history.loss[0] as number);
     const layer = model.layers[0] as nm.layers.NeuralModuleLayer;
     expect(layer.structure().edges).toBe(layer.keptEdgeTarget());
   });

@@ -54,11 +54,21 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
     expect(R[3 * P + 2] / scale).toBeCloseTo(1.5, 10);
     expect(R[9 * P + 5] / scale).toBeCloseTo(1, 10);
     expect(R[9 * P + 2] / scale).toBeCloseTo(3 / 5, 10);
-    for (const [j, k] of [[6, 0], [5, 9], [7, 0]]) expect(c[j * P + k]).toBe(0);
+    for (const [j, k] of [
+      [6, 0],
+      [5, 9],
+      [7, 0],
+    ])
+      expect(c[j * P + k]).toBe(0);
     expect(c[0 * P + 6]).toBeGreaterThan(0); // 0→6 would close 6→0
     let nz = 0;
     let sum = 0;
-    expectClose(c, Float64Array.from(R, (r) => ALPHA * r), { atol: 5e-6 }, 'coefficients vs α·R');
+    expectClose(
+      c,
+      Float64Array.from(R, (r) => ALPHA * r),
+      { atol: 5e-6 },
+      'coefficients vs α·R',
+    );
     for (let i = 0; i < P * P; i++) {
       if (R[i] > 0) {
         nz++;
@@ -67,9 +77,23 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
     }
     expect(sum / nz).toBeCloseTo(1, 10);
     for (let k = 0; k < P; k++) expect(c[k * P + k]).toBe(0);
-    expect(value(reg)).toBeCloseTo(refPenalty(Float64Array.from(R, (r) => ALPHA * r), w, 'l1'), 4);
+    expect(value(reg)).toBeCloseTo(
+      refPenalty(
+        Float64Array.from(R, (r) => ALPHA * r),
+        w,
+        'l1',
+      ),
+      4,
+    );
     const l2 = attachedNm({ alpha: ALPHA, form: 'repulsion', norm: 'l2' }).reg;
-    expect(value(l2)).toBeCloseTo(refPenalty(Float64Array.from(R, (r) => ALPHA * r), w, 'l2'), 5);
+    expect(value(l2)).toBeCloseTo(
+      refPenalty(
+        Float64Array.from(R, (r) => ALPHA * r),
+        w,
+        'l2',
+      ),
+      5,
+    );
   });
 
   it('per-node multipliers: m_k (size form), max(m_j, m_k) (repulsion form)', () => {
@@ -99,7 +123,10 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
     let ref = 0;
     for (let j = 0; j < P; j++) for (let k = 0; k < P; k++) if (j !== k) ref += 0.07 * Math.abs(w[j * P + k]);
     expect(value(reg)).toBeCloseTo(ref, 5);
-    const rect = tf.tensor2d([[1, -2, 3], [4, 5, -6]]);
+    const rect = tf.tensor2d([
+      [1, -2, 3],
+      [4, 5, -6],
+    ]);
     expect(reg.apply(rect).dataSync()[0]).toBeCloseTo(0.07 * (2 + 3 + 4 + 6), 5);
     reg.dispose();
   });
@@ -116,12 +143,16 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
     const w0 = Float64Array.from(w, (v) => (Math.abs(v) < 0.05 ? Math.sign(v || 1) * (0.05 + 0.05 * Math.abs(rand())) : v));
     const eps = 1e-2;
     for (const [name, reg] of regs) {
-      const g = tf.grad((x: tf.Tensor) => reg.apply(x))(tf.tensor2d(Float32Array.from(w0), [P, P])).dataSync();
+      const g = tf
+        .grad((x: tf.Tensor) => reg.apply(x))(tf.tensor2d(Float32Array.from(w0), [P, P]))
+        .dataSync();
       const f = (ww: Float64Array) => reg.apply(tf.tensor2d(Float32Array.from(ww), [P, P])).dataSync()[0];
       const fd = new Float64Array(P * P);
       for (let i = 0; i < P * P; i++) {
-        const wp = w0.slice(); wp[i] += eps;
-        const wm = w0.slice(); wm[i] -= eps;
+        const wp = w0.slice();
+        wp[i] += eps;
+        const wm = w0.slice();
+        wm[i] -= eps;
         fd[i] = (f(wp) - f(wm)) / (2 * eps);
         if (Math.floor(i / P) === i % P) expect(Math.abs(g[i]), `${name} diagonal ${i}`).toBe(0);
       }
@@ -149,10 +180,12 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
       const { x, y } = toyData(16, N, 3);
       await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, callbacks: [nm.callbacks.modulePartition()] });
       let artifacts: tf.io.ModelArtifacts | undefined;
-      await model.save(tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
+      await model.save(
+        tf.io.withSaveHandler(async (a) => {
+          artifacts = a;
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
       const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
       const before = (model.predict(x) as tf.Tensor).dataSync();
       const after = (loaded.predict(x) as tf.Tensor).dataSync();
@@ -198,7 +231,9 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
     expect(() => loose.apply(tf.zeros([4, 4]))).toThrow(/must be the 3 × 3 graph of its partition; received shape \[4, 4\]/);
     expect(() => loose.setNodeMultipliers([1, 2])).toThrow(/'multipliers' must be an array of 3 numbers/);
     expect(() => loose.setNodeMultipliers([1, -2, 1])).toThrow(/'multipliers\[1\]' must be a finite number in \[0, inf\); received -2/);
-    expect(() => loose.setPartition({ p: 3, rowPtr: Int32Array.of(0, 0, 0, 0), colIdx: new Int32Array(0), modules: [[0, 1]] })).toThrow(/node 2 is in no module/);
+    expect(() => loose.setPartition({ p: 3, rowPtr: Int32Array.of(0, 0, 0, 0), colIdx: new Int32Array(0), modules: [[0, 1]] })).toThrow(
+      /node 2 is in no module/,
+    );
     const shared = nm.regularizers.nm({ alpha: 1 });
     handLayer({ graphRegularizer: shared, name: 'first_nm' });
     expect(() => handLayer({ graphRegularizer: shared, name: 'second_nm' })).toThrow(/already regularizes layer 'first_nm'.*one nm\(\) regularizer per layer/);

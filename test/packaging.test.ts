@@ -15,7 +15,9 @@ const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
 /** Relative imports and `node:`/bare imports of a source file (static and dynamic). */
 function importsOf(file: string): string[] {
-  const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const code = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const out: string[] = [];
   for (const m of code.matchAll(/(?:\bfrom|\bimport\s*\(|^\s*import)\s*['"]([^'"]+)['"]/gm)) out.push(m[1]);
   return out;
@@ -61,7 +63,11 @@ describe('module graphs', () => {
 
   it('no source imports tfjs internals (dist/ paths end up in the emitted .d.ts)', () => {
     const { files } = graph(join(ROOT, 'src/node.ts'));
-    const deep = [...files].flatMap((f) => importsOf(f).filter((s) => /^@tensorflow\/[^/]+\/dist/.test(s)).map((s) => `${f}: ${s}`));
+    const deep = [...files].flatMap((f) =>
+      importsOf(f)
+        .filter((s) => /^@tensorflow\/[^/]+\/dist/.test(s))
+        .map((s) => `${f}: ${s}`),
+    );
     expect(deep).toEqual([]);
   });
 });

@@ -27,7 +27,10 @@ function actual(mod: Record<string, unknown>): Record<string, string[]> {
 }
 
 describe('public surface', () => {
-  it.each([['browser entry', browserEntry], ['node entry', nodeEntry]] as const)('%s exports exactly what docs/API.md lists', (_name, mod) => {
+  it.each([
+    ['browser entry', browserEntry],
+    ['node entry', nodeEntry],
+  ] as const)('%s exports exactly what docs/API.md lists', (_name, mod) => {
     expect(actual(mod as unknown as Record<string, unknown>)).toEqual(documented());
   });
 });

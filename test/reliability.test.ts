@@ -9,7 +9,15 @@ import { setKernelAndGraph } from './helpers/nm_weights.js';
 function nonContractive(args: Partial<nm.layers.NeuralModuleLayerArgs>) {
   const layer = nm.layers.neuralModule({ units: 3, density: 2 / 6, activation: 'linear', solver: { method: 'picard', maxIter: 20 }, ...args });
   layer.build([null, 2]);
-  setKernelAndGraph(layer, tf.ones([2, 3]), tf.tensor2d([[0, 3, 0], [3, 0, 0], [0, 0, 0]]));
+  setKernelAndGraph(
+    layer,
+    tf.ones([2, 3]),
+    tf.tensor2d([
+      [0, 3, 0],
+      [3, 0, 0],
+      [0, 0, 0],
+    ]),
+  );
   return layer;
 }
 

@@ -47,10 +47,7 @@ function readResolved(options: Dict, skip: string[] = []): Dict {
 
 /** Flattens table args the way readResolved flattens resolved options (serializable configs kept whole). */
 function argKeys(args: Dict): string[] {
-  return Object.entries(args).flatMap(([k, v]) =>
-    isPlain(v) ? Object.keys(v).map((kk) => `${k}.${kk}`)
-      : [k],
-  );
+  return Object.entries(args).flatMap(([k, v]) => (isPlain(v) ? Object.keys(v).map((kk) => `${k}.${kk}`) : [k]));
 }
 
 const isPlain = (v: unknown): v is Dict =>
@@ -98,7 +95,10 @@ const inSequential = (layer: tf.layers.Layer) => {
 };
 const nmLayer = (args: Dict) => nm.layers.neuralModule({ units: P, ...args } as nm.layers.NeuralModuleLayerArgs);
 const urnLayer = (args: Dict) => nm.layers.urn({ neurons: S, outputUnits: 2, ...args } as nm.layers.URNLayerArgs);
-const firstOf = <T>(cls: abstract new (...a: never[]) => T) => (m: tf.LayersModel) => m.layers.find((l) => l instanceof cls) as T;
+const firstOf =
+  <T>(cls: abstract new (...a: never[]) => T) =>
+  (m: tf.LayersModel) =>
+    m.layers.find((l) => l instanceof cls) as T;
 
 const nmRow: Row<nm.layers.NeuralModuleLayer> = {
   name: 'NeuralModule layer',
@@ -180,7 +180,9 @@ const readSynaptic = (r: nm.regularizers.SynapticLengthRegularizer): Dict => ({
   beta: r.beta,
   power: r.power,
   pairs: r.pairs,
-  ...(r.geometry ? { 'geometry.inputGrid': r.geometry.inputGrid, 'geometry.lattice': r.geometry.lattice, 'geometry.outputs': r.geometry.outputs } : { positions: r.positions() }),
+  ...(r.geometry
+    ? { 'geometry.inputGrid': r.geometry.inputGrid, 'geometry.lattice': r.geometry.lattice, 'geometry.outputs': r.geometry.outputs }
+    : { positions: r.positions() }),
 });
 
 const synapticRow: Row<nm.regularizers.SynapticLengthRegularizer> = {
@@ -277,7 +279,14 @@ const CALLBACK_ROWS: CallbackRow[] = [
     name: 'nmAlphaSchedule',
     nonDefault: { targetSize: 4, factor: 1.5, min: 0.5, max: 7, every: 2, verbose: true },
     build: (a) => new nm.callbacks.NMAlphaScheduleCallback(a),
-    read: (cb: nm.callbacks.NMAlphaScheduleCallback) => ({ targetSize: cb.targetSize, factor: cb.factor, min: cb.min, max: cb.max, every: cb.every, verbose: cb.verbose }),
+    read: (cb: nm.callbacks.NMAlphaScheduleCallback) => ({
+      targetSize: cb.targetSize,
+      factor: cb.factor,
+      min: cb.min,
+      max: cb.max,
+      every: cb.every,
+      verbose: cb.verbose,
+    }),
   },
   {
     name: 'structureLogger',

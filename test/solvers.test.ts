@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { refSolveSample } from './helpers/reference.js';
 import * as solvers from '../src/solvers/index.js';
@@ -69,7 +68,11 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
   it('anderson falls back to picard on a non-finite Gram system and counts it; the result is flagged', () => {
     tf.tidy(() => {
       const base = problem();
-      const nanRow = tf.tensor2d([[NaN, NaN, NaN, NaN, NaN, NaN], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]);
+      const nanRow = tf.tensor2d([
+        [NaN, NaN, NaN, NaN, NaN, NaN],
+        [0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0],
+      ]);
       let calls = 0;
       const f: solvers.FixedPointMap = (x) => (++calls === 3 ? (tf.add(base(x), nanRow) as tf.Tensor2D) : base(x));
       const sol = solvers.anderson(f, tf.zeros([B, n]), solvers.resolveSolverOptions({ method: 'anderson', tol: 1e-9, maxIter: 6 }));

@@ -31,10 +31,21 @@ function randomCsr(p: number, edgeProb: number, seed: number) {
   return { rowPtr, colIdx: Int32Array.from(cols), mask };
 }
 
-interface SvgModule { index: number; start: number; size: number; nodes: number[]; x: number; w: number; title: string }
+interface SvgModule {
+  index: number;
+  start: number;
+  size: number;
+  nodes: number[];
+  x: number;
+  w: number;
+  title: string;
+}
 
 function parseModules(svg: string, prefix = ''): SvgModule[] {
-  const re = new RegExp(`<g id="${prefix}module-(\\d+)" class="module" data-index="\\d+" data-start="(\\d+)" data-size="(\\d+)" data-level="\\d+" data-nodes="([\\d,]*)">\\s*<title>([^<]*)</title>\\s*<rect x="([\\d.]+)" y="([\\d.]+)" width="([\\d.]+)"`, 'g');
+  const re = new RegExp(
+    `<g id="${prefix}module-(\\d+)" class="module" data-index="\\d+" data-start="(\\d+)" data-size="(\\d+)" data-level="\\d+" data-nodes="([\\d,]*)">\\s*<title>([^<]*)</title>\\s*<rect x="([\\d.]+)" y="([\\d.]+)" width="([\\d.]+)"`,
+    'g',
+  );
   return Array.from(svg.matchAll(re), (m) => {
     expect(m[6]).toBe(m[7]); // squares sit on the diagonal
     return { index: +m[1], start: +m[2], size: +m[3], nodes: m[4].split(',').map(Number), title: m[5], x: +m[6], w: +m[8] };
@@ -43,7 +54,15 @@ function parseModules(svg: string, prefix = ''): SvgModule[] {
 
 describe('hop distances', () => {
   it('match Floyd–Warshall on random graphs (batches of 32 sources, self loops, duplicates)', () => {
-    for (const [p, prob, seed] of [[1, 0.5, 1], [5, 0.3, 2], [33, 0.05, 3], [70, 0.02, 4], [70, 0.1, 5], [100, 0.01, 6], [64, 0, 7]] as const) {
+    for (const [p, prob, seed] of [
+      [1, 0.5, 1],
+      [5, 0.3, 2],
+      [33, 0.05, 3],
+      [70, 0.02, 4],
+      [70, 0.1, 5],
+      [100, 0.01, 6],
+      [64, 0, 7],
+    ] as const) {
       const g = randomCsr(p, prob, seed);
       const d = graph.hopDistances(p, g.rowPtr, g.colIdx);
       const ref = floydWarshall(g.mask, p);
@@ -121,7 +140,12 @@ describe('structure pictures (cpu)', () => {
     const svg = nm.analysis.renderStructure(layer, { maxCells: 5, cellSize: 10 });
     const mods = parseModules(svg);
     expect(mods.length).toBe(layer.structure().modules.length);
-    expectClose(mods.map((m) => m.x), mods.map((m) => m.start * 5), { atol: 5e-3 }, 'binned module x'); // 10 px · 5 cells / 10 nodes
+    expectClose(
+      mods.map((m) => m.x),
+      mods.map((m) => m.start * 5),
+      { atol: 5e-3 },
+      'binned module x',
+    ); // 10 px · 5 cells / 10 nodes
     const first = nm.analysis.structureSnapshot(layer, 'before');
     const both = nm.analysis.renderStructureSideBySide([first, layer]);
     expect(parseModules(both, 'panel-0-').length).toBe(mods.length);
@@ -238,7 +262,9 @@ describe.each(BACKENDS)('structure callbacks on %s', (backend) => {
     expect(() => nm.callbacks.nmAlphaSchedule({ min: 2, max: 3 })).toThrow(/must bracket the starting multiplier 1/);
     expect(() => nm.callbacks.nmAlphaSchedule({ targetSize: 0 })).toThrow(/'targetSize' must be an integer >= 1; received 0/);
     const plain = model(null, `plain_${backend}`).m;
-    await expect(plain.fit(x, y, { epochs: 1, verbose: 0, callbacks: [nm.callbacks.nmAlphaSchedule()] })).rejects.toThrow(/no NeuralModule layer with an nm\(\) graphRegularizer/);
+    await expect(plain.fit(x, y, { epochs: 1, verbose: 0, callbacks: [nm.callbacks.nmAlphaSchedule()] })).rejects.toThrow(
+      /no NeuralModule layer with an nm\(\) graphRegularizer/,
+    );
   });
 
   it('structureLogger writes the statistics into history and the pictures into dir', async () => {

@@ -76,7 +76,7 @@ describe.each(['cpu', 'wasm'])('URN forward on %s', (backend) => {
     for (const v of w) ss += (v - mean) ** 2;
     const variance = ss / (w.length - 1);
     // tfjs draws a normal truncated at ±2σ (no rescaling): variance factor E[z²; |z| ≤ 2] / P(|z| ≤ 2).
-    const phi = (z: number) => Math.exp(-z * z / 2) / Math.sqrt(2 * Math.PI);
+    const phi = (z: number) => Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
     let num = 0;
     let den = 0;
     const steps = 4000;
@@ -102,9 +102,7 @@ describe.each(['cpu', 'wasm'])('URN forward on %s', (backend) => {
     const { layer, model } = built({}, W, b);
     const states = tf.tidy(() => layer.states(tf.tensor2d(x)));
     expect(states.length).toBe(I + 1);
-    expect(Array.from(states[0].dataSync())).toEqual(
-      x.flatMap((u) => [...u.map((v) => Math.fround(v)), ...new Array(S - D_IN).fill(0)]),
-    );
+    expect(Array.from(states[0].dataSync())).toEqual(x.flatMap((u) => [...u.map((v) => Math.fround(v)), ...new Array(S - D_IN).fill(0)]));
     tf.dispose(states);
     model.dispose();
   });
@@ -116,8 +114,16 @@ describe('URN argument errors', () => {
     ['neurons not an integer', { neurons: 4.5 }, /urn: 'neurons' must be an integer >= 2; received 4\.5/],
     ['iterations 0', { iterations: 0 }, /urn: 'iterations' must be an integer in \[1, 1000\]; received 0/],
     ['outputUnits ≥ S', { outputUnits: S }, /urn: 'outputUnits' must be an integer in \[1, 8\]; received 9/],
-    ['activation softmax', { activation: 'softmax' }, /urn: 'activation' must be a pointwise activation, one of 'tanh', .*'leakyRelu'; received "softmax"\. 'softmax' is not pointwise/],
-    ['unknown activation', { activation: 'swiss' }, /urn: 'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', 'selu', 'swish', 'gelu', 'gelu_new', 'mish', 'softsign', 'relu6', 'hardSigmoid', 'leakyRelu'; received "swiss"/],
+    [
+      'activation softmax',
+      { activation: 'softmax' },
+      /urn: 'activation' must be a pointwise activation, one of 'tanh', .*'leakyRelu'; received "softmax"\. 'softmax' is not pointwise/,
+    ],
+    [
+      'unknown activation',
+      { activation: 'swiss' },
+      /urn: 'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', 'selu', 'swish', 'gelu', 'gelu_new', 'mish', 'softsign', 'relu6', 'hardSigmoid', 'leakyRelu'; received "swiss"/,
+    ],
     ['residual', { residual: 'both' }, /urn: 'residual' must be one of 'none', 'output', 'input'; received "both"/],
     ['negative weightL1', { weightL1: -1 }, /urn: 'weightL1' must be a finite number in \[0, inf\); received -1/],
     ['NaN activityL1', { activityL1: NaN }, /urn: 'activityL1' must be a finite number in \[0, inf\); received NaN/],
@@ -153,7 +159,13 @@ describe('URN argument errors', () => {
     expect(() => nm.regularizers.synapticLength({ rate: 1, positions: [[0, 0, 0]], pairs: 'lower' as never })).toThrow(
       /'pairs' must be one of 'all', 'upper'; received "lower"/,
     );
-    const reg = nm.regularizers.synapticLength({ rate: 1, positions: [[0, 0, 0], [1, 0, 0]] });
+    const reg = nm.regularizers.synapticLength({
+      rate: 1,
+      positions: [
+        [0, 0, 0],
+        [1, 0, 0],
+      ],
+    });
     expect(() => tf.tidy(() => reg.apply(tf.zeros([3, 3])))).toThrow(/must be 2 × 2 .*received shape \[3, 3\]/);
   });
 });

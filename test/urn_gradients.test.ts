@@ -7,16 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
-import {
-  finiteDiff,
-  refActivity,
-  refForward,
-  refMse,
-  seededNormal,
-  type Act,
-  type RefSpec,
-  type Residual,
-} from './helpers/urn_reference.js';
+import { finiteDiff, refActivity, refForward, refMse, seededNormal, type Act, type RefSpec, type Residual } from './helpers/urn_reference.js';
 import { useBackend } from './helpers/backends.js';
 import { closeness, expectClose } from './helpers/close.js';
 

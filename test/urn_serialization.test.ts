@@ -42,7 +42,16 @@ describe.each(['cpu', 'wasm'])('URN serialization and memory on %s', (backend) =
       name: 'urn_cfg',
     });
     const config = layer.getConfig();
-    expect(config).toMatchObject({ neurons: 10, iterations: 3, outputUnits: 2, activation: 'tanh', residual: 'input', weightL1: 1e-3, activityL1: 2e-2, name: 'urn_cfg' });
+    expect(config).toMatchObject({
+      neurons: 10,
+      iterations: 3,
+      outputUnits: 2,
+      activation: 'tanh',
+      residual: 'input',
+      weightL1: 1e-3,
+      activityL1: 2e-2,
+      name: 'urn_cfg',
+    });
     expect(config.synapticLength).toEqual({ className: 'SynapticLength', config: { rate: 1e-2, beta: 3, power: 2, pairs: 'all', geometry: GEOMETRY } });
     const copy = nm.layers.URNLayer.fromConfig(nm.layers.URNLayer, config) as nm.layers.URNLayer;
     expect(copy).toBeInstanceOf(nm.layers.URNLayer);
@@ -50,9 +59,25 @@ describe.each(['cpu', 'wasm'])('URN serialization and memory on %s', (backend) =
     expect(copy.getClassName()).toBe('URN');
     expect(copy.resolved.synapticLength!.positions()).toEqual(layer.resolved.synapticLength!.positions());
 
-    const reg = nm.regularizers.synapticLength({ rate: 0.5, positions: [[0, 0, 1], [1, 2, 3]], pairs: 'upper' });
+    const reg = nm.regularizers.synapticLength({
+      rate: 0.5,
+      positions: [
+        [0, 0, 1],
+        [1, 2, 3],
+      ],
+      pairs: 'upper',
+    });
     const regCopy = nm.regularizers.SynapticLengthRegularizer.fromConfig(nm.regularizers.SynapticLengthRegularizer, reg.getConfig());
-    expect(regCopy.getConfig()).toEqual({ rate: 0.5, beta: 1, power: 1, pairs: 'upper', positions: [[0, 0, 1], [1, 2, 3]] });
+    expect(regCopy.getConfig()).toEqual({
+      rate: 0.5,
+      beta: 1,
+      power: 1,
+      pairs: 'upper',
+      positions: [
+        [0, 0, 1],
+        [1, 2, 3],
+      ],
+    });
   });
 
   it('saves and loads a model with identical predictions and loss terms', async () => {
@@ -96,7 +121,12 @@ describe.each(['cpu', 'wasm'])('URN serialization and memory on %s', (backend) =
   });
 
   it('works as the kernelRegularizer of a Dense layer and survives save/load', async () => {
-    const positions = [[0, 0, 1], [1, 0, 1], [0, 1, 2], [1, 1, 2]];
+    const positions = [
+      [0, 0, 1],
+      [1, 0, 1],
+      [0, 1, 2],
+      [1, 1, 2],
+    ];
     const model = tf.sequential({
       layers: [tf.layers.dense({ inputShape: [4], units: 4, kernelRegularizer: nm.regularizers.synapticLength({ rate: 0.1, positions, power: 2 }) })],
     });
@@ -125,7 +155,13 @@ describe.each(['cpu', 'wasm'])('URN serialization and memory on %s', (backend) =
     const model = tf.sequential({ layers: [urn, tf.layers.activation({ activation: 'softmax' })] });
     model.compile({ optimizer: tf.train.adam(1e-2), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const x = tf.randomNormal([40, 4], 0, 1, 'float32', 3);
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 40 }, (_, i) => i % 2), 'int32'), 2);
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 40 }, (_, i) => i % 2),
+        'int32',
+      ),
+      2,
+    );
     await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 }); // warm-up: optimizer slots, cached length matrix
     const before = tf.memory().numTensors;
     const history = await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });

@@ -127,9 +127,16 @@ describe.each(['cpu', 'wasm'])('emergent structure on %s', (backend) => {
   it('classifies synapses by height and measures their length (Fig. 6)', () => {
     const reg = nm.regularizers.synapticLength({ rate: 0.01, geometry: { inputGrid: [2, 2], lattice: [2, 2, 1], outputs: 2 }, beta: 4 });
     expect(reg.positions()).toEqual([
-      [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1],
-      [0, 0, 2], [1, 0, 2], [0, 1, 2], [1, 1, 2],
-      [0, 0.5, 3], [1, 0.5, 3],
+      [0, 0, 1],
+      [1, 0, 1],
+      [0, 1, 1],
+      [1, 1, 1],
+      [0, 0, 2],
+      [1, 0, 2],
+      [0, 1, 2],
+      [1, 1, 2],
+      [0, 0.5, 3],
+      [1, 0.5, 3],
     ]);
     const n = 10;
     const layer = nm.layers.urn({ inputShape: [4], neurons: n, iterations: 2, outputUnits: 2, residual: 'output', synapticLength: reg });
@@ -170,10 +177,16 @@ describe('uplift geometry and data', () => {
     expect(p[64]).toEqual([0.5, 0.5, 2]);
     expect(p[64 + 5]).toEqual([2.5, 2.5, 2]);
     expect(p[95]).toEqual([6.5, 6.5, 3]);
-    const two = [[0, 0, 0], [3, 4, 0]];
+    const two = [
+      [0, 0, 0],
+      [3, 4, 0],
+    ];
     const all = nm.regularizers.synapticLength({ rate: 2, positions: two, power: 2 });
     const upper = nm.regularizers.synapticLength({ rate: 2, positions: two, power: 2, pairs: 'upper' });
-    const W = tf.tensor2d([[7, 1], [-3, 9]]);
+    const W = tf.tensor2d([
+      [7, 1],
+      [-3, 9],
+    ]);
     expect(tf.tidy(() => all.apply(W).dataSync()[0])).toBeCloseTo(2 * (1 + 3) * 25, 3);
     expect(tf.tidy(() => upper.apply(W).dataSync()[0])).toBeCloseTo(2 * 1 * 25, 3);
     W.dispose();
@@ -187,8 +200,11 @@ describe('uplift geometry and data', () => {
     expect(Array.from(again.x.subarray(0, 50))).toEqual(Array.from(t.x.subarray(0, 50)));
     expect(t.numFeatures).toBe(10);
     expect(t.classes).toEqual(['inner', 'outer']);
-    const radii = [[0.6, 0.9], [1.1, 1.4]];
-    let count = [0, 0];
+    const radii = [
+      [0.6, 0.9],
+      [1.1, 1.4],
+    ];
+    const count = [0, 0];
     const belowMedian = [0, 0];
     for (let i = 0; i < t.numSamples; i++) {
       const c = t.y[i];
@@ -201,6 +217,8 @@ describe('uplift geometry and data', () => {
     }
     expect(count).toEqual([2000, 2000]);
     for (const c of [0, 1]) expect(Math.abs(belowMedian[c] / 2000 - 0.5)).toBeLessThan(0.04);
-    expect(() => nm.datasets.concentricShells({ radii: [[1, 0.5], 2] })).toThrow(/concentricShells: 'radii\[0\]\[1\]' must be a finite number in \[1, inf\); received 0.5/);
+    expect(() => nm.datasets.concentricShells({ radii: [[1, 0.5], 2] })).toThrow(
+      /concentricShells: 'radii\[0\]\[1\]' must be a finite number in \[1, inf\); received 0.5/,
+    );
   });
 });

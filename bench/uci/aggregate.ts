@@ -128,7 +128,12 @@ export function summarize(cfg: BenchConfig, runs: RunResult[]): CellSummary[] {
           secondsPerEpoch: stat(rs.map((r) => r.secondsPerEpoch)),
           epochs: stat(rs.map((r) => r.epochs)),
           modules: ms.length
-            ? { count: stat(ms.map((m) => m.count)), largest: stat(ms.map((m) => m.largest)), levels: stat(ms.map((m) => m.levels)), edges: stat(ms.map((m) => m.edges)) }
+            ? {
+                count: stat(ms.map((m) => m.count)),
+                largest: stat(ms.map((m) => m.largest)),
+                levels: stat(ms.map((m) => m.levels)),
+                edges: stat(ms.map((m) => m.edges)),
+              }
             : null,
         });
       }

@@ -57,8 +57,15 @@ export function speedOverDeq(runs: RunResult[], m: MethodName): { pairs: number;
 /** The comparisons the papers make, as a markdown table (over all datasets and per dataset). */
 export function claimsTable(runs: RunResult[], methods: MethodName[], datasets: string[]): string {
   const want: [MethodName, MethodName][] = [
-    ['NMs', 'NN'], ['NMs', 'DEQ'], ['NMs', 'DAG'],
-    ['NMs&NM', 'NN'], ['NMs&NM', 'DEQ'], ['NMs&NM', 'DAG'], ['NMs&NM', 'NMs'], ['NMs&NM', 'NMs&L1'], ['NMs&L1', 'NMs'],
+    ['NMs', 'NN'],
+    ['NMs', 'DEQ'],
+    ['NMs', 'DAG'],
+    ['NMs&NM', 'NN'],
+    ['NMs&NM', 'DEQ'],
+    ['NMs&NM', 'DAG'],
+    ['NMs&NM', 'NMs'],
+    ['NMs&NM', 'NMs&L1'],
+    ['NMs&L1', 'NMs'],
   ];
   const scopes: [string, RunResult[]][] = [['all', runs], ...datasets.map((d) => [d, runs.filter((r) => r.dataset === d)] as [string, RunResult[]])];
   const out = ['| comparison (a vs b) | scope | pairs | a better / tie / worse | mean test-error difference a − b ± s.e. |', '|---|---|---|---|---|'];

@@ -30,7 +30,9 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
     if (!cfg.reportOnly) checkData(cfg.dataDir, cfg.datasets);
     const missing = unavailableMethods(cfg.methods);
     if (missing.length && !cfg.reportOnly && !cfg.dryRun && !cfg.estimate) {
-      throw new BenchConfigError(`--methods: ${missing.map((m) => `${m.method} needs ${m.missing}`).join('; ')}, which src/regularizers/index.ts does not export yet. Run the other methods with --methods.`);
+      throw new BenchConfigError(
+        `--methods: ${missing.map((m) => `${m.method} needs ${m.missing}`).join('; ')}, which src/regularizers/index.ts does not export yet. Run the other methods with --methods.`,
+      );
     }
   } catch (e) {
     if (e instanceof BenchConfigError) {
@@ -41,7 +43,9 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
   }
   const command = `npm run bench:uci -- ${argv.join(' ')}`.trim();
   const plan = planTrials(cfg);
-  log(`UCI benchmark: ${cfg.datasets.join(',')} × nodes ${cfg.nodes.join(',')} × ${cfg.methods.join(',')} × ${cfg.seeds.length} seeds × budget ${cfg.budget} = ${plan.length} trials → ${cfg.out}`);
+  log(
+    `UCI benchmark: ${cfg.datasets.join(',')} × nodes ${cfg.nodes.join(',')} × ${cfg.methods.join(',')} × ${cfg.seeds.length} seeds × budget ${cfg.budget} = ${plan.length} trials → ${cfg.out}`,
+  );
   if (cfg.estimate) {
     log(formatEstimate(estimateGrid(cfg, new TrialStore(cfg.out).all())));
     return 0;

@@ -83,7 +83,11 @@ export function usage(): string {
   return ['usage: npm run bench:uci -- [uci] [flags]', '', ...lines].join('\n');
 }
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 
 function int(flag: string, v: string, min: number): number {
   const n = Number(v);
@@ -106,12 +110,21 @@ function readFlags(argv: string[]): Map<string, string> {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (!a.startsWith('--')) {
-      throw new BenchConfigError(`unexpected argument '${a}'; flags start with --. Valid flags: ${Object.keys(FLAGS).map((k) => `--${k}`).join(', ')}.`);
+      throw new BenchConfigError(
+        `unexpected argument '${a}'; flags start with --. Valid flags: ${Object.keys(FLAGS)
+          .map((k) => `--${k}`)
+          .join(', ')}.`,
+      );
     }
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
     const spec = FLAGS[name];
-    if (!spec) throw new BenchConfigError(`unknown flag --${name}; valid flags: ${Object.keys(FLAGS).map((k) => `--${k}`).join(', ')}.`);
+    if (!spec)
+      throw new BenchConfigError(
+        `unknown flag --${name}; valid flags: ${Object.keys(FLAGS)
+          .map((k) => `--${k}`)
+          .join(', ')}.`,
+      );
     if (flags.has(name)) throw new BenchConfigError(`--${name} is given twice.`);
     if (spec.boolean) {
       if (eq >= 0) throw new BenchConfigError(`--${name} takes no value.`);
@@ -130,7 +143,10 @@ function readFlags(argv: string[]): Map<string, string> {
 
 /** The dataset names available in a directory (its *.csv files). */
 export function availableDatasets(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.csv')).map((f) => f.slice(0, -4)).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.csv'))
+    .map((f) => f.slice(0, -4))
+    .sort();
 }
 
 /** Checks the data directory and the dataset names (needs the file system). */
@@ -141,7 +157,9 @@ export function checkData(dataDir: string, datasets: string[]): void {
   const have = availableDatasets(dataDir);
   for (const d of datasets) {
     if (!have.includes(d)) {
-      throw new BenchConfigError(`--datasets: unknown dataset '${d}' (no ${d}.csv in '${dataDir}'); valid values: ${have.join(', ') || '(no CSV files there)'}.`);
+      throw new BenchConfigError(
+        `--datasets: unknown dataset '${d}' (no ${d}.csv in '${dataDir}'); valid values: ${have.join(', ') || '(no CSV files there)'}.`,
+      );
     }
   }
 }

@@ -73,8 +73,16 @@ const h = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${(s / 60)
 
 export function formatEstimate(e: GridEstimate): string {
   const lines = [`estimated wall time of the grid: ${h(e.seconds)}`];
-  lines.push(`  per dataset: ${Object.entries(e.perDataset).map(([k, v]) => `${k} ${h(v)}`).join(', ')}`);
-  lines.push(`  per method: ${Object.entries(e.perMethod).map(([k, v]) => `${k} ${h(v!)}`).join(', ')}`);
+  lines.push(
+    `  per dataset: ${Object.entries(e.perDataset)
+      .map(([k, v]) => `${k} ${h(v)}`)
+      .join(', ')}`,
+  );
+  lines.push(
+    `  per method: ${Object.entries(e.perMethod)
+      .map(([k, v]) => `${k} ${h(v!)}`)
+      .join(', ')}`,
+  );
   if (e.unmeasured.length) lines.push(`  not estimated (no measured trial): ${e.unmeasured.join(', ')}`);
   return lines.join('\n');
 }

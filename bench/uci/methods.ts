@@ -32,8 +32,32 @@ const REG = [1e-3, 1e-4];
 
 /** Level-index designs per factor count and budget (see the file comment). */
 const DESIGNS: Record<2 | 3, Record<1 | 2 | 4, number[][]>> = {
-  2: { 1: [[0, 0]], 2: [[0, 0], [1, 1]], 4: [[0, 0], [1, 1], [0, 1], [1, 0]] },
-  3: { 1: [[0, 0, 0]], 2: [[0, 0, 0], [1, 1, 1]], 4: [[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]] },
+  2: {
+    1: [[0, 0]],
+    2: [
+      [0, 0],
+      [1, 1],
+    ],
+    4: [
+      [0, 0],
+      [1, 1],
+      [0, 1],
+      [1, 0],
+    ],
+  },
+  3: {
+    1: [[0, 0, 0]],
+    2: [
+      [0, 0, 0],
+      [1, 1, 1],
+    ],
+    4: [
+      [0, 0, 0],
+      [0, 1, 1],
+      [1, 0, 1],
+      [1, 1, 0],
+    ],
+  },
 };
 
 /** The configurations a method is tuned over, in a fixed order. */
@@ -71,7 +95,8 @@ export function unavailableMethods(methods: readonly MethodName[]): { method: Me
 
 function graphRegularizer(name: 'nm' | 'offDiagonalL1', args: Record<string, unknown>): NeuralModuleLayerArgs['graphRegularizer'] {
   const f = regularizerFactory(name);
-  if (!f) throw new BenchConfigError(`nm.regularizers.${name} is not exported by src/regularizers/index.ts yet; leave out the methods that need it (--methods).`);
+  if (!f)
+    throw new BenchConfigError(`nm.regularizers.${name} is not exported by src/regularizers/index.ts yet; leave out the methods that need it (--methods).`);
   return f(args) as NeuralModuleLayerArgs['graphRegularizer'];
 }
 

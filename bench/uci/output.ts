@@ -84,7 +84,7 @@ export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Pro
   ];
   const claims = [
     '',
-    '## Paired comparisons (the papers\' claims)',
+    "## Paired comparisons (the papers' claims)",
     '',
     'Each pair is one (dataset, nodes, seed): same split, same tuning budget, selected configurations.',
     '',

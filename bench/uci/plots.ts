@@ -104,7 +104,9 @@ export const tickLabel = (v: number) => (v >= 1000 || (v > 0 && v < 0.001) ? v.t
 export function renderSvg(spec: ChartSpec): string {
   const F = chartFrame(spec);
   const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${F.width}" height="${F.height}" viewBox="0 0 ${F.width} ${F.height}" font-family="sans-serif" font-size="12">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${F.width}" height="${F.height}" viewBox="0 0 ${F.width} ${F.height}" font-family="sans-serif" font-size="12">`,
+  );
   o.push(`<rect width="${F.width}" height="${F.height}" fill="#fff"/>`);
   o.push(`<text x="${F.width / 2}" y="22" text-anchor="middle" font-size="15">${esc(spec.title)}</text>`);
   for (const t of F.yTicks) {
@@ -127,7 +129,8 @@ export function renderSvg(spec: ChartSpec): string {
       const x = f1(F.sx(p.x));
       o.push(`<line x1="${x}" y1="${f1(F.sy(p.lo))}" x2="${x}" y2="${f1(F.sy(p.hi))}" stroke="${s.color}" stroke-opacity="0.6"/>`);
     }
-    if (pts.length > 1) o.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${f1(F.sx(p.x))},${f1(F.sy(p.y))}`).join(' ')}"/>`);
+    if (pts.length > 1)
+      o.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${f1(F.sx(p.x))},${f1(F.sy(p.y))}`).join(' ')}"/>`);
     for (const p of pts) o.push(`<circle cx="${f1(F.sx(p.x))}" cy="${f1(F.sy(p.y))}" r="3.5" fill="${s.color}"/>`);
     const ly = F.top + 10 + i * 20;
     o.push(`<line x1="${F.right + 12}" y1="${ly}" x2="${F.right + 36}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);

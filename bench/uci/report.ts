@@ -22,10 +22,19 @@ const pm = (s: Stat, digits: number) => `${s.mean.toFixed(digits)} ± ${s.std.to
 function grid(cells: CellSummary[], shape: TableShape, dataset: string, cell: (c: CellSummary, nodes: number) => string, rows = shape.methods): string {
   const header = `| Method | ${shape.nodes.map((p) => `${p} nodes`).join(' | ')} |`;
   const sep = `|---|${shape.nodes.map(() => '---|').join('')}`;
-  return [header, sep, ...rows.map((m) => `| ${m} | ${shape.nodes.map((p) => {
-    const c = find(cells, dataset, m, p);
-    return c ? cell(c, p) : '–';
-  }).join(' | ')} |`)].join('\n');
+  return [
+    header,
+    sep,
+    ...rows.map(
+      (m) =>
+        `| ${m} | ${shape.nodes
+          .map((p) => {
+            const c = find(cells, dataset, m, p);
+            return c ? cell(c, p) : '–';
+          })
+          .join(' | ')} |`,
+    ),
+  ].join('\n');
 }
 
 const nNote = (s: Stat, seeds: number) => (s.n < seeds ? ` (n=${s.n})` : '');
@@ -62,10 +71,16 @@ export function speedupTable(cells: CellSummary[], shape: TableShape, dataset: s
 export function moduleTable(cells: CellSummary[], shape: TableShape, dataset: string): string | null {
   const rows = shape.methods.filter((m) => m !== 'NN');
   if (rows.length === 0) return null;
-  return grid(cells, shape, dataset, (c) => {
-    const m = c.modules;
-    return m ? `${m.count.mean.toFixed(1)} / ${m.largest.mean.toFixed(1)} / ${m.levels.mean.toFixed(1)} / ${m.edges.mean.toFixed(0)}` : '–';
-  }, rows);
+  return grid(
+    cells,
+    shape,
+    dataset,
+    (c) => {
+      const m = c.modules;
+      return m ? `${m.count.mean.toFixed(1)} / ${m.largest.mean.toFixed(1)} / ${m.levels.mean.toFixed(1)} / ${m.edges.mean.toFixed(0)}` : '–';
+    },
+    rows,
+  );
 }
 
 /** All tables of all datasets, as one markdown document. */

@@ -110,7 +110,11 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
     executed++;
     const mods = outcome.modules ? ` modules ${outcome.modules.count} (largest ${outcome.modules.largest})` : '';
     const err = outcome.error ? ` [stopped: ${outcome.error.slice(0, 80)}]` : '';
-    progress.finished(t, wallSeconds, `val ${pct(outcome.valError)} test ${pct(outcome.testError)} ${outcome.epochs} ep ${outcome.secondsPerEpoch.toFixed(2)}s/ep${mods}${err}`);
+    progress.finished(
+      t,
+      wallSeconds,
+      `val ${pct(outcome.valError)} test ${pct(outcome.testError)} ${outcome.epochs} ep ${outcome.secondsPerEpoch.toFixed(2)}s/ep${mods}${err}`,
+    );
   }
   progress.end();
   return { executed, skipped: plan.length - pending.length, store, seconds: (performance.now() - t0) / 1000 };

@@ -47,9 +47,20 @@ export function trialKey(t: { dataset: string; method: string; nodes: number; se
   const s = t.settings;
   const c = t.config;
   return [
-    t.dataset, t.method, `p${t.nodes}`, `s${t.seed}`,
-    `lr${c.lr}`, `rho${c.density ?? '-'}`, `l1${c.l1 ?? '-'}`, `a${c.alpha ?? '-'}`,
-    `e${s.epochs}`, `pat${s.patience}`, `b${s.batchSize}`, `mt${s.maxTrain ?? 'all'}`, s.backend, s.nmForm,
+    t.dataset,
+    t.method,
+    `p${t.nodes}`,
+    `s${t.seed}`,
+    `lr${c.lr}`,
+    `rho${c.density ?? '-'}`,
+    `l1${c.l1 ?? '-'}`,
+    `a${c.alpha ?? '-'}`,
+    `e${s.epochs}`,
+    `pat${s.patience}`,
+    `b${s.batchSize}`,
+    `mt${s.maxTrain ?? 'all'}`,
+    s.backend,
+    s.nmForm,
   ].join('|');
 }
 

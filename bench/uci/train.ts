@@ -126,8 +126,16 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
   }
   const kept = best as { loss: number; error: number; epoch: number; weights: tf.Tensor[] } | null;
   const failed = (message: string | null): TrialOutcome => ({
-    valError: null, valLoss: null, testError: null, epochs: epochSeconds.length, bestEpoch: 0,
-    secondsPerEpoch: median(epochSeconds), epochSeconds, modules: null, solver: null, error: message,
+    valError: null,
+    valLoss: null,
+    testError: null,
+    epochs: epochSeconds.length,
+    bestEpoch: 0,
+    secondsPerEpoch: median(epochSeconds),
+    epochSeconds,
+    modules: null,
+    solver: null,
+    error: message,
   });
   let outcome: TrialOutcome;
   try {

@@ -87,7 +87,12 @@ let batchesPerEpoch = 1;
 
 function drawLossChart(): void {
   const svg = $('loss-chart') as unknown as SVGSVGElement;
-  const W = 460, H = 300, L = 44, R = 10, T = 10, B = 30;
+  const W = 460,
+    H = 300,
+    L = 44,
+    R = 10,
+    T = 10,
+    B = 30;
   // Log scale: cross-entropy falls over orders of magnitude.
   const all = [...batchLoss, ...epochLoss, ...valLoss].filter((v) => Number.isFinite(v) && v > 0);
   const hi = Math.ceil(Math.log10(Math.max(1, ...all)) * 2) / 2;
@@ -107,15 +112,34 @@ function drawLossChart(): void {
     parts.push(`<text x="${x(e * batchesPerEpoch)}" y="${H - B + 14}" font-size="10" text-anchor="middle" fill="#666">${e}</text>`);
   }
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 4}" font-size="11" text-anchor="middle" fill="#444">epoch</text>`);
-  parts.push(`<text x="12" y="${(T + H - B) / 2}" font-size="11" text-anchor="middle" fill="#444" transform="rotate(-90 12 ${(T + H - B) / 2})">loss (log scale)</text>`);
+  parts.push(
+    `<text x="12" y="${(T + H - B) / 2}" font-size="11" text-anchor="middle" fill="#444" transform="rotate(-90 12 ${(T + H - B) / 2})">loss (log scale)</text>`,
+  );
   const line = (pts: Array<[number, number]>, color: string, width: number, dots: boolean) => {
     if (pts.length === 0) return;
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="${width}" points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="${width}" points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`,
+    );
     if (dots) for (const [a, b] of pts) parts.push(`<circle cx="${a.toFixed(1)}" cy="${b.toFixed(1)}" r="2.5" fill="${color}"/>`);
   };
-  line(batchLoss.map((v, i) => [x(i + 1), y(v)]), '#bbb', 1, false);
-  line(epochLoss.map((v, e) => [x((e + 1) * batchesPerEpoch), y(v)]), '#1f77b4', 2, true);
-  line(valLoss.map((v, e) => [x((e + 1) * batchesPerEpoch), y(v)]), '#ff7f0e', 2, true);
+  line(
+    batchLoss.map((v, i) => [x(i + 1), y(v)]),
+    '#bbb',
+    1,
+    false,
+  );
+  line(
+    epochLoss.map((v, e) => [x((e + 1) * batchesPerEpoch), y(v)]),
+    '#1f77b4',
+    2,
+    true,
+  );
+  line(
+    valLoss.map((v, e) => [x((e + 1) * batchesPerEpoch), y(v)]),
+    '#ff7f0e',
+    2,
+    true,
+  );
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.innerHTML = parts.join('');
   svg.setAttribute('data-points', String(batchLoss.length));
@@ -190,7 +214,10 @@ async function main(): Promise<void> {
   batchesPerEpoch = Math.ceil(trainIdx.length / batchSize);
 
   const layer = nm.layers.neuralModule({
-    inputShape: [table.numFeatures], units, density, activation: 'tanh',
+    inputShape: [table.numFeatures],
+    units,
+    density,
+    activation: 'tanh',
     solver: { method: 'anderson', tol: 1e-4, maxIter: 50 },
     inputInitializer: tf.initializers.glorotUniform({ seed }),
     graphInitializer: new nm.layers.ContractiveGraph({ gain: 0.5, density, seed }),
@@ -229,13 +256,18 @@ async function main(): Promise<void> {
       setText('stat-epoch', `${epoch + 1} / ${epochs}`);
       setText('stat-iters', `fwd ${logValue(logs, 'nm_fwd_iters').toFixed(1)}, bwd ${logValue(logs, 'nm_bwd_iters').toFixed(1)}`);
       setText('stat-time', `${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      setText('status', `epoch ${epoch + 1}/${epochs} on ${chosen.backend}: loss ${epochLoss[epoch].toFixed(3)}, ` +
-        `test accuracy ${valAccuracy[epoch].toFixed(3)}`);
+      setText(
+        'status',
+        `epoch ${epoch + 1}/${epochs} on ${chosen.backend}: loss ${epochLoss[epoch].toFixed(3)}, ` + `test accuracy ${valAccuracy[epoch].toFixed(3)}`,
+      );
       await paint();
     }
   }
   await model.fit(train.x, train.y, {
-    epochs, batchSize, shuffle: true, verbose: 0,
+    epochs,
+    batchSize,
+    shuffle: true,
+    verbose: 0,
     validationData: [test.x, test.y],
     callbacks: [nm.callbacks.modulePartition({ every: 'epoch' }), new LiveView()],
   });
@@ -247,12 +279,28 @@ async function main(): Promise<void> {
   acc.textContent = accuracy.toFixed(4);
   acc.setAttribute('data-value', String(accuracy));
   setText('stat-time', `${trainSeconds.toFixed(1)} s`);
-  setText('status', `done: ${epochs} epochs on ${chosen.backend} (${layer.activeEngine()} engine) in ${trainSeconds.toFixed(1)} s; test accuracy ${accuracy.toFixed(4)}`);
+  setText(
+    'status',
+    `done: ${epochs} epochs on ${chosen.backend} (${layer.activeEngine()} engine) in ${trainSeconds.toFixed(1)} s; test accuracy ${accuracy.toFixed(4)}`,
+  );
 
   window.__nmResult = {
-    backend: chosen.backend, backendsTried: tried, engine: layer.activeEngine(), kernels: kernels.sparseKernels().name, epochs, units, density,
-    trainRows: trainIdx.length, testRows: testIdx.length,
-    accuracy, trainSeconds, loss: epochLoss, valLoss, valAccuracy, modules, largestModule: largest,
+    backend: chosen.backend,
+    backendsTried: tried,
+    engine: layer.activeEngine(),
+    kernels: kernels.sparseKernels().name,
+    epochs,
+    units,
+    density,
+    trainRows: trainIdx.length,
+    testRows: testIdx.length,
+    accuracy,
+    trainSeconds,
+    loss: epochLoss,
+    valLoss,
+    valAccuracy,
+    modules,
+    largestModule: largest,
     pictureHashes: pictureHashes.slice(),
   };
   window.__nmDone = true;

@@ -10,7 +10,21 @@ import type { SparseKernels } from '../kernels/index.js';
 import { fastTanh, normalCdf, normalPdf, sigmoid, softplus } from './scalar.js';
 
 export const NODE_ACTIVATIONS = [
-  'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', 'selu', 'swish', 'gelu', 'gelu_new', 'mish', 'softsign', 'relu6', 'hardSigmoid', 'leakyRelu',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'softplus',
+  'linear',
+  'elu',
+  'selu',
+  'swish',
+  'gelu',
+  'gelu_new',
+  'mish',
+  'softsign',
+  'relu6',
+  'hardSigmoid',
+  'leakyRelu',
 ] as const;
 export type NodeActivationName = (typeof NODE_ACTIVATIONS)[number];
 
@@ -68,44 +82,70 @@ function geluNewDerivative(v: number): number {
 
 const TABLE: Record<NodeActivationName, NodeActivation> = {
   tanh: {
-    name: 'tanh', apply: tf.tanh, derivative: (_x, fx) => tf.sub(1, tf.square(fx)), lipschitz: 1,
+    name: 'tanh',
+    apply: tf.tanh,
+    derivative: (_x, fx) => tf.sub(1, tf.square(fx)),
+    lipschitz: 1,
     hostApply: (x, out, kernels) => kernels.tanh(x, out),
     hostDerivative: (_x, fx, out) => {
       for (let i = 0; i < fx.length; i++) out[i] = 1 - fx[i] * fx[i];
     },
   },
   sigmoid: {
-    name: 'sigmoid', apply: tf.sigmoid, derivative: (_x, fx) => tf.mul(fx, tf.sub(1, fx)), lipschitz: 0.25,
-    hostApply: map1((v) => 0.5 + 0.5 * fastTanh(0.5 * v)), hostDerivative: map2((_v, fv) => fv * (1 - fv)),
+    name: 'sigmoid',
+    apply: tf.sigmoid,
+    derivative: (_x, fx) => tf.mul(fx, tf.sub(1, fx)),
+    lipschitz: 0.25,
+    hostApply: map1((v) => 0.5 + 0.5 * fastTanh(0.5 * v)),
+    hostDerivative: map2((_v, fv) => fv * (1 - fv)),
   },
   relu: {
-    name: 'relu', apply: tf.relu, derivative: (x) => tf.step(x), lipschitz: 1,
-    hostApply: map1((v) => (v > 0 ? v : keepNaN(v, 0))), hostDerivative: map2((v) => (v > 0 ? 1 : keepNaN(v, 0))),
+    name: 'relu',
+    apply: tf.relu,
+    derivative: (x) => tf.step(x),
+    lipschitz: 1,
+    hostApply: map1((v) => (v > 0 ? v : keepNaN(v, 0))),
+    hostDerivative: map2((v) => (v > 0 ? 1 : keepNaN(v, 0))),
   },
   softplus: {
-    name: 'softplus', apply: tf.softplus, derivative: (x) => tf.sigmoid(x), lipschitz: 1,
-    hostApply: map1(softplus), hostDerivative: map2(sigmoid),
+    name: 'softplus',
+    apply: tf.softplus,
+    derivative: (x) => tf.sigmoid(x),
+    lipschitz: 1,
+    hostApply: map1(softplus),
+    hostDerivative: map2(sigmoid),
   },
   linear: {
-    name: 'linear', apply: (x) => tf.clone(x), derivative: (x) => tf.onesLike(x), lipschitz: 1,
-    hostApply: map1((v) => v), hostDerivative: map2((v) => keepNaN(v, 1)),
+    name: 'linear',
+    apply: (x) => tf.clone(x),
+    derivative: (x) => tf.onesLike(x),
+    lipschitz: 1,
+    hostApply: map1((v) => v),
+    hostDerivative: map2((v) => keepNaN(v, 1)),
   },
   // x > 0 ? x : e^x − 1;  f' = 1 or e^x = f + 1.
   elu: {
-    name: 'elu', apply: tf.elu, lipschitz: 1,
+    name: 'elu',
+    apply: tf.elu,
+    lipschitz: 1,
     derivative: (x, fx) => tf.where(tf.greater(x, 0), tf.onesLike(x), tf.add(fx, 1)),
-    hostApply: map1((v) => (v > 0 ? v : Math.expm1(v))), hostDerivative: map2((v, fv) => (v > 0 ? 1 : fv + 1)),
+    hostApply: map1((v) => (v > 0 ? v : Math.expm1(v))),
+    hostDerivative: map2((v, fv) => (v > 0 ? 1 : fv + 1)),
   },
   // λ·(x > 0 ? x : α(e^x − 1));  f' = λ or λα·e^x = f + λα;  sup|f'| = λα at 0⁻.
   selu: {
-    name: 'selu', apply: tf.selu, lipschitz: SELU_SCALEALPHA,
+    name: 'selu',
+    apply: tf.selu,
+    lipschitz: SELU_SCALEALPHA,
     derivative: (x, fx) => tf.where(tf.greater(x, 0), tf.fill(x.shape, SELU_SCALE), tf.add(fx, SELU_SCALEALPHA)),
     hostApply: map1((v) => (v > 0 ? SELU_SCALE * v : SELU_SCALEALPHA * Math.expm1(v))),
     hostDerivative: map2((v, fv) => (v > 0 ? SELU_SCALE : fv + SELU_SCALEALPHA)),
   },
   // x·σ(x);  f' = σ + f·(1 − σ);  sup|f'| = 1.0998393 at x ≈ ±2.39936 (f' ranges over [−0.0998, 1.0998]).
   swish: {
-    name: 'swish', apply: (x) => tf.mul(tf.sigmoid(x), x), lipschitz: 1.09984,
+    name: 'swish',
+    apply: (x) => tf.mul(tf.sigmoid(x), x),
+    lipschitz: 1.09984,
     derivative: (x, fx) => {
       const s = tf.sigmoid(x);
       return tf.add(s, tf.mul(fx, tf.sub(1, s)));
@@ -118,7 +158,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   },
   // x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2;  f' = Φ(x) + x·φ(x);  sup|f'| = 1.1289041 at x = √2 (f' ranges over [−0.1289, 1.1289]).
   gelu: {
-    name: 'gelu', lipschitz: 1.12891,
+    name: 'gelu',
+    lipschitz: 1.12891,
     apply: (x) => tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.div(x, Math.SQRT2))))),
     derivative: (x) => tf.add(tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))), tf.mul(x, tf.mul(normalPdf(0), tf.exp(tf.mul(-0.5, tf.square(x)))))),
     hostApply: map1((v) => v * normalCdf(v)),
@@ -126,7 +167,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   },
   // 0.5·x·(1 + tanh(u)), u = c·(x + k·x³);  f' = (1 + t)/2 + x·(1 − t²)·c·(1 + 3k·x²)/2;  sup|f'| = 1.1289931 at x ≈ ±1.4185.
   gelu_new: {
-    name: 'gelu_new', lipschitz: 1.129,
+    name: 'gelu_new',
+    lipschitz: 1.129,
     apply: (x) => tf.mul(0.5, tf.mul(x, tf.add(1, tf.tanh(tf.mul(GELU_C, tf.add(x, tf.mul(GELU_K, tf.pow(x, 3)))))))),
     derivative: (x) => {
       const c = tf.clipByValue(x, -GELU_NEW_CLAMP, GELU_NEW_CLAMP);
@@ -140,7 +182,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   },
   // x·tanh(softplus(x));  f' = t + x·(1 − t²)·σ(x) with t = tanh(softplus(x));  sup|f'| = 1.0884982 at x ≈ 1.4906.
   mish: {
-    name: 'mish', lipschitz: 1.0885,
+    name: 'mish',
+    lipschitz: 1.0885,
     apply: (x) => tf.mul(x, tf.tanh(tf.softplus(x))),
     derivative: (x) => {
       const t = tf.tanh(tf.softplus(x));
@@ -154,7 +197,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   },
   // x / (1 + |x|);  f' = 1/(1 + |x|)².
   softsign: {
-    name: 'softsign', lipschitz: 1,
+    name: 'softsign',
+    lipschitz: 1,
     apply: (x) => tf.div(x, tf.add(tf.abs(x), 1)),
     derivative: (x) => tf.reciprocal(tf.square(tf.add(tf.abs(x), 1))),
     hostApply: map1((v) => v / (Math.abs(v) + 1)),
@@ -165,7 +209,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   },
   // min(max(x, 0), 6);  f' = 1 on (0, 6). (NaN first: tfjs-wasm's min/max/clip/relu6 return the other operand for NaN in second place.)
   relu6: {
-    name: 'relu6', lipschitz: 1,
+    name: 'relu6',
+    lipschitz: 1,
     apply: (x) => tf.minimum(tf.relu(x), 6),
     derivative: (x) => tf.mul(tf.step(x), tf.step(tf.sub(6, x))),
     hostApply: map1((v) => (v > 6 ? 6 : v > 0 ? v : keepNaN(v, 0))),
@@ -173,7 +218,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   },
   // clip(0.2·x + 0.5, 0, 1);  f' = 0.2 on (−2.5, 2.5).
   hardSigmoid: {
-    name: 'hardSigmoid', lipschitz: 0.2,
+    name: 'hardSigmoid',
+    lipschitz: 0.2,
     apply: (x) => tf.minimum(tf.maximum(tf.add(tf.mul(x, 0.2), 0.5), 0), 1),
     derivative: (x) => tf.mul(0.2, tf.mul(tf.step(tf.add(x, 2.5)), tf.step(tf.sub(2.5, x)))),
     hostApply: map1((v) => {
@@ -184,7 +230,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
   },
   // x > 0 ? x : α·x;  f' = 1 or α (tf.step(x, α) is exactly that, NaN → NaN).
   leakyRelu: {
-    name: 'leakyRelu', lipschitz: 1,
+    name: 'leakyRelu',
+    lipschitz: 1,
     apply: (x) => tf.leakyRelu(x, LEAKY_RELU_ALPHA),
     derivative: (x) => tf.step(x, LEAKY_RELU_ALPHA),
     hostApply: map1((v) => (v < 0 ? LEAKY_RELU_ALPHA * v : v)),

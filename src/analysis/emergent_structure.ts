@@ -110,15 +110,18 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
   const spec = layer.spec;
   const { neurons: S, iterations: I, outputUnits: dOut } = spec;
   if (positions != null) {
-    if (!Array.isArray(positions) || positions.length !== S) fail(where, 'positions', Array.isArray(positions) ? `${positions.length} entries` : positions, `one [x, y, z] per neuron (${S})`);
+    if (!Array.isArray(positions) || positions.length !== S)
+      fail(where, 'positions', Array.isArray(positions) ? `${positions.length} entries` : positions, `one [x, y, z] per neuron (${S})`);
     positions.forEach((q, i) => {
-      if (!Array.isArray(q) || q.length !== 3 || !q.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(where, `positions[${i}]`, q, '[x, y, z] with finite numbers');
+      if (!Array.isArray(q) || q.length !== 3 || !q.every((v) => typeof v === 'number' && Number.isFinite(v)))
+        fail(where, `positions[${i}]`, q, '[x, y, z] with finite numbers');
     });
   }
   const dInput = layer.inputUnits;
   if (Array.isArray(inputs)) {
     inputs.forEach((row, r) => {
-      if (!Array.isArray(row) || row.length !== dInput || !row.every((v) => typeof v === 'number')) fail(where, `inputs[${r}]`, row, `an array of ${dInput} numbers (one row)`);
+      if (!Array.isArray(row) || row.length !== dInput || !row.every((v) => typeof v === 'number'))
+        fail(where, `inputs[${r}]`, row, `an array of ${dInput} numbers (one row)`);
     });
   } else if (!(inputs instanceof tf.Tensor)) {
     fail(where, 'inputs', inputs, `a 2-D tensor or an array of rows of ${dInput} numbers`);

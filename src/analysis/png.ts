@@ -94,9 +94,7 @@ async function deflate(raw: Uint8Array): Promise<Uint8Array> {
   const host = maybeNodeHost();
   if (host != null) return host.deflate(raw, 9);
   if (typeof CompressionStream === 'undefined') {
-    throw new ConfigError(
-      'encodePng: no deflate available: load the package through its Node entry in Node, or use a browser with CompressionStream.',
-    );
+    throw new ConfigError('encodePng: no deflate available: load the package through its Node entry in Node, or use a browser with CompressionStream.');
   }
   const stream = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate'));
   return new Uint8Array(await new Response(stream).arrayBuffer());

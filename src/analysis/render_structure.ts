@@ -7,8 +7,14 @@
 import { NeuralModuleLayer } from '../layers/neural_module.js';
 import { ConfigError, checkInt, fail, show } from '../utils/errors.js';
 import {
-  defaultTitle, inkOf, resolveRenderOptions, structureLayout, structureSnapshot,
-  type RenderStructureOptions, type ResolvedRenderOptions, type StructureSnapshot,
+  defaultTitle,
+  inkOf,
+  resolveRenderOptions,
+  structureLayout,
+  structureSnapshot,
+  type RenderStructureOptions,
+  type ResolvedRenderOptions,
+  type StructureSnapshot,
 } from './structure_layout.js';
 
 const MARGIN = 12;
@@ -30,15 +36,23 @@ export type StructureSource = NeuralModuleLayer | StructureSnapshot;
  */
 export function toSnapshot(where: string, source: StructureSource, arg = 'layer'): StructureSnapshot {
   if (source instanceof NeuralModuleLayer) return structureSnapshot(source);
-  if (source == null || typeof source !== 'object' || !Array.isArray((source as StructureSnapshot).modules) || !((source as StructureSnapshot).mask instanceof Uint8Array)) {
+  if (
+    source == null ||
+    typeof source !== 'object' ||
+    !Array.isArray((source as StructureSnapshot).modules) ||
+    !((source as StructureSnapshot).mask instanceof Uint8Array)
+  ) {
     fail(where, arg, source, 'a built NeuralModule layer or a snapshot from nm.analysis.structureSnapshot(layer)');
   }
   const p = checkInt(where, `${arg}.p`, source.p, 0);
   const pp = p * p;
-  if (source.mask.length !== pp) throw new ConfigError(`${where}: '${arg}.mask' must be a Uint8Array of p·p = ${pp} entries; received ${source.mask.length} entries.`);
+  if (source.mask.length !== pp)
+    throw new ConfigError(`${where}: '${arg}.mask' must be a Uint8Array of p·p = ${pp} entries; received ${source.mask.length} entries.`);
   const w = source.weights as ArrayLike<number> | undefined;
   if (w == null || typeof w !== 'object' || w.length !== pp) {
-    throw new ConfigError(`${where}: '${arg}.weights' must be a Float32Array of p·p = ${pp} entries; received ${w == null || typeof w !== 'object' ? show(w) : `${w.length} entries`}.`);
+    throw new ConfigError(
+      `${where}: '${arg}.weights' must be a Float32Array of p·p = ${pp} entries; received ${w == null || typeof w !== 'object' ? show(w) : `${w.length} entries`}.`,
+    );
   }
   const seen = new Uint8Array(p);
   let listed = 0;
@@ -135,7 +149,12 @@ export function renderStructure(layer: StructureSource, opts?: RenderStructureOp
   const o = resolveRenderOptions(where, opts);
   const snap = toSnapshot(where, layer);
   const { body, width, height } = panel(snap, o, '');
-  return svgDocument(o.title ?? defaultTitle(snap), MARGIN * 2 + width - GAP, MARGIN * 2 + height, `<g transform="translate(${MARGIN},${MARGIN})">\n${body}\n</g>`);
+  return svgDocument(
+    o.title ?? defaultTitle(snap),
+    MARGIN * 2 + width - GAP,
+    MARGIN * 2 + height,
+    `<g transform="translate(${MARGIN},${MARGIN})">\n${body}\n</g>`,
+  );
 }
 
 /**

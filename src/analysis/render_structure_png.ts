@@ -9,8 +9,14 @@ import { fail } from '../utils/errors.js';
 import { encodePng, type RgbImage } from './png.js';
 import { toSnapshot, type StructureSource } from './render_structure.js';
 import {
-  defaultCellSize, inkOf, resolveRenderOptions, structureLayout,
-  type RenderStructureOptions, type ResolvedRenderOptions, type StructureLayout, type StructureSnapshot,
+  defaultCellSize,
+  inkOf,
+  resolveRenderOptions,
+  structureLayout,
+  type RenderStructureOptions,
+  type ResolvedRenderOptions,
+  type StructureLayout,
+  type StructureSnapshot,
 } from './structure_layout.js';
 
 const MARGIN = 8;
@@ -45,8 +51,7 @@ function pictureSize(cells: number[], cellSize: number | null): { width: number;
   return { width, height: MARGIN * 2 + side };
 }
 
-const fits = ({ width, height }: { width: number; height: number }) =>
-  width <= MAX_PNG_SIDE && height <= MAX_PNG_SIDE && width * height <= MAX_PNG_PIXELS;
+const fits = ({ width, height }: { width: number; height: number }) => width <= MAX_PNG_SIDE && height <= MAX_PNG_SIDE && width * height <= MAX_PNG_PIXELS;
 
 /**
  * Refuses, before any allocation, a picture over MAX_PNG_SIDE / MAX_PNG_PIXELS, with
@@ -64,7 +69,13 @@ function checkPictureSize(where: string, snaps: StructureSnapshot[], o: Resolved
   const current = o.cellSize ?? cells.reduce((a, c) => Math.max(a, defaultCellSize(c)), 1);
   for (let c = current - 1; c >= 1; c--) {
     if (fits(pictureSize(cells, c))) {
-      fail(where, 'cellSize', o.cellSize ?? current, `an integer in [1, ${c}] for ${what}`, `${o.cellSize == null ? '(That is the default cellSize.) ' : ''}${limit} Use cellSize <= ${c} (or a smaller maxCells).`);
+      fail(
+        where,
+        'cellSize',
+        o.cellSize ?? current,
+        `an integer in [1, ${c}] for ${what}`,
+        `${o.cellSize == null ? '(That is the default cellSize.) ' : ''}${limit} Use cellSize <= ${c} (or a smaller maxCells).`,
+      );
     }
   }
   // Even 1 px per cell is too large: the largest maxCells that fits at cellSize 1.

@@ -38,9 +38,15 @@ export interface RenderConnectomeOptions {
 function checkAnalysis(where: string, analysis: unknown, neurons: number): void {
   const a = analysis as EmergentStructure | null;
   if (a == null || typeof a !== 'object' || !(a.layerOf instanceof Int32Array) || !Array.isArray(a.active) || !Array.isArray(a.meanActivity)) {
-    fail(where, 'analysis', typeof analysis === 'object' && analysis != null ? 'an object without layerOf/active/meanActivity' : analysis, 'the result of nm.analysis.emergentStructure(layer, inputs)');
+    fail(
+      where,
+      'analysis',
+      typeof analysis === 'object' && analysis != null ? 'an object without layerOf/active/meanActivity' : analysis,
+      'the result of nm.analysis.emergentStructure(layer, inputs)',
+    );
   }
-  if (a.neurons !== neurons || a.layerOf.length !== neurons) fail(where, 'analysis', `an analysis of ${a.neurons} neurons`, `one of this layer (${neurons} neurons)`);
+  if (a.neurons !== neurons || a.layerOf.length !== neurons)
+    fail(where, 'analysis', `an analysis of ${a.neurons} neurons`, `one of this layer (${neurons} neurons)`);
 }
 
 /** Checks `positions`: one [x, y, z] of finite numbers per neuron. */
@@ -49,7 +55,8 @@ function checkPositions(where: string, positions: unknown, neurons: number): num
     fail(where, 'positions', Array.isArray(positions) ? `${positions.length} entries` : positions, `one [x, y, z] per neuron (${neurons})`);
   }
   positions.forEach((q, i) => {
-    if (!Array.isArray(q) || q.length !== 3 || !q.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(where, `positions[${i}]`, q, '[x, y, z] with finite numbers');
+    if (!Array.isArray(q) || q.length !== 3 || !q.every((v) => typeof v === 'number' && Number.isFinite(v)))
+      fail(where, `positions[${i}]`, q, '[x, y, z] with finite numbers');
   });
   return positions as number[][];
 }
@@ -103,7 +110,9 @@ export function renderUrnWeights(layer: URNLayer, analysis: EmergentStructure, o
   const out: string[] = [];
   const width = left + side + 20;
   const height = top + side + 30;
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   const title =
     opts.title ??
@@ -202,13 +211,19 @@ export function renderConnectome(layer: URNLayer, analysis: EmergentStructure | 
       const kind = dz > 1e-9 ? 'forward' : dz < -1e-9 ? 'backward' : 'lateral';
       counts[kind]++;
       const color = kind === 'forward' ? '#d62728' : kind === 'backward' ? '#2ca02c' : '#000000';
-      lines.push(`<line x1="${sx(j)}" y1="${sy(j)}" x2="${sx(k)}" y2="${sy(k)}" stroke="${color}" stroke-opacity="${fmt(0.1 + 0.9 * (w / maxW))}" stroke-width="0.7"/>`);
+      lines.push(
+        `<line x1="${sx(j)}" y1="${sy(j)}" x2="${sx(k)}" y2="${sy(k)}" stroke="${color}" stroke-opacity="${fmt(0.1 + 0.9 * (w / maxW))}" stroke-width="0.7"/>`,
+      );
     }
   }
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  const title = opts.title ?? `URN connectome (S=${S}): ${counts.forward} forward (red), ${counts.backward} backward (green), ${counts.lateral} lateral (black) synapses > ${fmt(thr)}`;
+  const title =
+    opts.title ??
+    `URN connectome (S=${S}): ${counts.forward} forward (red), ${counts.backward} backward (green), ${counts.lateral} lateral (black) synapses > ${fmt(thr)}`;
   out.push(`<text x="8" y="16">${esc(title)}</text>`);
   for (let i = 0; i < S; i++) {
     if (!shown(i)) continue;

@@ -39,7 +39,12 @@ export function structureSnapshot(layer: NeuralModuleLayer, label = ''): Structu
   const where = 'structureSnapshot';
   const l = layer as Partial<NeuralModuleLayer> | null;
   if (l == null || typeof l !== 'object' || typeof l.structure !== 'function' || typeof l.edges !== 'function' || typeof l.graphValues !== 'function') {
-    fail(where, 'layer', l == null || typeof l !== 'object' ? l : `an object of class ${l.constructor?.name ?? 'Object'}`, 'a built NeuralModule layer (nm.layers.neuralModule)');
+    fail(
+      where,
+      'layer',
+      l == null || typeof l !== 'object' ? l : `an object of class ${l.constructor?.name ?? 'Object'}`,
+      'a built NeuralModule layer (nm.layers.neuralModule)',
+    );
   }
   if (typeof label !== 'string') fail(where, 'label', label, "a string, e.g. 'epoch 3'");
   const s = layer.structure();

@@ -4,16 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, checkKeys, fail, show } from '../utils/errors.js';
-import {
-  BACKEND_NAMES,
-  BROWSER_ORDER,
-  CANDIDATES,
-  NODE_ORDER,
-  isAbsent,
-  isNodeRuntime,
-  processEnv,
-  type BackendName,
-} from './candidates.js';
+import { BACKEND_NAMES, BROWSER_ORDER, CANDIDATES, NODE_ORDER, isAbsent, isNodeRuntime, processEnv, type BackendName } from './candidates.js';
 import { classifyWebglRenderer, webglRenderer as readWebglRenderer } from './webgl_renderer.js';
 
 /** Options of {@link useBest}. */
@@ -80,14 +71,10 @@ export function resetBackendLog(): void {
 }
 
 /** A dynamic import that bundlers leave alone (the packages are optional). */
-const defaultImporter = (specifier: string): Promise<unknown> =>
-  import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
+const defaultImporter = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
 
 /** Loads the package of `name` if its backend is not registered yet, then activates it. */
-async function tryBackend(
-  name: BackendName,
-  importer: (specifier: string) => Promise<unknown>,
-): Promise<BackendAttempt> {
+async function tryBackend(name: BackendName, importer: (specifier: string) => Promise<unknown>): Promise<BackendAttempt> {
   const { specifier, tfName } = CANDIDATES[name];
   // node and node-gpu register the same tfjs name: always import to know which one is there.
   const native = name === 'node' || name === 'node-gpu';

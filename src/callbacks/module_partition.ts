@@ -83,8 +83,10 @@ export class ModulePartitionCallback extends NMCallback {
       };
       if (logs) Object.assign(logs, stats);
       if (this.verbose) {
-        console.log(`epoch ${epoch + 1} ${l.name}: ${s.modules.length} modules, largest ${s.largestModule}, ` +
-          `iterations fwd ${stats[`nm_fwd_iters${suffix}`].toFixed(1)} bwd ${stats[`nm_bwd_iters${suffix}`].toFixed(1)}`);
+        console.log(
+          `epoch ${epoch + 1} ${l.name}: ${s.modules.length} modules, largest ${s.largestModule}, ` +
+            `iterations fwd ${stats[`nm_fwd_iters${suffix}`].toFixed(1)} bwd ${stats[`nm_bwd_iters${suffix}`].toFixed(1)}`,
+        );
       }
     });
   }

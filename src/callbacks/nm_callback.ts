@@ -84,6 +84,8 @@ export abstract class NMCallback extends Callback {
     super();
     install();
     Object.defineProperty(this, BRAND, { value: true });
+    // The hooks below are plain functions whose own `this` is tfjs' wrapper, so the callback is captured by name.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     for (const hook of HOOKS) {
       const impl = (this as unknown as Record<Hook, (...args: unknown[]) => Promise<void>>)[hook];

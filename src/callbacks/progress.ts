@@ -102,7 +102,9 @@ export class ProgressCallback extends NMCallback {
     const elapsed = (Date.now() - this.start) / 1000;
     const eta = epochs > 0 ? (elapsed / (epoch + 1)) * (epochs - epoch - 1) : 0;
     const secs = (Date.now() - this.epochStart) / 1000;
-    this.write(`${this.inPlace ? '\r' : ''}${this.prefix()}epoch ${epoch + 1}/${epochs} (${secs.toFixed(1)}s, ETA ${time(eta)}) · ${fmt(logs)}${this.inPlace ? '\x1b[K' : ''}\n`);
+    this.write(
+      `${this.inPlace ? '\r' : ''}${this.prefix()}epoch ${epoch + 1}/${epochs} (${secs.toFixed(1)}s, ETA ${time(eta)}) · ${fmt(logs)}${this.inPlace ? '\x1b[K' : ''}\n`,
+    );
   }
 }
 

@@ -161,7 +161,8 @@ export class StructureLoggerCallback extends NMCallback {
             `iterations fwd ${it.fwdIters.toFixed(1)} bwd ${it.bwdIters.toFixed(1)}`,
         );
       }
-      if (this.dir != null) await this.write(`${fileStem(layer.name)}_epoch${String(epoch + 1).padStart(3, '0')}`, [structureSnapshot(layer, `epoch ${epoch + 1}`)]);
+      if (this.dir != null)
+        await this.write(`${fileStem(layer.name)}_epoch${String(epoch + 1).padStart(3, '0')}`, [structureSnapshot(layer, `epoch ${epoch + 1}`)]);
     }
   }
 

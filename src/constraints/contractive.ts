@@ -20,15 +20,10 @@
  * nm.layers.neuralModule({ units: 100, graphConstraint: nm.constraints.contractive({ bound: 0.9 }) });
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { constraints } from '@tensorflow/tfjs-layers';
+import { ConstraintBase } from '../utils/tfjs_bases.js';
 import { magnitudeMask, type EdgeMask } from '../graph/mask.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
 import { checkKeys, checkNumber, fail } from '../utils/errors.js';
-
-/** tfjs-layers' Constraint base class (not exported by tfjs-layers). */
-export const ConstraintBase = Object.getPrototypeOf(constraints.nonNeg().constructor) as new () => tf.serialization.Serializable & {
-  apply(w: tf.Tensor): tf.Tensor;
-};
 
 /** Arguments of {@link contractive}. */
 export interface ContractiveArgs {

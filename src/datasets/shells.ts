@@ -46,7 +46,8 @@ export function concentricShells(opts: ConcentricShellsOptions = {}): Table {
   ];
   if (!Array.isArray(radiiIn) || radiiIn.length !== 2) fail(where, 'radii', radiiIn, 'two entries, one per class: r or [inner, outer]');
   const radii = radiiIn.map((r, c) => {
-    const [a, b] = typeof r === 'number' ? [r, r] : Array.isArray(r) && r.length === 2 ? r : fail(where, `radii[${c}]`, r, 'a number r or a pair [inner, outer]');
+    const [a, b] =
+      typeof r === 'number' ? [r, r] : Array.isArray(r) && r.length === 2 ? r : fail(where, `radii[${c}]`, r, 'a number r or a pair [inner, outer]');
     checkNumber(where, `radii[${c}][0]`, a, 0);
     checkNumber(where, `radii[${c}][1]`, b, a);
     return [a, b] as [number, number];

@@ -45,7 +45,13 @@ function arenaLengths(plan: HostPlan, batch: number, options: ResolvedSolverOpti
   const p = plan.schedule.p;
   const rows = plan.maxStepRows * batch;
   const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length]);
-  return [p * batch, p * batch, ...csrSizes, ...new Array<number>(hostWorkspaceArrays(options) + 1).fill(rows), ...new Array<number>(hostWorkspaceSmall(options)).fill(batch)];
+  return [
+    p * batch,
+    p * batch,
+    ...csrSizes,
+    ...new Array<number>(hostWorkspaceArrays(options) + 1).fill(rows),
+    ...new Array<number>(hostWorkspaceSmall(options)).fill(batch),
+  ];
 }
 
 /** Rows per chunk so that one chunk's arena stays within {@link HOST_ARENA_BUDGET}. */
@@ -88,7 +94,15 @@ interface HostState {
 }
 
 /** Solves x = z + f(x)·A. `z` is `[batch, p]` row-major in node order (bias included). */
-function forwardSolve(z: Float32Array, batch: number, values: Float32Array, plan: HostPlan, ctx: EngineContext, kernels: SparseKernels, stats: SolveStats): HostState {
+function forwardSolve(
+  z: Float32Array,
+  batch: number,
+  values: Float32Array,
+  plan: HostPlan,
+  ctx: EngineContext,
+  kernels: SparseKernels,
+  stats: SolveStats,
+): HostState {
   const { p, perm, steps } = plan.schedule;
   const { act, solver: options } = ctx;
   const B = batch;
@@ -124,7 +138,15 @@ function forwardSolve(z: Float32Array, batch: number, values: Float32Array, plan
 }
 
 /** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; returns the permuted node-major v. */
-function adjointSolve(dy: Float32Array, batch: number, fwd: HostState, plan: HostPlan, ctx: EngineContext, kernels: SparseKernels, stats: SolveStats): Float32Array {
+function adjointSolve(
+  dy: Float32Array,
+  batch: number,
+  fwd: HostState,
+  plan: HostPlan,
+  ctx: EngineContext,
+  kernels: SparseKernels,
+  stats: SolveStats,
+): Float32Array {
   const { p, perm, steps } = plan.schedule;
   const { act, backwardSolver: options } = ctx;
   const B = batch;

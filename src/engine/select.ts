@@ -30,9 +30,18 @@ const hostSolves = (o: EngineChoiceInput) => [o.solver, o.backwardSolver].every(
 /** Throws a ConfigError when `engine: 'host'` is combined with a solver it does not implement. */
 export function checkEngineOptions(where: string, o: EngineChoiceInput): void {
   if (o.engine !== 'host') return;
-  for (const [arg, s] of [['solver', o.solver], ['backwardSolver', o.backwardSolver]] as const) {
+  for (const [arg, s] of [
+    ['solver', o.solver],
+    ['backwardSolver', o.backwardSolver],
+  ] as const) {
     if (!(HOST_SOLVER_NAMES as readonly string[]).includes(s.method)) {
-      fail(where, `${arg}.method`, s.method, `one of ${HOST_SOLVER_NAMES.map((n) => `'${n}'`).join(', ')} with engine 'host'`, `Use engine 'tensor' or 'auto' for '${s.method}'.`);
+      fail(
+        where,
+        `${arg}.method`,
+        s.method,
+        `one of ${HOST_SOLVER_NAMES.map((n) => `'${n}'`).join(', ')} with engine 'host'`,
+        `Use engine 'tensor' or 'auto' for '${s.method}'.`,
+      );
     }
   }
 }
@@ -43,6 +52,7 @@ export function checkEngineOptions(where: string, o: EngineChoiceInput): void {
  * density is at most {@link AUTO_HOST_MAX_DENSITY}, else the tensor engine.
  */
 export function selectEngine(o: EngineChoiceInput, backend: string): SolveEngine {
-  const name: EngineName = o.engine !== 'auto' ? o.engine : hostSolves(o) && CPU_RESIDENT.includes(backend) && o.density <= AUTO_HOST_MAX_DENSITY ? 'host' : 'tensor';
+  const name: EngineName =
+    o.engine !== 'auto' ? o.engine : hostSolves(o) && CPU_RESIDENT.includes(backend) && o.density <= AUTO_HOST_MAX_DENSITY ? 'host' : 'tensor';
   return name === 'host' ? hostEngine : tensorEngine;
 }

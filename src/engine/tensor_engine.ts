@@ -15,8 +15,7 @@ import { addStats, emptyStats } from './stats.js';
 import type { EngineContext, SolveEngine } from './types.js';
 
 const cols = (t: tf.Tensor2D, start: number, end: number) => tf.slice(t, [0, start], [-1, end - start]) as tf.Tensor2D;
-const block = (a: tf.Tensor2D, r0: number, r1: number, c0: number, c1: number) =>
-  tf.slice(a, [r0, c0], [r1 - r0, c1 - c0]) as tf.Tensor2D;
+const block = (a: tf.Tensor2D, r0: number, r1: number, c0: number, c1: number) => tf.slice(a, [r0, c0], [r1 - r0, c1 - c0]) as tf.Tensor2D;
 
 function solveStep(map: FixedPointMap, x0: tf.Tensor2D, step: SolveStep, options: ResolvedSolverOptions, stats: SolveStats): tf.Tensor2D {
   map.blocks = step.blocks;
@@ -29,7 +28,14 @@ function solveStep(map: FixedPointMap, x0: tf.Tensor2D, step: SolveStep, options
 }
 
 /** Solves x = z + f(x)·A step by step; `ap` is the permuted active graph P·(M∘W)·Pᵀ, `zp` the permuted input. */
-function forwardSolve(zp: tf.Tensor2D, ap: tf.Tensor2D, steps: SolveStep[], act: NodeActivation, options: ResolvedSolverOptions, stats: SolveStats): tf.Tensor2D {
+function forwardSolve(
+  zp: tf.Tensor2D,
+  ap: tf.Tensor2D,
+  steps: SolveStep[],
+  act: NodeActivation,
+  options: ResolvedSolverOptions,
+  stats: SolveStats,
+): tf.Tensor2D {
   const p = ap.shape[0];
   let acc = zp; // c for positions [cursor, p)
   const parts: tf.Tensor2D[] = [];
@@ -98,7 +104,14 @@ export const tensorEngine: SolveEngine = {
     const fp = ctx.act.derivative(x, h) as tf.Tensor2D;
     const q = tf.mul(dy, fp) as tf.Tensor2D;
     const stats = emptyStats();
-    const vp = adjointSolve(tf.gather(q, perm, 1) as tf.Tensor2D, tf.gather(fp, perm, 1) as tf.Tensor2D, ap, ctx.partition.schedule.steps, ctx.backwardSolver, stats);
+    const vp = adjointSolve(
+      tf.gather(q, perm, 1) as tf.Tensor2D,
+      tf.gather(fp, perm, 1) as tf.Tensor2D,
+      ap,
+      ctx.partition.schedule.steps,
+      ctx.backwardSolver,
+      stats,
+    );
     const v = tf.gather(vp, invPerm, 1) as tf.Tensor2D;
     return { v, stats, badRow: firstBadRow(v) };
   },

@@ -126,7 +126,8 @@ export function maskFromIndices(indices: ArrayLike<number>, p: number, topology:
     const c = f - j * p;
     if (!Number.isInteger(f) || f < 0 || f >= p * p) return `index ${f} at position ${i} is outside [0, ${p * p})`;
     if (f <= last) return `indices are not strictly increasing at position ${i} (${last}, ${f})`;
-    if (c === j || (topology === 'dag' && c < j)) return `index ${f} at position ${i} is the edge ${j}→${c}, not a ${topology === 'dag' ? 'strictly upper-triangular' : 'off-diagonal'} edge`;
+    if (c === j || (topology === 'dag' && c < j))
+      return `index ${f} at position ${i} is the edge ${j}→${c}, not a ${topology === 'dag' ? 'strictly upper-triangular' : 'off-diagonal'} edge`;
     mask[f] = 1;
     for (let r = last < 0 ? 0 : Math.floor(last / p) + 1; r <= j; r++) rowPtr[r] = cols.length;
     cols.push(c);

@@ -17,8 +17,7 @@ import { ConfigError, checkInt, fail } from '../utils/errors.js';
  */
 export function checkCsr(where: string, p: unknown, rowPtr: unknown, colIdx: unknown): void {
   const n = checkInt(where, 'p', p, 0);
-  const isIntArray = (a: unknown): a is ArrayLike<number> =>
-    a instanceof Int32Array || a instanceof Uint32Array || Array.isArray(a);
+  const isIntArray = (a: unknown): a is ArrayLike<number> => a instanceof Int32Array || a instanceof Uint32Array || Array.isArray(a);
   if (!isIntArray(rowPtr)) fail(where, 'rowPtr', rowPtr, `an Int32Array of p + 1 = ${n + 1} row pointers`);
   if (rowPtr.length !== n + 1) {
     throw new ConfigError(`${where}: 'rowPtr' must have p + 1 = ${n + 1} entries; received ${rowPtr.length}.`);

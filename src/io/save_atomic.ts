@@ -59,7 +59,7 @@ export function uncommittedTokens(entries: readonly string[]): string[] {
 export function modelJsonFor(artifacts: tf.io.ModelArtifacts): tf.io.ModelJSON {
   // Key order matches tfjs-node's NodeFileSystem.save, so JSON.stringify gives identical bytes.
   const json: tf.io.ModelJSON = {
-    modelTopology: artifacts.modelTopology as {},
+    modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
     weightsManifest: [{ paths: [WEIGHTS_BINARY_FILENAME], weights: artifacts.weightSpecs ?? [] }],
     format: artifacts.format,
     generatedBy: artifacts.generatedBy,

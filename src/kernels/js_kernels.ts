@@ -27,8 +27,10 @@ function checkLength(where: string, name: string, a: Typed, need: number, what: 
 /** Throws unless elements [aFrom, aTo) of `a` and [bFrom, bTo) of `b` occupy disjoint bytes. */
 function checkDisjoint(where: string, aName: string, a: Typed, aFrom: number, aTo: number, bName: string, b: Typed, bFrom: number, bTo: number): void {
   if (a.buffer !== b.buffer || aFrom >= aTo || bFrom >= bTo) return;
-  const a0 = a.byteOffset + aFrom * 4, a1 = a.byteOffset + aTo * 4;
-  const b0 = b.byteOffset + bFrom * 4, b1 = b.byteOffset + bTo * 4;
+  const a0 = a.byteOffset + aFrom * 4,
+    a1 = a.byteOffset + aTo * 4;
+  const b0 = b.byteOffset + bFrom * 4,
+    b1 = b.byteOffset + bTo * 4;
   if (a0 < b1 && b0 < a1) {
     throw new ConfigError(`${where}: '${aName}' overlaps the part of '${bName}' this call writes; pass separate arrays.`);
   }
@@ -55,7 +57,8 @@ export function checkSpmmArgs(ptr: Int32Array, idx: Int32Array, w: Float32Array,
   checkRange(where, lo, hi, B);
   if (lo === hi) return;
   checkLength(where, 'ptr', ptr, hi + 1, 'hi + 1 row pointers');
-  const first = ptr[lo], last = ptr[hi];
+  const first = ptr[lo],
+    last = ptr[hi];
   if (first < 0) throw new ConfigError(`${where}: ptr[lo] = ptr[${lo}] is ${first}; row pointers must be >= 0.`);
   checkLength(where, 'idx', idx, last, `ptr[hi] = ptr[${hi}] nonzeros`);
   checkLength(where, 'w', w, last, `ptr[hi] = ptr[${hi}] nonzeros`);
@@ -173,8 +176,15 @@ export function checkAndersonDiffsArgs(
       `${where}: 'dG' and 'dR' must both be null (first iteration) or both be arrays; received ${dG === null ? 'null' : 'an array'} and ${dR === null ? 'null' : 'an array'}.`,
     );
   }
-  const inputs: Array<[string, Float32Array]> = [['g', g], ['x', x]];
-  const outputs: Array<[string, Float32Array]> = [['prevG', prevG], ['prevR', prevR], ['r', r]];
+  const inputs: Array<[string, Float32Array]> = [
+    ['g', g],
+    ['x', x],
+  ];
+  const outputs: Array<[string, Float32Array]> = [
+    ['prevG', prevG],
+    ['prevR', prevR],
+    ['r', r],
+  ];
   if (dG !== null && dR !== null) outputs.push(['dG', dG], ['dR', dR]);
   for (const [name, a] of [...inputs.slice(1), ...outputs]) checkSameLength(where, 'g', g, name, a);
   outputs.forEach(([oName, o], i) => {
@@ -186,13 +196,19 @@ export function checkAndersonDiffsArgs(
 function spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi: number, x: Float32Array, out: Float32Array, B: number): void {
   const B4 = B & ~3;
   for (let k = lo; k < hi; k++) {
-    const o = k * B, e0 = ptr[k], e1 = ptr[k + 1];
+    const o = k * B,
+      e0 = ptr[k],
+      e1 = ptr[k + 1];
     if (e0 >= e1) continue;
     let b = 0;
     for (; b < B4; b += 4) {
-      let s0 = out[o + b], s1 = out[o + b + 1], s2 = out[o + b + 2], s3 = out[o + b + 3];
+      let s0 = out[o + b],
+        s1 = out[o + b + 1],
+        s2 = out[o + b + 2],
+        s3 = out[o + b + 3];
       for (let e = e0; e < e1; e++) {
-        const a = w[e], s = idx[e] * B + b;
+        const a = w[e],
+          s = idx[e] * B + b;
         s0 = fround(s0 + fround(a * x[s]));
         s1 = fround(s1 + fround(a * x[s + 1]));
         s2 = fround(s2 + fround(a * x[s + 2]));
@@ -273,11 +289,25 @@ function tanh(x: Float32Array, out: Float32Array): void {
 
 /** relativeStep without checks: f64, four partial sums (element i into sum i % 4), then the tail, like sparse.wat. */
 function relativeStep(a: Float32Array, b: Float32Array): number {
-  const n = a.length, n4 = n & ~3;
-  let d0 = 0, d1 = 0, d2 = 0, d3 = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n = a.length,
+    n4 = n & ~3;
+  let d0 = 0,
+    d1 = 0,
+    d2 = 0,
+    d3 = 0,
+    s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   for (let i = 0; i < n4; i += 4) {
-    const b0 = b[i], b1 = b[i + 1], b2 = b[i + 2], b3 = b[i + 3];
-    const t0 = a[i] - b0, t1 = a[i + 1] - b1, t2 = a[i + 2] - b2, t3 = a[i + 3] - b3;
+    const b0 = b[i],
+      b1 = b[i + 1],
+      b2 = b[i + 2],
+      b3 = b[i + 3];
+    const t0 = a[i] - b0,
+      t1 = a[i + 1] - b1,
+      t2 = a[i + 2] - b2,
+      t3 = a[i + 3] - b3;
     d0 += t0 * t0;
     d1 += t1 * t1;
     d2 += t2 * t2;
@@ -287,9 +317,11 @@ function relativeStep(a: Float32Array, b: Float32Array): number {
     s2 += b2 * b2;
     s3 += b3 * b3;
   }
-  let sd = d0 + d2 + (d1 + d3), sb = s0 + s2 + (s1 + s3);
+  let sd = d0 + d2 + (d1 + d3),
+    sb = s0 + s2 + (s1 + s3);
   for (let i = n4; i < n; i++) {
-    const bi = b[i], t = a[i] - bi;
+    const bi = b[i],
+      t = a[i] - bi;
     sd += t * t;
     sb += bi * bi;
   }
@@ -302,11 +334,20 @@ function addMul(a: Float32Array, d: Float32Array, t: Float32Array, out: Float32A
 }
 
 /** andersonDiffs without checks (f32 differences). */
-function andersonDiffs(g: Float32Array, x: Float32Array, prevG: Float32Array, prevR: Float32Array, r: Float32Array, dG: Float32Array | null, dR: Float32Array | null): void {
+function andersonDiffs(
+  g: Float32Array,
+  x: Float32Array,
+  prevG: Float32Array,
+  prevR: Float32Array,
+  r: Float32Array,
+  dG: Float32Array | null,
+  dR: Float32Array | null,
+): void {
   const n = g.length;
   if (dG !== null && dR !== null) {
     for (let i = 0; i < n; i++) {
-      const gi = g[i], ri = fround(gi - x[i]);
+      const gi = g[i],
+        ri = fround(gi - x[i]);
       dG[i] = gi - prevG[i];
       dR[i] = ri - prevR[i];
       prevG[i] = gi;
@@ -315,7 +356,8 @@ function andersonDiffs(g: Float32Array, x: Float32Array, prevG: Float32Array, pr
     }
   } else {
     for (let i = 0; i < n; i++) {
-      const gi = g[i], ri = fround(gi - x[i]);
+      const gi = g[i],
+        ri = fround(gi - x[i]);
       prevG[i] = gi;
       prevR[i] = ri;
       r[i] = ri;

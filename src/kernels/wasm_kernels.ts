@@ -105,7 +105,7 @@ function inArena(where: string, name: string, a: Float32Array | Int32Array, buff
  */
 export function createWasmKernels(): SparseKernels {
   if (!wasmSimdSupported()) {
-    throw new Error('sparse kernels: WebAssembly SIMD is not available in this runtime; use sparseKernels(\'js\') or \'auto\'.');
+    throw new Error("sparse kernels: WebAssembly SIMD is not available in this runtime; use sparseKernels('js') or 'auto'.");
   }
   const memory = new WebAssembly.Memory({ initial: 1 });
   let wasm: SparseExports;
@@ -179,8 +179,17 @@ export function createWasmKernels(): SparseKernels {
       if (dR !== null) inArena(where, 'dR', dR, buf);
       checkAndersonDiffsArgs(g, x, prevG, prevR, r, dG, dR);
       const diffs = dG !== null && dR !== null;
-      wasm.andersonDiffs(g.byteOffset, x.byteOffset, prevG.byteOffset, prevR.byteOffset, r.byteOffset,
-        diffs ? dG.byteOffset : 0, diffs ? dR.byteOffset : 0, diffs ? 1 : 0, g.length);
+      wasm.andersonDiffs(
+        g.byteOffset,
+        x.byteOffset,
+        prevG.byteOffset,
+        prevR.byteOffset,
+        r.byteOffset,
+        diffs ? dG.byteOffset : 0,
+        diffs ? dR.byteOffset : 0,
+        diffs ? 1 : 0,
+        g.length,
+      );
     },
   };
 }

@@ -95,7 +95,10 @@ export class NeuralModuleLayer extends layers.Layer {
   }
 
   /** Configs without `stateVersion` were saved before the mask was state (version 1). */
-  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     return new cls({ ...config, stateVersion: config.stateVersion ?? 1 });
   }
 
@@ -121,7 +124,10 @@ export class NeuralModuleLayer extends layers.Layer {
     if (this.stateVersion >= 2) this.addMaskState();
     const eye = tf.eye(p) as tf.Tensor2D;
     this.consts = {
-      diagIndex: tf.tensor1d(Int32Array.from({ length: p }, (_, j) => j * (p + 1)), 'int32'),
+      diagIndex: tf.tensor1d(
+        Int32Array.from({ length: p }, (_, j) => j * (p + 1)),
+        'int32',
+      ),
       eye,
       upper: o.topology === 'dag' ? tf.tidy(() => tf.linalg.bandPart(tf.sub(1, eye), 0, -1) as tf.Tensor2D) : null,
       topology: o.topology,
@@ -195,7 +201,9 @@ export class NeuralModuleLayer extends layers.Layer {
     const w = this.graph!.read().dataSync() as Float32Array;
     const mask = maskFromIndices(this.keptEdges!.read().dataSync(), p, this.options.topology, w);
     if (typeof mask === 'string') {
-      throw new ConfigError(`${this.where()}: the saved kept-edge mask (weight 'keptEdges') is not valid for ${p} units and topology '${this.options.topology}': ${mask}. Was it saved by another layer? Call repartition() to choose a new mask from the graph.`);
+      throw new ConfigError(
+        `${this.where()}: the saved kept-edge mask (weight 'keptEdges') is not valid for ${p} units and topology '${this.options.topology}': ${mask}. Was it saved by another layer? Call repartition() to choose a new mask from the graph.`,
+      );
     }
     this.install(mask, w);
   }
@@ -304,7 +312,9 @@ export class NeuralModuleLayer extends layers.Layer {
     const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'int32'), 1).dataSync());
     const row = bad.findIndex((b) => b > 0);
     if (row >= 0) {
-      throw new NonFiniteError(`${this.where()}: the input batch contains NaN or Inf (first at row ${row} of ${x.shape[0]}). Clean or impute the data before calling the layer.`);
+      throw new NonFiniteError(
+        `${this.where()}: the input batch contains NaN or Inf (first at row ${row} of ${x.shape[0]}). Clean or impute the data before calling the layer.`,
+      );
     }
   }
 
@@ -316,8 +326,14 @@ export class NeuralModuleLayer extends layers.Layer {
       const o = this.options;
       const engine = selectEngine(o, tf.getBackend());
       const ctx = { partition, act: this.act, solver: o.solver, backwardSolver: o.backwardSolver, where: this.where() };
-      return neuralModuleOp(x, this.inputKernel!.read() as tf.Tensor2D, this.graph!.read() as tf.Tensor2D, engine, ctx, this.consts!, (kind, stats, badRow, batch) =>
-        this.report.record(kind, stats, badRow, batch),
+      return neuralModuleOp(
+        x,
+        this.inputKernel!.read() as tf.Tensor2D,
+        this.graph!.read() as tf.Tensor2D,
+        engine,
+        ctx,
+        this.consts!,
+        (kind, stats, badRow, batch) => this.report.record(kind, stats, badRow, batch),
       );
     });
   }

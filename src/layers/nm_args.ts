@@ -2,10 +2,11 @@
  * Arguments of the Neural Module layer, their validation and their defaults,
  * resolved once so the algorithm never sees `undefined`.
  */
-import { initializers, regularizers } from '@tensorflow/tfjs-layers';
+import { initializers } from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '../utils/tfjs_types.js';
 import type { Topology } from '../graph/mask.js';
-import { ContractiveConstraint, ConstraintBase } from '../constraints/contractive.js';
+import { ContractiveConstraint } from '../constraints/contractive.js';
+import { isConstraint, isInitializer, isRegularizer, type Constraint } from '../utils/tfjs_bases.js';
 import { checkEngineOptions, ENGINES, type Engine } from '../engine/select.js';
 import { resolveSolverOptions } from '../solvers/registry.js';
 import type { ResolvedSolverOptions, SolverConfig, SolverName } from '../solvers/types.js';
@@ -16,13 +17,6 @@ import { ContractiveGraph } from './graph_initializer.js';
 import { NODE_ACTIVATIONS, type NodeActivationName } from './node_activation.js';
 
 import type { Initializer, Regularizer } from '../utils/tfjs_types.js';
-const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor);
-const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor);
-const isInitializer = (v: unknown): v is Initializer => v instanceof InitializerBase;
-const isRegularizer = (v: unknown): v is Regularizer => v instanceof RegularizerBase;
-
-type Constraint = InstanceType<typeof ConstraintBase>;
-const isConstraint = (v: unknown): v is Constraint => v instanceof ConstraintBase;
 
 export const NON_CONVERGENCE_MODES = ['warn', 'throw', 'ignore'] as const;
 /**
@@ -116,8 +110,21 @@ export interface ResolvedNeuralModuleArgs {
 }
 
 const OWN_KEYS = [
-  'units', 'activation', 'density', 'topology', 'solver', 'backwardSolver', 'inputInitializer', 'graphInitializer',
-  'inputRegularizer', 'graphRegularizer', 'onNonConvergence', 'validateInput', 'graphConstraint', 'contractionBound', 'engine',
+  'units',
+  'activation',
+  'density',
+  'topology',
+  'solver',
+  'backwardSolver',
+  'inputInitializer',
+  'graphInitializer',
+  'inputRegularizer',
+  'graphRegularizer',
+  'onNonConvergence',
+  'validateInput',
+  'graphConstraint',
+  'contractionBound',
+  'engine',
   'stateVersion',
 ];
 // LayerArgs keys, plus 'customObjects', which tfjs passes when deserializing.
@@ -142,12 +149,13 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
     fail(where, 'contractionBound', contractionBound, 'null when graphConstraint is set', 'Use graphConstraint: nm.constraints.contractive({ bound }) alone.');
   }
   const graphConstraint =
-    contractionBound != null ? new ContractiveConstraint({ bound: contractionBound }) : deserializeObject<Constraint>(where, 'graphConstraint', args.graphConstraint, isConstraint);
+    contractionBound != null
+      ? new ContractiveConstraint({ bound: contractionBound })
+      : deserializeObject<Constraint>(where, 'graphConstraint', args.graphConstraint, isConstraint);
   const engine = checkOneOf(where, 'engine', args.engine ?? 'auto', ENGINES);
   checkEngineOptions(where, { engine, solver, backwardSolver, density });
   const stateVersion = checkInt(where, 'stateVersion', args.stateVersion ?? STATE_VERSION, 1, STATE_VERSION);
-  const init = (arg: string, v: unknown, dflt: () => Initializer) =>
-    v == null ? dflt() : deserializeObject<Initializer>(where, arg, v, isInitializer)!;
+  const init = (arg: string, v: unknown, dflt: () => Initializer) => (v == null ? dflt() : deserializeObject<Initializer>(where, arg, v, isInitializer)!);
   const reg = (arg: string, v: unknown) => deserializeObject<Regularizer>(where, arg, v, isRegularizer);
   return {
     units,

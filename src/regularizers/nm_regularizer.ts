@@ -4,16 +4,10 @@
  * neural-modules-v4 §3.5, eqs. 7–10 and Theorem 3.2; shared/DESIGN.md §2).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { regularizers } from '@tensorflow/tfjs-layers';
 import type { EdgeMask } from '../graph/mask.js';
 import { ConfigError, checkKeys, checkNumber, checkOneOf, fail, show } from '../utils/errors.js';
 import { nmBaseMatrix, nmCoefficients, moduleSizeOfNodes, NM_FORMS, type NMForm, type NMPartition } from './nm_coefficients.js';
-
-/** Type-only view of tfjs-layers' (unexported) `Regularizer` base class. */
-declare abstract class RegularizerShape extends tf.serialization.Serializable {
-  abstract apply(x: tf.Tensor): tf.Scalar;
-}
-const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor) as typeof RegularizerShape;
+import { RegularizerBase } from '../utils/tfjs_bases.js';
 
 export const NM_NORMS = ['l1', 'l2'] as const;
 /** `'l1'`: Σ C·|W| (the papers' choice); `'l2'`: Σ C·W². */
@@ -138,7 +132,8 @@ export class NMRegularizer extends RegularizerBase {
     const { p, rowPtr, colIdx, modules } = partition ?? ({} as NMPartition);
     if (!Number.isInteger(p) || p < 1) fail(WHERE, 'partition.p', p, 'an integer >= 1');
     if (!(rowPtr instanceof Int32Array) || rowPtr.length !== p + 1) fail(WHERE, 'partition.rowPtr', rowPtr, `an Int32Array of length p + 1 = ${p + 1}`);
-    if (!(colIdx instanceof Int32Array) || colIdx.length !== rowPtr[p]) fail(WHERE, 'partition.colIdx', colIdx, `an Int32Array of length rowPtr[p] = ${rowPtr[p]}`);
+    if (!(colIdx instanceof Int32Array) || colIdx.length !== rowPtr[p])
+      fail(WHERE, 'partition.colIdx', colIdx, `an Int32Array of length rowPtr[p] = ${rowPtr[p]}`);
     if (!Array.isArray(modules)) fail(WHERE, 'partition.modules', modules, 'an array of node-id arrays');
     moduleSizeOfNodes(p, modules);
     if (this.multipliers && this.multipliers.length !== p) this.multipliers = null;

@@ -3,14 +3,8 @@
  * Modules papers (neural-modules-v3 §4.1, Tables 1–3; shared/DESIGN.md §2).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { regularizers } from '@tensorflow/tfjs-layers';
 import { ConfigError, checkKeys, checkNumber, fail, show } from '../utils/errors.js';
-
-/** Type-only view of tfjs-layers' (unexported) `Regularizer` base class. */
-declare abstract class RegularizerShape extends tf.serialization.Serializable {
-  abstract apply(x: tf.Tensor): tf.Scalar;
-}
-const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor) as typeof RegularizerShape;
+import { RegularizerBase } from '../utils/tfjs_bases.js';
 
 /** Arguments of {@link offDiagonalL1}. */
 export interface OffDiagonalL1Args {

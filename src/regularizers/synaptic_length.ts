@@ -3,15 +3,9 @@
  * Lifetime Structure Evolution in Artificial Neural Networks", eq. 9).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { regularizers } from '@tensorflow/tfjs-layers';
 import { ConfigError, checkKeys, checkNumber, checkOneOf, fail, show } from '../utils/errors.js';
 import { geometrySize, resolveGeometry, upliftPositions, type UpliftGeometry } from './uplift_geometry.js';
-
-/** Type-only view of tfjs-layers' (unexported) `Regularizer` base class. */
-declare abstract class RegularizerShape extends tf.serialization.Serializable {
-  abstract apply(x: tf.Tensor): tf.Scalar;
-}
-const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor) as typeof RegularizerShape;
+import { RegularizerBase } from '../utils/tfjs_bases.js';
 
 export const SYNAPSE_PAIRS = ['all', 'upper'] as const;
 export type SynapsePairs = (typeof SYNAPSE_PAIRS)[number];

@@ -42,7 +42,11 @@ export function andersonMethod(f: FixedPointMap, x0: tf.Tensor2D, options: Resol
         const g = f(cur);
         const r = tf.sub(g, cur) as tf.Tensor2D;
         const hist = prev
-          ? { dX: beta === 1 ? [] : trim([...dX, tf.sub(cur, prev.x) as tf.Tensor2D]), dG: trim([...dG, tf.sub(g, prev.g) as tf.Tensor2D]), dR: trim([...dR, tf.sub(r, prev.r) as tf.Tensor2D]) }
+          ? {
+              dX: beta === 1 ? [] : trim([...dX, tf.sub(cur, prev.x) as tf.Tensor2D]),
+              dG: trim([...dG, tf.sub(g, prev.g) as tf.Tensor2D]),
+              dR: trim([...dR, tf.sub(r, prev.r) as tf.Tensor2D]),
+            }
           : { dX, dG, dR };
         const plain: tf.Tensor2D = beta === 1 ? g : tf.add(tf.mul(g, beta), tf.mul(cur, 1 - beta));
         const k = hist.dR.length;

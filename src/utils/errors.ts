@@ -64,19 +64,8 @@ export function checkInt(where: string, arg: string, value: unknown, min: number
 }
 
 /** Checks a finite number within an interval; `open` selects which ends are excluded. */
-export function checkNumber(
-  where: string,
-  arg: string,
-  value: unknown,
-  lo = -Infinity,
-  hi = Infinity,
-  open: { lo?: boolean; hi?: boolean } = {},
-): number {
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (open.lo ? value > lo : value >= lo) &&
-    (open.hi ? value < hi : value <= hi);
+export function checkNumber(where: string, arg: string, value: unknown, lo = -Infinity, hi = Infinity, open: { lo?: boolean; hi?: boolean } = {}): number {
+  const ok = typeof value === 'number' && Number.isFinite(value) && (open.lo ? value > lo : value >= lo) && (open.hi ? value < hi : value <= hi);
   if (!ok) {
     const l = lo === -Infinity ? '(-inf' : `${open.lo ? '(' : '['}${lo}`;
     const h = hi === Infinity ? 'inf)' : `${hi}${open.hi ? ')' : ']'}`;
@@ -97,9 +86,7 @@ export function checkOneOf<T extends string>(where: string, arg: string, value: 
 export function checkKeys(where: string, args: object, known: readonly string[]): void {
   for (const key of Object.keys(args)) {
     if (!known.includes(key)) {
-      throw new ConfigError(
-        `${where}: unknown option '${key}'. Known options: ${known.join(', ')}.`,
-      );
+      throw new ConfigError(`${where}: unknown option '${key}'. Known options: ${known.join(', ')}.`);
     }
   }
 }

@@ -55,7 +55,5 @@ export function deserializeObject<T extends tf.serialization.Serializable>(
       return obj;
     }
   }
-  throw new ConfigError(
-    `${where}: '${arg}' names an unknown class ${show(className)}. Pass an instance, or import the module that registers it.`,
-  );
+  throw new ConfigError(`${where}: '${arg}' names an unknown class ${show(className)}. Pass an instance, or import the module that registers it.`);
 }

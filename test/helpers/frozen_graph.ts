@@ -41,19 +41,25 @@ export function frozenExtractor(inputDim: number, outputDim: number, seed = 1): 
     node: [
       { name: 'features/x', op: 'Placeholder', attr: { dtype: FLOAT, shape: { shape: dims([-1, inputDim]) } } },
       {
-        name: 'features/dense/kernel', op: 'Const',
+        name: 'features/dense/kernel',
+        op: 'Const',
         attr: { dtype: FLOAT, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims([inputDim, outputDim]) } } },
       },
       {
-        name: 'features/dense/bias', op: 'Const',
+        name: 'features/dense/bias',
+        op: 'Const',
         attr: { dtype: FLOAT, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims([outputDim]) } } },
       },
       {
-        name: 'features/dense/MatMul', op: 'MatMul', input: ['features/x', 'features/dense/kernel'],
+        name: 'features/dense/MatMul',
+        op: 'MatMul',
+        input: ['features/x', 'features/dense/kernel'],
         attr: { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: false } },
       },
       {
-        name: 'features/dense/BiasAdd', op: 'BiasAdd', input: ['features/dense/MatMul', 'features/dense/bias'],
+        name: 'features/dense/BiasAdd',
+        op: 'BiasAdd',
+        input: ['features/dense/MatMul', 'features/dense/bias'],
         attr: { T: FLOAT, data_format: { s: base64('NHWC') } },
       },
       { name: 'features/dense/Relu', op: 'Relu', input: ['features/dense/BiasAdd'], attr: { T: FLOAT } },
@@ -70,11 +76,19 @@ export function frozenExtractor(inputDim: number, outputDim: number, seed = 1): 
   weightData.set(new Uint8Array(bias.buffer), 4 * kernel.length);
   return {
     artifacts: {
-      modelTopology, format: 'graph-model', generatedBy: '2.15.0', convertedBy: 'TensorFlow.js Converter v4.22.0',
-      weightSpecs, weightData: weightData.buffer,
+      modelTopology,
+      format: 'graph-model',
+      generatedBy: '2.15.0',
+      convertedBy: 'TensorFlow.js Converter v4.22.0',
+      weightSpecs,
+      weightData: weightData.buffer,
     },
-    kernel, bias, inputDim, outputDim,
-    inputName: 'features/x', outputName: 'features/dense/Relu',
+    kernel,
+    bias,
+    inputDim,
+    outputDim,
+    inputName: 'features/x',
+    outputName: 'features/dense/Relu',
   };
 }
 

@@ -4,8 +4,21 @@
  * solve of x = z + f(x)·A per sample, and brute-force SCCs by reachability.
  */
 export type Act =
-  | 'tanh' | 'sigmoid' | 'relu' | 'softplus' | 'linear' | 'elu' | 'selu' | 'swish' | 'gelu' | 'gelu_new'
-  | 'mish' | 'softsign' | 'relu6' | 'hardSigmoid' | 'leakyRelu';
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'softplus'
+  | 'linear'
+  | 'elu'
+  | 'selu'
+  | 'swish'
+  | 'gelu'
+  | 'gelu_new'
+  | 'mish'
+  | 'softsign'
+  | 'relu6'
+  | 'hardSigmoid'
+  | 'leakyRelu';
 
 /**
  * erf in float64, independent of the package's (Cody) one: the Maclaurin series
@@ -100,7 +113,8 @@ export const df64: Record<Act, (x: number) => number> = {
 /** Reference mask: keep the K largest candidate magnitudes (exactly K: ties at γ in row-major order), never zeros. */
 export function refMask(w: ArrayLike<number>, p: number, density: number, topology: 'graph' | 'dag'): Uint8Array {
   const cand: Array<{ i: number; m: number }> = [];
-  for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) if (j !== k && (topology === 'graph' || k > j)) cand.push({ i: j * p + k, m: Math.fround(Math.abs(w[j * p + k])) });
+  for (let j = 0; j < p; j++)
+    for (let k = 0; k < p; k++) if (j !== k && (topology === 'graph' || k > j)) cand.push({ i: j * p + k, m: Math.fround(Math.abs(w[j * p + k])) });
   const K = Math.min(cand.length, Math.ceil(density * cand.length - 1e-9));
   // Full sort by magnitude, descending, then by index: the first K non-zero candidates.
   cand.sort((a, b) => b.m - a.m || a.i - b.i);
@@ -155,7 +169,15 @@ export function refSolveSample(z: number[], a: ArrayLike<number>, p: number, act
 }
 
 /** Reference layer output h = f(x*) for a batch (u: batch×n, U: n×p, W: p×p, mask). */
-export function refForward(u: number[][], kernel: ArrayLike<number>, w: ArrayLike<number>, mask: Uint8Array, p: number, act: Act, aOverride?: Float64Array): number[][] {
+export function refForward(
+  u: number[][],
+  kernel: ArrayLike<number>,
+  w: ArrayLike<number>,
+  mask: Uint8Array,
+  p: number,
+  act: Act,
+  aOverride?: Float64Array,
+): number[][] {
   const n = u[0].length;
   const a = aOverride ?? Float64Array.from(w, (v, i) => (mask[i] ? v : 0));
   return u.map((row) => {

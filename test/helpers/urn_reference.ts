@@ -3,7 +3,6 @@
  * eqs. 2–9) and its loss terms, plus central finite differences, for the URN tests.
  * Kernel convention as in the layer: W[j*S + k] is the synapse j → k.
  */
-import * as tf from '@tensorflow/tfjs';
 import { f64, type Act } from './reference.js';
 
 export type { Act };

@@ -12,7 +12,13 @@ model.add(layer);
 model.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
 model.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy' });
 const x = tf.randomNormal([32, 6], 0, 1, 'float32', 7);
-const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 3), 'int32'), 3);
+const y = tf.oneHot(
+  tf.tensor1d(
+    Array.from({ length: 32 }, (_, i) => i % 3),
+    'int32',
+  ),
+  3,
+);
 const callbacks: tf.CustomCallbackArgs[] = [];
 const history = await model.fit(x, y, { epochs: 6, verbose: 0, callbacks: [nm.callbacks.modulePartition(), ...callbacks] });
 const loss = history.history.loss as number[];
