@@ -13,6 +13,7 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
 import * as graph from '../src/graph/index.js';
 import { Random } from '../src/utils/random.js';
+import { expectClose } from './helpers/close.js';
 
 type NM = nm.layers.NeuralModuleLayer;
 
@@ -48,7 +49,6 @@ async function toMemory(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
 }
 
 const predict = (m: tf.LayersModel, x: tf.Tensor) => Array.from((m.predict(x) as tf.Tensor).dataSync());
-const maxDiff = (a: number[], b: number[]) => a.reduce((s, v, i) => Math.max(s, Math.abs(v - b[i])), 0);
 
 describe.each(BACKENDS)('the kept-edge mask is saved state (%s)', (backend) => {
   beforeAll(async () => useBackend(backend));
@@ -181,14 +181,14 @@ describe.each(BACKENDS.flatMap((b) => (['host', 'tensor'] as const).map((e) => [
         const big = row.map((v, i) => scale * (i % 2 ? v : -v));
         const batched = (layer.apply(tf.tensor2d([big, row])) as tf.Tensor).arraySync() as number[][];
         expect(layer.solverStats().forward.converged).toBe(true);
-        expect(maxDiff(batched[1], alone[0])).toBeLessThan(5e-5);
+        expectClose(batched[1], alone[0], { atol: 5e-5 }, `row batched with a row scaled by ${scale}`);
       }
     });
 
     it('model.predict with batchSize 1 and 256 agree within tol', () => {
       const model = classifier({ engine, solver: { method: 'anderson', tol: 1e-5, maxIter: 200 } });
       const x = tf.concat([data(40, 3).x, tf.mul(data(8, 4).x, 1e3)]);
-      expect(maxDiff(predict(model, x), Array.from((model.predict(x, { batchSize: 1 }) as tf.Tensor).dataSync()))).toBeLessThan(5e-5);
+      expectClose(predict(model, x), (model.predict(x, { batchSize: 1 }) as tf.Tensor).dataSync(), { atol: 5e-5 }, 'batchSize 256 vs 1');
       model.dispose();
     });
   },

@@ -11,6 +11,7 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 import { type Act, refForward, refMask } from './helpers/reference.js';
 import * as solvers from '../src/solvers/index.js';
 import { Random } from '../src/utils/random.js';
+import { expectClose } from './helpers/close.js';
 
 const CONFIGS_PER_BACKEND = 60;
 
@@ -37,8 +38,16 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
       const model = tf.sequential();
       const seed = r.int(1 << 30);
       const layer = nm.layers.neuralModule({
-        inputShape: [n], units: p, density, topology, activation, onNonConvergence, engine, solver: { method, tol: 1e-6, maxIter: 60 },
-        inputInitializer: tf.initializers.glorotUniform({ seed }), graphInitializer: new nm.layers.ContractiveGraph({ density, topology, seed }),
+        inputShape: [n],
+        units: p,
+        density,
+        topology,
+        activation,
+        onNonConvergence,
+        engine,
+        solver: { method, tol: 1e-6, maxIter: 60 },
+        inputInitializer: tf.initializers.glorotUniform({ seed }),
+        graphInitializer: new nm.layers.ContractiveGraph({ density, topology, seed }),
       });
       model.add(layer);
       model.add(tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
@@ -48,7 +57,13 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
       const x = tf.tensor2d(xs);
       const y = tf.tensor2d(xs.map((row) => [Math.tanh(row[0])]));
       try {
-        const h = await model.fit(x, y, { epochs: 2, batchSize: batch, shuffle: false, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every: 'batch' })] });
+        const h = await model.fit(x, y, {
+          epochs: 2,
+          batchSize: batch,
+          shuffle: false,
+          verbose: 0,
+          callbacks: [nm.callbacks.modulePartition({ every: 'batch' })],
+        });
         const loss = h.history.loss as number[];
         expect(loss.every(Number.isFinite), desc).toBe(true);
         // Gradient of Σ h·R w.r.t. a sample of graph entries vs central differences of the reference.
@@ -64,7 +79,8 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
         let ref: ((aa: Float64Array, ww: Float64Array) => number) | null = null;
         const a0 = Float64Array.from(w, (v, i) => (mask[i] ? v : 0));
         try {
-          ref = (aa, ww) => refForward(xs, kernel, ww, mask, p, activation as Act, aa).reduce((s, row, b) => s + row.reduce((t, v, k) => t + v * R[b][k], 0), 0);
+          ref = (aa, ww) =>
+            refForward(xs, kernel, ww, mask, p, activation as Act, aa).reduce((s, row, b) => s + row.reduce((t, v, k) => t + v * R[b][k], 0), 0);
           ref(a0, w);
         } catch {
           ref = null; // the float64 reference itself did not converge (e.g. relu kinks); values are still finite
@@ -80,7 +96,7 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
             const plus = onDiag ? [a0, w.map((v, i) => (i === j * p + k ? v + eps : v))] : [a0.map((v, i) => (i === j * p + k ? v + eps : v)), w];
             const minus = onDiag ? [a0, w.map((v, i) => (i === j * p + k ? v - eps : v))] : [a0.map((v, i) => (i === j * p + k ? v - eps : v)), w];
             const fd = (ref(plus[0], plus[1]) - ref(minus[0], minus[1])) / (2 * eps);
-            expect(Math.abs(gW[j * p + k] - fd), `${desc} entry ${j},${k}`).toBeLessThan(5e-3 * Math.max(1, Math.abs(fd)));
+            expectClose([gW[j * p + k]], [fd], { atol: 5e-3, rtol: 5e-3 }, `${desc} entry ${j},${k}`);
           }
           outcomes.push('trained+checked');
         } else {
@@ -101,7 +117,9 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
       if (!threw) expect(tf.memory().numTensors, desc).toBe(before);
     }
     const count = (k: string) => outcomes.filter((o) => o === k).length;
-    console.info(`fuzz ${backend}: ${count('trained+checked')} trained + gradient-checked, ${count('trained')} trained, ${count('NonConvergenceError')} non-convergence errors, ${count('NonFiniteError')} non-finite errors`);
+    console.info(
+      `fuzz ${backend}: ${count('trained+checked')} trained + gradient-checked, ${count('trained')} trained, ${count('NonConvergenceError')} non-convergence errors, ${count('NonFiniteError')} non-finite errors`,
+    );
     expect(count('trained+checked')).toBeGreaterThan(CONFIGS_PER_BACKEND / 4);
   });
 });

@@ -113,3 +113,17 @@ describe('argument errors', () => {
     expect(() => nm.layers.neuralModule({ units: 1e6 })).toThrow(/'units' must be an integer in \[1, 16384\]; received 1000000/);
   });
 });
+
+describe('factories given null', () => {
+  it('every callback, regularizer and constraint factory names its args when given null', () => {
+    const factories: Array<[string, () => unknown]> = [
+      ['modulePartition', () => nm.callbacks.modulePartition(null as never)],
+      ['progress', () => nm.callbacks.progress(null as never)],
+      ['nmAlphaSchedule', () => nm.callbacks.nmAlphaSchedule(null as never)],
+      ['structureLogger', () => nm.callbacks.structureLogger(null as never)],
+      ['offDiagonalL1', () => nm.regularizers.offDiagonalL1(null as never)],
+      ['contractive', () => nm.constraints.contractive(null as never)],
+    ];
+    for (const [name, make] of factories) expect(make, name).toThrow(new RegExp(`${name}: 'args' must be an object`));
+  });
+});

@@ -9,6 +9,7 @@ import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
 import { Random } from '../src/utils/random.js';
+import { expectClose } from './helpers/close.js';
 
 const P = 40;
 const N = 5;
@@ -42,13 +43,6 @@ function gradsOf(layer: nm.layers.NeuralModuleLayer, x: tf.Tensor2D, r: tf.Tenso
   return { value: value.dataSync()[0], gk: grads[layer.weights[0].name].dataSync(), gw: grads[layer.weights[1].name].dataSync(), gx: gx.dataSync() };
 }
 
-const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  expect(worst).toBeLessThan(tol);
-};
-
 describe.each(BACKENDS)('host engine on %s', (backend) => {
   beforeAll(async () => useBackend(backend));
 
@@ -65,15 +59,15 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
         const { host, tensor, x } = pair({ activation, solver: { method, tol: 1e-7, maxIter: 400 } });
         expect(host.activeEngine()).toBe('host');
         expect(tensor.activeEngine()).toBe('tensor');
-        close((host.apply(x) as tf.Tensor).dataSync(), (tensor.apply(x) as tf.Tensor).dataSync(), 1e-5);
+        expectClose((host.apply(x) as tf.Tensor).dataSync(), (tensor.apply(x) as tf.Tensor).dataSync(), { atol: 1e-5, rtol: 1e-5 });
         expect(host.structure().modules).toEqual(tensor.structure().modules);
         const r = tf.randomNormal([B, P], 0, 1, 'float32', 4);
         const gh = gradsOf(host, x, r);
         const gt = gradsOf(tensor, x, r);
-        close([gh.value], [gt.value], 1e-5);
-        close(gh.gw, gt.gw, 1e-4);
-        close(gh.gk, gt.gk, 1e-4);
-        close(gh.gx, gt.gx, 1e-4);
+        expectClose([gh.value], [gt.value], { atol: 1e-5, rtol: 1e-5 });
+        expectClose(gh.gw, gt.gw, { atol: 1e-4, rtol: 1e-4 });
+        expectClose(gh.gk, gt.gk, { atol: 1e-4, rtol: 1e-4 });
+        expectClose(gh.gx, gt.gx, { atol: 1e-4, rtol: 1e-4 });
         expect(host.solverStats().forward.converged && host.solverStats().backward.converged).toBe(true);
         expect(host.solverStats().forward.iterations).toBeGreaterThan(0);
       });
@@ -106,8 +100,8 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     };
     const [lh, ...gh] = grads('host');
     const [lt, ...gt] = grads('tensor');
-    close([lh], [lt], 1e-5);
-    gh.forEach((g, i) => close(g, gt[i], 1e-4));
+    expectClose([lh], [lt], { atol: 1e-5, rtol: 1e-5 });
+    gh.forEach((g, i) => expectClose(g, gt[i], { atol: 1e-4, rtol: 1e-4 }));
   });
 
   it("resolves engine 'auto' from the backend, the solvers and the density", () => {

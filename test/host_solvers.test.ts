@@ -7,6 +7,7 @@ import { sparseKernels } from '../src/kernels/index.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../src/solvers/host_types.js';
 import { getHostSolver, resolveSolverOptions } from '../src/solvers/registry.js';
 import { Random } from '../src/utils/random.js';
+import { expectClose } from './helpers/close.js';
 
 const n = 12;
 const B = 5;
@@ -86,7 +87,7 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
       expect(sol.result).toBe('successful');
       expect(sol.stats.converged).toBe(true);
       expect(sol.stats.residual).toBeLessThanOrEqual(1e-6);
-      for (let i = 0; i < n * B; i++) expect(Math.abs(sol.value[i] - exact[i])).toBeLessThan(2e-5);
+      expectClose(sol.value, exact, { atol: 2e-5 }, method);
     });
   }
 
@@ -109,7 +110,7 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
       const { map, exact } = linearProblem(0.7, 9);
       const sol = getHostSolver(options.method)(map, x0, options, ws);
       expect(sol.stats.converged).toBe(true);
-      for (let i = 0; i < n * B; i++) expect(Math.abs(sol.value[i] - exact[i])).toBeLessThan(2e-5);
+      expectClose(sol.value, exact, { atol: 2e-5 }, options.method);
     }
   });
 

@@ -5,6 +5,7 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 import { type Act, refForward, refMask } from './helpers/reference.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
 import { Random } from '../src/utils/random.js';
+import { expectClose } from './helpers/close.js';
 
 const P = 10;
 const N = 4;
@@ -82,7 +83,7 @@ describe.each(CASES)('NeuralModule layer on %s, %s engine', (backend, engine) =>
       const layer = buildLayer({ solver: { method, tol: 1e-7, maxIter: 300 } }, w, kernel);
       const out = toRows(layer.apply(tf.tensor2d(uRows)) as tf.Tensor);
       const ref = refForward(uRows, kernel, w, refMask(w, P, DENSITY, 'graph'), P, 'tanh');
-      for (let b = 0; b < B; b++) for (let k = 0; k < P; k++) expect(Math.abs(out[b][k] - ref[b][k])).toBeLessThan(1e-4);
+      expectClose(out.flat(), ref.flat(), { atol: 1e-4 }, method);
       expect(layer.solverStats().forward, JSON.stringify(layer.solverStats().forward)).toMatchObject({ converged: true });
     });
   }
@@ -105,7 +106,7 @@ describe.each(CASES)('NeuralModule layer on %s, %s engine', (backend, engine) =>
       const eps = 1e-6;
       const check = (analytic: number, plus: number, minus: number) => {
         const fd = (plus - minus) / (2 * eps);
-        expect(Math.abs(analytic - fd)).toBeLessThan(2e-3 * Math.max(1, Math.abs(fd)));
+        expectClose([analytic], [fd], { atol: 2e-3, rtol: 2e-3 }, 'gradient vs central difference');
       };
       // Off-diagonal edges, active AND masked (straight-through: ∂L/∂A[j,k]).
       let maskedChecked = 0;
@@ -157,7 +158,7 @@ describe.each(CASES)('NeuralModule layer on %s, %s engine', (backend, engine) =>
     const uT = tf.tensor2d(uRows);
     const out = toRows(layer.apply(uT) as tf.Tensor);
     const ref = refForward(uRows, kernel, wd, refMask(wd, P, 0.3, 'dag'), P, 'tanh');
-    for (let b = 0; b < B; b++) for (let k = 0; k < P; k++) expect(Math.abs(out[b][k] - ref[b][k])).toBeLessThan(1e-5);
+    expectClose(out.flat(), ref.flat(), { atol: 1e-5 }, 'dag forward');
     const { grads } = tf.variableGrads(() => tf.sum(layer.apply(uT) as tf.Tensor) as tf.Scalar);
     const gW = grads[layer.weights[1].name].arraySync() as number[][];
     expect(layer.solverStats().forward.iterations).toBe(0);
@@ -177,7 +178,7 @@ describe.each(CASES)('NeuralModule layer on %s, %s engine', (backend, engine) =>
     setKernelAndGraph(layer, tf.tensor2d(Float32Array.from(kr), [N, p]), tf.tensor2d(Float32Array.from(wr), [p, p]));
     const out = toRows(layer.apply(tf.tensor2d(uRows)) as tf.Tensor);
     const ref = refForward(uRows, kr, wr, refMask(wr, p, 0.06, 'graph'), p, 'tanh');
-    for (let b = 0; b < B; b++) for (let k = 0; k < p; k++) expect(Math.abs(out[b][k] - ref[b][k])).toBeLessThan(1e-4);
+    expectClose(out.flat(), ref.flat(), { atol: 1e-4 }, 'random graph forward');
   });
 
   afterAll(() => tf.disposeVariables());

@@ -4,6 +4,7 @@ import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { refForward, refMask } from './helpers/reference.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
+import { expectClose } from './helpers/close.js';
 
 /** A 2-cycle with gain 3 on a linear activation: no contraction, Picard diverges. */
 function nonContractive(args: Partial<nm.layers.NeuralModuleLayerArgs>) {
@@ -50,7 +51,7 @@ describe.each(BACKENDS)('reliability on %s', (backend) => {
     const wf = Float64Array.from(w.flat());
     const ref = refForward([[0.5, -0.2]], Float64Array.from([1, 1, 1, 1, 1, 1]), wf, refMask(wf, 3, 2 / 6, 'graph'), 3, 'linear');
     const got = out.arraySync() as number[][];
-    ref[0].forEach((v, k) => expect(Math.abs(got[0][k] - v)).toBeLessThan(1e-4));
+    expectClose(got[0], ref[0], { atol: 1e-4 }, 'rescaled graph forward');
   });
 
   it('a NaN weight never reaches the optimizer: fit throws and the weights stay finite', async () => {

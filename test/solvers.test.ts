@@ -4,6 +4,7 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 import { refSolveSample } from './helpers/reference.js';
 import * as solvers from '../src/solvers/index.js';
 import { Random } from '../src/utils/random.js';
+import { expectClose } from './helpers/close.js';
 
 const n = 6;
 const B = 3;
@@ -38,7 +39,7 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
         const got = sol.value.arraySync() as number[][];
         c.forEach((row, b) => {
           const ref = refSolveSample(row, a, n, 'tanh');
-          ref.forEach((v, k) => expect(Math.abs(got[b][k] - v)).toBeLessThan(1e-5));
+          expectClose(got[b], ref, { atol: 1e-5 }, `${method} row ${b}`);
         });
         sol.value.dispose();
       });

@@ -34,6 +34,7 @@ export class ModulePartitionCallback extends NMCallback {
 
   constructor(args: ModulePartitionArgs = {}) {
     super();
+    if (args == null || typeof args !== 'object') fail('modulePartition', 'args', args, "an object { every?: 'epoch' | 'batch' | number, verbose? }");
     checkKeys('modulePartition', args, ['every', 'verbose']);
     const every = args.every ?? 'epoch';
     if (every === 'epoch') this.everyBatches = null;

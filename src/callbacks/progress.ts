@@ -7,7 +7,7 @@
  * @example
  * await model.fit(x, y, { epochs: 30, callbacks: [nm.callbacks.modulePartition(), nm.callbacks.progress({ label: 'NM' })] });
  */
-import { checkKeys } from '../utils/errors.js';
+import { checkKeys, fail } from '../utils/errors.js';
 import { NMCallback } from './nm_callback.js';
 
 /** Arguments of {@link progress}. */
@@ -53,6 +53,7 @@ export class ProgressCallback extends NMCallback {
 
   constructor(args: ProgressArgs = {}) {
     super();
+    if (args == null || typeof args !== 'object') fail('progress', 'args', args, 'an object { label?, write?, inPlace? }');
     checkKeys('progress', args, ['label', 'write', 'inPlace']);
     const out = typeof process !== 'undefined' ? process.stdout : undefined;
     this.label = args.label ?? '';
