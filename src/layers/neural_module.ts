@@ -122,14 +122,17 @@ export class NeuralModuleLayer extends layers.Layer {
       if (this.stateVersion < 2) this.stale = 'weights';
     });
     if (this.stateVersion >= 2) this.addMaskState();
-    const eye = tf.eye(p) as tf.Tensor2D;
+    // Kept: build usually runs inside the first call's tidy.
+    const eye = tf.keep(tf.eye(p) as tf.Tensor2D);
     this.consts = {
-      diagIndex: tf.tensor1d(
-        Int32Array.from({ length: p }, (_, j) => j * (p + 1)),
-        'int32',
+      diagIndex: tf.keep(
+        tf.tensor1d(
+          Int32Array.from({ length: p }, (_, j) => j * (p + 1)),
+          'int32',
+        ),
       ),
       eye,
-      upper: o.topology === 'dag' ? tf.tidy(() => tf.linalg.bandPart(tf.sub(1, eye), 0, -1) as tf.Tensor2D) : null,
+      upper: o.topology === 'dag' ? tf.keep(tf.tidy(() => tf.linalg.bandPart(tf.sub(1, eye), 0, -1) as tf.Tensor2D)) : null,
       topology: o.topology,
     };
     const reg = o.graphRegularizer as unknown as { attachLayer?: (l: NeuralModuleLayer) => void } | null;
