@@ -1,7 +1,8 @@
 // The exercise every consumer runs, with its own `tf` and `nm` (imported, required,
-// bundled or from the page's globals): train NM(8, ρ = 0.3) → softmax on a tiny
-// synthetic 3-class problem, check that the loss went down and the output shape,
-// then save and load the model through each URL and compare predictions exactly.
+// bundled or from the page's globals): train NM(8, ρ = 0.3, elu) → softmax on a tiny
+// synthetic 3-class problem with our callback next to plain objects (both orders),
+// check that the loss went down and the output shape, then save and load the model
+// through each URL and compare predictions exactly.
 
 /** A deterministic 3-class problem: 6 features, 96 rows, class = argmax of 3 fixed projections. */
 function syntheticData(tf) {
@@ -34,16 +35,22 @@ export async function exercise(tf, nm, { urls, browser = false }) {
   await tf.ready();
   const { x, y, rows } = syntheticData(tf);
   const model = tf.sequential();
-  model.add(nm.layers.neuralModule({ inputShape: [6], units: 8, density: 0.3 }));
+  // A non-default pointwise activation, as a Dense layer would take it, and the contraction
+  // constraint (applied at each re-partition), which keeps training at this learning rate stable.
+  model.add(nm.layers.neuralModule({ inputShape: [6], units: 8, density: 0.3, activation: 'elu', graphConstraint: nm.constraints.contractive({ bound: 0.9 }) }));
   model.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
-  model.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const history = await model.fit(x, y, {
-    epochs: 8,
-    batchSize: 16,
-    verbose: 0,
-    callbacks: [nm.callbacks.modulePartition()],
-  });
-  const loss = history.history.loss;
+  model.compile({ optimizer: tf.train.adam(0.03), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  // Our callback next to a plain object, in both orders; re-partitioning every 3 batches
+  // (5 batches an epoch of 96 rows at batch size 20) leaves the mask older than the last optimizer steps
+  // whenever the count is not a multiple of 3, which the save/load round trips must survive.
+  let userEpochs = 0;
+  const plain = { onEpochEnd: async () => void userEpochs++ };
+  const first = await model.fit(x, y, { epochs: 4, batchSize: 20, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every: 3 }), plain] });
+  const second = await model.fit(x, y, { epochs: 4, batchSize: 20, verbose: 0, callbacks: [plain, nm.callbacks.modulePartition({ every: 3 })] });
+  if (userEpochs !== 8) fail(`the plain onEpochEnd ran ${userEpochs} times, expected 8`);
+  for (const h of [first, second]) if (!Array.isArray(h.history.nm_modules) || h.history.nm_modules.length !== 4) fail(`modulePartition did not log nm_modules: ${JSON.stringify(Object.keys(h.history))}`);
+  const loss = [...first.history.loss, ...second.history.loss];
+  const history = second;
   if (!(loss[loss.length - 1] < 0.8 * loss[0])) fail(`loss did not decrease enough: ${loss.join(', ')}`);
   const layer = model.layers[0];
   if (!(layer instanceof nm.layers.NeuralModuleLayer)) fail('model.layers[0] is not an nm.layers.NeuralModuleLayer');
