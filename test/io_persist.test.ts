@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -139,6 +139,44 @@ describe('item 2: journals never shadow newer or foreign files', () => {
     await modelD.save(fileSystem(dir));
     expect((await readdir(dir)).sort()).toEqual(['model.json', 'weights.bin']);
     expect(predict((await loadOutcome(dir)) as tf.LayersModel)).toEqual(predict(modelD));
+  });
+});
+
+describe('item 2: interrupted saves of version 0.1.0 (no journal file)', () => {
+  it('are recovered while nothing newer was written, and ignored once another tool wrote the files', async () => {
+    const dir = freshDir();
+    const modelA = makeModel(50);
+    await modelA.save(fileSystem(dir));
+    // The state 0.1.0 left when killed before its commit: tmp files written, prev linked, weights swapped.
+    const b = await artifactsOf(makeModel(51));
+    const X = '4242-legacy-x';
+    await writeFile(join(dir, `weights.bin.tmp-${X}`), Buffer.from(tf.io.CompositeArrayBuffer.join(b.weightData!)));
+    await writeFile(join(dir, `model.json.tmp-${X}`), JSON.stringify({
+      modelTopology: b.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: b.weightSpecs }], format: b.format,
+    }));
+    await link(join(dir, 'weights.bin'), join(dir, `weights.bin.prev-${X}`));
+    await rename(join(dir, `weights.bin.tmp-${X}`), join(dir, 'weights.bin'));
+    expect(predict((await loadOutcome(dir)) as tf.LayersModel)).toEqual(predict(modelA));
+
+    await new Promise((done) => setTimeout(done, 20));
+    const modelC = makeModel(52);
+    await writeLikeTfjsNode(dir, modelC);
+    expect(predict((await loadOutcome(dir)) as tf.LayersModel)).toEqual(predict(modelC));
+    const modelD = makeModel(53);
+    await modelD.save(fileSystem(dir));
+    expect((await readdir(dir)).sort()).toEqual(['model.json', 'weights.bin']);
+    expect(predict((await loadOutcome(dir)) as tf.LayersModel)).toEqual(predict(modelD));
+  });
+
+  it('a journal that does not parse or names another generation is ignored', async () => {
+    const dir = freshDir();
+    const modelA = makeModel(60);
+    await modelA.save(fileSystem(dir));
+    await link(join(dir, 'weights.bin'), join(dir, 'weights.bin.prev-7-x-y'));
+    await writeFile(join(dir, 'model.json.journal-7-x-y'), '{"format":"tfjs-neural-modules/save-journal","version":1,"generation":"other"');
+    const modelC = makeModel(61);
+    await writeLikeTfjsNode(dir, modelC);
+    expect(predict((await loadOutcome(dir)) as tf.LayersModel)).toEqual(predict(modelC));
   });
 });
 
