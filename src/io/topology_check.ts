@@ -42,8 +42,8 @@ export function unknownLayerAdvice(names: readonly string[]): string {
   return (
     `The layer class${names.length > 1 ? 'es' : ''} ${names.map((n) => `'${n}'`).join(', ')} ` +
     `${names.length > 1 ? 'are' : 'is'} not registered with the copy of TensorFlow.js that loads the model. ` +
-    `If the model was saved with tfjs-neural-modules: import 'tfjs-neural-modules' (e.g. ` +
-    `import * as nm from 'tfjs-neural-modules') before loading, in the program that loads it; and make sure ` +
+    `If the model was saved with tfjs-neural-modules: import 'tfjs-neural-modules' (or require it) before ` +
+    `loading, in the program that loads it; and make sure ` +
     `your app and tfjs-neural-modules use one copy of @tensorflow/tfjs-layers and @tensorflow/tfjs-core: ` +
     `'npm ls @tensorflow/tfjs-layers' must show a single version (deduped); if it shows several, align the ` +
     `versions in package.json and run 'npm dedupe'.`
