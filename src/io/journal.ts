@@ -11,7 +11,7 @@
  *  - `before`: the files the save found (the model that stays current until the commit);
  *  - `after`: the files the save puts in place.
  */
-import { errorCode, type FsLike, type FsStat } from './fs_adapter.js';
+import type { FsLike, FsStat } from './fs_adapter.js';
 
 /** Identity of one file's content: byte count, CRC-32, and modification time when known. */
 export interface FileFacts {
@@ -88,9 +88,8 @@ export async function readJournal(fs: FsLike, file: string, token: string): Prom
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(file);
-  } catch (e) {
-    if (errorCode(e) === 'ENOENT') return null;
-    return null;
+  } catch {
+    return null; // gone (that save finished) or unreadable: nothing to recover from
   }
   let body: SaveJournal;
   try {
