@@ -35,7 +35,7 @@ export interface FsStat {
  *
  * Caveat: failing operations must reject with an `Error` carrying a Node-style
  * `code` (`'ENOENT'`, `'EEXIST'`...) where the handler relies on it (`stat`,
- * `readFile`, `mkdir`, `link`).
+ * `lstat`, `realpath`, `readFile`, `mkdir`, `link`, `createExclusive`).
  *
  * @example
  * ```ts
