@@ -123,3 +123,92 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
     expect(count('trained+checked')).toBeGreaterThan(CONFIGS_PER_BACKEND / 4);
   });
 });
+
+describe('fuzz: manifest weight paths (nm.io.fileSystem)', () => {
+  it('loads exactly the in-directory paths among seeded valid, .., absolute, backslash and encoded ones', async () => {
+    const { mkdtemp, mkdir, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { dirname, join, relative, resolve, isAbsolute, sep } = await import('node:path');
+    await useBackend('cpu');
+    const r = new nm.Random(Number(process.env.NM_FUZZ_SEED ?? 0) + 303);
+    const base = await mkdtemp(join(tmpdir(), 'nm-fuzz-paths-'));
+    try {
+      const model = tf.sequential();
+      model.add(tf.layers.dense({ inputShape: [3], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }));
+      let artifacts: tf.io.ModelArtifacts | undefined;
+      await model.save(tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }));
+      const bytes = Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!));
+      const x = tf.tensor2d([[0.5, -1, 2]]);
+      const expected = Array.from((model.predict(x) as tf.Tensor).dataSync());
+      const seg = () => {
+        const chars = 'abcdefghijklmnopqrstuvwxyz0123456789_-.%';
+        let s = '';
+        for (let k = 1 + r.int(8); k > 0; k--) s += chars[r.int(chars.length)];
+        return s === '.' || s === '..' ? `${s}x` : s;
+      };
+      const nested = () => Array.from({ length: 1 + r.int(3) }, seg).join('/') + '.bin';
+      const draws: Array<() => string> = [
+        nested,
+        () => `./${nested()}`,
+        () => `../${nested()}`,
+        () => `${seg()}/../../${nested()}`,
+        () => `${seg()}/../${nested()}`,
+        () => `/${nested()}`,
+        () => `${join(base, 'outside', nested())}`,
+        () => `..\\${seg()}.bin`,
+        () => `${seg()}\\${seg()}.bin`,
+        () => `C:\\${seg()}.bin`,
+        () => `c:${seg()}.bin`,
+        () => `%2e%2e%2f${seg()}.bin`,
+        () => `..%2f${seg()}.bin`,
+        () => `%2e%2e/${seg()}.bin`,
+      ];
+      const outcomes = { loaded: 0, refused: 0 };
+      for (let c = 0; c < 42; c++) {
+        const dir = join(base, `case${c}`, 'model');
+        await mkdir(dir, { recursive: true });
+        const p = draws[c < draws.length ? c : r.int(draws.length)]();
+        // The oracle: a relative name, no '..' segment, no backslash or drive letter, resolving below dir.
+        const target = resolve(dir, p);
+        const rel = relative(dir, target);
+        const inside =
+          !p.includes('\\') && !/^[A-Za-z]:/.test(p) && !isAbsolute(p) && !p.split('/').includes('..') &&
+          rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+        // Put the right bytes wherever the path points (inside the case directory or the temp root),
+        // so that a loader that follows a refused path would succeed.
+        if (target.startsWith(base) && !p.includes('\\')) {
+          await mkdir(dirname(target), { recursive: true });
+          await writeFile(target, bytes);
+        }
+        await writeFile(join(dir, 'model.json'), JSON.stringify({
+          modelTopology: artifacts!.modelTopology,
+          weightsManifest: [{ paths: [p], weights: artifacts!.weightSpecs }],
+          format: artifacts!.format,
+        }));
+        const out = await tf.loadLayersModel(nm.io.fileSystem(dir)).then((m) => m, (e: Error) => e);
+        if (inside) {
+          expect(out, p).not.toBeInstanceOf(Error);
+          const m = out as tf.LayersModel;
+          expect(Array.from((m.predict(x) as tf.Tensor).dataSync()), p).toEqual(expected);
+          m.dispose();
+          outcomes.loaded++;
+        } else {
+          expect(out, p).toBeInstanceOf(nm.io.ModelFileError);
+          expect((out as Error).message, p).toContain(`weightsManifest[0].paths[0] of '${join(dir, 'model.json')}' is ${JSON.stringify(p)}`);
+          expect((out as Error).message, p).not.toMatch(/bytes|does not exist/);
+          outcomes.refused++;
+        }
+      }
+      x.dispose();
+      model.dispose();
+      console.info(`fuzz paths: ${outcomes.loaded} in-directory paths loaded, ${outcomes.refused} refused`);
+      expect(outcomes.loaded).toBeGreaterThan(5);
+      expect(outcomes.refused).toBeGreaterThan(10);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});

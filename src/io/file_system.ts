@@ -35,7 +35,14 @@ export interface FileSystemOptions {
  * Saving is atomic: the files are written to temporary names in `dir`, flushed,
  * then renamed, `weights.bin` first and `model.json` last. A save that fails or
  * is killed midway leaves the previous model loadable, and the directory is
- * created when missing.
+ * created when missing. A killed save is recovered from only when its journal
+ * (`model.json.journal-<token>`: sizes, CRC-32s and times of both files before and
+ * after) shows that the current files are exactly what it left; files written
+ * later, by a later save or by another tool such as tfjs-node, always win.
+ *
+ * Loading while another process saves into the same directory sees the old or the
+ * new model: when the files change during a read, the read is repeated (up to 25
+ * times, then a `ModelFileError` says the directory kept changing).
  *
  * Caveats:
  * - Node only: it is fully available from the package's Node entry (what Node
@@ -45,8 +52,17 @@ export interface FileSystemOptions {
  * - In Node the same handler also answers `model.save('file://dir')` and
  *   `tf.loadLayersModel('file://dir/model.json')` when `@tensorflow/tfjs-node` is not
  *   loaded (the Node entry registers a `file://` router; see `src/io/file_router.ts`).
- * - One writer per directory: two processes saving into the same directory at
- *   once can interfere.
+ * - One writer per directory at a time: a save holds the lock file
+ *   `model.json.lock` in `dir`; a second save that starts meanwhile fails with a
+ *   `ModelFileError` saying that another save is in progress (save again later). A
+ *   lock left by a killed process is taken over when that process no longer exists
+ *   (checked on this machine only).
+ * - Weight paths of the manifest must stay inside the model directory (relative,
+ *   no `..`, no absolute path, backslash or drive letter, no symbolic link leading
+ *   out); other paths are refused with a `ModelFileError` naming the manifest entry.
+ * - A model.json without `weightsManifest` loads only when its topology has no
+ *   weights; a layer class that is not registered (`Unknown layer: ...`) is reported
+ *   with the fix (import the package before loading; one copy of tfjs-layers).
  * - Saving only writes `weights.bin`; stale shards of an older converter layout in
  *   the same directory are left alone (tfjs-node does the same).
  * - Errors name the file: a missing or corrupt file throws a `ModelFileError`

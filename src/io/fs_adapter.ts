@@ -14,8 +14,16 @@ export interface FsStat {
   isFile(): boolean;
   /** True for a directory. */
   isDirectory(): boolean;
+  /** True for a symbolic link (reported by `lstat` only). */
+  isSymbolicLink?(): boolean;
   /** Size in bytes. */
   size: number;
+  /** Inode number, when the file system has them (identity of the file behind a name). */
+  ino?: number;
+  /** Last modification time, ms since the epoch (fractional where the file system has finer times). */
+  mtimeMs?: number;
+  /** Last status change time (renames and links change it), ms since the epoch. */
+  ctimeMs?: number;
 }
 
 /**
@@ -27,7 +35,7 @@ export interface FsStat {
  *
  * Caveat: failing operations must reject with an `Error` carrying a Node-style
  * `code` (`'ENOENT'`, `'EEXIST'`...) where the handler relies on it (`stat`,
- * `readFile`, `mkdir`, `link`).
+ * `lstat`, `realpath`, `readFile`, `mkdir`, `link`, `createExclusive`).
  *
  * @example
  * ```ts
@@ -53,6 +61,15 @@ export interface FsLike {
   unlink(path: string): Promise<void>;
   /** File metadata; rejects with code `'ENOENT'` when the path does not exist. */
   stat(path: string): Promise<FsStat>;
+  /** Metadata of the link itself when `path` is a symbolic link; rejects with `'ENOENT'` when missing. */
+  lstat(path: string): Promise<FsStat>;
+  /** Canonical absolute path with every symbolic link resolved; rejects with `'ENOENT'` when missing. */
+  realpath(path: string): Promise<string>;
+  /**
+   * Creates `path` holding `data` only if it does not exist yet, atomically (the
+   * file appears complete or not at all); rejects with code `'EEXIST'` otherwise.
+   */
+  createExclusive(path: string, data: Uint8Array): Promise<void>;
   /** Names of the entries of a directory. */
   readdir(path: string): Promise<string[]>;
   /** Flushes a directory's entries (renames) to disk; best effort. */
@@ -69,6 +86,12 @@ export interface PathLike {
   dirname(path: string): string;
   /** Last segment of a path. */
   basename(path: string): string;
+  /** Relative path from `from` to `to`. */
+  relative(from: string, to: string): string;
+  /** Whether a path is absolute. */
+  isAbsolute(path: string): boolean;
+  /** The platform's path separator. */
+  sep: string;
 }
 
 /** Builds the default {@link FsLike} on `node:fs/promises`, with `overrides` applied on top. */
@@ -95,6 +118,25 @@ export async function nodeFs(overrides: Partial<FsLike> = {}, what = 'nm.io.file
     copyFile: (from, to) => fsp.copyFile(from, to),
     unlink: (path) => fsp.unlink(path),
     stat: (path) => fsp.stat(path),
+    lstat: (path) => fsp.lstat(path),
+    realpath: (path) => fsp.realpath(path),
+    async createExclusive(path, data) {
+      // Written under a unique name, then hard-linked: link fails with EEXIST when the
+      // name is taken, and readers never see a half-written file.
+      const rand = Math.floor(Math.random() * 0x100000000).toString(36);
+      const temp = `${path}.new-${Date.now().toString(36)}-${rand}`;
+      const handle = await fsp.open(temp, 'wx');
+      try {
+        await handle.writeFile(data);
+      } finally {
+        await handle.close();
+      }
+      try {
+        await fsp.link(temp, path);
+      } finally {
+        await fsp.unlink(temp).catch(() => undefined);
+      }
+    },
     readdir: (path) => fsp.readdir(path),
     async syncDir(path) {
       // Directory fsync makes renames durable on POSIX; Windows refuses to open a

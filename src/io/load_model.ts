@@ -4,15 +4,19 @@
  * that name the missing or corrupt file.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { errorCode } from './fs_adapter.js';
+import { errorCode, type FsStat } from './fs_adapter.js';
 import { ModelFileError } from './model_file_error.js';
 import {
   MODEL_JSON_FILENAME,
   WEIGHTS_BINARY_FILENAME,
-  journalName,
-  uncommittedTokens,
+  findInterruptedSwap,
+  isJournalEntry,
+  prevTokens,
+  statOrNull,
   type IoContext,
 } from './save_atomic.js';
+import { checkTopology } from './topology_check.js';
+import { weightFile } from './weight_paths.js';
 import { checkModelJson, groupByteLength } from './weights_manifest.js';
 
 /**
@@ -34,7 +38,7 @@ async function locateModelJson(ctx: IoContext, target: string): Promise<string> 
   }
 }
 
-async function readModelJson(ctx: IoContext, file: string): Promise<tf.io.ModelJSON> {
+async function readModelJson(ctx: IoContext, file: string): Promise<{ json: tf.io.ModelJSON; bytes: Uint8Array }> {
   let bytes: Uint8Array;
   try {
     bytes = await ctx.fs.readFile(file);
@@ -66,24 +70,40 @@ async function readModelJson(ctx: IoContext, file: string): Promise<tf.io.ModelJ
       file,
     );
   }
-  return checked.json;
+  return { json: checked.json, bytes };
+}
+
+/** How many times a load re-reads the files when a save changed them under it. */
+const MAX_ATTEMPTS = 25;
+
+/** What identifies the state of a model directory: the files behind its names, and its journal entries. */
+interface Snapshot {
+  key: string;
+  model: FsStat | null;
+  weights: FsStat | null;
+  entries: string[];
+}
+
+function identity(info: FsStat | null): string {
+  return info === null ? '-' : `${info.ino ?? ''}:${info.size}:${info.mtimeMs ?? ''}:${info.ctimeMs ?? ''}`;
 }
 
 /**
- * Where the weights of `weights.bin` really are: after a save that was killed
- * before its commit point, `model.json` is still the old one and its weights are
- * in `weights.bin.prev-<token>` (see save_atomic.ts).
+ * The identity of `model.json`, `weights.bin` and of the journal entries of `dir`.
+ * Every step of a save changes it (new files get new inodes and times, journal files
+ * come and go), so two equal snapshots around a read prove that no save step
+ * happened in between.
  */
-async function weightsRedirect(ctx: IoContext, dir: string): Promise<string | null> {
-  let entries: string[];
+async function snapshot(ctx: IoContext, dir: string, modelFile: string): Promise<Snapshot> {
+  const model = await statOrNull(ctx.fs, modelFile);
+  const weights = await statOrNull(ctx.fs, ctx.path.join(dir, WEIGHTS_BINARY_FILENAME));
+  let entries: string[] = [];
   try {
-    entries = await ctx.fs.readdir(dir);
+    entries = (await ctx.fs.readdir(dir)).filter(isJournalEntry).sort();
   } catch {
-    return null;
+    /* unreadable directory: the reads below report it */
   }
-  const tokens = uncommittedTokens(entries);
-  if (tokens.length === 0) return null;
-  return ctx.path.join(dir, journalName(WEIGHTS_BINARY_FILENAME, 'prev', tokens[0]));
+  return { key: `${identity(model)}|${identity(weights)}|${entries.join('/')}`, model, weights, entries };
 }
 
 async function readShard(ctx: IoContext, file: string, modelFile: string, where: string): Promise<Uint8Array> {
@@ -99,18 +119,34 @@ async function readShard(ctx: IoContext, file: string, modelFile: string, where:
   }
 }
 
+interface ReadResult {
+  json: tf.io.ModelJSON;
+  weights: [tf.io.WeightsManifestEntry[], ArrayBuffer] | null;
+}
+
 /**
- * Reads every shard of the manifest in order and concatenates them into one
- * buffer, checking each group's byte count against its weight specs.
+ * One read of model.json and of every shard its manifest lists, in order,
+ * checking each group's byte count against its weight specs. `weights.bin` is
+ * read from `weights.bin.prev-X` only when the journal of an interrupted save of
+ * ours proves that those are the weights of the current model.json (journal.ts).
  */
-async function loadWeights(
-  ctx: IoContext,
-  modelFile: string,
-  manifest: tf.io.WeightsManifestConfig,
-): Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
+async function readOnce(ctx: IoContext, modelFile: string, snap: Snapshot): Promise<ReadResult> {
+  const { json, bytes: modelBytes } = await readModelJson(ctx, modelFile);
+  const manifest = json.weightsManifest;
+  if (manifest == null) return { json, weights: null };
   const dir = ctx.path.dirname(modelFile);
-  const isDefaultModel = ctx.path.basename(modelFile) === MODEL_JSON_FILENAME;
-  const redirect = isDefaultModel ? await weightsRedirect(ctx, dir) : null;
+  const realDir = await ctx.fs.realpath(dir);
+  // Every path is checked before any file is read, so a refused entry reveals nothing.
+  const files: string[][] = [];
+  for (let g = 0; g < manifest.length; g++) {
+    const paths: string[] = [];
+    for (let i = 0; i < manifest[g].paths.length; i++) {
+      paths.push(await weightFile(ctx, { dir, realDir, modelFile }, manifest[g].paths[i], `weightsManifest[${g}].paths[${i}]`));
+    }
+    files.push(paths);
+  }
+  const defaultWeights = ctx.path.join(dir, WEIGHTS_BINARY_FILENAME);
+  const mayRecover = ctx.path.basename(modelFile) === MODEL_JSON_FILENAME && prevTokens(snap.entries).length > 0;
   const buffers: Uint8Array[] = [];
   const specs: tf.io.WeightsManifestEntry[] = [];
   for (let g = 0; g < manifest.length; g++) {
@@ -119,9 +155,18 @@ async function loadWeights(
     let actual = 0;
     let last = '';
     for (let i = 0; i < group.paths.length; i++) {
-      const listed = ctx.path.join(dir, group.paths[i]);
-      const file = redirect !== null && group.paths[i] === WEIGHTS_BINARY_FILENAME ? redirect : listed;
-      const bytes = await readShard(ctx, file, modelFile, `weightsManifest[${g}].paths[${i}]`);
+      let file = files[g][i];
+      let bytes = await readShard(ctx, file, modelFile, `weightsManifest[${g}].paths[${i}]`);
+      if (mayRecover && file === defaultWeights) {
+        const swap = await findInterruptedSwap(ctx, dir, snap.entries, {
+          model: { bytes: modelBytes, info: snap.model },
+          weights: { bytes, info: snap.weights },
+        });
+        if (swap !== null) {
+          file = swap.prevFile;
+          bytes = swap.prevBytes;
+        }
+      }
       buffers.push(bytes);
       actual += bytes.byteLength;
       sizes.push(`'${file}' has ${bytes.byteLength} bytes`);
@@ -138,7 +183,7 @@ async function loadWeights(
     }
     specs.push(...group.weights);
   }
-  return [specs, concat(buffers)];
+  return { json, weights: [specs, concat(buffers)] };
 }
 
 /** Copies byte views into one fresh ArrayBuffer (Node buffers may share a pooled one). */
@@ -153,9 +198,46 @@ function concat(parts: readonly Uint8Array[]): ArrayBuffer {
   return out.buffer;
 }
 
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/**
+ * Reads model.json and its weights as one consistent pair: when a save of ours
+ * (or any writer) changed the directory during the read, the read is repeated, up
+ * to {@link MAX_ATTEMPTS} times; an error is reported only when it happened on
+ * files that did not change while they were read.
+ */
+async function readConsistent(ctx: IoContext, modelFile: string): Promise<ReadResult> {
+  const dir = ctx.path.dirname(modelFile);
+  for (let attempt = 1; ; attempt++) {
+    const before = await snapshot(ctx, dir, modelFile);
+    let result: ReadResult | null = null;
+    let error: unknown = null;
+    try {
+      result = await readOnce(ctx, modelFile, before);
+    } catch (e) {
+      error = e;
+    }
+    const after = await snapshot(ctx, dir, modelFile);
+    if (after.key === before.key) {
+      if (result === null) throw error;
+      return result;
+    }
+    if (attempt >= MAX_ATTEMPTS) {
+      throw new ModelFileError(
+        `${ctx.where}.load: '${modelFile}' and its weights changed during each of ${MAX_ATTEMPTS} reads ` +
+          `(another process keeps saving into '${dir}'). Load again when the saves pause.`,
+        modelFile,
+      );
+    }
+    await sleep(Math.min(40, 2 * attempt));
+  }
+}
+
 /** Loads model artifacts from `target` (a directory holding model.json, or a model.json path). */
 export async function loadModel(ctx: IoContext, target: string): Promise<tf.io.ModelArtifacts> {
   const modelFile = await locateModelJson(ctx, target);
-  const json = await readModelJson(ctx, modelFile);
-  return tf.io.getModelArtifactsForJSON(json, (manifest) => loadWeights(ctx, modelFile, manifest));
+  const { json, weights } = await readConsistent(ctx, modelFile);
+  await checkTopology(ctx, modelFile, json);
+  if (weights === null) return tf.io.getModelArtifactsForJSON(json, async () => [[], new ArrayBuffer(0)]);
+  return tf.io.getModelArtifactsForJSON(json, async () => weights);
 }

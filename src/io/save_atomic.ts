@@ -2,29 +2,50 @@
  * Atomic saving of the `model.json` + `weights.bin` layout.
  *
  * Protocol for one save with a unique token X (all files in the target directory):
+ *  0. take the directory's lock `model.json.lock` (created exclusively; a second
+ *     writer gets a clear error), then recover from interrupted saves (below);
  *  1. write `weights.bin.tmp-X` and `model.json.tmp-X`, each flushed to disk;
- *  2. hard-link the current `weights.bin` (if any) as `weights.bin.prev-X`;
- *  3. rename `weights.bin.tmp-X` → `weights.bin`;
- *  4. rename `model.json.tmp-X` → `model.json`  (the commit point);
- *  5. delete `weights.bin.prev-X`.
- * A failure before 4 is rolled back (prev restored, temp files removed), so the
- * previous model stays as it was. After a hard crash before 4, the pair
- * `model.json.tmp-X` + `weights.bin.prev-X` marks an uncommitted save: the loader
- * then reads the old weights from `weights.bin.prev-X` (see load_model.ts), and
- * the next save restores them as `weights.bin` before it starts.
+ *  2. write the journal `model.json.journal-X` (see journal.ts): the generation X
+ *     and the size, CRC-32 and modification time of the current `model.json` and
+ *     `weights.bin` and of the two new files;
+ *  3. hard-link the current `weights.bin` (if any) as `weights.bin.prev-X`;
+ *  4. rename `weights.bin.tmp-X` → `weights.bin`;
+ *  5. rename `model.json.tmp-X` → `model.json`  (the commit point);
+ *  6. delete `weights.bin.prev-X` and the journal, release the lock.
+ * A failure before 5 is rolled back (prev restored, temp files removed), so the
+ * previous model stays as it was. After a hard crash between 4 and 5, the loader
+ * reads the old weights from `weights.bin.prev-X`, and the next save restores them
+ * as `weights.bin` before it starts, but only when the journal says that the
+ * current `model.json` and `weights.bin` are exactly the files that save found and
+ * wrote: files written later by anyone else always win over the journal.
+ *
+ * Journals of version 0.1.0 (a `model.json.tmp-X` + `weights.bin.prev-X` pair
+ * without a journal file) are recognized when sizes and modification times show
+ * that nothing was written after them (see {@link legacyInterruptedSwap}).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../utils/errors.js';
-import { errorCode, type FsLike, type PathLike } from './fs_adapter.js';
+import { errorCode, type FsLike, type FsStat, type PathLike } from './fs_adapter.js';
+import {
+  encodeJournal,
+  factsOf,
+  isInterruptedSwap,
+  newJournal,
+  readJournal,
+  type FileFacts,
+} from './journal.js';
 import { ModelFileError } from './model_file_error.js';
+import { checkModelJson, groupByteLength } from './weights_manifest.js';
 
 /** File name of the model description, as tfjs-node writes it. */
 export const MODEL_JSON_FILENAME = 'model.json';
 /** File name of the single weights file, as tfjs-node writes it. */
 export const WEIGHTS_BINARY_FILENAME = 'weights.bin';
+/** File name of the lock a save holds on its directory. */
+export const LOCK_FILENAME = 'model.json.lock';
 
-/** Matches the journal files of an unfinished save: `<model.json|weights.bin>.<tmp|prev>-<token>`. */
-const JOURNAL = /^(model\.json|weights\.bin)\.(tmp|prev)-([A-Za-z0-9_-]+)$/;
+/** Matches the journal files of an unfinished save: `<model.json|weights.bin>.<tmp|prev|journal>-<token>`. */
+const JOURNAL = /^(model\.json|weights\.bin)\.(tmp|prev|journal)-([A-Za-z0-9_-]+)$/;
 
 /** What save and load share: the file system, path helpers and a label for messages. */
 export interface IoContext {
@@ -35,24 +56,23 @@ export interface IoContext {
 }
 
 /** Journal file name of a token. */
-export function journalName(base: string, kind: 'tmp' | 'prev', token: string): string {
+export function journalName(base: string, kind: 'tmp' | 'prev' | 'journal', token: string): string {
   return `${base}.${kind}-${token}`;
 }
 
-/**
- * Tokens of saves that stopped before their commit point in `dir`: both
- * `model.json.tmp-X` and `weights.bin.prev-X` are present.
- */
-export function uncommittedTokens(entries: readonly string[]): string[] {
-  const tmpModel = new Set<string>();
-  const prevWeights = new Set<string>();
+/** Whether a directory entry is a journal file of some save (tmp, prev or journal). */
+export function isJournalEntry(name: string): boolean {
+  return JOURNAL.test(name);
+}
+
+/** Tokens of saves that kept a previous `weights.bin` (a `weights.bin.prev-X` exists). */
+export function prevTokens(entries: readonly string[]): string[] {
+  const tokens: string[] = [];
   for (const name of entries) {
     const m = JOURNAL.exec(name);
-    if (!m) continue;
-    if (m[1] === MODEL_JSON_FILENAME && m[2] === 'tmp') tmpModel.add(m[3]);
-    if (m[1] === WEIGHTS_BINARY_FILENAME && m[2] === 'prev') prevWeights.add(m[3]);
+    if (m && m[1] === WEIGHTS_BINARY_FILENAME && m[2] === 'prev') tokens.push(m[3]);
   }
-  return [...tmpModel].filter((t) => prevWeights.has(t));
+  return tokens.sort();
 }
 
 /** The model.json body tfjs-node writes, plus the initializer fields of tfjs-core's handlers. */
@@ -86,12 +106,24 @@ function newToken(): string {
   return `${pid}-${Date.now().toString(36)}-${rand}`;
 }
 
-async function exists(fs: FsLike, file: string): Promise<boolean> {
+/** Metadata of `file`, or null when it does not exist. */
+export async function statOrNull(fs: FsLike, file: string): Promise<FsStat | null> {
   try {
-    await fs.stat(file);
-    return true;
+    return await fs.stat(file);
   } catch (e) {
-    if (errorCode(e) === 'ENOENT') return false;
+    if (errorCode(e) === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** Bytes and metadata of `file`, or null when it does not exist. */
+async function readOrNull(fs: FsLike, file: string): Promise<{ bytes: Uint8Array; info: FsStat } | null> {
+  const info = await statOrNull(fs, file);
+  if (info === null) return null;
+  try {
+    return { bytes: await fs.readFile(file), info };
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return null;
     throw e;
   }
 }
@@ -121,19 +153,166 @@ async function ensureDirectory(ctx: IoContext, dir: string): Promise<void> {
   await ctx.fs.mkdirp(dir);
 }
 
+/** The current `model.json` and `weights.bin` of a directory, as read by a load or a save. */
+export interface CurrentFiles {
+  model: { bytes: Uint8Array; info: FsStat | null } | null;
+  weights: { bytes: Uint8Array; info: FsStat | null } | null;
+}
+
+/** An interrupted save whose kept previous weights belong with the current `model.json`. */
+export interface InterruptedSwap {
+  token: string;
+  /** Path of `weights.bin.prev-<token>`. */
+  prevFile: string;
+  /** Its bytes. */
+  prevBytes: Uint8Array;
+}
+
+/**
+ * Checks a save of version 0.1.0 that left `model.json.tmp-X` + `weights.bin.prev-X`
+ * and no journal: it counts as interrupted between the weights swap and the commit
+ * only when nothing was written after its `model.json.tmp-X` (neither `model.json`
+ * nor `weights.bin` is newer), `weights.bin` has the size the temporary model.json
+ * asks for and the kept weights the size the current model.json asks for.
+ */
+async function legacyInterruptedSwap(
+  ctx: IoContext,
+  dir: string,
+  token: string,
+  current: CurrentFiles,
+  prevBytes: Uint8Array,
+): Promise<boolean> {
+  const tmp = await readOrNull(ctx.fs, ctx.path.join(dir, journalName(MODEL_JSON_FILENAME, 'tmp', token)));
+  if (tmp === null || current.model === null || current.weights === null) return false;
+  const written = tmp.info.mtimeMs;
+  const modelTime = current.model.info?.mtimeMs;
+  const weightsTime = current.weights.info?.mtimeMs;
+  if (written === undefined || modelTime === undefined || weightsTime === undefined) return false;
+  if (modelTime > written || weightsTime > written) return false;
+  const bytesOf = (bytes: Uint8Array): number | null => {
+    try {
+      const checked = checkModelJson(JSON.parse(new TextDecoder('utf-8').decode(bytes)));
+      if ('problem' in checked || checked.json.weightsManifest?.length !== 1) return null;
+      const group = checked.json.weightsManifest[0];
+      if (group.paths.length !== 1 || group.paths[0] !== WEIGHTS_BINARY_FILENAME) return null;
+      return groupByteLength(group.weights);
+    } catch {
+      return null;
+    }
+  };
+  return bytesOf(tmp.bytes) === current.weights.bytes.byteLength && bytesOf(current.model.bytes) === prevBytes.byteLength;
+}
+
+/**
+ * Finds an interrupted save of ours in `dir` whose kept previous weights
+ * (`weights.bin.prev-X`) belong with the current `model.json`: its journal says that
+ * `model.json` is still the file it found and `weights.bin` the file it wrote (see
+ * journal.ts). Returns null otherwise, in particular when any other writer replaced
+ * either file since: then the current files are the model.
+ */
+export async function findInterruptedSwap(
+  ctx: IoContext,
+  dir: string,
+  entries: readonly string[],
+  current: CurrentFiles,
+): Promise<InterruptedSwap | null> {
+  for (const token of prevTokens(entries)) {
+    const prevFile = ctx.path.join(dir, journalName(WEIGHTS_BINARY_FILENAME, 'prev', token));
+    const journalFile = journalName(MODEL_JSON_FILENAME, 'journal', token);
+    let prevBytes: Uint8Array;
+    try {
+      prevBytes = await ctx.fs.readFile(prevFile);
+    } catch (e) {
+      if (errorCode(e) === 'ENOENT') continue; // that save finished meanwhile
+      throw e;
+    }
+    if (entries.includes(journalFile)) {
+      const journal = await readJournal(ctx.fs, ctx.path.join(dir, journalFile), token);
+      if (journal === null) continue;
+      const facts = (f: CurrentFiles['model']): FileFacts | null => (f === null ? null : factsOf(f.bytes, f.info));
+      const state = { model: facts(current.model), weights: facts(current.weights), prev: factsOf(prevBytes, null) };
+      if (isInterruptedSwap(journal, state)) return { token, prevFile, prevBytes };
+    } else if (await legacyInterruptedSwap(ctx, dir, token, current, prevBytes)) {
+      return { token, prevFile, prevBytes };
+    }
+  }
+  return null;
+}
+
 /**
  * Finishes the bookkeeping of earlier saves that were killed: restores the old
- * `weights.bin` of an uncommitted save, then removes every journal file.
- * Assumes one writer per directory.
+ * `weights.bin` of an interrupted save when its journal proves that it belongs
+ * with the current `model.json`, then removes every journal file. Call it only
+ * while holding the directory's lock.
  */
 export async function recoverInterruptedSaves(ctx: IoContext, dir: string): Promise<void> {
   const entries = await ctx.fs.readdir(dir);
-  for (const token of uncommittedTokens(entries)) {
-    const prev = ctx.path.join(dir, journalName(WEIGHTS_BINARY_FILENAME, 'prev', token));
-    await ctx.fs.rename(prev, ctx.path.join(dir, WEIGHTS_BINARY_FILENAME));
-  }
+  if (!entries.some(isJournalEntry)) return;
+  const current: CurrentFiles = {
+    model: await readOrNull(ctx.fs, ctx.path.join(dir, MODEL_JSON_FILENAME)),
+    weights: await readOrNull(ctx.fs, ctx.path.join(dir, WEIGHTS_BINARY_FILENAME)),
+  };
+  const swap = await findInterruptedSwap(ctx, dir, entries, current);
+  if (swap !== null) await ctx.fs.rename(swap.prevFile, ctx.path.join(dir, WEIGHTS_BINARY_FILENAME));
   for (const name of entries) {
-    if (JOURNAL.test(name)) await removeQuietly(ctx.fs, ctx.path.join(dir, name));
+    if (isJournalEntry(name)) await removeQuietly(ctx.fs, ctx.path.join(dir, name));
+  }
+  await ctx.fs.syncDir(dir);
+}
+
+/** Whether process `pid` exists on this machine (best effort: true when unknown). */
+function processAlive(pid: number): boolean {
+  const proc = (globalThis as { process?: { pid?: number; kill?: (pid: number, signal: 0) => void } }).process;
+  if (proc?.kill === undefined) return true;
+  if (pid === proc.pid) return true;
+  try {
+    proc.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errorCode(e) !== 'ESRCH';
+  }
+}
+
+/**
+ * Takes the save lock of `dir` (`model.json.lock`, created exclusively). A lock
+ * left by a process that no longer exists is taken over; a live one makes this
+ * save fail with a `ModelFileError` naming the lock. Returns the release function.
+ */
+async function acquireLock(ctx: IoContext, dir: string, token: string): Promise<() => Promise<void>> {
+  const lock = ctx.path.join(dir, LOCK_FILENAME);
+  const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+  const body = new TextEncoder().encode(JSON.stringify({ pid, generation: token, since: new Date().toISOString() }));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ctx.fs.createExclusive(lock, body);
+      return () => removeQuietly(ctx.fs, lock);
+    } catch (e) {
+      if (errorCode(e) !== 'EEXIST') {
+        throw new ModelFileError(
+          `${ctx.where}.save: creating the lock file '${lock}' failed: ${(e as Error).message}. ` +
+            `Check write permission on '${dir}', then save again.`,
+          lock,
+        );
+      }
+    }
+    let holder: { pid?: unknown; since?: unknown } = {};
+    try {
+      holder = JSON.parse(new TextDecoder('utf-8').decode(await ctx.fs.readFile(lock)));
+    } catch (e) {
+      if (errorCode(e) === 'ENOENT' && attempt < 3) continue; // released meanwhile: try again
+    }
+    const holderPid = typeof holder.pid === 'number' ? holder.pid : null;
+    if (holderPid !== null && !processAlive(holderPid) && attempt < 3) {
+      await removeQuietly(ctx.fs, lock); // left by a killed save
+      continue;
+    }
+    throw new ModelFileError(
+      `${ctx.where}.save: another save into '${dir}' is in progress (the lock file '${lock}' is held by ` +
+        `process ${holderPid ?? 'unknown'}${typeof holder.since === 'string' ? ` since ${holder.since}` : ''}). ` +
+        `Saves into one directory must not overlap: wait for that save to finish and save again, or save ` +
+        `into another directory. If no such process exists, delete the lock file.`,
+      lock,
+    );
   }
 }
 
@@ -145,27 +324,50 @@ export async function saveAtomic(ctx: IoContext, dir: string, artifacts: tf.io.M
         `(tf.LayersModel) can be saved, as with tfjs-node's file:// handler.`,
     );
   }
-  const { fs, path } = ctx;
   await ensureDirectory(ctx, dir);
-  await recoverInterruptedSaves(ctx, dir);
-
   const token = newToken();
+  const release = await acquireLock(ctx, dir, token);
+  try {
+    await recoverInterruptedSaves(ctx, dir);
+    await saveLocked(ctx, dir, artifacts, token);
+  } finally {
+    await release();
+  }
+  return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+}
+
+async function saveLocked(ctx: IoContext, dir: string, artifacts: tf.io.ModelArtifacts, token: string): Promise<void> {
+  const { fs, path } = ctx;
   const weightsFile = path.join(dir, WEIGHTS_BINARY_FILENAME);
   const modelFile = path.join(dir, MODEL_JSON_FILENAME);
   const weightsTmp = path.join(dir, journalName(WEIGHTS_BINARY_FILENAME, 'tmp', token));
   const modelTmp = path.join(dir, journalName(MODEL_JSON_FILENAME, 'tmp', token));
   const weightsPrev = path.join(dir, journalName(WEIGHTS_BINARY_FILENAME, 'prev', token));
+  const journalFile = path.join(dir, journalName(MODEL_JSON_FILENAME, 'journal', token));
   const modelBytes = new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts)));
+  const newWeights = weightBytes(artifacts);
 
   let current = weightsTmp;
   let hasPrev = false;
   let weightsSwapped = false;
   try {
-    await fs.writeFileDurable(weightsTmp, weightBytes(artifacts));
+    await fs.writeFileDurable(weightsTmp, newWeights);
     current = modelTmp;
     await fs.writeFileDurable(modelTmp, modelBytes);
+    current = journalFile;
+    const oldModel = await readOrNull(fs, modelFile);
+    const oldWeights = await readOrNull(fs, weightsFile);
+    const journal = newJournal(
+      token,
+      {
+        model: oldModel && factsOf(oldModel.bytes, oldModel.info),
+        weights: oldWeights && factsOf(oldWeights.bytes, oldWeights.info),
+      },
+      { model: factsOf(modelBytes, await fs.stat(modelTmp)), weights: factsOf(newWeights, await fs.stat(weightsTmp)) },
+    );
+    await fs.writeFileDurable(journalFile, encodeJournal(journal));
     current = weightsPrev;
-    if (await exists(fs, weightsFile)) {
+    if (oldWeights !== null) {
       try {
         await fs.link(weightsFile, weightsPrev);
       } catch (e) {
@@ -184,7 +386,7 @@ export async function saveAtomic(ctx: IoContext, dir: string, artifacts: tf.io.M
   } catch (e) {
     const restored = await rollBack(ctx, { weightsFile, weightsPrev, hasPrev, weightsSwapped });
     if (restored) {
-      for (const f of [weightsTmp, modelTmp, weightsPrev]) await removeQuietly(fs, f);
+      for (const f of [weightsTmp, modelTmp, weightsPrev, journalFile]) await removeQuietly(fs, f);
     }
     const state = restored
       ? `The previous model in '${dir}' (if any) is unchanged.`
@@ -196,8 +398,8 @@ export async function saveAtomic(ctx: IoContext, dir: string, artifacts: tf.io.M
     );
   }
   await removeQuietly(fs, weightsPrev);
+  await removeQuietly(fs, journalFile);
   await fs.syncDir(dir);
-  return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
 }
 
 /** Puts the old `weights.bin` back after a failed save. Returns false if that failed too. */

@@ -19,7 +19,11 @@ import { ConfigError } from '../utils/errors.js';
 export interface HostStat {
   isFile(): boolean;
   isDirectory(): boolean;
+  isSymbolicLink?(): boolean;
   size: number;
+  ino?: number;
+  mtimeMs?: number;
+  ctimeMs?: number;
 }
 
 /** An open file (a subset of Node's `FileHandle`). */
@@ -35,18 +39,23 @@ export interface HostFsPromises {
   readFile(path: string): Promise<Uint8Array>;
   readFile(path: string, encoding: 'utf8'): Promise<string>;
   writeFile(path: string, data: string | Uint8Array): Promise<void>;
-  open(path: string, flags: 'w' | 'r'): Promise<HostFileHandle>;
+  open(path: string, flags: 'w' | 'wx' | 'r'): Promise<HostFileHandle>;
   rename(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   copyFile(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   stat(path: string): Promise<HostStat>;
+  lstat(path: string): Promise<HostStat>;
+  realpath(path: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
 }
 
 /** The subset of `node:path` the package uses. */
 export interface HostPath {
   resolve(...parts: string[]): string;
+  relative(from: string, to: string): string;
+  isAbsolute(path: string): boolean;
+  sep: string;
   join(...parts: string[]): string;
   dirname(path: string): string;
   basename(path: string): string;

@@ -19,9 +19,19 @@ const host: NodeHost = {
     copyFile: (a, b) => fsp.copyFile(a, b),
     unlink: (p) => fsp.unlink(p),
     stat: (p) => fsp.stat(p),
+    lstat: (p) => fsp.lstat(p),
+    realpath: (p) => fsp.realpath(p),
     readdir: (p) => fsp.readdir(p),
   },
-  path: { resolve: path.resolve, join: path.join, dirname: path.dirname, basename: path.basename },
+  path: {
+    resolve: path.resolve,
+    relative: path.relative,
+    isAbsolute: path.isAbsolute,
+    sep: path.sep,
+    join: path.join,
+    dirname: path.dirname,
+    basename: path.basename,
+  },
   deflate: (bytes, level) => new Uint8Array(deflateSync(bytes, { level })),
 };
 
