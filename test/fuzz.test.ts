@@ -136,10 +136,12 @@ describe('fuzz: manifest weight paths (nm.io.fileSystem)', () => {
       const model = tf.sequential();
       model.add(tf.layers.dense({ inputShape: [3], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }));
       let artifacts: tf.io.ModelArtifacts | undefined;
-      await model.save(tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
+      await model.save(
+        tf.io.withSaveHandler(async (a) => {
+          artifacts = a;
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
       const bytes = Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!));
       const x = tf.tensor2d([[0.5, -1, 2]]);
       const expected = Array.from((model.predict(x) as tf.Tensor).dataSync());
@@ -175,20 +177,32 @@ describe('fuzz: manifest weight paths (nm.io.fileSystem)', () => {
         const target = resolve(dir, p);
         const rel = relative(dir, target);
         const inside =
-          !p.includes('\\') && !/^[A-Za-z]:/.test(p) && !isAbsolute(p) && !p.split('/').includes('..') &&
-          rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+          !p.includes('\\') &&
+          !/^[A-Za-z]:/.test(p) &&
+          !isAbsolute(p) &&
+          !p.split('/').includes('..') &&
+          rel !== '' &&
+          rel !== '..' &&
+          !rel.startsWith(`..${sep}`) &&
+          !isAbsolute(rel);
         // Put the right bytes wherever the path points (inside the case directory or the temp root),
         // so that a loader that follows a refused path would succeed.
         if (target.startsWith(base) && !p.includes('\\')) {
           await mkdir(dirname(target), { recursive: true });
           await writeFile(target, bytes);
         }
-        await writeFile(join(dir, 'model.json'), JSON.stringify({
-          modelTopology: artifacts!.modelTopology,
-          weightsManifest: [{ paths: [p], weights: artifacts!.weightSpecs }],
-          format: artifacts!.format,
-        }));
-        const out = await tf.loadLayersModel(nm.io.fileSystem(dir)).then((m) => m, (e: Error) => e);
+        await writeFile(
+          join(dir, 'model.json'),
+          JSON.stringify({
+            modelTopology: artifacts!.modelTopology,
+            weightsManifest: [{ paths: [p], weights: artifacts!.weightSpecs }],
+            format: artifacts!.format,
+          }),
+        );
+        const out = await tf.loadLayersModel(nm.io.fileSystem(dir)).then(
+          (m) => m,
+          (e: Error) => e,
+        );
         if (inside) {
           expect(out, p).not.toBeInstanceOf(Error);
           const m = out as tf.LayersModel;

@@ -46,10 +46,12 @@ function predict(model: tf.LayersModel): number[] {
 /** Artifacts exactly as model.save hands them to an IOHandler. */
 async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let captured: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    captured = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      captured = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return captured!;
 }
 
@@ -65,7 +67,10 @@ function structureOf(model: tf.LayersModel) {
 }
 
 async function loadError(dir: string): Promise<ModelFileError> {
-  const err = await tf.loadLayersModel(fileSystem(dir)).then(() => null, (e: unknown) => e);
+  const err = await tf.loadLayersModel(fileSystem(dir)).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ModelFileError);
   return err as ModelFileError;
 }
@@ -187,16 +192,19 @@ describe('nm.io.fileSystem: loading', () => {
       ['group2-shard1of1.bin', g2],
     ];
     for (const [name, data] of shards) await writeFile(join(dir, name), data);
-    await writeFile(join(dir, 'model.json'), JSON.stringify({
-      format: 'layers-model',
-      generatedBy: 'hand-written',
-      convertedBy: 'TensorFlow.js Converter (simulated)',
-      modelTopology: a.modelTopology,
-      weightsManifest: [
-        { paths: shards.slice(0, 3).map((s) => s[0]), weights: specs.slice(0, 2) },
-        { paths: [shards[3][0]], weights: specs.slice(2) },
-      ],
-    }));
+    await writeFile(
+      join(dir, 'model.json'),
+      JSON.stringify({
+        format: 'layers-model',
+        generatedBy: 'hand-written',
+        convertedBy: 'TensorFlow.js Converter (simulated)',
+        modelTopology: a.modelTopology,
+        weightsManifest: [
+          { paths: shards.slice(0, 3).map((s) => s[0]), weights: specs.slice(0, 2) },
+          { paths: [shards[3][0]], weights: specs.slice(2) },
+        ],
+      }),
+    );
     const loaded = await tf.loadLayersModel(fileSystem(dir));
     expect(predict(loaded)).toEqual(predict(model));
     expect((await fileSystem(dir).load!()).convertedBy).toBe('TensorFlow.js Converter (simulated)');
@@ -274,7 +282,10 @@ describe('nm.io.fileSystem: interrupted saves keep the previous model', () => {
         },
       },
     });
-    const err = await newModel.save(failing).then(() => null, (e: unknown) => e);
+    const err = await newModel.save(failing).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ModelFileError);
     expect((err as ModelFileError).file).toBe(join(dir, 'model.json'));
     expect((err as Error).message).toMatch(/writing '.*model\.json' failed: EIO: simulated I\/O error\. The previous model .* is unchanged/);
@@ -286,7 +297,11 @@ describe('nm.io.fileSystem: interrupted saves keep the previous model', () => {
     const oldModel = makeModel(10);
     const dir = await savedDir(oldModel);
     const failing = fileSystem(dir, {
-      fs: { writeFileDurable: async () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); } },
+      fs: {
+        writeFileDurable: async () => {
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        },
+      },
     });
     await expect(makeModel(11).save(failing)).rejects.toThrow(/weights\.bin\.tmp-.*failed: ENOSPC/);
     expect((await readdir(dir)).sort()).toEqual(['model.json', 'weights.bin']);

@@ -53,10 +53,12 @@ const predict = (model: tf.LayersModel) => Array.from((model.predict(tf.tensor2d
 
 async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let captured: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    captured = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      captured = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return captured!;
 }
 
@@ -64,17 +66,23 @@ async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts>
 async function writeLikeTfjsNode(dir: string, model: tf.LayersModel, paths = ['weights.bin']): Promise<void> {
   const a = await artifactsOf(model);
   await writeFile(join(dir, paths[0]), Buffer.from(tf.io.CompositeArrayBuffer.join(a.weightData!)));
-  await writeFile(join(dir, 'model.json'), JSON.stringify({
-    modelTopology: a.modelTopology,
-    weightsManifest: [{ paths, weights: a.weightSpecs }],
-    format: a.format,
-    generatedBy: a.generatedBy,
-    convertedBy: a.convertedBy,
-  }));
+  await writeFile(
+    join(dir, 'model.json'),
+    JSON.stringify({
+      modelTopology: a.modelTopology,
+      weightsManifest: [{ paths, weights: a.weightSpecs }],
+      format: a.format,
+      generatedBy: a.generatedBy,
+      convertedBy: a.convertedBy,
+    }),
+  );
 }
 
 async function loadOutcome(dir: string): Promise<tf.LayersModel | Error> {
-  return tf.loadLayersModel(fileSystem(dir)).then((m) => m, (e: Error) => e);
+  return tf.loadLayersModel(fileSystem(dir)).then(
+    (m) => m,
+    (e: Error) => e,
+  );
 }
 
 describe('item 1: weight paths stay inside the model directory', () => {
@@ -87,7 +95,17 @@ describe('item 1: weight paths stay inside the model directory', () => {
     const bytes = Buffer.from(tf.io.CompositeArrayBuffer.join(a.weightData!));
     await writeFile(join(base, 'private.bin'), bytes); // outside, exactly the right size
     await symlink(join(base, 'private.bin'), join(dir, 'link.bin'));
-    const cases = ['../private.bin', '../../etc/shadow', join(base, 'private.bin'), '/etc/shadow', 'sub/../../private.bin', '..\\private.bin', 'C:\\private.bin', 'link.bin', './../private.bin'];
+    const cases = [
+      '../private.bin',
+      '../../etc/shadow',
+      join(base, 'private.bin'),
+      '/etc/shadow',
+      'sub/../../private.bin',
+      '..\\private.bin',
+      'C:\\private.bin',
+      'link.bin',
+      './../private.bin',
+    ];
     for (const p of cases) {
       await writeLikeTfjsNode(dir, model, ['weights.bin']);
       const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
@@ -151,9 +169,14 @@ describe('item 2: interrupted saves of version 0.1.0 (no journal file)', () => {
     const b = await artifactsOf(makeModel(51));
     const X = '4242-legacy-x';
     await writeFile(join(dir, `weights.bin.tmp-${X}`), Buffer.from(tf.io.CompositeArrayBuffer.join(b.weightData!)));
-    await writeFile(join(dir, `model.json.tmp-${X}`), JSON.stringify({
-      modelTopology: b.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: b.weightSpecs }], format: b.format,
-    }));
+    await writeFile(
+      join(dir, `model.json.tmp-${X}`),
+      JSON.stringify({
+        modelTopology: b.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: b.weightSpecs }],
+        format: b.format,
+      }),
+    );
     await link(join(dir, 'weights.bin'), join(dir, `weights.bin.prev-${X}`));
     await rename(join(dir, `weights.bin.tmp-${X}`), join(dir, 'weights.bin'));
     expect(predict((await loadOutcome(dir)) as tf.LayersModel)).toEqual(predict(modelA));
@@ -189,7 +212,10 @@ describe('item 3: loads that overlap saves', () => {
     const expected = [JSON.stringify(predict(small)), JSON.stringify(predict(large))];
     const writer = run(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/save_loop.ts'), dir, '300'], { cwd: ROOT });
     let done = false;
-    const finished = writer.then((r) => { done = true; return JSON.parse(r.stdout.trim().split('\n').pop()!); });
+    const finished = writer.then((r) => {
+      done = true;
+      return JSON.parse(r.stdout.trim().split('\n').pop()!);
+    });
     const failures: string[] = [];
     let loads = 0;
     const deadline = Date.now() + 40_000;
@@ -214,8 +240,9 @@ describe('item 3: loads that overlap saves', () => {
     const dir = freshDir();
     await loopModel(5).save(fileSystem(dir));
     const writer = (seed: number) =>
-      run(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/save_loop.ts'), dir, '60', String(seed)], { cwd: ROOT })
-        .then((r) => JSON.parse(r.stdout.trim().split('\n').pop()!) as { saved: number; errors: string[] });
+      run(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/save_loop.ts'), dir, '60', String(seed)], { cwd: ROOT }).then(
+        (r) => JSON.parse(r.stdout.trim().split('\n').pop()!) as { saved: number; errors: string[] },
+      );
     const [w1, w2] = await Promise.all([writer(100), writer(200)]);
     const errors = [...w1.errors, ...w2.errors];
     console.info(`two writers: ${w1.saved} + ${w2.saved} saved, ${errors.length} refused`);

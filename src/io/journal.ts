@@ -70,13 +70,7 @@ export function encodeJournal(journal: SaveJournal): Uint8Array {
 
 function isFacts(v: unknown): v is FileFacts {
   const f = v as FileFacts;
-  return (
-    typeof f === 'object' &&
-    f !== null &&
-    Number.isInteger(f.size) &&
-    Number.isInteger(f.crc32) &&
-    (f.mtimeMs === null || typeof f.mtimeMs === 'number')
-  );
+  return typeof f === 'object' && f !== null && Number.isInteger(f.size) && Number.isInteger(f.crc32) && (f.mtimeMs === null || typeof f.mtimeMs === 'number');
 }
 
 /**
@@ -115,11 +109,7 @@ export async function readJournal(fs: FsLike, file: string, token: string): Prom
 }
 
 /** A new journal for the save `token`. */
-export function newJournal(
-  token: string,
-  before: SaveJournal['before'],
-  after: SaveJournal['after'],
-): SaveJournal {
+export function newJournal(token: string, before: SaveJournal['before'], after: SaveJournal['after']): SaveJournal {
   return { format: FORMAT, version: 1, generation: token, before, after };
 }
 
@@ -130,10 +120,7 @@ export function newJournal(
  * and the kept previous weights are the ones it found. Only then do the previous
  * weights belong with the current `model.json`.
  */
-export function isInterruptedSwap(
-  journal: SaveJournal,
-  current: { model: FileFacts | null; weights: FileFacts | null; prev: FileFacts | null },
-): boolean {
+export function isInterruptedSwap(journal: SaveJournal, current: { model: FileFacts | null; weights: FileFacts | null; prev: FileFacts | null }): boolean {
   return (
     journal.before.weights !== null &&
     sameFile(current.model, journal.before.model) &&

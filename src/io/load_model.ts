@@ -6,15 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { errorCode, type FsStat } from './fs_adapter.js';
 import { ModelFileError } from './model_file_error.js';
-import {
-  MODEL_JSON_FILENAME,
-  WEIGHTS_BINARY_FILENAME,
-  findInterruptedSwap,
-  isJournalEntry,
-  prevTokens,
-  statOrNull,
-  type IoContext,
-} from './save_atomic.js';
+import { MODEL_JSON_FILENAME, WEIGHTS_BINARY_FILENAME, findInterruptedSwap, isJournalEntry, prevTokens, statOrNull, type IoContext } from './save_atomic.js';
 import { checkTopology } from './topology_check.js';
 import { weightFile } from './weight_paths.js';
 import { checkModelJson, groupByteLength } from './weights_manifest.js';
@@ -57,16 +49,14 @@ async function readModelJson(ctx: IoContext, file: string): Promise<{ json: tf.i
   } catch (e) {
     const what = text.trim() === '' ? 'is empty' : `is not valid JSON (${(e as Error).message})`;
     throw new ModelFileError(
-      `${ctx.where}.load: model file '${file}' ${what}. It is truncated or was edited by hand; ` +
-        `restore it or save the model again.`,
+      `${ctx.where}.load: model file '${file}' ${what}. It is truncated or was edited by hand; ` + `restore it or save the model again.`,
       file,
     );
   }
   const checked = checkModelJson(body);
   if ('problem' in checked) {
     throw new ModelFileError(
-      `${ctx.where}.load: model file '${file}' is not a valid tfjs model.json: ${checked.problem}. ` +
-        `Restore it or save the model again.`,
+      `${ctx.where}.load: model file '${file}' is not a valid tfjs model.json: ${checked.problem}. ` + `Restore it or save the model again.`,
       file,
     );
   }
@@ -112,8 +102,7 @@ async function readShard(ctx: IoContext, file: string, modelFile: string, where:
   } catch (e) {
     const reason = errorCode(e) === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as Error).message})`;
     throw new ModelFileError(
-      `${ctx.where}.load: weights file '${file}' (listed in ${where} of '${modelFile}') ${reason}. ` +
-        `Copy it next to model.json, or save the model again.`,
+      `${ctx.where}.load: weights file '${file}' (listed in ${where} of '${modelFile}') ${reason}. ` + `Copy it next to model.json, or save the model again.`,
       file,
     );
   }

@@ -26,14 +26,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../utils/errors.js';
 import { errorCode, type FsLike, type FsStat, type PathLike } from './fs_adapter.js';
-import {
-  encodeJournal,
-  factsOf,
-  isInterruptedSwap,
-  newJournal,
-  readJournal,
-  type FileFacts,
-} from './journal.js';
+import { encodeJournal, factsOf, isInterruptedSwap, newJournal, readJournal, type FileFacts } from './journal.js';
 import { ModelFileError } from './model_file_error.js';
 import { checkModelJson, groupByteLength } from './weights_manifest.js';
 
@@ -175,13 +168,7 @@ export interface InterruptedSwap {
  * nor `weights.bin` is newer), `weights.bin` has the size the temporary model.json
  * asks for and the kept weights the size the current model.json asks for.
  */
-async function legacyInterruptedSwap(
-  ctx: IoContext,
-  dir: string,
-  token: string,
-  current: CurrentFiles,
-  prevBytes: Uint8Array,
-): Promise<boolean> {
+async function legacyInterruptedSwap(ctx: IoContext, dir: string, token: string, current: CurrentFiles, prevBytes: Uint8Array): Promise<boolean> {
   const tmp = await readOrNull(ctx.fs, ctx.path.join(dir, journalName(MODEL_JSON_FILENAME, 'tmp', token)));
   if (tmp === null || current.model === null || current.weights === null) return false;
   const written = tmp.info.mtimeMs;
@@ -210,12 +197,7 @@ async function legacyInterruptedSwap(
  * journal.ts). Returns null otherwise, in particular when any other writer replaced
  * either file since: then the current files are the model.
  */
-export async function findInterruptedSwap(
-  ctx: IoContext,
-  dir: string,
-  entries: readonly string[],
-  current: CurrentFiles,
-): Promise<InterruptedSwap | null> {
+export async function findInterruptedSwap(ctx: IoContext, dir: string, entries: readonly string[], current: CurrentFiles): Promise<InterruptedSwap | null> {
   for (const token of prevTokens(entries)) {
     const prevFile = ctx.path.join(dir, journalName(WEIGHTS_BINARY_FILENAME, 'prev', token));
     const journalFile = journalName(MODEL_JSON_FILENAME, 'journal', token);
@@ -289,8 +271,7 @@ async function acquireLock(ctx: IoContext, dir: string, token: string): Promise<
     } catch (e) {
       if (errorCode(e) !== 'EEXIST') {
         throw new ModelFileError(
-          `${ctx.where}.save: creating the lock file '${lock}' failed: ${(e as Error).message}. ` +
-            `Check write permission on '${dir}', then save again.`,
+          `${ctx.where}.save: creating the lock file '${lock}' failed: ${(e as Error).message}. ` + `Check write permission on '${dir}', then save again.`,
           lock,
         );
       }
@@ -403,10 +384,7 @@ async function saveLocked(ctx: IoContext, dir: string, artifacts: tf.io.ModelArt
 }
 
 /** Puts the old `weights.bin` back after a failed save. Returns false if that failed too. */
-async function rollBack(
-  ctx: IoContext,
-  s: { weightsFile: string; weightsPrev: string; hasPrev: boolean; weightsSwapped: boolean },
-): Promise<boolean> {
+async function rollBack(ctx: IoContext, s: { weightsFile: string; weightsPrev: string; hasPrev: boolean; weightsSwapped: boolean }): Promise<boolean> {
   if (!s.weightsSwapped) return true;
   try {
     if (s.hasPrev) await ctx.fs.rename(s.weightsPrev, s.weightsFile);

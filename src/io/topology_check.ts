@@ -56,12 +56,7 @@ export function unknownLayerAdvice(names: readonly string[]): string {
  * {@link unknownLayerAdvice}. Returns null when building fails for another reason
  * (tfjs reports that itself when it loads the model).
  */
-async function buildTopology(
-  ctx: IoContext,
-  modelFile: string,
-  json: tf.io.ModelJSON,
-  unregistered: readonly string[],
-): Promise<string[] | null> {
+async function buildTopology(ctx: IoContext, modelFile: string, json: tf.io.ModelJSON, unregistered: readonly string[]): Promise<string[] | null> {
   let model: LayersModel | null = null;
   try {
     model = await loadLayersModel({ load: async () => ({ modelTopology: json.modelTopology }) });
@@ -71,8 +66,7 @@ async function buildTopology(
     const m = /Unknown layer: ([^.\s]+)/.exec(message);
     if (m) {
       throw new ConfigError(
-        `${ctx.where}.load: loading '${modelFile}' failed: ${message}\n` +
-          unknownLayerAdvice(unregistered.length > 0 ? unregistered : [m[1]]),
+        `${ctx.where}.load: loading '${modelFile}' failed: ${message}\n` + unknownLayerAdvice(unregistered.length > 0 ? unregistered : [m[1]]),
       );
     }
     return null;

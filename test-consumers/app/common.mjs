@@ -37,7 +37,9 @@ export async function exercise(tf, nm, { urls, browser = false }) {
   const model = tf.sequential();
   // A non-default pointwise activation, as a Dense layer would take it, and the contraction
   // constraint (applied at each re-partition), which keeps training at this learning rate stable.
-  model.add(nm.layers.neuralModule({ inputShape: [6], units: 8, density: 0.3, activation: 'elu', graphConstraint: nm.constraints.contractive({ bound: 0.9 }) }));
+  model.add(
+    nm.layers.neuralModule({ inputShape: [6], units: 8, density: 0.3, activation: 'elu', graphConstraint: nm.constraints.contractive({ bound: 0.9 }) }),
+  );
   model.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
   model.compile({ optimizer: tf.train.adam(0.03), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   // Our callback next to a plain object, in both orders; re-partitioning every 3 batches
@@ -48,7 +50,9 @@ export async function exercise(tf, nm, { urls, browser = false }) {
   const first = await model.fit(x, y, { epochs: 4, batchSize: 20, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every: 3 }), plain] });
   const second = await model.fit(x, y, { epochs: 4, batchSize: 20, verbose: 0, callbacks: [plain, nm.callbacks.modulePartition({ every: 3 })] });
   if (userEpochs !== 8) fail(`the plain onEpochEnd ran ${userEpochs} times, expected 8`);
-  for (const h of [first, second]) if (!Array.isArray(h.history.nm_modules) || h.history.nm_modules.length !== 4) fail(`modulePartition did not log nm_modules: ${JSON.stringify(Object.keys(h.history))}`);
+  for (const h of [first, second])
+    if (!Array.isArray(h.history.nm_modules) || h.history.nm_modules.length !== 4)
+      fail(`modulePartition did not log nm_modules: ${JSON.stringify(Object.keys(h.history))}`);
   const loss = [...first.history.loss, ...second.history.loss];
   const history = second;
   if (!(loss[loss.length - 1] < 0.8 * loss[0])) fail(`loss did not decrease enough: ${loss.join(', ')}`);
