@@ -130,7 +130,7 @@ describe('fuzz: manifest weight paths (nm.io.fileSystem)', () => {
     const { tmpdir } = await import('node:os');
     const { dirname, join, relative, resolve, isAbsolute, sep } = await import('node:path');
     await useBackend('cpu');
-    const r = new nm.Random(Number(process.env.NM_FUZZ_SEED ?? 0) + 303);
+    const r = new Random(Number(process.env.NM_FUZZ_SEED ?? 0) + 303);
     const base = await mkdtemp(join(tmpdir(), 'nm-fuzz-paths-'));
     try {
       const model = tf.sequential();
