@@ -1,4 +1,4 @@
-/** `nm.graph`: edge masks, strongly connected components and solve schedules. */
+/** Internal: edge masks, strongly connected components and solve schedules. */
 export { magnitudeMask, keptEdgeCount, kthLargest, type EdgeMask, type Topology } from './mask.js';
 export { stronglyConnectedComponents, type Components } from './tarjan.js';
 export { buildSchedule, type Schedule, type SolveStep } from './schedule.js';

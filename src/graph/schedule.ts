@@ -54,7 +54,7 @@ export interface Schedule {
  */
 export function buildSchedule(mask: EdgeMask): Schedule {
   const where = 'buildSchedule';
-  if (mask == null || typeof mask !== 'object') fail(where, 'mask', mask, 'an edge mask { p, rowPtr, colIdx, ... } (nm.graph.magnitudeMask or layer.edges())');
+  if (mask == null || typeof mask !== 'object') fail(where, 'mask', mask, 'an edge mask { p, rowPtr, colIdx, ... } (layer.edges())');
   const { p, rowPtr, colIdx } = mask;
   checkCsr(where, p, rowPtr, colIdx);
   const { componentOf, components } = sccUnchecked(p, rowPtr, colIdx);

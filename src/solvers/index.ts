@@ -1,4 +1,4 @@
-/** `nm.solvers`: fixed-point solvers behind one contract, looked up by name. */
+/** Internal: fixed-point solvers behind one contract, looked up by name. */
 export { picard } from './picard.js';
 export { anderson } from './anderson.js';
 export { broyden } from './broyden.js';
