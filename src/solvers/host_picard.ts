@@ -6,12 +6,13 @@
  */
 import { hostRowResiduals, hostSolver, type HostMethodInit } from './host_types.js';
 
-/** `init` of host Picard: buffers x_t, f(x_t), the damped x_{t+1}, and the residual. */
+/** `init` of host Picard: buffers x_t, f(x_t), the damped x_{t+1}, the residual, and −1s (r = f(x) + (−1)·x in one kernel pass). */
 export const hostPicardMethod: HostMethodInit = (f, x0, options, ws) => {
   const len = x0.length;
   const tau = options.damping;
   let [x, fx, next] = ws.arrays.slice(0, 3).map((a) => a.subarray(0, len));
   const r = ws.arrays[3].subarray(0, len);
+  const minusOnes = ws.arrays[4].subarray(0, len).fill(-1);
   x.set(x0);
   let evaluated = false;
   return {
@@ -27,7 +28,7 @@ export const hostPicardMethod: HostMethodInit = (f, x0, options, ws) => {
       evaluated = true;
     },
     residuals(out) {
-      for (let i = 0; i < len; i++) r[i] = fx[i] - x[i];
+      ws.kernels.addMul(fx, minusOnes, x, r);
       hostRowResiduals(ws, r, x, out);
     },
     answer: () => (evaluated ? fx : x),

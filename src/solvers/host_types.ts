@@ -39,8 +39,8 @@ export type HostSolver = (f: HostFixedPointMap, x0: Float32Array, options: Resol
 
 /** How many block-sized arrays a method needs in its workspace. */
 export function hostWorkspaceArrays(options: ResolvedSolverOptions): number {
-  // Picard: x, f(x), the damped next iterate, the residual.
-  if (options.method === 'picard') return 4;
+  // Picard: x, f(x), the damped next iterate, the residual, −1s.
+  if (options.method === 'picard') return 5;
   // Anderson: x, next, g, r, prevX, prevG, prevR, a temporary; ΔG and ΔR histories; ΔX only when β ≠ 1.
   return ANDERSON_FIXED_ARRAYS + options.memory * (options.beta === 1 ? 2 : 3);
 }

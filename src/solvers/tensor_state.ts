@@ -1,31 +1,22 @@
 /**
- * What the tensor methods share: the per-row residual on the device (robust to
- * float32 overflow) and the bookkeeping of the tensors a method holds between
- * iterations.
+ * What the tensor methods share: the per-row residual (squared norms on the device)
+ * and the bookkeeping of the tensors a method holds between iterations.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { RESIDUAL_FLOOR } from './loop.js';
+import { relativeResidual } from './loop.js';
 
 /**
- * Writes each row's ‖r_b‖ / (‖x_b‖ + 1e-8) into `out` (one device read of `batch`
- * floats). Both norms are taken after dividing the row by its largest magnitude,
- * so squares never overflow float32: a row of 1e19s has a finite residual, a row
- * with Inf or NaN a NaN one.
+ * Writes each row's ‖r_b‖ / (‖x_b‖ + 1e-8) into `out`: the two squared norms per
+ * row on the device (five ops, one read of 2·batch floats), the ratio on the CPU by
+ * the shared {@link relativeResidual}. A NaN anywhere in a row, or a squared norm
+ * beyond float32 range (|values| ≳ 1.8e19, a diverged row), gives NaN: non-finite.
  */
 export function tensorRowResiduals(r: tf.Tensor2D, x: tf.Tensor2D, out: Float64Array): void {
-  const ratio = tf.tidy(() => {
-    const m = tf.maximum(tf.max(tf.abs(r), 1, true), tf.max(tf.abs(x), 1, true));
-    const safe = tf.where(tf.greater(m, 0), m, tf.onesLike(m));
-    const rn = tf.sqrt(tf.sum(tf.square(tf.div(r, safe)), 1));
-    const xn = tf.sqrt(tf.sum(tf.square(tf.div(x, safe)), 1));
-    // A NaN anywhere in the row must reach the verdict (max() may drop it on some backends).
-    const bad = tf.logicalNot(tf.all(tf.logicalAnd(tf.isFinite(r), tf.isFinite(x)), 1));
-    const ratio = tf.div(rn, tf.add(xn, tf.div(RESIDUAL_FLOOR, tf.reshape(safe, [-1]))));
-    return tf.where(bad, tf.fill(ratio.shape, NaN), ratio);
-  });
-  const d = ratio.dataSync();
-  ratio.dispose();
-  for (let b = 0; b < out.length; b++) out[b] = d[b];
+  const sums = tf.tidy(() => tf.stack([tf.sum(tf.square(r), 1), tf.sum(tf.square(x), 1)]));
+  const d = sums.dataSync();
+  sums.dispose();
+  const B = out.length;
+  for (let b = 0; b < B; b++) out[b] = relativeResidual(d[b], d[B + b]);
 }
 
 /**
