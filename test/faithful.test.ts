@@ -358,3 +358,42 @@ describe('the magnitude mask keeps exactly K edges', () => {
     }
   });
 });
+
+describe('the residual of a row whose norms overflow float32 is non-finite, never 0', () => {
+  beforeAll(async () => useBackend('cpu'));
+
+  it('tensor and host row residuals: a small step on huge values is NaN; a NaN row is NaN; a normal row is its ratio', async () => {
+    const { tensorRowResiduals } = await import('../src/solvers/tensor_state.js');
+    const { hostRowResiduals } = await import('../src/solvers/host_types.js');
+    const { sparseKernels } = await import('../src/kernels/index.js');
+    // Rows: x ~ 1e20 with a residual of 1 (the old batch rule read 0 here); a NaN; an ordinary row.
+    const x = [
+      [1e20, -1e20, 1e20],
+      [NaN, 1, 1],
+      [3, 4, 0],
+    ];
+    const r = [
+      [1, 0, 0],
+      [0, 0, 0],
+      [0.3, 0.4, 0],
+    ];
+    const out = new Float64Array(3);
+    tensorRowResiduals(tf.tensor2d(r), tf.tensor2d(x), out);
+    expect(Number.isNaN(out[0]) && Number.isNaN(out[1])).toBe(true);
+    expect(out[2]).toBeCloseTo(0.5 / (5 + 1e-8), 6);
+    const k = sparseKernels();
+    k.arena.reset(1 << 12);
+    const nodeMajor = (rows: number[][]) => {
+      const a = k.arena.f32(9);
+      for (let b = 0; b < 3; b++) for (let j = 0; j < 3; j++) a[j * 3 + b] = rows[b][j];
+      return a;
+    };
+    const ra = nodeMajor(r);
+    const xa = nodeMajor(x);
+    const small = [k.arena.f32(3), k.arena.f32(3)];
+    const hostOut = new Float64Array(3);
+    hostRowResiduals({ kernels: k, n: 3, batch: 3, arrays: [], small }, ra, xa, hostOut);
+    expect(Number.isNaN(hostOut[0]) && Number.isNaN(hostOut[1])).toBe(true);
+    expect(hostOut[2]).toBeCloseTo(0.5 / (5 + 1e-8), 6);
+  });
+});
