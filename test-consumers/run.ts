@@ -333,6 +333,7 @@ if (installed) {
           interface PageResult {
             roundTrips: string[];
             fileSystemInBrowser: string;
+            useBest: string;
             lossFirst: number;
             lossLast: number;
             shape: number[];
@@ -346,7 +347,7 @@ if (installed) {
           expect(result.fileSystemInBrowser === 'ConfigError', `nm.io.fileSystem in the browser: ${result.fileSystemInBrowser}`);
           lines.push(
             `${p.name}: loss ${result.lossFirst.toFixed(3)} → ${result.lossLast.toFixed(3)}, shape ${result.shape}, ` +
-              `${result.roundTrips.join('+')} identical, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+              `${result.roundTrips.join('+')} identical, useBest → ${result.useBest}, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
           );
         } catch (e) {
           failures.push(`${p.name}: ${(e as Error).message}\n${log.join('\n')}`);

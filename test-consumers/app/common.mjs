@@ -31,6 +31,15 @@ function fail(message) {
  * @param opts.browser true in a browser build (then nm.io.fileSystem must refuse clearly)
  */
 export async function exercise(tf, nm, { urls, browser = false }) {
+  let useBest = null;
+  if (browser) {
+    // Headless Chromium here has no GPU: WebGL is software-rendered (SwiftShader) or absent,
+    // about 30x slower than cpu for NM, so useBest() must not pick it.
+    const best = await nm.backend.useBest({ quiet: true });
+    const webgl = best.tried.find((t) => t.name === 'webgl');
+    useBest = `${best.backend} (webgl: ${webgl ? (webgl.ok ? 'ok' : `${webgl.software ? 'software, ' : ''}${webgl.error ?? 'skipped'}`) : 'not tried'})`;
+    if (best.backend === 'webgl') fail(`useBest() picked webgl with renderer ${webgl?.renderer ?? 'unknown'}`);
+  }
   await tf.setBackend('cpu');
   await tf.ready();
   const { x, y, rows } = syntheticData(tf);
@@ -92,6 +101,7 @@ export async function exercise(tf, nm, { urls, browser = false }) {
     modules: layer.structure().moduleSizes.length,
     roundTrips,
     fileSystemInBrowser,
+    useBest,
     backend: tf.getBackend(),
   };
 }
