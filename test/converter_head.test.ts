@@ -89,7 +89,9 @@ describe.each(BACKENDS)('GraphModel feature extractor + NM head on %s', (backend
       batchSize: 32,
       shuffle: false,
       verbose: 0,
-      callbacks: [nm.callbacks.modulePartition({ every: 'epoch' })],
+      // No re-partition callback: the mask dates from build, the weights moved since; the
+      // round trip below must still reproduce the predictions exactly (the mask is saved state).
+      callbacks: [],
     });
     const loss = h.history.loss as number[];
     expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
