@@ -15,33 +15,16 @@
  * await writeFile('white.png', await encodePng({ width: 2, height: 1, rgb }));
  */
 import { maybeNodeHost } from '../platform/host.js';
-import { ConfigError, checkInt, fail } from '../utils/errors.js';
+import { crc32 } from '../utils/crc32.js';
+import { ConfigError } from '../utils/errors.js';
+
+export { crc32 };
 
 /** An 8-bit RGB raster, row-major, 3 bytes per pixel. */
 export interface RgbImage {
   width: number;
   height: number;
   rgb: Uint8Array;
-}
-
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (IEEE 802.3, as PNG uses) of `bytes[start, end)`; bad arguments throw a ConfigError. */
-export function crc32(bytes: Uint8Array, start = 0, end = bytes?.length): number {
-  if (!(bytes instanceof Uint8Array)) fail('crc32', 'bytes', bytes, 'a Uint8Array');
-  checkInt('crc32', 'end', end, 0, bytes.length);
-  checkInt('crc32', 'start', start, 0, end);
-  if (crcTable == null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {

@@ -6,25 +6,10 @@
  * package's Node entry installs (`src/platform/host.ts`), so the browser build of
  * this module reaches no `node:` module at all.
  */
-import { nodeHost } from '../platform/host.js';
+import { nodeHost, type HostStat } from '../platform/host.js';
 
-/** What `stat` must report. */
-export interface FsStat {
-  /** True for a regular file. */
-  isFile(): boolean;
-  /** True for a directory. */
-  isDirectory(): boolean;
-  /** True for a symbolic link (reported by `lstat` only). */
-  isSymbolicLink?(): boolean;
-  /** Size in bytes. */
-  size: number;
-  /** Inode number, when the file system has them (identity of the file behind a name). */
-  ino?: number;
-  /** Last modification time, ms since the epoch (fractional where the file system has finer times). */
-  mtimeMs?: number;
-  /** Last status change time (renames and links change it), ms since the epoch. */
-  ctimeMs?: number;
-}
+/** What `stat` must report: the platform's file facts (documented at {@link HostStat}). */
+export type FsStat = HostStat;
 
 /**
  * The file operations used by `nm.io.fileSystem`. Paths are absolute.

@@ -12,6 +12,7 @@
  *  - `after`: the files the save puts in place.
  */
 import type { FsLike, FsStat } from './fs_adapter.js';
+import { crc32 } from '../utils/crc32.js';
 
 /** Identity of one file's content: byte count, CRC-32, and modification time when known. */
 export interface FileFacts {
@@ -32,23 +33,6 @@ export interface SaveJournal {
 }
 
 const FORMAT = 'tfjs-neural-modules/save-journal';
-
-let table: Uint32Array | null = null;
-
-/** CRC-32 (IEEE 802.3, as zlib and PNG) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  if (table === null) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** The facts of a file whose bytes and metadata were read. */
 export function factsOf(bytes: Uint8Array, info: FsStat | null): FileFacts {

@@ -17,12 +17,19 @@ import { ConfigError } from '../utils/errors.js';
 
 /** What `stat` reports (a subset of Node's `fs.Stats`). */
 export interface HostStat {
+  /** True for a regular file. */
   isFile(): boolean;
+  /** True for a directory. */
   isDirectory(): boolean;
+  /** True for a symbolic link (reported by `lstat` only). */
   isSymbolicLink?(): boolean;
+  /** Size in bytes. */
   size: number;
+  /** Inode number, when the file system has them (identity of the file behind a name). */
   ino?: number;
+  /** Last modification time, ms since the epoch (fractional where the file system has finer times). */
   mtimeMs?: number;
+  /** Last status change time (renames and links change it), ms since the epoch. */
   ctimeMs?: number;
 }
 
