@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useBackend } from './helpers/backends.js';
 import { main } from '../bench/uci/cli.js';
 import { BenchConfigError, checkData, METHOD_NAMES, parseArgs, type BenchConfig } from '../bench/uci/config.js';
-import { splitIndices } from '../bench/uci/data.js';
+import { binaryLabel, loadDataset, makeSplit, splitIndices, toBinary } from '../bench/uci/data.js';
 import { estimateGrid } from '../bench/uci/estimate.js';
 import type { RunResult } from '../bench/uci/aggregate.js';
 import { compare, speedOverDeq } from '../bench/uci/claims.js';
@@ -147,7 +147,7 @@ describe('the grid on a tiny dataset', () => {
       expect(r.testError).toBeLessThanOrEqual(1);
       expect(r.epochs).toBeGreaterThanOrEqual(1);
       expect(r.secondsPerEpoch).toBeGreaterThan(0);
-      if (r.method === 'NN') expect(r.modules).toBeNull();
+      if (r.method === 'NN' || r.method === 'CFF') expect(r.modules).toBeNull();
       else expect(r.modules!.count).toBeGreaterThanOrEqual(1);
       if (r.method === 'DEQ') expect(r.modules).toMatchObject({ count: 1, largest: 5, edges: 20 });
       if (r.method === 'DAG') expect(r.modules!.largest).toBe(1);
@@ -258,6 +258,50 @@ describe('the grid on a tiny dataset', () => {
   });
 });
 
+describe('--binary (v4 Table 2 protocol) and CFF', () => {
+  it('maps the first half of the classes to 0 and the rest to 1', () => {
+    expect([0, 1, 2, 3].map((k) => binaryLabel(k, 4))).toEqual([0, 0, 1, 1]);
+    expect([0, 1, 2].map((k) => binaryLabel(k, 3))).toEqual([0, 0, 1]);
+    expect([0, 1].map((k) => binaryLabel(k, 2))).toEqual([0, 1]);
+  });
+
+  it('turns every part of a split binary and keeps the features', async () => {
+    const split = makeSplit(await loadDataset(dataDir, 'tiny'), 1);
+    const bin = toBinary(split);
+    expect(bin.numClasses).toBe(2);
+    expect(bin.train.classes).toEqual(['a+b', 'c']);
+    for (const part of ['train', 'val', 'test'] as const) {
+      expect(bin[part].x).toBe(split[part].x);
+      expect(Array.from(bin[part].y)).toEqual(Array.from(split[part].y, (k) => (k < 2 ? 0 : 1)));
+    }
+  });
+
+  it('runs CFF and NN on the binary task, under keys of their own', async () => {
+    const out = join(dir, 'out-binary');
+    const cfg = { ...config(out, ['--binary', '--methods', 'CFF,NN']), seeds: [1], epochs: 3 };
+    expect(cfg.binary).toBe(true);
+    const plan = planTrials(cfg);
+    expect(plan.map((t) => t.method)).toEqual(['NN', 'CFF']);
+    expect(plan.every((t) => t.key.endsWith('|binary'))).toBe(true);
+    expect(planTrials({ ...cfg, binary: false }).every((t) => !t.key.includes('binary'))).toBe(true);
+    const before = tf.memory().numTensors;
+    const printed: string[] = [];
+    const run = await runGrid(cfg, { write: (t) => printed.push(t), inPlace: false });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(run.executed).toBe(2);
+    const cff = run.store.all().find((r) => r.method === 'CFF')!;
+    console.log(`tiny --binary CFF trial: ${printed.find((l) => l.includes('CFF'))?.trim()}`);
+    expect(cff.error).toBeNull();
+    expect(cff.testError).toBeGreaterThanOrEqual(0);
+    expect(cff.testError).toBeLessThan(0.5);
+    expect(cff.epochs).toBeGreaterThanOrEqual(1);
+    expect(cff.bestEpoch).toBeGreaterThanOrEqual(1);
+    expect(cff.secondsPerEpoch).toBeGreaterThan(0);
+    expect(cff.modules).toBeNull();
+    expect(cff.settings.binary).toBe(true);
+  });
+});
+
 describe('paired comparisons', () => {
   it('pairs runs by (dataset, nodes, seed) and counts wins, ties and losses', () => {
     const run = (method: 'NN' | 'NMs' | 'DEQ', seed: number, testError: number, secondsPerEpoch = 1) =>
@@ -284,7 +328,7 @@ describe('flags', () => {
 
   it('rejects unknown flags and values with the valid ones listed', () => {
     expect(err(['--bogus', '1'])).toMatch(/unknown flag --bogus; valid flags: .*--datasets.*--max-train/);
-    expect(err(['--methods', 'NN,MLP'])).toMatch(/--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, NMs, NMs&L1, NMs&NM/);
+    expect(err(['--methods', 'NN,MLP'])).toMatch(/--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, CFF, NMs, NMs&L1, NMs&NM/);
     expect(err(['--backend', 'gpu'])).toMatch(/valid values: wasm, cpu/);
     expect(err(['--budget', '3'])).toMatch(/--budget: unknown value '3'; valid values: 1, 2, 4/);
     expect(err(['--nodes', '40,abc'])).toMatch(/--nodes: expected an integer >= 1; received 'abc'/);

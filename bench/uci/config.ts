@@ -6,8 +6,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The methods of shared/DESIGN.md §4, in table order. */
-export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM'] as const;
+/** The methods of shared/DESIGN.md §4, in table order, and the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/CFF.md). */
+export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export const DEFAULT_DATASETS = ['digits', 'satellite', 'letter', 'dna', 'vehicle'];
@@ -40,6 +40,8 @@ export interface BenchConfig {
   maxTrain: number | null;
   /** Form of the NM regularizer (NMs&NM). */
   nmForm: (typeof NM_FORMS)[number];
+  /** The v4 paper's Table 2 protocol: every dataset turned into a binary task (bench/uci/data.ts `toBinary`). */
+  binary: boolean;
   /** Only rebuild the report from the stored runs; train nothing. */
   reportOnly: boolean;
   /** Print the planned grid and exit. */
@@ -72,6 +74,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   backend: { help: `tfjs backend (${BACKENDS.join(', ')}); default wasm` },
   'max-train': { help: 'cap on training samples (stratified subsample); default: all' },
   'nm-form': { help: `form of the NM regularizer (${NM_FORMS.join(', ')}); default repulsion` },
+  binary: { help: 'binary tasks (v4 Table 2): classes of the first half of the sorted labels vs. the rest, for every method', boolean: true },
   'report-only': { help: 'rebuild results.json, tables and plots from the stored runs, train nothing', boolean: true },
   'dry-run': { help: 'print the planned grid and exit', boolean: true },
   estimate: { help: "estimate the grid's wall time from the trials stored in --out, train nothing", boolean: true },
@@ -192,6 +195,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     backend: oneOf('backend', f.get('backend') ?? 'wasm', BACKENDS),
     maxTrain: f.has('max-train') ? int('max-train', f.get('max-train')!, 2) : null,
     nmForm: oneOf('nm-form', f.get('nm-form') ?? 'repulsion', NM_FORMS),
+    binary: f.has('binary'),
     reportOnly: f.has('report-only'),
     dryRun: f.has('dry-run'),
     estimate: f.has('estimate'),

@@ -8,6 +8,7 @@
  * - DAG, NMs&L1 (lr, ρ, λ) and NMs&NM (lr, ρ, α): the orthogonal half-fraction L4 of
  *   the 2×2×2 factorial at B = 4 (every pair of factors sees all four level pairs);
  *   {(0,0,0), (1,1,1)} at B = 2.
+ * CFF (nm.cff, the v4 paper's Table 2 baseline) is tuned over the learning rate like NN.
  * B = 1 is level 0 of every factor. Levels: lr {0.01, 0.003}; ρ {0.05, 0.01} (the papers'
  * Table 5 values); λ and α {1e-3, 1e-4} (tfjs adds the penalty to a batch-mean loss,
  * see the NMRegularizer caveats). DEQ is ρ = 1 by definition. All use Adam.
@@ -65,6 +66,7 @@ export function tuningGrid(method: MethodName, budget: 1 | 2 | 4): MethodConfig[
   switch (method) {
     case 'NN':
     case 'DEQ':
+    case 'CFF':
       return LR_WIDE.slice(0, budget).map((lr) => ({ lr }));
     case 'NMs':
       return DESIGNS[2][budget].map(([a, b]) => ({ lr: LR[a], density: RHO[b] }));
@@ -118,6 +120,7 @@ export function buildModel(
   shape: { features: number; classes: number; nodes: number },
   nmForm: 'repulsion' | 'size',
 ): BuiltModel {
+  if (method === 'CFF') throw new BenchConfigError('CFF is not a tf.Sequential model: build it with buildCff and train it with trainCffTrial.');
   const { features, classes, nodes } = shape;
   const model = tf.sequential();
   let nmLayer: BuiltModel['nmLayer'] = null;
@@ -154,4 +157,21 @@ export function buildModel(
       if (typeof d === 'function') d.call(reg);
     },
   };
+}
+
+/** Units of the CFF graph for p hidden nodes: min(4, p) units on a bidirectional ring, sizes as equal as possible (docs/CFF.md). */
+export function cffUnitSizes(nodes: number): number[] {
+  const units = Math.min(4, nodes);
+  return Array.from({ length: units }, (_, u) => Math.floor(nodes / units) + (u < nodes % units ? 1 : 0));
+}
+
+/** Builds the CFF network of p hidden nodes (trained by its own fit, bench/uci/train.ts `trainCffTrial`). */
+export function buildCff(config: MethodConfig, shape: { features: number; classes: number; nodes: number }): InstanceType<typeof nm.cff.CFFNetwork> {
+  return nm.cff.cyclicForwardForward({
+    inputDim: shape.features,
+    numClasses: shape.classes,
+    unitSizes: cffUnitSizes(shape.nodes),
+    learningRate: config.lr,
+    seed: Math.floor(Math.random() * 2 ** 31), // Math.random is seeded per trial by the runner
+  });
 }

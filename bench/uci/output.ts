@@ -80,7 +80,8 @@ export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Pro
       `${c.trials} trials, ${(results.trainingSeconds / 60).toFixed(1)} min of training wall time. ` +
       `Split ${SPLIT_FRACTIONS.join('/')} (stratified, seeds ${cfg.seeds.join(', ')}); tuning budget ${cfg.budget} configurations per method; ` +
       `max ${cfg.epochs} epochs, patience ${cfg.patience}, batch ${cfg.batchSize}, backend ${cfg.backend}` +
-      `${cfg.maxTrain != null ? `, training set capped at ${cfg.maxTrain} samples` : ''}.`,
+      `${cfg.maxTrain != null ? `, training set capped at ${cfg.maxTrain} samples` : ''}.` +
+      `${cfg.binary ? " Binary tasks (--binary, the v4 paper's Table 2 protocol): the first half of the sorted classes vs. the rest." : ''}`,
   ];
   const claims = [
     '',

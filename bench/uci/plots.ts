@@ -33,6 +33,7 @@ export const METHOD_COLORS: Record<MethodName, string> = {
   NN: '#7f7f7f',
   DEQ: '#d62728',
   DAG: '#9467bd',
+  CFF: '#8c564b',
   NMs: '#1f77b4',
   'NMs&L1': '#ff7f0e',
   'NMs&NM': '#2ca02c',

@@ -4,12 +4,12 @@
  * skipped; each new one is trained under a seeded Math.random and appended.
  */
 import type { BenchConfig, MethodName } from './config.js';
-import { loadDataset, makeSplit, type SplitData } from './data.js';
-import { buildModel, tuningGrid, type MethodConfig } from './methods.js';
+import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
+import { buildCff, buildModel, tuningGrid, type MethodConfig } from './methods.js';
 import { GridProgress } from './progress.js';
 import { hashSeed, withSeededRandom } from './seeded_random.js';
 import { TrialStore, trialKey, trialSettings, type TrialRecord } from './store.js';
-import { trainTrial } from './train.js';
+import { trainCffTrial, trainTrial } from './train.js';
 
 /** One planned trial. */
 export interface PlannedTrial {
@@ -79,11 +79,20 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
     const splitId = `${t.dataset}|${t.seed}`;
     if (!splits.has(splitId)) {
       splits.clear();
-      splits.set(splitId, makeSplit(await loadDataset(cfg.dataDir, t.dataset), t.seed, cfg.maxTrain));
+      const split = makeSplit(await loadDataset(cfg.dataDir, t.dataset), t.seed, cfg.maxTrain);
+      splits.set(splitId, cfg.binary ? toBinary(split) : split);
     }
     const data = splits.get(splitId)!;
     const start = performance.now();
     const outcome = await withSeededRandom(hashSeed(t.key), async () => {
+      if (t.method === 'CFF') {
+        const net = buildCff(t.config, { features: data.numFeatures, classes: data.numClasses, nodes: t.nodes });
+        try {
+          return await trainCffTrial(net, data, { epochs: cfg.epochs, patience: cfg.patience, batchSize: cfg.batchSize });
+        } finally {
+          net.dispose();
+        }
+      }
       const built = buildModel(t.method, t.config, { features: data.numFeatures, classes: data.numClasses, nodes: t.nodes }, cfg.nmForm);
       try {
         return await trainTrial(built, data, { epochs: cfg.epochs, patience: cfg.patience, batchSize: cfg.batchSize });

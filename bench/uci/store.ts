@@ -18,6 +18,8 @@ export interface TrialSettings {
   maxTrain: number | null;
   backend: string;
   nmForm: string;
+  /** Present (true) only for --binary runs, so the keys of multi-class trials are unchanged. */
+  binary?: true;
 }
 
 /** One finished trial (one configuration of one run), as stored. */
@@ -39,7 +41,15 @@ export interface TrialRecord extends TrialOutcome {
 export const TRIALS_FILE = 'trials.jsonl';
 
 export function trialSettings(cfg: BenchConfig): TrialSettings {
-  return { epochs: cfg.epochs, patience: cfg.patience, batchSize: cfg.batchSize, maxTrain: cfg.maxTrain, backend: cfg.backend, nmForm: cfg.nmForm };
+  return {
+    epochs: cfg.epochs,
+    patience: cfg.patience,
+    batchSize: cfg.batchSize,
+    maxTrain: cfg.maxTrain,
+    backend: cfg.backend,
+    nmForm: cfg.nmForm,
+    ...(cfg.binary ? { binary: true as const } : {}),
+  };
 }
 
 /** The identity of a trial: its grid coordinates, its configuration and the settings that change its result. */
@@ -61,6 +71,7 @@ export function trialKey(t: { dataset: string; method: string; nodes: number; se
     `mt${s.maxTrain ?? 'all'}`,
     s.backend,
     s.nmForm,
+    ...(s.binary ? ['binary'] : []),
   ].join('|');
 }
 

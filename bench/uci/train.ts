@@ -4,6 +4,7 @@
  * test error with them, the module structure and the solver statistics.
  */
 import * as tf from '@tensorflow/tfjs';
+import type * as nm from '../../src/node.js';
 import type { BuiltModel } from './methods.js';
 import type { SplitData } from './data.js';
 
@@ -169,6 +170,79 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
     }
   } catch (e) {
     outcome = failed(`evaluation failed: ${(e as Error).message ?? String(e)}${error ? ` (after: ${error})` : ''}`);
+  } finally {
+    kept?.weights.forEach((w) => w.dispose());
+    for (const d of [train, val, test]) {
+      d.x.dispose();
+      d.y.dispose();
+    }
+  }
+  return outcome;
+}
+
+/**
+ * The CFF counterpart of {@link trainTrial}: trained by the network's own `fit`
+ * (forward-forward, docs/CFF.md) with the same early stopping on the validation loss
+ * (here the network's FF loss, `evaluate().loss`, which is not a cross-entropy: compare
+ * CFF's errors, not its losses, with the other methods), the best epoch's weights kept,
+ * and the same reported fields (no module or solver statistics).
+ */
+export async function trainCffTrial(net: InstanceType<typeof nm.cff.CFFNetwork>, data: SplitData, settings: TrainSettings): Promise<TrialOutcome> {
+  const train = toTensors(data.train, data.numClasses);
+  const val = toTensors(data.val, data.numClasses);
+  const test = toTensors(data.test, data.numClasses);
+  let best: { loss: number; error: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  const epochSeconds: number[] = [];
+  let epochStart = 0;
+  let sinceBest = 0;
+  let error: string | null = null;
+  try {
+    await net.fit(train.x, train.y, {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      callbacks: {
+        onEpochBegin: () => {
+          epochStart = performance.now();
+        },
+        onEpochEnd: (epoch) => {
+          epochSeconds.push((performance.now() - epochStart) / 1000);
+          const v = net.evaluate(val.x, val.y);
+          const loss = Number.isFinite(v.loss) ? v.loss : Infinity;
+          if (best == null || loss < best.loss) {
+            best?.weights.forEach((w) => w.dispose());
+            best = { loss, error: 1 - v.accuracy, epoch: epoch + 1, weights: net.getWeights() };
+            sinceBest = 0;
+          } else if (++sinceBest >= settings.patience) {
+            net.stopTraining = true;
+          }
+        },
+      },
+    });
+  } catch (e) {
+    error = (e as Error).message ?? String(e);
+  }
+  const kept = best as { loss: number; error: number; epoch: number; weights: tf.Tensor[] } | null;
+  const base = { epochs: epochSeconds.length, secondsPerEpoch: median(epochSeconds), epochSeconds, modules: null, solver: null };
+  let outcome: TrialOutcome;
+  try {
+    if (kept == null) {
+      outcome = { ...base, valError: null, valLoss: null, testError: null, bestEpoch: 0, error };
+    } else {
+      net.setWeights(kept.weights);
+      const v = net.evaluate(val.x, val.y);
+      const t = net.evaluate(test.x, test.y);
+      outcome = {
+        ...base,
+        valError: 1 - v.accuracy,
+        valLoss: Number.isFinite(v.loss) ? v.loss : null,
+        testError: 1 - t.accuracy,
+        bestEpoch: kept.epoch,
+        error,
+      };
+    }
+  } catch (e) {
+    const message = `evaluation failed: ${(e as Error).message ?? String(e)}${error ? ` (after: ${error})` : ''}`;
+    outcome = { ...base, valError: null, valLoss: null, testError: null, bestEpoch: 0, error: message };
   } finally {
     kept?.weights.forEach((w) => w.dispose());
     for (const d of [train, val, test]) {
