@@ -179,6 +179,30 @@ export class ReducedKKT {
       }
     }
     if (!cholesky(H, n)) return false;
+    return this.factorSchur();
+  }
+
+  /**
+   * `factor` that survives the end of an interior-point run, where λ/s of active
+   * constraints reaches 1e12 and more and H loses positive definiteness to rounding:
+   * on failure, retries with d clamped to 1e8·(1 + max diag Q) (an inexact Newton
+   * step; the limit still forces G_i·dz ≈ 0 on those rows).
+   */
+  factorSafe(d: Float64Array | null, dOff = 0): boolean {
+    if (this.factor(d, dOff)) return true;
+    if (d == null) return false;
+    const { n, m, Q } = this.qp;
+    let qmax = 0;
+    for (let k = 0; k < n; k++) qmax = Math.max(qmax, Math.abs(Q[k * n + k]));
+    const cap = 1e8 * (1 + qmax);
+    const c = new Float64Array(m);
+    for (let i = 0; i < m; i++) c[i] = Math.min(d[dOff + i], cap);
+    return this.factor(c, 0);
+  }
+
+  private factorSchur(): boolean {
+    const { n, p, A } = this.qp;
+    const H = this.H;
     if (p === 0) return true;
     const Y = this.Y;
     for (let e = 0; e < p; e++) {
@@ -365,8 +389,13 @@ export function solveQPBatch(qp: QPData, q: Float64Array, batch: number, o: QPOp
       }
       for (let i = 0; i < m; i++) d[i] = lam[i] / s[i];
       if (!kkt.factor(d)) {
-        fail(r, 'singular');
-        failed = true;
+        // Late in a run, λ/s of the active rows overwhelms rounding: stop at the current
+        // (best) iterate, which then counts as not converged. A failure at the start is a singular system.
+        iters--;
+        if (iters === 0) {
+          fail(r, 'singular');
+          failed = true;
+        }
         break;
       }
       // Predictor (affine scaling).
@@ -451,7 +480,7 @@ export function qpBackward(qp: QPData, sol: QPSolution, g: Float64Array, batch: 
     const mo = r * m;
     const po = r * p;
     for (let i = 0; i < m; i++) d[i] = sol.lam[mo + i] / sol.s[mo + i];
-    if (!kkt.factor(m > 0 ? d : null)) {
+    if (!kkt.factorSafe(m > 0 ? d : null)) {
       res.ok = false;
       continue;
     }
