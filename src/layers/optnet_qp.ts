@@ -164,7 +164,7 @@ export class ReducedKKT {
 
   /** Forms and factors the system for the diagonal `d` (length m; `dOff` into a packed array). False when singular. */
   factor(d: Float64Array | null, dOff = 0): boolean {
-    const { n, m, p, Q, G, A } = this.qp;
+    const { n, m, Q, G } = this.qp;
     const H = this.H;
     H.set(Q);
     for (let i = 0; i < m; i++) {
