@@ -92,10 +92,13 @@ export class OptNetLayer extends layers.Layer {
     }
     this.consts?.tril.dispose();
     this.consts?.epsEye.dispose();
+    // Kept: build may run inside a caller's tidy (a first eager apply).
     this.consts = tf.tidy(() => ({
       tril: tf.linalg.bandPart(tf.ones([u, u]), -1, 0) as tf.Tensor2D,
       epsEye: tf.mul(tf.eye(u), tf.scalar(r.eps)) as tf.Tensor2D,
     }));
+    tf.keep(this.consts.tril);
+    tf.keep(this.consts.epsEye);
     this.built = true;
   }
 
@@ -197,7 +200,7 @@ export class OptNetLayer extends layers.Layer {
       case 'infeasible':
         throw new NonConvergenceError(
           `${this.where()}: the QP of row ${row} of ${batch} is infeasible: no z satisfies Gz ≤ h` +
-            `${this.resolved.equalities > 0 ? ' and Az = b' : ''} (scaled primal residual ${sol.failedPrimal.toExponential(3)} after ${sol.iterations} interior-point iterations). ` +
+            `${this.resolved.equalities > 0 ? ' and Az = b' : ''} (${Number.isFinite(sol.failedPrimal) ? `scaled primal residual ${sol.failedPrimal.toExponential(3)} after ${sol.iterations} interior-point iterations and a phase-1 continuation` : 'the interior-point iterates diverged'}). ` +
             "The weights 'inequalityKernel'/'inequalityBound'" +
             `${this.resolved.equalities > 0 ? " and 'equalityKernel'/'equalityBound'" : ''} describe an empty set; keep h > 0 and b = 0 (z = 0 feasible), or lower the learning rate.`,
           sol.residual,

@@ -244,6 +244,14 @@ export class ReducedKKT {
   }
 }
 
+/** Extra iterations of the infeasibility check (see `solveQPBatch`). */
+const PHASE1_EXTRA = 50;
+
+const allFinite = (v: Float64Array, off = 0, len = v.length - off): boolean => {
+  for (let i = 0; i < len; i++) if (!Number.isFinite(v[off + i])) return false;
+  return true;
+};
+
 /** Largest α ∈ (0, 1] with v + α·dv ≥ 0 (v > 0), over `len` entries. */
 function maxStep(v: Float64Array, dv: Float64Array, len: number): number {
   let a = 1;
@@ -283,6 +291,7 @@ export function solveQPBatch(qp: QPData, q: Float64Array, batch: number, o: QPOp
     return out;
   }
   const kkt = new ReducedKKT(qp);
+  const dataFinite = allFinite(qp.Q) && allFinite(G) && allFinite(h) && allFinite(A) && allFinite(b);
   const Gth = new Float64Array(n);
   addMatTVec(G, m, n, h, 0, Gth);
   const hb = Math.max(maxAbs(h), maxAbs(b));
@@ -352,6 +361,11 @@ export function solveQPBatch(qp: QPData, q: Float64Array, batch: number, o: QPOp
         lam[i] += shiftL;
       }
     }
+    // The iteration cap; raised once by PHASE1_EXTRA when the cap is hit with a primal
+    // residual left, to tell a slow solve from an infeasible QP (whose primal residual
+    // never vanishes). The state at maxIter is what the row returns either way.
+    let cap = o.maxIter;
+    let snap: { z: Float64Array; nu: Float64Array; s: Float64Array; lam: Float64Array; res: number; primal: number; iters: number } | null = null;
     for (;;) {
       // Residuals.
       matVec(qp.Q, n, n, z, 0, rx);
@@ -368,12 +382,19 @@ export function solveQPBatch(qp: QPData, q: Float64Array, batch: number, o: QPOp
       primal = Math.max(maxAbs(rz), maxAbs(ry)) / scale;
       res = Math.max(maxAbs(rx) / scale, primal, mu / scale);
       if (!Number.isFinite(res)) {
-        fail(r, 'nonFinite');
+        // With finite data, diverging iterates mean there is no feasible point (Q is positive definite).
+        const bad = !dataFinite || !allFinite(q, qo, n);
+        fail(r, bad ? 'nonFinite' : 'infeasible', bad ? 0 : Infinity);
         failed = true;
         res = NaN;
         break;
       }
-      if (res <= o.tol || iters >= o.maxIter) break;
+      if (res <= o.tol) break;
+      if (iters >= cap) {
+        if (snap != null || primal <= o.tol || m === 0) break;
+        snap = { z: z.slice(), nu: nu.slice(), s: s.slice(), lam: lam.slice(), res, primal, iters };
+        cap += PHASE1_EXTRA;
+      }
       iters++;
       if (m === 0) {
         // Equality-constrained only: one Newton step is exact.
@@ -418,11 +439,20 @@ export function solveQPBatch(qp: QPData, q: Float64Array, batch: number, o: QPOp
         lam[i] += alpha * dl[i];
       }
     }
-    if (!failed && res > o.tol) {
-      // Missed the tolerance: a primal residual that stays large means the constraints have no solution.
-      if (primal > Math.max(1e-6, Math.sqrt(o.tol))) fail(r, 'infeasible', primal);
-      else out.converged = false;
-    }
+    if (snap != null) {
+      // Phase-1 verdict: PHASE1_EXTRA more iterations left a primal residual: the constraints have no solution.
+      if (!failed && primal > Math.max(1e-6, Math.sqrt(o.tol))) {
+        fail(r, 'infeasible', primal);
+        failed = true;
+      }
+      z.set(snap.z);
+      nu.set(snap.nu);
+      s.set(snap.s);
+      lam.set(snap.lam);
+      res = snap.res;
+      iters = snap.iters;
+      if (!failed) out.converged = false;
+    } else if (!failed && res > o.tol) out.converged = false;
     if (iters > out.iterations) out.iterations = iters;
     if (!(res <= out.residual)) {
       out.residual = res;
@@ -480,15 +510,20 @@ export function qpBackward(qp: QPData, sol: QPSolution, g: Float64Array, batch: 
     const mo = r * m;
     const po = r * p;
     for (let i = 0; i < m; i++) d[i] = sol.lam[mo + i] / sol.s[mo + i];
-    if (!kkt.factorSafe(m > 0 ? d : null)) {
-      res.ok = false;
-      continue;
-    }
     for (let k = 0; k < n; k++) dz[k] = -g[zo + k];
     dnu.fill(0);
-    kkt.solve(dz, 0, dnu);
-    matVec(G, m, n, dz, 0, dl);
-    for (let i = 0; i < m; i++) dl[i] *= d[i];
+    if (!activeSetAdjoint(qp, d, dz, dnu, dl)) {
+      // Degenerate active set (more active rows than freedom): the interior-point system itself.
+      if (!kkt.factorSafe(m > 0 ? d : null)) {
+        res.ok = false;
+        continue;
+      }
+      for (let k = 0; k < n; k++) dz[k] = -g[zo + k];
+      dnu.fill(0);
+      kkt.solve(dz, 0, dnu);
+      matVec(G, m, n, dz, 0, dl);
+      for (let i = 0; i < m; i++) dl[i] *= d[i];
+    }
     res.dq.set(dz, zo);
     const z = sol.z;
     for (let j = 0; j < n; j++) {
@@ -513,4 +548,47 @@ export function qpBackward(qp: QPData, sol: QPSolution, g: Float64Array, batch: 
     }
   }
   return res;
+}
+
+/**
+ * The adjoint system in its limit at the solution: the rows with λ/s > 1 (active)
+ * become equality constraints G_i·d_z = 0 whose multipliers are d̃_λ,i, the others keep
+ * their (vanishing) λ/s weight in H. This is the paper's system without the
+ * conditioning of λ/s ~ 1/μ that the last interior-point iterate has (1e10 and more:
+ * a Cholesky factor of Q + GᵀDG then loses ~10 digits).
+ *
+ * In: `d` = λ/s (length m), `dz` = the right-hand side −g. Out: d_z in `dz`, d_ν in
+ * `dnu`, d̃_λ in `dl`. False (outputs undefined) when [A; G_active] is rank-deficient.
+ */
+function activeSetAdjoint(qp: QPData, d: Float64Array, dz: Float64Array, dnu: Float64Array, dl: Float64Array): boolean {
+  const { n, m, p, G, A } = qp;
+  const active: number[] = [];
+  const inactive: number[] = [];
+  for (let i = 0; i < m; i++) (d[i] > 1 ? active : inactive).push(i);
+  const pa = p + active.length;
+  if (pa > n) return false;
+  const Gi = new Float64Array(inactive.length * n);
+  const di = new Float64Array(inactive.length);
+  inactive.forEach((i, t) => {
+    Gi.set(G.subarray(i * n, (i + 1) * n), t * n);
+    di[t] = d[i];
+  });
+  const Aa = new Float64Array(pa * n);
+  Aa.set(A.subarray(0, p * n));
+  active.forEach((i, t) => Aa.set(G.subarray(i * n, (i + 1) * n), (p + t) * n));
+  const sys: QPData = { n, m: inactive.length, p: pa, Q: qp.Q, G: Gi, h: new Float64Array(0), A: Aa, b: new Float64Array(0) };
+  const kkt = new ReducedKKT(sys);
+  if (!kkt.factor(di)) return false;
+  const mult = new Float64Array(pa);
+  kkt.solve(dz, 0, mult);
+  for (let e = 0; e < p; e++) dnu[e] = mult[e];
+  dl.fill(0);
+  active.forEach((i, t) => (dl[i] = mult[p + t]));
+  inactive.forEach((i) => {
+    let v = 0;
+    for (let k = 0; k < n; k++) v += G[i * n + k] * dz[k];
+    dl[i] = d[i] * v;
+  });
+  for (let k = 0; k < n; k++) if (!Number.isFinite(dz[k])) return false;
+  return true;
 }
