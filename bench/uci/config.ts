@@ -6,8 +6,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The methods of shared/DESIGN.md §4, in table order. */
-export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM'] as const;
+/** The methods of shared/DESIGN.md §4, in table order, then OPTNET (an OptNet QP hidden layer, issue #17). */
+export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM', 'OPTNET'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export const DEFAULT_DATASETS = ['digits', 'satellite', 'letter', 'dna', 'vehicle'];
