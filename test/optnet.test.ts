@@ -366,6 +366,35 @@ describe('OptNet arguments', () => {
     });
   }
 
+  it('round-trips every option through getConfig / fromConfig', () => {
+    const layer = nm.layers.optNet({
+      units: 5,
+      inequalities: 3,
+      equalities: 2,
+      eps: 0.01,
+      solver: { tol: 1e-6, maxIter: 12 },
+      onNonConvergence: 'throw',
+      kernelInitializer: { className: 'RandomNormal', config: { mean: 0, stddev: 0.2, seed: 3 } },
+      inequalityBoundInitializer: { className: 'Constant', config: { value: 2 } },
+      kernelRegularizer: { className: 'L1L2', config: { l1: 0.01, l2: 0 } },
+      inequalityKernelRegularizer: 'l1l2',
+      name: 'opt_cfg',
+    });
+    const config = layer.getConfig();
+    expect(config).toMatchObject({
+      units: 5,
+      inequalities: 3,
+      equalities: 2,
+      eps: 0.01,
+      solver: { tol: 1e-6, maxIter: 12 },
+      onNonConvergence: 'throw',
+      name: 'opt_cfg',
+    });
+    const copy = nm.layers.OptNetLayer.fromConfig(nm.layers.OptNetLayer, JSON.parse(JSON.stringify(config))) as nm.layers.OptNetLayer;
+    expect(copy.getClassName()).toBe('OptNet');
+    expect(copy.getConfig()).toEqual(config);
+  });
+
   it('fills the defaults', () => {
     const r = nm.layers.optNet({ units: 6 }).resolved;
     expect(r).toMatchObject({ units: 6, inequalities: 6, equalities: 0, eps: 1e-4, solver: { tol: 1e-8, maxIter: 30 }, onNonConvergence: 'warn' });
