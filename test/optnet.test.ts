@@ -325,7 +325,13 @@ describe.each(BACKENDS)('OptNet layer on %s', (backend) => {
     const dep = buildLayer(D);
     expect(() => dep.apply(x)).toThrow(/equality rows A \(2 × 2\) are linearly dependent/);
     dep.dispose();
-    x.dispose();
+    // NaN input: a NonFiniteError, not an infeasibility verdict.
+    const fine = buildLayer(makeParams(5, 2, 3, 4, 0));
+    const nan = tf.tensor2d([0, NaN, 1, 1], [2, 2]);
+    expect(() => fine.apply(nan)).toThrow(nm.NonFiniteError);
+    expect(() => fine.apply(nan)).toThrow(/the QP of row 0 of 2 has NaN\/Inf data/);
+    fine.dispose();
+    tf.dispose([x, nan]);
   });
 
   it('applies onNonConvergence to a solve that misses its tolerance', () => {
