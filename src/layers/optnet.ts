@@ -40,8 +40,7 @@ const ser = (o: tf.serialization.Serializable | null) => serializeObject(o) as u
  *
  * Feasibility: by default h = 1 and b = 0, so z = 0 is strictly feasible at the start;
  * training can move G, h, A, b anywhere, and a QP without a feasible point throws a
- * NonConvergenceError that says so (lower the learning rate, or freeze h/b with
- * `trainable: false` on a wrapper).
+ * NonConvergenceError that says so (lower the learning rate).
  */
 export class OptNetLayer extends layers.Layer {
   static className = 'OptNet';

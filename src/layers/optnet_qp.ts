@@ -9,12 +9,12 @@
  * predictor-corrector (as qpth / CVXOPT), and the backward pass of the paper's
  * eqs. 7–8 (the transposed KKT system at the solution; the solver is never unrolled).
  *
- * Each Newton step eliminates the slacks and multipliers of the inequalities and
- * solves the reduced system `[Q + GᵀDG, Aᵀ; A, 0]` with D = diag(λ/s): a Cholesky
- * factor of H = Q + GᵀDG (positive definite because Q is) and, with equalities, of
- * the Schur complement A·H⁻¹·Aᵀ. D differs per sample, so H is factored per sample
- * and iteration; the starting point's system (D = I) is shared by the whole batch
- * and factored once.
+ * Each Newton step eliminates z and the slacks and solves for the multipliers with
+ * M = C·Q⁻¹·Cᵀ + diag(s/λ, 0), C = [G; A] ({@link DualKKT}): C·Q⁻¹·Cᵀ is shared by
+ * the batch and computed once, M is factored per sample and iteration. When M is not
+ * positive definite to working precision, the step falls back to the primal reduced
+ * system `[Q + GᵀDG, Aᵀ; A, 0]`, D = diag(λ/s) ({@link ReducedKKT}). The starting
+ * point's system (D = I) is shared by the whole batch and factored once.
  *
  * All arrays are row-major: Q (n×n), G (m×n), A (p×n), per-sample vectors packed
  * `[batch, ·]`.
