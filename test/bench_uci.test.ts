@@ -119,6 +119,7 @@ describe('tuning grid', () => {
     }
     expect(tuningGrid('NMs&NM', 4).every((c) => c.alpha != null && c.density != null)).toBe(true);
     expect(tuningGrid('NN', 4).every((c) => c.density == null)).toBe(true);
+    expect(tuningGrid('OPTNET', 4)).toEqual(tuningGrid('NN', 4));
   });
 });
 
@@ -147,7 +148,7 @@ describe('the grid on a tiny dataset', () => {
       expect(r.testError).toBeLessThanOrEqual(1);
       expect(r.epochs).toBeGreaterThanOrEqual(1);
       expect(r.secondsPerEpoch).toBeGreaterThan(0);
-      if (r.method === 'NN' || r.method === 'CFF') expect(r.modules).toBeNull();
+      if (r.method === 'NN' || r.method === 'CFF' || r.method === 'OPTNET') expect(r.modules).toBeNull();
       else expect(r.modules!.count).toBeGreaterThanOrEqual(1);
       if (r.method === 'DEQ') expect(r.modules).toMatchObject({ count: 1, largest: 5, edges: 20 });
       if (r.method === 'DAG') expect(r.modules!.largest).toBe(1);
@@ -167,7 +168,11 @@ describe('the grid on a tiny dataset', () => {
     expect(resumed).toMatchObject({ executed: 1, skipped: METHOD_NAMES.length * 2 - 1 });
     // Non-TTY progress: one line per trained trial, counting the stored ones as finished.
     expect(printed).toHaveLength(1);
-    expect(printed[0]).toMatch(new RegExp(`\\] ${METHOD_NAMES.length * 2}/${METHOD_NAMES.length * 2} elapsed .* ETA 0s tiny NMs&NM p=5 seed 2 cfg 1 val`));
+    expect(printed[0]).toMatch(
+      new RegExp(
+        `\\] ${METHOD_NAMES.length * 2}/${METHOD_NAMES.length * 2} elapsed .* ETA 0s tiny ${METHOD_NAMES[METHOD_NAMES.length - 1]} p=5 seed 2 cfg 1 val`,
+      ),
+    );
     expect(resumed.store.skippedLines).toBe(1);
     const stored = readFileSync(path, 'utf8').trimEnd().split('\n');
     expect(stored).toHaveLength(lines.length);
@@ -328,7 +333,7 @@ describe('flags', () => {
 
   it('rejects unknown flags and values with the valid ones listed', () => {
     expect(err(['--bogus', '1'])).toMatch(/unknown flag --bogus; valid flags: .*--datasets.*--max-train/);
-    expect(err(['--methods', 'NN,MLP'])).toMatch(/--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, CFF, NMs, NMs&L1, NMs&NM/);
+    expect(err(['--methods', 'NN,MLP'])).toMatch(/--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, CFF, NMs, NMs&L1, NMs&NM, OPTNET/);
     expect(err(['--backend', 'gpu'])).toMatch(/valid values: wasm, cpu/);
     expect(err(['--budget', '3'])).toMatch(/--budget: unknown value '3'; valid values: 1, 2, 4/);
     expect(err(['--nodes', '40,abc'])).toMatch(/--nodes: expected an integer >= 1; received 'abc'/);

@@ -6,8 +6,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The methods of shared/DESIGN.md §4, in table order, and the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/CFF.md). */
-export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM'] as const;
+/** The methods of shared/DESIGN.md §4, in table order, the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/CFF.md), and OPTNET (an OptNet QP hidden layer). */
+export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM', 'OPTNET'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export const DEFAULT_DATASETS = ['digits', 'satellite', 'letter', 'dna', 'vehicle'];

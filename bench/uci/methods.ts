@@ -2,8 +2,8 @@
  * The compared methods (shared/DESIGN.md §4) and their tuning designs.
  *
  * Every method gets the same number of configurations (the budget B ∈ {1, 2, 4}):
- * - NN, DEQ (only the learning rate applies): lr ∈ {0.01, 0.003} at B = 2, plus 0.001
- *   and 0.03 at B = 4.
+ * - NN, DEQ, OPTNET (only the learning rate applies): lr ∈ {0.01, 0.003} at B = 2, plus
+ *   0.001 and 0.03 at B = 4.
  * - NMs (lr, ρ): the full 2×2 factorial at B = 4; {(0,0), (1,1)} at B = 2.
  * - DAG, NMs&L1 (lr, ρ, λ) and NMs&NM (lr, ρ, α): the orthogonal half-fraction L4 of
  *   the 2×2×2 factorial at B = 4 (every pair of factors sees all four level pairs);
@@ -67,6 +67,7 @@ export function tuningGrid(method: MethodName, budget: 1 | 2 | 4): MethodConfig[
     case 'NN':
     case 'DEQ':
     case 'CFF':
+    case 'OPTNET':
       return LR_WIDE.slice(0, budget).map((lr) => ({ lr }));
     case 'NMs':
       return DESIGNS[2][budget].map(([a, b]) => ({ lr: LR[a], density: RHO[b] }));
@@ -105,7 +106,7 @@ function graphRegularizer(name: 'nm' | 'offDiagonalL1', args: Record<string, unk
 /** What a built model needs to be trained and inspected. */
 export interface BuiltModel {
   model: tf.Sequential;
-  /** The Neural Module layer, or null for NN. */
+  /** The Neural Module layer, or null for NN and OPTNET. */
   nmLayer: InstanceType<typeof nm.layers.NeuralModuleLayer> | null;
   /** Callbacks the method needs during fit (the partition callback for NM layers). */
   callbacks: tf.CustomCallbackArgs[] | tf.Callback[];
@@ -127,6 +128,9 @@ export function buildModel(
   let reg: unknown = null;
   if (method === 'NN') {
     model.add(tf.layers.dense({ inputShape: [features], units: nodes, activation: 'tanh' }));
+  } else if (method === 'OPTNET') {
+    // OptNet (Amos & Kolter 2017): z* of a QP with p variables and p inequalities; no modules.
+    model.add(nm.layers.optNet({ inputShape: [features], units: nodes, inequalities: nodes, onNonConvergence: 'ignore' }));
   } else {
     const args: NeuralModuleLayerArgs = {
       inputShape: [features],

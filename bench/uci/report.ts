@@ -69,7 +69,7 @@ export function speedupTable(cells: CellSummary[], shape: TableShape, dataset: s
 
 /** Module count / largest module / levels / kept edges at the end of training (means over seeds). */
 export function moduleTable(cells: CellSummary[], shape: TableShape, dataset: string): string | null {
-  const rows = shape.methods.filter((m) => m !== 'NN' && m !== 'CFF');
+  const rows = shape.methods.filter((m) => m !== 'NN' && m !== 'CFF' && m !== 'OPTNET');
   if (rows.length === 0) return null;
   return grid(
     cells,
