@@ -14,7 +14,7 @@
  * gradient is taken only with respect to (M_u, b_u), and a_u is built outside the
  * gradient function, so nothing flows back into the other units.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkKeys, checkNumber, ConfigError, fail, show } from '../utils/errors.js';
 import { Random } from '../utils/random.js';
 
