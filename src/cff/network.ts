@@ -151,14 +151,14 @@ export class CFFNetwork {
   /** @internal `[x ‖ s·onehot(labels)]`. */
   embed(x: tf.Tensor2D, labels: Int32Array): tf.Tensor2D {
     return tf.tidy(() => {
-      const oh = tf.oneHot(tf.tensor1d(labels, 'int32'), this.numClasses).toFloat().mul(this.labelScale);
+      const oh = tf.mul(tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), this.numClasses), 'float32'), this.labelScale);
       return tf.concat([x, oh], 1) as tf.Tensor2D;
     });
   }
 
   /** @internal h / rms(h) per row (0 stays 0). */
   normalize(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => h.div(h.square().mean(1, true).add(1e-8).sqrt()) as tf.Tensor2D);
+    return tf.tidy(() => tf.div(h, tf.sqrt(tf.add(tf.mean(tf.square(h), 1, true), 1e-8))) as tf.Tensor2D);
   }
 
   /** @internal The input a_u of unit u: the embedded input and the normalised previous activities of its in-neighbours. */
@@ -168,16 +168,16 @@ export class CFFNetwork {
 
   /** @internal relu(a · M_u + b_u). */
   forwardUnit(u: number, a: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.relu(a.matMul(this.kernels[u]).add(this.biases[u])) as tf.Tensor2D);
+    return tf.tidy(() => tf.relu(tf.add(tf.matMul(a, this.kernels[u]), this.biases[u])) as tf.Tensor2D);
   }
 
   /** @internal The local loss L_u (mean softplus(−sign·(g − θ))) and its gradient with respect to unit u's own variables only. */
   localGradients(u: number, a: tf.Tensor2D, sign: tf.Tensor1D): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
     const own = [this.kernels[u], this.biases[u]];
     const { value, grads } = tf.variableGrads(() => {
-      const h = tf.relu(a.matMul(this.kernels[u]).add(this.biases[u]));
-      const g = h.square().mean(1);
-      return tf.softplus(g.sub(this.threshold).mul(sign).neg()).mean() as tf.Scalar;
+      const h = tf.relu(tf.add(tf.matMul(a, this.kernels[u]), this.biases[u]));
+      const g = tf.mean(tf.square(h), 1);
+      return tf.mean(tf.softplus(tf.neg(tf.mul(tf.sub(g, this.threshold), sign)))) as tf.Scalar;
     }, own);
     trace?.({ unit: u, varList: own.map((v) => v.name), gradNames: Object.keys(grads) });
     return { loss: value, grads };
@@ -199,7 +199,7 @@ export class CFFNetwork {
         const { loss, grads } = this.localGradients(u, inputs[u], sign);
         this.optimizers[u].applyGradients(grads);
         tf.dispose(grads);
-        const next = total.add(loss) as tf.Scalar;
+        const next = tf.add(total, loss) as tf.Scalar;
         total.dispose();
         loss.dispose();
         total = next;
@@ -229,7 +229,7 @@ export class CFFNetwork {
       const labels = Int32Array.from({ length: m * c }, (_, i) => i % c);
       const g = tf.tidy(() => {
         const rows = tf.gather(
-          x.slice([start, 0], [m, x.shape[1]]),
+          tf.slice(x, [start, 0], [m, x.shape[1]]),
           tf.tensor1d(
             Int32Array.from({ length: m * c }, (_, i) => Math.floor(i / c)),
             'int32',
@@ -241,7 +241,7 @@ export class CFFNetwork {
         for (let t = 0; t < this.steps; t++) {
           const normed = states.map((h) => this.normalize(h));
           states = this.unitSizes.map((_, u) => this.forwardUnit(u, this.unitInput(u, xe, normed)));
-          states.forEach((h) => cols.push(h.square().mean(1) as tf.Tensor1D));
+          states.forEach((h) => cols.push(tf.mean(tf.square(h), 1) as tf.Tensor1D));
         }
         // cols are in (t, u) order; reorder to (u, t).
         const ordered = this.unitSizes.flatMap((_, u) => Array.from({ length: this.steps }, (_, t) => cols[t * this.numUnits + u]));
@@ -336,11 +336,11 @@ export class CFFNetwork {
         const [xe, sign] = tf.tidy(() => {
           const xb = tf.gather(x, tf.tensor1d(Int32Array.from(idx), 'int32')) as tf.Tensor2D;
           const both = Int32Array.from([...pos, ...neg]);
-          return [this.embed(tf.concat([xb, xb], 0) as tf.Tensor2D, both), tf.concat([tf.ones([m]), tf.ones([m]).neg()]) as tf.Tensor1D] as const;
+          return [this.embed(tf.concat([xb, xb], 0) as tf.Tensor2D, both), tf.concat([tf.ones([m]), tf.neg(tf.ones([m]))]) as tf.Tensor1D] as const;
         });
         const l = this.trainBatch(xe, sign);
         tf.dispose([xe, sign]);
-        const next = total.add(l) as tf.Scalar;
+        const next = tf.add(total, l) as tf.Scalar;
         tf.dispose([total, l]);
         total = next;
         batches++;
@@ -376,7 +376,7 @@ export class CFFNetwork {
         `a 2-D one-hot tensor of shape [${x.shape[0]}, ${this.numClasses}]`,
       );
     }
-    const a = tf.tidy(() => y.argMax(1));
+    const a = tf.tidy(() => tf.argMax(y, 1));
     const out = Int32Array.from(a.dataSync());
     a.dispose();
     return out;
