@@ -9,16 +9,12 @@
  * so Picard converges at rate ≤ gain. For `topology: 'dag'` the lower triangle is 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initializers } from '@tensorflow/tfjs-layers';
-import type { InitializerClass } from '../utils/tfjs_types.js';
+import { InitializerBase } from '../utils/tfjs_bases.js';
 import { serialization } from '@tensorflow/tfjs-core';
 import { magnitudeMask, type Topology } from '../graph/mask.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
 import { checkNumber, checkOneOf } from '../utils/errors.js';
 import { Random } from '../utils/random.js';
-
-// tfjs-layers does not export the Initializer base class; take it from an instance.
-const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor) as InitializerClass;
 
 /** Arguments of {@link ContractiveGraph}. */
 export interface ContractiveGraphArgs {

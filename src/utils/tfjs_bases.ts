@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { constraints, initializers, regularizers } from '@tensorflow/tfjs-layers';
-import type { Initializer, Regularizer } from './tfjs_types.js';
+import type { Initializer, InitializerClass, Regularizer } from './tfjs_types.js';
 
 /** Type-only view of tfjs-layers' `Regularizer` base class. */
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- declared for its type only (tfjs does not export the class)
@@ -23,7 +23,7 @@ declare abstract class ConstraintShape extends tf.serialization.Serializable {
 /** tfjs-layers' `Regularizer` base class. */
 export const RegularizerBase = Object.getPrototypeOf(regularizers.l1().constructor) as typeof RegularizerShape;
 /** tfjs-layers' `Initializer` base class. */
-export const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor) as abstract new () => Initializer;
+export const InitializerBase = Object.getPrototypeOf(initializers.zeros().constructor) as InitializerClass;
 /** tfjs-layers' `Constraint` base class. */
 export const ConstraintBase = Object.getPrototypeOf(constraints.nonNeg().constructor) as typeof ConstraintShape;
 /** A tfjs-layers constraint instance. */
