@@ -41,6 +41,25 @@ export type FusedAdamKernels = 'auto' | 'wasm' | 'js';
 const FUSED_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 const fround = Math.fround;
 
+/**
+ * The values of a float32 tensor, without a copy where the backend allows it: on the
+ * wasm backend a view of its heap (valid until tfjs allocates again: use it at once,
+ * read-only), elsewhere dataSync() (the cpu backend's own store: read-only too).
+ */
+function readView(t: tf.Tensor): Float32Array {
+  if (tf.getBackend() === 'wasm') {
+    // tfjs-backend-wasm internals (stable since 2020), checked before use; dataSync() otherwise.
+    const b = tf.backend() as unknown as { dataIdMap?: { get?(id: object): { memoryOffset?: unknown } | undefined }; wasm?: { HEAPU8?: unknown } };
+    const rec = b.dataIdMap?.get?.(t.dataId);
+    const heap = b.wasm?.HEAPU8;
+    const at = rec?.memoryOffset;
+    if (heap instanceof Uint8Array && typeof at === 'number' && at % 4 === 0 && at + 4 * t.size <= heap.byteLength) {
+      return new Float32Array(heap.buffer, heap.byteOffset + at, t.size);
+    }
+  }
+  return t.dataSync() as Float32Array;
+}
+
 /** The optimizer's state for the i-th variable of applyGradients (tfjs keys it by position too). */
 interface Slot {
   /** The variable's name when the slot was made; the saved weights are `${name}/m`, `${name}/v`. */
@@ -188,24 +207,26 @@ export class FusedAdamOptimizer extends tf.Optimizer {
   private fusedStep(slot: Slot, value: tf.Variable, grad: tf.Tensor, c: AdamCoefficients): void {
     if (grad.size !== slot.size) fail(WHERE, `gradient of '${value.name}'`, grad.shape, `a tensor of ${slot.size} elements`);
     const k = this.kernels!;
-    const m = slot.m!,
-      v = slot.v!;
-    let w: Float32Array;
+    const n = slot.size;
+    // The wasm backend copies the values of a new tensor into its heap, so scratch can
+    // hold w there; the cpu backend keeps the array itself, so w must be fresh.
+    const copiedByBackend = tf.getBackend() === 'wasm';
+    let w: Float32Array, g: Float32Array;
     if (this.laidOut) {
-      // wasm kernels: w and g are copied into the kernels' memory, w back out.
-      const ws = this.scratchW!.subarray(0, slot.size),
-        gs = this.scratchG!.subarray(0, slot.size);
-      ws.set(value.dataSync() as Float32Array);
-      gs.set(grad.dataSync() as Float32Array);
-      k.adamUpdate(ws, gs, m, v, c);
-      w = ws.slice();
+      // wasm kernels: w and g are copied into the kernels' memory.
+      w = this.scratchW!.subarray(0, n);
+      g = this.scratchG!.subarray(0, n);
+      w.set(readView(value));
+      g.set(readView(grad));
     } else {
-      // js kernels take any arrays; w is a copy (the cpu backend's dataSync is its own store).
-      w = Float32Array.from(value.dataSync() as Float32Array);
-      k.adamUpdate(w, grad.dataSync() as Float32Array, m, v, c);
+      // js kernels take any arrays: g is read where it is.
+      if (copiedByBackend && (this.scratchW == null || this.scratchW.length < n)) this.scratchW = new Float32Array(n);
+      w = copiedByBackend ? this.scratchW!.subarray(0, n) : new Float32Array(n);
+      w.set(readView(value));
+      g = readView(grad);
     }
-    // The cpu backend keeps w itself as the new value: w is not touched again.
-    const next = tf.tensor(w, value.shape, 'float32');
+    k.adamUpdate(w, g, slot.m!, slot.v!, c);
+    const next = tf.tensor(copiedByBackend || !this.laidOut ? w : w.slice(), value.shape, 'float32');
     value.assign(next);
     next.dispose();
   }
