@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { FusedAdamOptimizer } from '../src/optimizers/fused_adam.js';
 import { wasmSimdSupported } from '../src/kernels/wasm_kernels.js';
+import { readView } from '../src/optimizers/read_view.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 
 /** max |a − b| / max(|b|, 1e-3) over elements, and max |a − b|. */
@@ -134,6 +135,16 @@ describe.each(BACKENDS)('nm.optimizers.adam on %s', (backend) => {
       note(`${backend} NeuralModule fit`, d);
       expect(d.rel).toBeLessThanOrEqual(1e-6);
     });
+  });
+
+  it(`reads tensors ${backend === 'wasm' ? "straight from the wasm backend's heap" : 'with dataSync()'}`, () => {
+    const t = tf.randomNormal([5, 7], 0, 1, 'float32', 9);
+    const view = readView(t);
+    expect(Array.from(view)).toEqual(Array.from(t.dataSync()));
+    if (backend === 'wasm')
+      expect(view.buffer).not.toBe(t.dataSync().buffer); // a view, not dataSync's copy
+    else expect(view).toBe(t.dataSync());
+    t.dispose();
   });
 
   it('leaks no tensor across steps, and dispose() frees its state', () => {

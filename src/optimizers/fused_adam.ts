@@ -18,6 +18,7 @@ import { arenaBytes, type AdamCoefficients, type SparseKernels } from '../kernel
 import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported } from '../kernels/wasm_kernels.js';
 import { ConfigError, checkKeys, checkNumber, fail } from '../utils/errors.js';
+import { readView } from './read_view.js';
 
 /** A named tensor, as tf.Optimizer's getWeights/setWeights/applyGradients take them. */
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -40,25 +41,6 @@ export type FusedAdamKernels = 'auto' | 'wasm' | 'js';
 /** The backends on which the update runs fused over typed arrays. */
 const FUSED_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 const fround = Math.fround;
-
-/**
- * The values of a float32 tensor, without a copy where the backend allows it: on the
- * wasm backend a view of its heap (valid until tfjs allocates again: use it at once,
- * read-only), elsewhere dataSync() (the cpu backend's own store: read-only too).
- */
-function readView(t: tf.Tensor): Float32Array {
-  if (tf.getBackend() === 'wasm') {
-    // tfjs-backend-wasm internals (stable since 2020), checked before use; dataSync() otherwise.
-    const b = tf.backend() as unknown as { dataIdMap?: { get?(id: object): { memoryOffset?: unknown } | undefined }; wasm?: { HEAPU8?: unknown } };
-    const rec = b.dataIdMap?.get?.(t.dataId);
-    const heap = b.wasm?.HEAPU8;
-    const at = rec?.memoryOffset;
-    if (heap instanceof Uint8Array && typeof at === 'number' && at % 4 === 0 && at + 4 * t.size <= heap.byteLength) {
-      return new Float32Array(heap.buffer, heap.byteOffset + at, t.size);
-    }
-  }
-  return t.dataSync() as Float32Array;
-}
 
 /** The optimizer's state for the i-th variable of applyGradients (tfjs keys it by position too). */
 interface Slot {
