@@ -15,6 +15,7 @@ import { graphGradient } from '../src/engine/op.js';
 import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
 import { matMulT } from '../src/utils/matmul.js';
+import { FusedAdamOptimizer } from '../src/optimizers/fused_adam.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,6 +62,17 @@ const step = () => {
 };
 const rows: Array<[string, number]> = [];
 rows.push(['whole training step (engine ' + layer.activeEngine() + ')', timeIt(step)]);
+const fusedOpt = nm.optimizers.adam({ learningRate: 1e-3 });
+const fusedStep = () => {
+  const cost = fusedOpt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true);
+  cost?.dataSync();
+  cost?.dispose();
+};
+/** Rows not part of the step's disjoint phases (alternatives, whole steps). */
+const extra = new Set<string>();
+const fusedStepRow = `whole training step with nm.optimizers.adam (${fusedOpt.getClassName()})`;
+rows.push([fusedStepRow, timeIt(fusedStep)]);
+extra.add(fusedStepRow);
 
 // The tensors of a real step.
 const [U, W] = layer.getWeights() as tf.Tensor2D[];
@@ -108,6 +120,22 @@ rows.push(['input gradients v·Uᵀ and xᵀ·v', timeIt(() => tf.tidy(() => syn
       }),
     ),
   ]);
+  // The same update fused (nm.optimizers.adam), with each kernel of its fused path.
+  for (const kernels of ['wasm', 'js'] as const) {
+    const fused = new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-7, kernels);
+    const name = `fused Adam on the same weights (${kernels} kernel)`;
+    rows.push([
+      name,
+      timeIt(() =>
+        tf.tidy(() => {
+          fused.applyGradients(grads);
+          sync(vars[1]);
+        }),
+      ),
+    ]);
+    extra.add(name);
+    fused.dispose();
+  }
 }
 {
   const out = model.layers[1];
@@ -123,12 +151,12 @@ rows.push(['input gradients v·Uᵀ and xᵀ·v', timeIt(() => tf.tidy(() => syn
   ]);
 }
 const total = rows[0][1];
-const sum = rows.slice(1).reduce((s, [name, t]) => (name.startsWith('graph gradient hᵀv') || name.startsWith('kept-weight') ? s : s + t), 0);
+const sum = rows.slice(1).reduce((s, [name, t]) => (name.startsWith('graph gradient hᵀv') || name.startsWith('kept-weight') || extra.has(name) ? s : s + t), 0);
 console.log(
   `\nNM(p=${p}, ρ ${density}) training step phases, batch ${batch}, ${features} features, ${classes} classes, ${tf.getBackend()}; medians of ${reps}.\n`,
 );
 console.log('| phase | ms | share of the step |\n|---|---|---|');
 for (const [name, t] of rows) console.log(`| ${name} | ${t.toFixed(1)} | ${((100 * t) / total).toFixed(0)} % |`);
 console.log(
-  `\nSum of the disjoint phases, each timed alone with its own read-back (the rows "kept-weight gather" and "hᵀv" are parts of the rows after them): ${sum.toFixed(1)} ms, against ${total.toFixed(1)} ms for the whole step.`,
+  `\nSum of the disjoint phases, each timed alone with its own read-back (the rows "kept-weight gather" and "hᵀv" are parts of the rows after them; the fused-Adam rows are alternatives, not counted): ${sum.toFixed(1)} ms, against ${total.toFixed(1)} ms for the whole step.`,
 );

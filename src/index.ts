@@ -16,5 +16,6 @@ export * as io from './io/index.js';
 export * as backend from './backend/index.js';
 export * as datasets from './datasets/index.js';
 export * as cff from './cff/index.js';
+export * as optimizers from './optimizers/index.js';
 export { ConfigError, NonConvergenceError, NonFiniteError } from './utils/errors.js';
 export type { SolverConfig, SolverName, SolveStats } from './solvers/types.js';

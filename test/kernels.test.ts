@@ -14,6 +14,7 @@ import {
   type SparseKernels,
 } from '../src/kernels/index.js';
 import { SPARSE_WASM_BASE64 } from '../src/kernels/sparse_wasm_bytes.js';
+import type { AdamCoefficients } from '../src/kernels/arena.js';
 import { expectClose } from './helpers/close.js';
 
 /** Seeded LCG in [0, 1). */
@@ -559,5 +560,70 @@ describe('embedded kernel bytes', () => {
     expect(bin.length).toBeGreaterThan(100);
     expect(Buffer.from(bin).toString('base64')).toBe(SPARSE_WASM_BASE64);
     expect(Buffer.from(sparseWasmBytes()).toString('base64')).toBe(SPARSE_WASM_BASE64);
+  });
+});
+
+describe('adamUpdate', () => {
+  const kinds = wasmSimdSupported() ? (['js', 'wasm'] as const) : (['js'] as const);
+  const coef = (t: number): AdamCoefficients => {
+    let acc1 = fr(0.9),
+      acc2 = fr(0.999);
+    for (let i = 1; i < t; i++) {
+      acc1 = fr(acc1 * fr(0.9));
+      acc2 = fr(acc2 * fr(0.999));
+    }
+    return {
+      beta1: 0.9,
+      oneMinusBeta1: 1 - 0.9,
+      beta2: 0.999,
+      oneMinusBeta2: 1 - 0.999,
+      biasCorrection1: fr(1 - acc1),
+      biasCorrection2: fr(1 - acc2),
+      epsilon: 1e-7,
+      negLearningRate: -0.01,
+    };
+  };
+  /** tfjs' op sequence, one f32 rounding per op (written out independently of the kernels). */
+  function reference(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
+    for (let i = 0; i < w.length; i++) {
+      const nm = fr(fr(m[i] * fr(c.beta1)) + fr(g[i] * fr(c.oneMinusBeta1)));
+      const nv = fr(fr(v[i] * fr(c.beta2)) + fr(fr(g[i] ** 2) * fr(c.oneMinusBeta2)));
+      const mh = fr(nm / fr(c.biasCorrection1)),
+        vh = fr(nv / fr(c.biasCorrection2));
+      w[i] = fr(fr(fr(mh / fr(fr(Math.sqrt(vh)) + fr(c.epsilon))) * fr(c.negLearningRate)) + w[i]);
+      m[i] = nm;
+      v[i] = nv;
+    }
+  }
+
+  it.each(kinds)('%s: three steps equal the f32 op sequence of tfjs bit for bit, at every length', (kind) => {
+    const k = sparseKernels(kind);
+    for (const n of [...ewLengths, 64 * 300 + 3]) {
+      const r = rng(31 + n);
+      const [w, g, m, v] = ewArrays(k, n, 4);
+      w.set(randomF32(r, n));
+      const rw = Float32Array.from(w),
+        rm = new Float32Array(n),
+        rv = new Float32Array(n);
+      for (let t = 1; t <= 3; t++) {
+        g.set(randomF32(r, n));
+        if (n > 3) g.set([0, NaN, 1e-30, -3e4].slice(0, n), 0);
+        k.adamUpdate(w, g, m, v, coef(t));
+        reference(rw, g, rm, rv, coef(t));
+      }
+      expect(bitsEqual(w, rw) && bitsEqual(m, rm) && bitsEqual(v, rv)).toBe(true);
+      for (const a of [w, g, m, v]) expect(sentinelsIntact(a)).toBe(true);
+    }
+  });
+
+  it.each(kinds)('%s: rejects mismatched lengths, overlaps and bad coefficients, naming the argument', (kind) => {
+    const k = sparseKernels(kind);
+    const [w, g, m, v] = ewArrays(k, 16, 4);
+    expect(() => k.adamUpdate(w, g.subarray(1), m, v, coef(1))).toThrow(/adamUpdate: 'g' has length 15 but must have the length of 'w', 16/);
+    expect(() => k.adamUpdate(w, g, m, v.subarray(0, 8), coef(1))).toThrow(/adamUpdate: 'v' has length 8/);
+    expect(() => k.adamUpdate(w, g, m, m, coef(1))).toThrow(/adamUpdate: 'm' overlaps the part of 'v'/);
+    expect(() => k.adamUpdate(w, w, m, v, coef(1))).toThrow(/adamUpdate: 'g' overlaps the part of 'w'/);
+    expect(() => k.adamUpdate(w, g, m, v, { ...coef(1), epsilon: NaN })).toThrow(/adamUpdate: coefficient 'epsilon' must be a finite number/);
+    if (kind === 'wasm') expect(() => k.adamUpdate(new Float32Array(16), g, m, v, coef(1))).toThrow(/adamUpdate: 'w' is not a view/);
   });
 });

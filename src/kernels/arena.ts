@@ -250,4 +250,35 @@ export interface SparseKernels {
     dG: Float32Array | null,
     dR: Float32Array | null,
   ): void;
+  /**
+   * One step of tfjs' Adam over i < w.length (g, m, v the same length; w, m, v
+   * updated in place, pairwise disjoint and disjoint from g), every operation
+   * rounded to f32 in the order of tfjs' AdamOptimizer:
+   *   m_i = m_i·β1 + g_i·(1−β1);  v_i = v_i·β2 + g_i²·(1−β2);
+   *   w_i = ((m_i / (1−β1ᵗ)) / (sqrt(v_i / (1−β2ᵗ)) + ε))·(−lr) + w_i.
+   * The coefficients are rounded to f32 first (see {@link AdamCoefficients}).
+   */
+  adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void;
+}
+
+/**
+ * The scalars of one Adam step, as tfjs' AdamOptimizer holds them (each is rounded
+ * to f32 by the kernels): `oneMinusBeta1 = 1 − beta1` computed in f64 like tfjs'
+ * `1 - this.beta1`, `biasCorrection1 = 1 − β1ᵗ` (tfjs: `sub(1, accBeta1)` in f32),
+ * `negLearningRate = −learningRate`.
+ *
+ * @example
+ * const c = { beta1: 0.9, oneMinusBeta1: 1 - 0.9, beta2: 0.999, oneMinusBeta2: 1 - 0.999,
+ *   biasCorrection1: Math.fround(1 - Math.fround(0.9)), biasCorrection2: Math.fround(1 - Math.fround(0.999)),
+ *   epsilon: 1e-7, negLearningRate: -1e-3 };
+ */
+export interface AdamCoefficients {
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  biasCorrection1: number;
+  biasCorrection2: number;
+  epsilon: number;
+  negLearningRate: number;
 }

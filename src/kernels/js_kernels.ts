@@ -6,7 +6,7 @@
  * product and sum; f64 sums in dotRows), so the two give bit-identical results.
  */
 import { ConfigError } from '../utils/errors.js';
-import { TypedArena, type SparseKernels } from './arena.js';
+import { TypedArena, type AdamCoefficients, type SparseKernels } from './arena.js';
 
 type Typed = Float32Array | Int32Array;
 
@@ -190,6 +190,59 @@ export function checkAndersonDiffsArgs(
   outputs.forEach(([oName, o], i) => {
     for (const [name, a] of [...inputs, ...outputs.slice(0, i)]) checkDisjoint(where, name, a, 0, a.length, oName, o, 0, o.length);
   });
+}
+
+/**
+ * Checks of {@link SparseKernels.adamUpdate}: g, m, v have the length of w; w, m
+ * and v disjoint from each other and from g; finite coefficients. Throws a
+ * ConfigError naming the argument.
+ *
+ * @example
+ * checkAdamUpdateArgs(w, g, m, v, coefficients);
+ */
+export function checkAdamUpdateArgs(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
+  const where = 'adamUpdate';
+  checkSameLength(where, 'w', w, 'g', g);
+  checkSameLength(where, 'w', w, 'm', m);
+  checkSameLength(where, 'w', w, 'v', v);
+  const all: Array<[string, Float32Array]> = [
+    ['g', g],
+    ['w', w],
+    ['m', m],
+    ['v', v],
+  ];
+  for (let i = 1; i < all.length; i++) {
+    for (let j = 0; j < i; j++) checkDisjoint(where, all[j][0], all[j][1], 0, all[j][1].length, all[i][0], all[i][1], 0, all[i][1].length);
+  }
+  if (c == null || typeof c !== 'object') throw new ConfigError(`${where}: 'c' must be an object of Adam coefficients; received ${String(c)}.`);
+  for (const key of ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'biasCorrection1', 'biasCorrection2', 'epsilon', 'negLearningRate'] as const) {
+    if (typeof c[key] !== 'number' || !Number.isFinite(c[key])) {
+      throw new ConfigError(`${where}: coefficient '${key}' must be a finite number; received ${String(c[key])}.`);
+    }
+  }
+}
+
+/** adamUpdate without checks: every operation rounded to f32 in sparse.wat's (and tfjs') order. */
+function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
+  const b1 = fround(c.beta1),
+    c1 = fround(c.oneMinusBeta1),
+    b2 = fround(c.beta2),
+    c2 = fround(c.oneMinusBeta2),
+    d1 = fround(c.biasCorrection1),
+    d2 = fround(c.biasCorrection2),
+    eps = fround(c.epsilon),
+    nlr = fround(c.negLearningRate);
+  const n = w.length;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i];
+    // f64 +, ·, / and sqrt of f32 operands, rounded once to f32, equal the f32 operations.
+    const mi = fround(fround(m[i] * b1) + fround(gi * c1));
+    const vi = fround(fround(v[i] * b2) + fround(fround(gi * gi) * c2));
+    m[i] = mi;
+    v[i] = vi;
+    const den = fround(fround(Math.sqrt(fround(vi / d2))) + eps);
+    w[i] = fround(fround(fround(mi / d1) / den) * nlr) + w[i];
+  }
 }
 
 /** spmm without checks: 4 columns at a time in f32-rounded locals, then the B % 4 tail. */
@@ -407,6 +460,10 @@ export function createJsKernels(): SparseKernels {
     andersonDiffs(g, x, prevG, prevR, r, dG, dR) {
       checkAndersonDiffsArgs(g, x, prevG, prevR, r, dG, dR);
       andersonDiffs(g, x, prevG, prevR, r, dG, dR);
+    },
+    adamUpdate(w, g, m, v, c) {
+      checkAdamUpdateArgs(w, g, m, v, c);
+      adamUpdate(w, g, m, v, c);
     },
   };
 }

@@ -421,5 +421,56 @@
         (f32.store (i32.add (local.get $g) (local.get $pg)) (local.get $sg))
         (f32.store (i32.add (local.get $g) (local.get $pr)) (local.get $sr))
         (f32.store (i32.add (local.get $g) (local.get $r)) (local.get $sr))
-        (br_if $l1 (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 4))) (local.get $end)))))))
+        (br_if $l1 (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 4))) (local.get $end))))))
 
+  ;; adamUpdate: one step of tfjs' Adam (AdamOptimizer.applyGradients) over n floats,
+  ;; every operation rounded to f32 in tfjs' order, for i < n:
+  ;;   m = m*b1 + g*c1;  v = v*b2 + (g*g)*c2;  w = ((m/d1) / (sqrt(v/d2) + eps))*nlr + w
+  ;; with c1 = 1 - beta1, c2 = 1 - beta2, d1 = 1 - beta1^t, d2 = 1 - beta2^t and
+  ;; nlr = -learningRate (all f32). w, m and v are updated in place; g is read.
+  (func (export "adamUpdate")
+    (param $w i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+    (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32)
+    (param $d1 f32) (param $d2 f32) (param $eps f32) (param $nlr f32)
+    (local $e4 i32) (local $end i32)
+    (local $vg v128) (local $vm v128) (local $vv v128)
+    (local $sg f32) (local $sm f32) (local $sv f32)
+    ;; w walks w; g, m and v are at w + (their offset - w).
+    (local.set $g (i32.sub (local.get $g) (local.get $w)))
+    (local.set $m (i32.sub (local.get $m) (local.get $w)))
+    (local.set $v (i32.sub (local.get $v) (local.get $w)))
+    (local.set $end (i32.add (local.get $w) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $w) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $d4
+      (br_if $d4 (i32.ge_u (local.get $w) (local.get $e4)))
+      (loop $l4
+        (local.set $vg (v128.load align=4 (i32.add (local.get $w) (local.get $g))))
+        (local.set $vm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $w) (local.get $m))) (f32x4.splat (local.get $b1)))
+                                  (f32x4.mul (local.get $vg) (f32x4.splat (local.get $c1)))))
+        (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $w) (local.get $v))) (f32x4.splat (local.get $b2)))
+                                  (f32x4.mul (f32x4.mul (local.get $vg) (local.get $vg)) (f32x4.splat (local.get $c2)))))
+        (v128.store align=4 (i32.add (local.get $w) (local.get $m)) (local.get $vm))
+        (v128.store align=4 (i32.add (local.get $w) (local.get $v)) (local.get $vv))
+        (v128.store align=4 (local.get $w) (f32x4.add
+          (f32x4.mul (f32x4.div (f32x4.div (local.get $vm) (f32x4.splat (local.get $d1)))
+                                (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (f32x4.splat (local.get $d2)))) (f32x4.splat (local.get $eps))))
+                     (f32x4.splat (local.get $nlr)))
+          (v128.load align=4 (local.get $w))))
+        (br_if $l4 (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 16))) (local.get $e4)))))
+    (block $d1
+      (br_if $d1 (i32.ge_u (local.get $w) (local.get $end)))
+      (loop $l1
+        (local.set $sg (f32.load (i32.add (local.get $w) (local.get $g))))
+        (local.set $sm (f32.add (f32.mul (f32.load (i32.add (local.get $w) (local.get $m))) (local.get $b1))
+                                (f32.mul (local.get $sg) (local.get $c1))))
+        (local.set $sv (f32.add (f32.mul (f32.load (i32.add (local.get $w) (local.get $v))) (local.get $b2))
+                                (f32.mul (f32.mul (local.get $sg) (local.get $sg)) (local.get $c2))))
+        (f32.store (i32.add (local.get $w) (local.get $m)) (local.get $sm))
+        (f32.store (i32.add (local.get $w) (local.get $v)) (local.get $sv))
+        (f32.store (local.get $w) (f32.add
+          (f32.mul (f32.div (f32.div (local.get $sm) (local.get $d1))
+                            (f32.add (f32.sqrt (f32.div (local.get $sv) (local.get $d2))) (local.get $eps)))
+                   (local.get $nlr))
+          (f32.load (local.get $w))))
+        (br_if $l1 (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 4))) (local.get $end))))))
+)

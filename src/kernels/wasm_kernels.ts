@@ -6,6 +6,7 @@
 import { ConfigError } from '../utils/errors.js';
 import { TypedArena, type SparseKernels } from './arena.js';
 import {
+  checkAdamUpdateArgs,
   checkAddMulArgs,
   checkAndersonDiffsArgs,
   checkAxpyRowsArgs,
@@ -26,6 +27,22 @@ interface SparseExports {
   addMul(a: number, d: number, t: number, out: number, n: number): void;
   /** diffs: 1 to write dG and dR, 0 to leave them (any offset) untouched. */
   andersonDiffs(g: number, x: number, prevG: number, prevR: number, r: number, dG: number, dR: number, diffs: number, n: number): void;
+  /** The f32 arguments are the AdamCoefficients in order (rounded to f32 by the call). */
+  adamUpdate(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    d1: number,
+    d2: number,
+    eps: number,
+    nlr: number,
+  ): void;
 }
 
 let bytes: Uint8Array<ArrayBuffer> | null = null;
@@ -64,7 +81,7 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs'] as const;
+const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate'] as const;
 
 function instantiate(memory: WebAssembly.Memory): SparseExports {
   const module = new WebAssembly.Module(sparseWasmBytes());
@@ -189,6 +206,30 @@ export function createWasmKernels(): SparseKernels {
         diffs ? dR.byteOffset : 0,
         diffs ? 1 : 0,
         g.length,
+      );
+    },
+    adamUpdate(w, g, m, v, c) {
+      const buf = memory.buffer;
+      const where = 'adamUpdate';
+      inArena(where, 'w', w, buf);
+      inArena(where, 'g', g, buf);
+      inArena(where, 'm', m, buf);
+      inArena(where, 'v', v, buf);
+      checkAdamUpdateArgs(w, g, m, v, c);
+      wasm.adamUpdate(
+        w.byteOffset,
+        g.byteOffset,
+        m.byteOffset,
+        v.byteOffset,
+        w.length,
+        c.beta1,
+        c.oneMinusBeta1,
+        c.beta2,
+        c.oneMinusBeta2,
+        c.biasCorrection1,
+        c.biasCorrection2,
+        c.epsilon,
+        c.negLearningRate,
       );
     },
   };
