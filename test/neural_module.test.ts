@@ -4,41 +4,10 @@ import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { type Act, refForward, refMask } from './helpers/reference.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
-import { Random } from '../src/utils/random.js';
+import { DENSITY, handGraph, N, P, rng, STRONG } from './helpers/nm_hand_graph.js';
 import { expectClose } from './helpers/close.js';
 
-const P = 10;
-const N = 4;
 const B = 3;
-// Strong edges: module {0,1,2}, 2→3, 3→4, module {4,5}, 6→0, module {7,8}, 5→9.
-const STRONG: Array<[number, number, number]> = [
-  [0, 1, 0.45],
-  [1, 2, -0.4],
-  [2, 0, 0.5],
-  [2, 3, 0.35],
-  [3, 4, -0.3],
-  [4, 5, 0.4],
-  [5, 4, 0.42],
-  [6, 0, -0.38],
-  [7, 8, 0.5],
-  [8, 7, -0.45],
-  [5, 9, 0.33],
-];
-const DENSITY = (STRONG.length - 0.5) / (P * (P - 1));
-
-function rng(seed: number) {
-  const r = new Random(seed);
-  return () => r.next() * 2 - 1;
-}
-
-/** Hand-built graph: strong edges kept by the mask, weak ones masked, random biases. */
-function handGraph(seed = 1): Float64Array {
-  const rand = rng(seed);
-  const w = new Float64Array(P * P);
-  for (let j = 0; j < P; j++) for (let k = 0; k < P; k++) w[j * P + k] = j === k ? 0.3 * rand() : 0.02 * rand();
-  for (const [j, k, v] of STRONG) w[j * P + k] = v;
-  return w;
-}
 
 function buildLayerOn(args: Partial<nm.layers.NeuralModuleLayerArgs>, w: Float64Array, kernel: Float64Array) {
   const layer = nm.layers.neuralModule({ units: P, density: DENSITY, solver: { method: 'anderson', tol: 1e-7, maxIter: 200 }, ...args });
