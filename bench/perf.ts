@@ -17,6 +17,7 @@ import { hostEngine } from '../src/engine/host_engine.js';
 import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
 import * as kernels from '../src/kernels/index.js';
+import { timeIt as timeAlone } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,17 +30,7 @@ const warmup = Number(arg('warmup', '20'));
 await tf.setBackend(backend);
 await tf.ready();
 
-const median = (a: number[]) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
-function timeIt(fn: () => void, n = reps, warm = warmup): number {
-  for (let i = 0; i < warm; i++) fn();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
+const timeIt = (fn: () => void, n = reps, warm = warmup) => timeAlone(fn, n, warm);
 
 function trainStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): () => void {
   const opt = model.optimizer;

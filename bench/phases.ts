@@ -16,6 +16,7 @@ import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
 import { matMulT } from '../src/utils/matmul.js';
 import { FusedAdamOptimizer } from '../src/optimizers/fused_adam.js';
+import { timeIt as timeAlone } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,17 +30,7 @@ const batch = Number(arg('batch', '128'));
 const features = Number(arg('features', '16'));
 const classes = Number(arg('classes', '26'));
 const reps = Number(arg('reps', '15'));
-const median = (a: number[]) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
-function timeIt(fn: () => void, n = reps, warm = 3): number {
-  for (let i = 0; i < warm; i++) fn();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
+const timeIt = (fn: () => void, n = reps, warm = 3) => timeAlone(fn, n, warm);
 const sync = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]).forEach((x) => x.dataSync());
 
 const model = tf.sequential();

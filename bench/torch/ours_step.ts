@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../../src/index.js';
+import { timeIt } from '../timing.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,18 +38,11 @@ const step = () => {
   cost?.dataSync();
   cost?.dispose();
 };
-for (let i = 0; i < warmup; i++) step();
-const ts: number[] = [];
-for (let i = 0; i < reps; i++) {
-  const t0 = performance.now();
-  step();
-  ts.push(performance.now() - t0);
-}
-ts.sort((a, b) => a - b);
+const ms = timeIt(step, reps, warmup);
 const layer = m.layers[0] as nm.layers.NeuralModuleLayer;
 console.log(
   JSON.stringify({
-    ms: ts[Math.floor(ts.length / 2)],
+    ms,
     p,
     batch,
     keptEdges: layer.structure().edges,
