@@ -42,30 +42,31 @@ function tinyCsv(): string {
   return rows.join('\n');
 }
 
-const config = (out: string, extra: string[] = []): BenchConfig =>
-  parseArgs([
-    '--data',
-    dataDir,
-    '--datasets',
-    'tiny',
-    '--nodes',
-    '5',
-    '--seeds',
-    '2',
-    '--epochs',
-    '2',
-    '--patience',
-    '1',
-    '--budget',
-    '1',
-    '--batch-size',
-    '16',
-    '--backend',
-    'cpu',
-    '--out',
-    out,
-    ...extra,
-  ])!;
+/** The flags of a tiny run (the tiny dataset, 5 nodes, 2 seeds, 2 epochs) into `out`. */
+const tinyArgs = (out: string): string[] => [
+  '--data',
+  dataDir,
+  '--datasets',
+  'tiny',
+  '--nodes',
+  '5',
+  '--seeds',
+  '2',
+  '--epochs',
+  '2',
+  '--patience',
+  '1',
+  '--budget',
+  '1',
+  '--batch-size',
+  '16',
+  '--backend',
+  'cpu',
+  '--out',
+  out,
+];
+
+const config = (out: string, extra: string[] = []): BenchConfig => parseArgs([...tinyArgs(out), ...extra])!;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nm-bench-uci-'));
@@ -230,33 +231,7 @@ describe('the grid on a tiny dataset', () => {
 
   it('rebuilds the report from the store with --report-only, training nothing', async () => {
     const log: string[] = [];
-    const code = await main(
-      [
-        'uci',
-        '--report-only',
-        '--data',
-        dataDir,
-        '--datasets',
-        'tiny',
-        '--nodes',
-        '5',
-        '--seeds',
-        '2',
-        '--epochs',
-        '2',
-        '--patience',
-        '1',
-        '--budget',
-        '1',
-        '--batch-size',
-        '16',
-        '--backend',
-        'cpu',
-        '--out',
-        out,
-      ],
-      (s) => log.push(s),
-    );
+    const code = await main(['uci', '--report-only', ...tinyArgs(out)], (s) => log.push(s));
     expect(code).toBe(0);
     expect(log.join('\n')).toContain(`${METHOD_NAMES.length * 2}/${METHOD_NAMES.length * 2} runs complete`);
     expect(existsSync(join(out, 'results.json'))).toBe(true);

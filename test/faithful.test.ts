@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
-import { setKernelAndGraph } from './helpers/nm_weights.js';
+import { positiveFeedbackLayer, setKernelAndGraph } from './helpers/nm_weights.js';
 import * as graph from '../src/graph/index.js';
 import { Random } from '../src/utils/random.js';
 import { expectClose } from './helpers/close.js';
@@ -199,24 +199,13 @@ describe.each(BACKENDS)('divergence is never reported as convergence (%s)', (bac
 
   for (const activation of ['relu', 'linear'] as const) {
     it(`tensor-engine Picard on positive feedback (${activation}) throws or says not converged`, () => {
-      const layer = nm.layers.neuralModule({
-        units: 3,
+      const layer = positiveFeedbackLayer({
         density: 0.5,
         activation,
         engine: 'tensor',
         onNonConvergence: 'ignore',
         solver: { method: 'picard', maxIter: 50 },
       });
-      layer.build([null, 2]);
-      setKernelAndGraph(
-        layer,
-        tf.ones([2, 3]),
-        tf.tensor2d([
-          [0, 3, 0],
-          [3, 0, 0],
-          [0, 0, 0],
-        ]),
-      );
       let threw: unknown = null;
       try {
         layer.apply(tf.ones([1, 2]));

@@ -3,24 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { refForward, refMask } from './helpers/reference.js';
-import { setKernelAndGraph } from './helpers/nm_weights.js';
+import { positiveFeedbackLayer, setKernelAndGraph } from './helpers/nm_weights.js';
 import { expectClose } from './helpers/close.js';
 
-/** A 2-cycle with gain 3 on a linear activation: no contraction, Picard diverges. */
-function nonContractive(args: Partial<nm.layers.NeuralModuleLayerArgs>) {
-  const layer = nm.layers.neuralModule({ units: 3, density: 2 / 6, activation: 'linear', solver: { method: 'picard', maxIter: 20 }, ...args });
-  layer.build([null, 2]);
-  setKernelAndGraph(
-    layer,
-    tf.ones([2, 3]),
-    tf.tensor2d([
-      [0, 3, 0],
-      [3, 0, 0],
-      [0, 0, 0],
-    ]),
-  );
-  return layer;
-}
+const nonContractive = positiveFeedbackLayer;
 
 describe.each(BACKENDS)('reliability on %s', (backend) => {
   beforeAll(async () => useBackend(backend));

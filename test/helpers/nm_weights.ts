@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { neuralModule, type NeuralModuleLayerArgs } from '../../src/layers/index.js';
 import type { NeuralModuleLayer } from '../../src/layers/neural_module.js';
 
 /**
@@ -9,4 +10,23 @@ import type { NeuralModuleLayer } from '../../src/layers/neural_module.js';
 export function setKernelAndGraph(layer: NeuralModuleLayer, kernel: tf.Tensor, graph: tf.Tensor): void {
   layer.setWeights([kernel, graph, layer.getWeights()[2]]);
   layer.repartition();
+}
+
+/**
+ * A 3-node layer whose graph is the 2-cycle [[0,3],[3,0]] (gain 3) with a ones input
+ * kernel: positive feedback, no contraction, Picard diverges.
+ */
+export function positiveFeedbackLayer(args: Partial<NeuralModuleLayerArgs>): NeuralModuleLayer {
+  const layer = neuralModule({ units: 3, density: 2 / 6, activation: 'linear', solver: { method: 'picard', maxIter: 20 }, ...args });
+  layer.build([null, 2]);
+  setKernelAndGraph(
+    layer,
+    tf.ones([2, 3]),
+    tf.tensor2d([
+      [0, 3, 0],
+      [3, 0, 0],
+      [0, 0, 0],
+    ]),
+  );
+  return layer;
 }
