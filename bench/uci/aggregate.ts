@@ -22,6 +22,8 @@ export interface RunResult {
   testError: number;
   epochs: number;
   bestEpoch: number;
+  /** The selected training ran to the epoch cap without early stopping. */
+  hitCap: boolean;
   secondsPerEpoch: number;
   modules: ModuleSummary | null;
   solver: SolverSummary | null;
@@ -48,8 +50,18 @@ export interface CellSummary {
   valError: Stat;
   secondsPerEpoch: Stat;
   epochs: Stat;
-  modules: { count: Stat; largest: Stat; levels: Stat; edges: Stat } | null;
+  /** Runs whose selected training hit the epoch cap. */
+  hitCap: number;
+  /**
+   * Module structure of the selected trainings: count, largest, levels, kept edges,
+   * balance = largest / mean module size (1 = equal sizes), and how many runs ended
+   * acyclic (every module a single node: the graph became a DAG).
+   */
+  modules: { count: Stat; largest: Stat; levels: Stat; edges: Stat; balance: Stat; acyclic: number } | null;
 }
+
+/** Largest module over the mean module size (p / count): 1 when all modules have the same size. */
+export const moduleBalance = (m: ModuleSummary, nodes: number) => (m.largest * m.count) / nodes;
 
 export function stat(xs: number[]): Stat {
   const n = xs.length;
@@ -99,6 +111,7 @@ export function collectRuns(cfg: BenchConfig, store: TrialStore): { runs: RunRes
       testError: best.testError!,
       epochs: best.epochs,
       bestEpoch: best.bestEpoch,
+      hitCap: best.error == null && best.epochs >= best.settings.epochs,
       secondsPerEpoch: best.secondsPerEpoch,
       modules: best.modules,
       solver: best.solver,
@@ -127,12 +140,15 @@ export function summarize(cfg: BenchConfig, runs: RunResult[]): CellSummary[] {
           valError: stat(rs.map((r) => r.valError)),
           secondsPerEpoch: stat(rs.map((r) => r.secondsPerEpoch)),
           epochs: stat(rs.map((r) => r.epochs)),
+          hitCap: rs.filter((r) => r.hitCap).length,
           modules: ms.length
             ? {
                 count: stat(ms.map((m) => m.count)),
                 largest: stat(ms.map((m) => m.largest)),
                 levels: stat(ms.map((m) => m.levels)),
                 edges: stat(ms.map((m) => m.edges)),
+                balance: stat(ms.map((m) => moduleBalance(m, nodes))),
+                acyclic: ms.filter((m) => m.largest === 1).length,
               }
             : null,
         });

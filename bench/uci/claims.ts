@@ -7,6 +7,7 @@
  */
 import type { RunResult } from './aggregate.js';
 import type { MethodName } from './config.js';
+import { holm, pairedTest, type PairedTest } from './stats.js';
 
 export interface PairedComparison {
   a: MethodName;
@@ -52,6 +53,83 @@ export function speedOverDeq(runs: RunResult[], m: MethodName): { pairs: number;
   const ps = pairs(runs, 'DEQ', m).filter(([x, y]) => x.secondsPerEpoch > 0 && y.secondsPerEpoch > 0);
   const logs = ps.map(([deq, y]) => Math.log(deq.secondsPerEpoch / y.secondsPerEpoch));
   return { pairs: ps.length, ratio: logs.length ? Math.exp(logs.reduce((s, v) => s + v, 0) / logs.length) : NaN };
+}
+
+/** One row of the claims table: a paired comparison over every (dataset, nodes, seed) both methods ran. */
+export interface ClaimRow {
+  claim: string;
+  a: MethodName;
+  b: MethodName;
+  /** Paired statistics of a − b in test error (fractions); for the speed claim, of ln(time_b / time_a). */
+  test: PairedTest;
+  /** Holm-adjusted p-value across the table. */
+  pHolm: number;
+  kind: 'error' | 'speed';
+}
+
+/** The papers' claims (neural-modules-v3 §4, v4 §4) as (a, b): "a has lower test error than b". */
+export const ERROR_CLAIMS: [string, MethodName, MethodName][] = [
+  ['NMs beats NN', 'NMs', 'NN'],
+  ['NMs&NM beats NN', 'NMs&NM', 'NN'],
+  ['NMs&NM+sched beats NN', 'NMs&NM+sched', 'NN'],
+  ['NMs beats DEQ', 'NMs', 'DEQ'],
+  ['NMs&NM beats DEQ', 'NMs&NM', 'DEQ'],
+  ['NMs beats DAG', 'NMs', 'DAG'],
+  ['NMs&NM beats DAG', 'NMs&NM', 'DAG'],
+  ['NM regularization beats none', 'NMs&NM', 'NMs'],
+  ['NM regularization beats L1', 'NMs&NM', 'NMs&L1'],
+  ['adaptive α beats fixed α', 'NMs&NM+sched', 'NMs&NM'],
+];
+
+/** The speed claim: the NM layers take less time per epoch than DEQ. */
+export const SPEED_CLAIMS: [string, MethodName, MethodName][] = [
+  ['NMs faster than DEQ', 'NMs', 'DEQ'],
+  ['NMs&NM faster than DEQ', 'NMs&NM', 'DEQ'],
+];
+
+/** Every claim both of whose methods ran, with paired statistics and Holm's correction across all rows. */
+export function claimRows(runs: RunResult[]): ClaimRow[] {
+  const rows: Omit<ClaimRow, 'pHolm'>[] = [];
+  for (const [claim, a, b] of ERROR_CLAIMS) {
+    const ps = pairs(runs, a, b);
+    if (ps.length) rows.push({ claim, a, b, kind: 'error', test: pairedTest(ps.map(([x, y]) => x.testError - y.testError)) });
+  }
+  for (const [claim, a, b] of SPEED_CLAIMS) {
+    const ps = pairs(runs, a, b).filter(([x, y]) => x.secondsPerEpoch > 0 && y.secondsPerEpoch > 0);
+    if (ps.length) rows.push({ claim, a, b, kind: 'speed', test: pairedTest(ps.map(([x, y]) => Math.log(y.secondsPerEpoch / x.secondsPerEpoch))) });
+  }
+  const adjusted = holm(rows.map((r) => r.test.p));
+  return rows.map((r, i) => ({ ...r, pHolm: adjusted[i] }));
+}
+
+const pv = (p: number) => (!Number.isFinite(p) ? '–' : p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
+const pts = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)}`;
+
+/** The verdict of a row at family-wise level 0.05 (Holm). */
+export function verdict(r: ClaimRow): string {
+  if (!Number.isFinite(r.pHolm)) return 'too few pairs';
+  if (r.pHolm >= 0.05) return 'not shown (no significant difference)';
+  const forClaim = r.kind === 'error' ? r.test.mean < 0 : r.test.mean > 0;
+  return forClaim ? 'supported' : `refuted: ${r.b} ${r.kind === 'error' ? 'has lower error' : 'is faster'}`;
+}
+
+/** The claims table: pairs, mean difference with 95 % CI, wins/ties/losses, p, Holm p, verdict. */
+export function claimsStatsTable(rows: ClaimRow[]): string {
+  const out = ['| claim | pairs | mean a − b | 95 % CI | a better / tie / worse | p (paired t) | p (Holm) | verdict |', '|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    const t = r.test;
+    if (r.kind === 'error') {
+      out.push(
+        `| ${r.claim} (${r.a} vs ${r.b}) | ${t.n} | ${pts(t.mean)} points | [${pts(t.ciLow)}, ${pts(t.ciHigh)}] | ${t.negative} / ${t.zero} / ${t.positive} | ${pv(t.p)} | ${pv(r.pHolm)} | ${verdict(r)} |`,
+      );
+    } else {
+      const x = (v: number) => `×${Math.exp(v).toFixed(2)}`;
+      out.push(
+        `| ${r.claim} (${r.b} time ÷ ${r.a} time, geometric mean) | ${t.n} | ${x(t.mean)} | [${x(t.ciLow)}, ${x(t.ciHigh)}] | ${t.positive} / ${t.zero} / ${t.negative} | ${pv(t.p)} | ${pv(r.pHolm)} | ${verdict(r)} |`,
+      );
+    }
+  }
+  return out.join('\n');
 }
 
 /** The comparisons the papers make, as a markdown table (over all datasets and per dataset). */

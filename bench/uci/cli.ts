@@ -4,19 +4,13 @@
  * See `--help` and docs/RESULTS.md.
  */
 import { fileURLToPath } from 'node:url';
+import { setBackend } from './backend.js';
 import { BenchConfigError, checkData, parseArgs, usage, type BenchConfig } from './config.js';
 import { estimateGrid, formatEstimate } from './estimate.js';
 import { unavailableMethods } from './methods.js';
 import { buildResults, writeOutputs } from './output.js';
 import { planTrials, runGrid } from './runner.js';
 import { TrialStore } from './store.js';
-
-async function setBackend(name: BenchConfig['backend']): Promise<void> {
-  const tf = await import('@tensorflow/tfjs');
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend(name))) throw new BenchConfigError(`--backend: could not initialise the '${name}' backend.`);
-  await tf.ready();
-}
 
 /** Runs the benchmark for a command line; returns the process exit code. */
 export async function main(argv: string[], log: (s: string) => void = (s) => console.log(s)): Promise<number> {
@@ -44,7 +38,7 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
   const command = `npm run bench:uci -- ${argv.join(' ')}`.trim();
   const plan = planTrials(cfg);
   log(
-    `UCI benchmark: ${cfg.datasets.join(',')} × nodes ${cfg.nodes.join(',')} × ${cfg.methods.join(',')} × ${cfg.seeds.length} seeds × budget ${cfg.budget} = ${plan.length} trials → ${cfg.out}`,
+    `UCI benchmark: ${cfg.datasets.join(',')} × nodes ${cfg.nodes.join(',')} × ${cfg.methods.join(',')} × ${cfg.seeds.length} seeds × budget ${cfg.budget} (protocol ${cfg.protocol}) = ${plan.length} trials, ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''} → ${cfg.out}`,
   );
   if (cfg.estimate) {
     log(formatEstimate(estimateGrid(cfg, new TrialStore(cfg.out).all())));

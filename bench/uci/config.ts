@@ -7,8 +7,29 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The methods of shared/DESIGN.md §4, in table order, the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/CFF.md), and OPTNET (an OptNet QP hidden layer). */
-export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM', 'OPTNET'] as const;
+export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM', 'NMs&NM+sched', 'OPTNET'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
+/** The methods a run trains when --methods is not given (CFF and OPTNET only on request: they are the slow v4 baselines). */
+export const DEFAULT_METHODS: readonly MethodName[] = ['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM', 'NMs&NM+sched'];
+
+/**
+ * Tuning and training protocols (bench/uci/README.md):
+ * - `v2` (default): per run, B configurations drawn from independent grids (Adam lr;
+ *   ρ; λ or α on a log grid 1e-4…1e-1), trained until early stopping (cap 200 epochs).
+ * - `paper`: the papers' optimizer, SGD lr 0.1 momentum 0.5, up to 150 epochs with
+ *   patience 20; B configurations of (ρ; λ or α) drawn as in v2 (NN and DEQ have one).
+ * - `v1`: the fixed two-level designs of the first report (budget 1, 2 or 4).
+ */
+export const PROTOCOLS = ['v2', 'paper', 'v1'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+/** Epoch cap and patience per protocol when --epochs / --patience are not given. */
+export const PROTOCOL_DEFAULTS: Record<Protocol, { epochs: number; patience: number; budget: number }> = {
+  v2: { epochs: 200, patience: 10, budget: 4 },
+  paper: { epochs: 150, patience: 20, budget: 4 },
+  v1: { epochs: 60, patience: 6, budget: 4 },
+};
+/** Largest tuning budget of v2 / paper. */
+export const MAX_BUDGET = 32;
 
 export const DEFAULT_DATASETS = ['digits', 'satellite', 'letter', 'dna', 'vehicle'];
 export const DEFAULT_NODES = [40, 60, 80, 100, 200, 300];
@@ -32,7 +53,11 @@ export interface BenchConfig {
   /** Epochs without a validation-loss improvement before stopping. */
   patience: number;
   /** Configurations tried per (dataset, method, nodes, seed): the tuning budget. */
-  budget: (typeof BUDGETS)[number];
+  budget: number;
+  /** Tuning and training protocol (see {@link PROTOCOLS}). */
+  protocol: Protocol;
+  /** Training processes run at once (one per core). */
+  workers: number;
   batchSize: number;
   out: string;
   backend: (typeof BACKENDS)[number];
@@ -64,11 +89,13 @@ export const FLAGS: Record<string, FlagSpec> = {
   datasets: { help: `comma-separated dataset names (CSV files in --data); default ${DEFAULT_DATASETS.join(',')}` },
   data: { help: 'directory of the dataset CSVs; default ../shared/datasets relative to the package root' },
   nodes: { help: `comma-separated hidden node counts; default ${DEFAULT_NODES.join(',')}` },
-  methods: { help: `comma-separated methods among ${METHOD_NAMES.join(',')}; default all` },
+  methods: { help: `comma-separated methods among ${METHOD_NAMES.join(',')}; default ${DEFAULT_METHODS.join(',')}` },
+  protocol: { help: `tuning/training protocol (${PROTOCOLS.join(', ')}); default v2 (see bench/uci/README.md)` },
+  workers: { help: 'training processes at once, one per core; default 1' },
   seeds: { help: 'number of seeds (splits) N, seeds 1..N; default 5' },
-  epochs: { help: 'maximum epochs per training, with early stopping on validation loss; default 60' },
-  patience: { help: 'early-stopping patience in epochs; default 6' },
-  budget: { help: `tuning configurations per method (${BUDGETS.join(', ')}); default 4` },
+  epochs: { help: 'maximum epochs per training, with early stopping on validation loss; default 200 (v2), 150 (paper), 60 (v1)' },
+  patience: { help: 'early-stopping patience in epochs; default 10 (v2), 20 (paper), 6 (v1)' },
+  budget: { help: `tuning configurations per method: 1..${MAX_BUDGET} (v2, paper) or ${BUDGETS.join(', ')} (v1); default 4` },
   'batch-size': { help: 'mini-batch size; default 64' },
   out: { help: 'output directory; default out/uci (relative to the working directory)' },
   backend: { help: `tfjs backend (${BACKENDS.join(', ')}); default wasm` },
@@ -173,13 +200,19 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
   if (f.has('help')) return null;
   const nodes = f.has('nodes') ? list(f.get('nodes')!).map((v) => int('nodes', v, 1)) : DEFAULT_NODES;
   if (nodes.length === 0) throw new BenchConfigError('--nodes: expected at least one node count, e.g. 40,100,300.');
-  const methods = f.has('methods') ? list(f.get('methods')!).map((v) => oneOf('methods', v, METHOD_NAMES)) : [...METHOD_NAMES];
+  const methods = f.has('methods') ? list(f.get('methods')!).map((v) => oneOf('methods', v, METHOD_NAMES)) : [...DEFAULT_METHODS];
   if (methods.length === 0) throw new BenchConfigError(`--methods: expected at least one of ${METHOD_NAMES.join(', ')}.`);
   const datasets = f.has('datasets') ? list(f.get('datasets')!) : DEFAULT_DATASETS;
   if (datasets.length === 0) throw new BenchConfigError('--datasets: expected at least one dataset name.');
-  const budgetRaw = int('budget', f.get('budget') ?? '4', 1);
-  const budget = BUDGETS.find((b) => b === budgetRaw);
-  if (budget === undefined) throw new BenchConfigError(`--budget: unknown value '${budgetRaw}'; valid values: ${BUDGETS.join(', ')}.`);
+  const protocol = oneOf('protocol', f.get('protocol') ?? 'v2', PROTOCOLS);
+  const defaults = PROTOCOL_DEFAULTS[protocol];
+  const budget = int('budget', f.get('budget') ?? String(defaults.budget), 1);
+  if (protocol === 'v1' && !BUDGETS.some((b) => b === budget)) {
+    throw new BenchConfigError(`--budget: unknown value '${budget}' for --protocol v1; valid values: ${BUDGETS.join(', ')}.`);
+  }
+  if (budget > MAX_BUDGET) throw new BenchConfigError(`--budget: expected an integer from 1 to ${MAX_BUDGET}; received '${budget}'.`);
+  const workers = int('workers', f.get('workers') ?? '1', 1);
+  if (workers > 16) throw new BenchConfigError(`--workers: expected an integer from 1 to 16 (one per core); received '${workers}'.`);
   const dedupe = <T>(xs: T[]) => Array.from(new Set(xs));
   return {
     datasets: dedupe(datasets),
@@ -187,9 +220,11 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     nodes: dedupe(nodes).sort((a, b) => a - b),
     methods: METHOD_NAMES.filter((m) => methods.includes(m)),
     seeds: Array.from({ length: int('seeds', f.get('seeds') ?? '5', 1) }, (_, i) => i + 1),
-    epochs: int('epochs', f.get('epochs') ?? '60', 1),
-    patience: int('patience', f.get('patience') ?? '6', 1),
+    epochs: int('epochs', f.get('epochs') ?? String(defaults.epochs), 1),
+    patience: int('patience', f.get('patience') ?? String(defaults.patience), 1),
     budget,
+    protocol,
+    workers,
     batchSize: int('batch-size', f.get('batch-size') ?? '64', 1),
     out: resolve(cwd, f.get('out') ?? 'out/uci'),
     backend: oneOf('backend', f.get('backend') ?? 'wasm', BACKENDS),

@@ -1,7 +1,11 @@
 /**
  * The compared methods (shared/DESIGN.md §4) and their tuning designs.
  *
- * Every method gets the same number of configurations (the budget B ∈ {1, 2, 4}):
+ * Protocols v2 and paper (the default, issue 16): per run, B configurations drawn
+ * from independent grids ({@link V2_GRIDS}, {@link drawConfigs}); `NMs&NM+sched` is
+ * NMs&NM with the `nmAlphaSchedule` callback (its defaults).
+ *
+ * Protocol v1 (the first report): every method gets the same number of configurations (the budget B ∈ {1, 2, 4}):
  * - NN, DEQ, OPTNET (only the learning rate applies): lr ∈ {0.01, 0.003} at B = 2, plus
  *   0.001 and 0.03 at B = 4.
  * - NMs (lr, ρ): the full 2×2 factorial at B = 4; {(0,0), (1,1)} at B = 2.
@@ -17,19 +21,33 @@ import * as tf from '@tensorflow/tfjs';
 import * as nm from '../../src/node.js';
 import type { NeuralModuleLayerArgs } from '../../src/layers/nm_args.js';
 import { BenchConfigError, type MethodName } from './config.js';
+import { hashSeed } from './seeded_random.js';
 
-/** One tuning configuration. `density`/`l1`/`alpha` only where the method has them. */
+/** One tuning configuration. `density`/`l1`/`alpha` only where the method has them; `momentum` selects SGD with momentum (the paper protocol) instead of Adam. */
 export interface MethodConfig {
   lr: number;
   density?: number;
   l1?: number;
   alpha?: number;
+  momentum?: number;
 }
 
 const LR = [0.01, 0.003];
 const LR_WIDE = [0.01, 0.003, 0.001, 0.03];
 const RHO = [0.05, 0.01];
 const REG = [1e-3, 1e-4];
+
+/** Protocol v2's grids (independent per factor; see {@link drawConfigs}). */
+export const V2_GRIDS = {
+  /** Adam learning rate. */
+  lr: [0.03, 0.01, 0.003, 0.001],
+  /** Kept density ρ (the papers' Table 5 uses 0.01 and 0.05). */
+  density: [0.01, 0.02, 0.05, 0.1],
+  /** L1 λ or NM α: a log grid covering 1e-4…1e-1. */
+  reg: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+} as const;
+/** The papers' optimizer (neural-modules-v3 §4): SGD, learning rate 0.1, momentum 0.5. */
+export const PAPER_SGD = { lr: 0.1, momentum: 0.5 } as const;
 
 /** Level-index designs per factor count and budget (see the file comment). */
 const DESIGNS: Record<2 | 3, Record<1 | 2 | 4, number[][]>> = {
@@ -61,7 +79,84 @@ const DESIGNS: Record<2 | 3, Record<1 | 2 | 4, number[][]>> = {
   },
 };
 
-/** The configurations a method is tuned over, in a fixed order. */
+/** The factors a method is tuned over (besides the learning rate, which protocol `paper` fixes). */
+function methodFactors(method: MethodName): ('density' | 'l1' | 'alpha')[] {
+  switch (method) {
+    case 'NN':
+    case 'DEQ':
+    case 'CFF':
+    case 'OPTNET':
+      return [];
+    case 'NMs':
+      return ['density'];
+    case 'DAG':
+    case 'NMs&L1':
+      return ['density', 'l1'];
+    case 'NMs&NM':
+    case 'NMs&NM+sched':
+      return ['density', 'alpha'];
+  }
+}
+
+/** A small seeded generator (mulberry32) for the configuration draws. */
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** B levels of one factor: shuffled passes over the grid, so every level appears before any repeats (a Latin-hypercube draw). */
+function drawLevels<T>(grid: readonly T[], budget: number, next: () => number): T[] {
+  const out: T[] = [];
+  while (out.length < budget) {
+    const pass = grid.slice();
+    for (let i = pass.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [pass[i], pass[j]] = [pass[j], pass[i]];
+    }
+    out.push(...pass);
+  }
+  return out.slice(0, budget);
+}
+
+/**
+ * Protocol v2 / paper: `budget` configurations of `method` drawn from independent grids
+ * ({@link V2_GRIDS}), each factor an independent Latin-hypercube draw seeded by `drawSeed`
+ * (the runner derives it from the run: dataset, nodes, seed, method), so every run of every
+ * method gets the same number of fresh draws. `paper` fixes the optimizer to
+ * {@link PAPER_SGD}; a method with nothing left to tune (NN, DEQ, CFF, OPTNET) then has one
+ * configuration. Duplicate draws are kept out (a method whose grid is smaller than the
+ * budget gets fewer configurations).
+ */
+export function drawConfigs(method: MethodName, budget: number, protocol: 'v2' | 'paper', drawSeed: number): MethodConfig[] {
+  const next = mulberry(drawSeed);
+  const factors = methodFactors(method);
+  const size =
+    (protocol === 'v2' ? V2_GRIDS.lr.length : 1) * factors.reduce((n, f) => n * (f === 'density' ? V2_GRIDS.density.length : V2_GRIDS.reg.length), 1);
+  const b = Math.min(budget, size);
+  const lrs = protocol === 'v2' ? drawLevels(V2_GRIDS.lr, b, next) : Array<number>(b).fill(PAPER_SGD.lr);
+  const columns = factors.map((f) => drawLevels(f === 'density' ? V2_GRIDS.density : V2_GRIDS.reg, b, next));
+  const out: MethodConfig[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < b; i++) {
+    const c: MethodConfig = { lr: lrs[i] };
+    factors.forEach((f, k) => (c[f] = columns[k][i]));
+    if (protocol === 'paper') c.momentum = PAPER_SGD.momentum;
+    const id = JSON.stringify(c);
+    if (!seen.has(id)) {
+      seen.add(id);
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+/** The configurations a method is tuned over, in a fixed order (protocol v1; v2 and paper: {@link drawConfigs}). */
 export function tuningGrid(method: MethodName, budget: 1 | 2 | 4): MethodConfig[] {
   switch (method) {
     case 'NN':
@@ -75,8 +170,19 @@ export function tuningGrid(method: MethodName, budget: 1 | 2 | 4): MethodConfig[
     case 'NMs&L1':
       return DESIGNS[3][budget].map(([a, b, c]) => ({ lr: LR[a], density: RHO[b], l1: REG[c] }));
     case 'NMs&NM':
+    case 'NMs&NM+sched':
       return DESIGNS[3][budget].map(([a, b, c]) => ({ lr: LR[a], density: RHO[b], alpha: REG[c] }));
   }
+}
+
+/** The configurations of one run under the protocol of `cfg`. */
+export function runConfigs(
+  method: MethodName,
+  cfg: { budget: number; protocol: 'v1' | 'v2' | 'paper' },
+  run: { dataset: string; nodes: number; seed: number },
+): MethodConfig[] {
+  if (cfg.protocol === 'v1') return tuningGrid(method, cfg.budget as 1 | 2 | 4);
+  return drawConfigs(method, cfg.budget, cfg.protocol, hashSeed(`${cfg.protocol}|${run.dataset}|${run.nodes}|${run.seed}|${method}`));
 }
 
 type Factory = (args: Record<string, unknown>) => unknown;
@@ -89,7 +195,7 @@ function regularizerFactory(name: 'nm' | 'offDiagonalL1'): Factory | null {
 
 /** Methods that cannot run because a regularizer they need is not exported from nm.regularizers. */
 export function unavailableMethods(methods: readonly MethodName[]): { method: MethodName; missing: string }[] {
-  const need: Partial<Record<MethodName, 'nm' | 'offDiagonalL1'>> = { DAG: 'offDiagonalL1', 'NMs&L1': 'offDiagonalL1', 'NMs&NM': 'nm' };
+  const need: Partial<Record<MethodName, 'nm' | 'offDiagonalL1'>> = { DAG: 'offDiagonalL1', 'NMs&L1': 'offDiagonalL1', 'NMs&NM': 'nm', 'NMs&NM+sched': 'nm' };
   return methods.flatMap((m) => {
     const r = need[m];
     return r && !regularizerFactory(r) ? [{ method: m, missing: `nm.regularizers.${r}` }] : [];
@@ -143,17 +249,22 @@ export function buildModel(
       validateInput: false, // inputs are standardized finite CSV values (checked at load)
     };
     if (method === 'DAG' || method === 'NMs&L1') args.graphRegularizer = graphRegularizer('offDiagonalL1', { l1: config.l1! });
-    if (method === 'NMs&NM') args.graphRegularizer = graphRegularizer('nm', { alpha: config.alpha!, form: nmForm, norm: 'l1' });
+    if (method === 'NMs&NM' || method === 'NMs&NM+sched') args.graphRegularizer = graphRegularizer('nm', { alpha: config.alpha!, form: nmForm, norm: 'l1' });
     reg = args.graphRegularizer ?? null;
     nmLayer = nm.layers.neuralModule(args);
     model.add(nmLayer);
   }
   model.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
-  model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
+  const optimizer = config.momentum != null ? tf.train.momentum(config.lr, config.momentum) : tf.train.adam(config.lr);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+  const callbacks: tf.Callback[] = [];
+  if (nmLayer) callbacks.push(nm.callbacks.modulePartition({ every: 'epoch' }));
+  // The adaptive α (neural-modules-v3 §3.5), with its documented defaults; after modulePartition so it sees this epoch's modules.
+  if (method === 'NMs&NM+sched') callbacks.push(nm.callbacks.nmAlphaSchedule());
   return {
     model,
     nmLayer,
-    callbacks: nmLayer ? [nm.callbacks.modulePartition({ every: 'epoch' })] : [],
+    callbacks,
     dispose() {
       model.optimizer?.dispose(); // Adam's moment variables are not owned by the model
       model.dispose();

@@ -6,10 +6,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectRuns, summarize, type CellSummary, type RunResult } from './aggregate.js';
-import { claimsTable } from './claims.js';
+import { claimRows, claimsStatsTable, claimsTable } from './claims.js';
 import type { BenchConfig } from './config.js';
 import { SPLIT_FRACTIONS } from './data.js';
-import { tuningGrid } from './methods.js';
+import { PAPER_SGD, tuningGrid, V2_GRIDS } from './methods.js';
 import { errorChart, renderSvg, timeChart, type ChartSpec } from './plots.js';
 import { renderPng } from './raster.js';
 import { markdownReport, type TableShape } from './report.js';
@@ -19,7 +19,9 @@ export interface BenchResults {
   generatedAt: string;
   command: string;
   settings: Omit<BenchConfig, 'reportOnly' | 'dryRun' | 'estimate'> & { split: readonly number[]; tuning: Record<string, unknown> };
-  counts: { plannedRuns: number; completeRuns: number; incompleteRuns: number; failedRuns: number; trials: number };
+  counts: { plannedRuns: number; completeRuns: number; incompleteRuns: number; failedRuns: number; trials: number; trialsAtCap: number };
+  /** The distinct commits, package versions and backends of the trials (issue 16: every trial records them). */
+  provenance: { commits: string[]; packageVersions: string[]; backends: string[] };
   /** Sum of the wall time of every trial in the grid, seconds. */
   trainingSeconds: number;
   runs: RunResult[];
@@ -33,6 +35,8 @@ export function writeAtomic(path: string, data: string | Uint8Array): void {
   renameSync(tmp, path);
 }
 
+const distinct = (xs: string[]) => Array.from(new Set(xs)).sort();
+
 /** Builds the results of the grid of `cfg` from the store. */
 export function buildResults(cfg: BenchConfig, store: TrialStore, command: string): BenchResults {
   const { runs, incomplete, allFailed } = collectRuns(cfg, store);
@@ -43,13 +47,26 @@ export function buildResults(cfg: BenchConfig, store: TrialStore, command: strin
   return {
     generatedAt: new Date().toISOString(),
     command,
-    settings: { ...settings, split: SPLIT_FRACTIONS, tuning: Object.fromEntries(cfg.methods.map((m) => [m, tuningGrid(m, cfg.budget)])) },
+    settings: {
+      ...settings,
+      split: SPLIT_FRACTIONS,
+      tuning:
+        cfg.protocol === 'v1'
+          ? Object.fromEntries(cfg.methods.map((m) => [m, tuningGrid(m, cfg.budget as 1 | 2 | 4)]))
+          : { grids: V2_GRIDS, paperSgd: PAPER_SGD },
+    },
     counts: {
       plannedRuns: cfg.datasets.length * cfg.methods.length * cfg.nodes.length * cfg.seeds.length,
       completeRuns: runs.length,
       incompleteRuns: incomplete,
       failedRuns: allFailed,
       trials: trials.length,
+      trialsAtCap: trials.filter((t) => t.error == null && t.epochs >= t.settings.epochs).length,
+    },
+    provenance: {
+      commits: distinct(trials.map((t) => t.provenance?.commit ?? 'not recorded')),
+      packageVersions: distinct(trials.map((t) => t.provenance?.packageVersion ?? 'not recorded')),
+      backends: distinct(trials.map((t) => t.provenance?.backend ?? t.settings.backend)),
     },
     trainingSeconds: trials.reduce((a, t) => a + t.wallSeconds, 0),
     runs,
@@ -77,7 +94,8 @@ export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Pro
     `Generated ${results.generatedAt} by \`${results.command}\`.`,
     '',
     `Runs complete: ${c.completeRuns} of ${c.plannedRuns} planned (${c.incompleteRuns} incomplete, ${c.failedRuns} with every trial failed); ` +
-      `${c.trials} trials, ${(results.trainingSeconds / 60).toFixed(1)} min of training wall time. ` +
+      `${c.trials} trials (${c.trialsAtCap} of them hit the ${cfg.epochs}-epoch cap), ${(results.trainingSeconds / 60).toFixed(1)} min of training wall time. ` +
+      `Protocol ${cfg.protocol}. Commits: ${results.provenance.commits.join(', ')}; package ${results.provenance.packageVersions.join(', ')}; backend ${results.provenance.backends.join(', ')}. ` +
       `Split ${SPLIT_FRACTIONS.join('/')} (stratified, seeds ${cfg.seeds.join(', ')}); tuning budget ${cfg.budget} configurations per method; ` +
       `max ${cfg.epochs} epochs, patience ${cfg.patience}, batch ${cfg.batchSize}, backend ${cfg.backend}` +
       `${cfg.maxTrain != null ? `, training set capped at ${cfg.maxTrain} samples` : ''}.` +
@@ -88,6 +106,11 @@ export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Pro
     "## Paired comparisons (the papers' claims)",
     '',
     'Each pair is one (dataset, nodes, seed): same split, same tuning budget, selected configurations.',
+    '',
+    claimsStatsTable(claimRows(results.runs)),
+    '',
+    'Error differences are in percentage points of test error; "a better" counts pairs where a has the lower error (for the speed rows: where a is faster). ' +
+      "p is a two-sided paired t-test; Holm's correction runs over every row of this table. The per-dataset breakdown follows.",
     '',
     claimsTable(results.runs, cfg.methods, cfg.datasets),
     '',

@@ -37,6 +37,7 @@ export const METHOD_COLORS: Record<MethodName, string> = {
   NMs: '#1f77b4',
   'NMs&L1': '#ff7f0e',
   'NMs&NM': '#2ca02c',
+  'NMs&NM+sched': '#17becf',
   OPTNET: '#e377c2',
 };
 

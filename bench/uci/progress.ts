@@ -74,11 +74,14 @@ export class GridProgress {
     return ds ?? all ?? NaN;
   }
 
+  /** Trials trained at once (`--workers`): the ETA divides by it. */
+  parallel = 1;
+
   /** Seconds left for the trials of the plan not finished yet. */
   eta(): number {
     let s = 0;
     for (const c of this.plan.slice(this.done)) s += this.estimate(c);
-    return s;
+    return s / this.parallel;
   }
 
   started(c: TrialCoordinates): void {

@@ -67,7 +67,7 @@ export function speedupTable(cells: CellSummary[], shape: TableShape, dataset: s
   });
 }
 
-/** Module count / largest module / levels / kept edges at the end of training (means over seeds). */
+/** Module count / largest module / balance / levels / kept edges at the end of training (means over seeds), and runs that ended acyclic. */
 export function moduleTable(cells: CellSummary[], shape: TableShape, dataset: string): string | null {
   const rows = shape.methods.filter((m) => m !== 'NN' && m !== 'CFF' && m !== 'OPTNET');
   if (rows.length === 0) return null;
@@ -77,10 +77,17 @@ export function moduleTable(cells: CellSummary[], shape: TableShape, dataset: st
     dataset,
     (c) => {
       const m = c.modules;
-      return m ? `${m.count.mean.toFixed(1)} / ${m.largest.mean.toFixed(1)} / ${m.levels.mean.toFixed(1)} / ${m.edges.mean.toFixed(0)}` : '–';
+      if (!m) return '–';
+      const dag = m.acyclic > 0 ? ` (acyclic ${m.acyclic}/${m.count.n})` : '';
+      return `${m.count.mean.toFixed(1)} / ${m.largest.mean.toFixed(1)} / ${m.balance.mean.toFixed(2)} / ${m.levels.mean.toFixed(1)} / ${m.edges.mean.toFixed(0)}${dag}`;
     },
     rows,
   );
+}
+
+/** Epochs of the selected trainings, mean, with the number that hit the epoch cap. */
+export function epochTable(cells: CellSummary[], shape: TableShape, dataset: string): string {
+  return grid(cells, shape, dataset, (c) => `${c.epochs.mean.toFixed(1)}${c.hitCap ? ` (cap ${c.hitCap}/${c.epochs.n})` : ''}`);
 }
 
 /** All tables of all datasets, as one markdown document. */
@@ -92,7 +99,14 @@ export function markdownReport(cells: CellSummary[], shape: TableShape, preamble
     const sp = speedupTable(cells, shape, d);
     if (sp) out.push('', '### Speed relative to DEQ (DEQ time per epoch ÷ method time per epoch)', '', sp);
     const mt = moduleTable(cells, shape, d);
-    if (mt) out.push('', '### Modules at the end of training: count / largest / levels / kept edges (means)', '', mt);
+    if (mt)
+      out.push(
+        '',
+        '### Modules at the end of training: count / largest / balance / levels / kept edges (means; balance = largest ÷ mean module size; "acyclic k/n": k of n runs ended with every module a single node)',
+        '',
+        mt,
+      );
+    out.push('', '### Epochs trained (mean over seeds; runs of the selected configuration that hit the epoch cap)', '', epochTable(cells, shape, d));
   }
   return `${out.join('\n')}\n`;
 }

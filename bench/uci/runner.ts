@@ -2,10 +2,14 @@
  * Runs the benchmark grid: seed → dataset → nodes → method → tuning configuration,
  * so a partial run holds complete seeds first. Trials already in the store are
  * skipped; each new one is trained under a seeded Math.random and appended.
+ * With `--workers N` the trials go to N child processes (bench/uci/worker.ts), one
+ * trial at a time each, in plan order; this process alone writes the store.
  */
 import type { BenchConfig, MethodName } from './config.js';
 import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
-import { buildCff, buildModel, tuningGrid, type MethodConfig } from './methods.js';
+import { buildCff, buildModel, runConfigs, type MethodConfig } from './methods.js';
+import { trialProvenance } from './provenance.js';
+import { runInWorkers } from './workers.js';
 import { GridProgress } from './progress.js';
 import { hashSeed, withSeededRandom } from './seeded_random.js';
 import { TrialStore, trialKey, trialSettings, type TrialRecord } from './store.js';
@@ -30,7 +34,7 @@ export function planTrials(cfg: BenchConfig): PlannedTrial[] {
     for (const dataset of cfg.datasets) {
       for (const nodes of cfg.nodes) {
         for (const method of cfg.methods) {
-          tuningGrid(method, cfg.budget).forEach((config, configIndex) => {
+          runConfigs(method, cfg, { dataset, nodes, seed }).forEach((config, configIndex) => {
             out.push({ dataset, method, nodes, seed, configIndex, config, key: trialKey({ dataset, method, nodes, seed, config, settings }) });
           });
         }
@@ -71,37 +75,71 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
     const r = store.get(t.key);
     if (r) progress.observe(t, r.wallSeconds);
   }
-  const settings = trialSettings(cfg);
-  const splits = new Map<string, SplitData>(); // one dataset/seed at a time
+  progress.parallel = Math.max(1, Math.min(cfg.workers, pending.length));
   let executed = 0;
-  for (const t of pending) {
-    progress.started(t);
-    const splitId = `${t.dataset}|${t.seed}`;
-    if (!splits.has(splitId)) {
-      splits.clear();
-      const split = makeSplit(await loadDataset(cfg.dataDir, t.dataset), t.seed, cfg.maxTrain);
-      splits.set(splitId, cfg.binary ? toBinary(split) : split);
+  const onRecord = (t: PlannedTrial, record: TrialRecord) => {
+    store.append(record);
+    executed++;
+    const mods = record.modules ? ` modules ${record.modules.count} (largest ${record.modules.largest})` : '';
+    const err = record.error ? ` [stopped: ${record.error.slice(0, 80)}]` : '';
+    progress.finished(
+      t,
+      record.wallSeconds,
+      `val ${pct(record.valError)} test ${pct(record.testError)} ${record.epochs} ep ${record.secondsPerEpoch.toFixed(2)}s/ep${mods}${err}`,
+    );
+  };
+  if (cfg.workers > 1 && pending.length > 1) {
+    await runInWorkers(cfg, pending, { started: (t) => progress.started(t), finished: onRecord });
+  } else {
+    const trainer = new TrialTrainer(cfg);
+    for (const t of pending) {
+      progress.started(t);
+      onRecord(t, await trainer.run(t));
     }
-    const data = splits.get(splitId)!;
+  }
+  progress.end();
+  return { executed, skipped: plan.length - pending.length, store, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Trains planned trials of one configuration, one at a time, keeping one dataset split in memory. */
+export class TrialTrainer {
+  private readonly splits = new Map<string, SplitData>();
+  constructor(private readonly cfg: BenchConfig) {}
+
+  private async split(t: PlannedTrial): Promise<SplitData> {
+    const id = `${t.dataset}|${t.seed}`;
+    if (!this.splits.has(id)) {
+      this.splits.clear();
+      const split = makeSplit(await loadDataset(this.cfg.dataDir, t.dataset), t.seed, this.cfg.maxTrain);
+      this.splits.set(id, this.cfg.binary ? toBinary(split) : split);
+    }
+    return this.splits.get(id)!;
+  }
+
+  /** Trains one planned trial under its seeded Math.random and returns its record. */
+  async run(t: PlannedTrial): Promise<TrialRecord> {
+    const cfg = this.cfg;
+    const data = await this.split(t);
+    const shape = { features: data.numFeatures, classes: data.numClasses, nodes: t.nodes };
+    const settings = { epochs: cfg.epochs, patience: cfg.patience, batchSize: cfg.batchSize };
     const start = performance.now();
     const outcome = await withSeededRandom(hashSeed(t.key), async () => {
       if (t.method === 'CFF') {
-        const net = buildCff(t.config, { features: data.numFeatures, classes: data.numClasses, nodes: t.nodes });
+        const net = buildCff(t.config, shape);
         try {
-          return await trainCffTrial(net, data, { epochs: cfg.epochs, patience: cfg.patience, batchSize: cfg.batchSize });
+          return await trainCffTrial(net, data, settings);
         } finally {
           net.dispose();
         }
       }
-      const built = buildModel(t.method, t.config, { features: data.numFeatures, classes: data.numClasses, nodes: t.nodes }, cfg.nmForm);
+      const built = buildModel(t.method, t.config, shape, cfg.nmForm);
       try {
-        return await trainTrial(built, data, { epochs: cfg.epochs, patience: cfg.patience, batchSize: cfg.batchSize });
+        return await trainTrial(built, data, settings);
       } finally {
         built.dispose();
       }
     });
-    const wallSeconds = (performance.now() - start) / 1000;
-    const record: TrialRecord = {
+    return {
       key: t.key,
       dataset: t.dataset,
       method: t.method,
@@ -109,22 +147,12 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
       seed: t.seed,
       configIndex: t.configIndex,
       config: t.config,
-      settings,
+      settings: trialSettings(cfg),
       samples: { train: data.train.numSamples, val: data.val.numSamples, test: data.test.numSamples },
-      wallSeconds,
+      wallSeconds: (performance.now() - start) / 1000,
       finishedAt: new Date().toISOString(),
+      provenance: await trialProvenance(),
       ...outcome,
     };
-    store.append(record);
-    executed++;
-    const mods = outcome.modules ? ` modules ${outcome.modules.count} (largest ${outcome.modules.largest})` : '';
-    const err = outcome.error ? ` [stopped: ${outcome.error.slice(0, 80)}]` : '';
-    progress.finished(
-      t,
-      wallSeconds,
-      `val ${pct(outcome.valError)} test ${pct(outcome.testError)} ${outcome.epochs} ep ${outcome.secondsPerEpoch.toFixed(2)}s/ep${mods}${err}`,
-    );
   }
-  progress.end();
-  return { executed, skipped: plan.length - pending.length, store, seconds: (performance.now() - t0) / 1000 };
 }

@@ -20,6 +20,21 @@ export interface TrialSettings {
   nmForm: string;
   /** Present (true) only for --binary runs, so the keys of multi-class trials are unchanged. */
   binary?: true;
+  /** The protocol, present for v2 and paper (absent: v1, whose keys are unchanged). */
+  protocol?: 'v2' | 'paper';
+}
+
+/** Where a trial's numbers came from. */
+export interface Provenance {
+  /** `git rev-parse --short HEAD` of the package, with `+dirty` when src/ or bench/ had uncommitted changes; 'unknown' outside a checkout. */
+  commit: string;
+  /** The package's version (package.json). */
+  packageVersion: string;
+  /** The tfjs version and the backend that ran the trial. */
+  tfjsVersion: string;
+  backend: string;
+  /** Node's version. */
+  node: string;
 }
 
 /** One finished trial (one configuration of one run), as stored. */
@@ -36,6 +51,8 @@ export interface TrialRecord extends TrialOutcome {
   /** Wall time of the whole trial (build, fit, evaluation), seconds. */
   wallSeconds: number;
   finishedAt: string;
+  /** Absent in trials stored before issue 16. */
+  provenance?: Provenance;
 }
 
 export const TRIALS_FILE = 'trials.jsonl';
@@ -49,6 +66,7 @@ export function trialSettings(cfg: BenchConfig): TrialSettings {
     backend: cfg.backend,
     nmForm: cfg.nmForm,
     ...(cfg.binary ? { binary: true as const } : {}),
+    ...(cfg.protocol !== 'v1' ? { protocol: cfg.protocol } : {}),
   };
 }
 
@@ -65,6 +83,7 @@ export function trialKey(t: { dataset: string; method: string; nodes: number; se
     `rho${c.density ?? '-'}`,
     `l1${c.l1 ?? '-'}`,
     `a${c.alpha ?? '-'}`,
+    ...(c.momentum != null ? [`m${c.momentum}`] : []),
     `e${s.epochs}`,
     `pat${s.patience}`,
     `b${s.batchSize}`,
@@ -72,6 +91,7 @@ export function trialKey(t: { dataset: string; method: string; nodes: number; se
     s.backend,
     s.nmForm,
     ...(s.binary ? ['binary'] : []),
+    ...(s.protocol ? [s.protocol] : []),
   ].join('|');
 }
 
