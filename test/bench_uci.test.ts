@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useBackend } from './helpers/backends.js';
 import { main } from '../bench/uci/cli.js';
-import { BenchConfigError, checkData, METHOD_NAMES, parseArgs, type BenchConfig } from '../bench/uci/config.js';
+import { BenchConfigError, checkData, DEFAULT_METHODS, METHOD_NAMES, parseArgs, type BenchConfig } from '../bench/uci/config.js';
 import { binaryLabel, loadDataset, makeSplit, splitIndices, toBinary } from '../bench/uci/data.js';
 import { estimateGrid } from '../bench/uci/estimate.js';
 import type { RunResult } from '../bench/uci/aggregate.js';
@@ -135,14 +135,14 @@ describe('the grid on a tiny dataset', () => {
     const before = tf.memory().numTensors;
     const first = await runGrid(cfg, quiet);
     expect(first.executed).toBe(planTrials(cfg).length);
-    expect(first.executed).toBe(METHOD_NAMES.length * 2);
+    expect(first.executed).toBe(DEFAULT_METHODS.length * 2);
     expect(tf.memory().numTensors).toBe(before);
     results = buildResults(cfg, first.store, 'test');
     await writeOutputs(cfg, results);
   });
 
   it('trains every method to a finite test error, with module statistics for NM layers', () => {
-    expect(results.runs).toHaveLength(METHOD_NAMES.length * 2);
+    expect(results.runs).toHaveLength(DEFAULT_METHODS.length * 2);
     for (const r of results.runs) {
       expect(Number.isFinite(r.testError)).toBe(true);
       expect(r.testError).toBeGreaterThanOrEqual(0);
@@ -158,7 +158,7 @@ describe('the grid on a tiny dataset', () => {
 
   it('skips finished trials on restart and redoes only an interrupted one', async () => {
     const again = await runGrid(cfg, quiet);
-    expect(again).toMatchObject({ executed: 0, skipped: METHOD_NAMES.length * 2 });
+    expect(again).toMatchObject({ executed: 0, skipped: DEFAULT_METHODS.length * 2 });
     // Simulate a crash during the last trial's write: drop its line, leave a torn fragment.
     const path = join(out, TRIALS_FILE);
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
@@ -166,12 +166,12 @@ describe('the grid on a tiny dataset', () => {
     appendFileSync(path, lines[lines.length - 1].slice(0, 40));
     const printed: string[] = [];
     const resumed = await runGrid(cfg, { write: (t) => printed.push(t), inPlace: false });
-    expect(resumed).toMatchObject({ executed: 1, skipped: METHOD_NAMES.length * 2 - 1 });
+    expect(resumed).toMatchObject({ executed: 1, skipped: DEFAULT_METHODS.length * 2 - 1 });
     // Non-TTY progress: one line per trained trial, counting the stored ones as finished.
     expect(printed).toHaveLength(1);
     expect(printed[0]).toMatch(
       new RegExp(
-        `\\] ${METHOD_NAMES.length * 2}/${METHOD_NAMES.length * 2} elapsed .* ETA 0s tiny ${METHOD_NAMES[METHOD_NAMES.length - 1]} p=5 seed 2 cfg 1 val`,
+        `\\] ${DEFAULT_METHODS.length * 2}/${DEFAULT_METHODS.length * 2} elapsed .* ETA 0s tiny ${DEFAULT_METHODS[DEFAULT_METHODS.length - 1].replace(/[+&]/g, (c) => `\\${c}`)} p=5 seed 2 cfg 1 val`,
       ),
     );
     expect(resumed.store.skippedLines).toBe(1);
@@ -188,7 +188,7 @@ describe('the grid on a tiny dataset', () => {
     const md = readFileSync(join(out, 'tables.md'), 'utf8');
     const section = md.split('### Test error')[1].split('###')[0];
     const rows = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Method'));
-    expect(rows).toHaveLength(METHOD_NAMES.length);
+    expect(rows).toHaveLength(DEFAULT_METHODS.length);
     const parsed = rows.map((l) => {
       const [, method, cell] = l.split('|').map((s) => s.trim());
       const m = /^(\*\*)?(\d+\.\d{4}) ± (\d+\.\d{4})(\*\*)?$/.exec(cell);
@@ -233,7 +233,7 @@ describe('the grid on a tiny dataset', () => {
     const log: string[] = [];
     const code = await main(['uci', '--report-only', ...tinyArgs(out)], (s) => log.push(s));
     expect(code).toBe(0);
-    expect(log.join('\n')).toContain(`${METHOD_NAMES.length * 2}/${METHOD_NAMES.length * 2} runs complete`);
+    expect(log.join('\n')).toContain(`${DEFAULT_METHODS.length * 2}/${DEFAULT_METHODS.length * 2} runs complete`);
     expect(existsSync(join(out, 'results.json'))).toBe(true);
   });
 });
@@ -262,7 +262,7 @@ describe('--binary (v4 Table 2 protocol) and CFF', () => {
     expect(cfg.binary).toBe(true);
     const plan = planTrials(cfg);
     expect(plan.map((t) => t.method)).toEqual(['NN', 'CFF']);
-    expect(plan.every((t) => t.key.endsWith('|binary'))).toBe(true);
+    expect(plan.every((t) => t.key.endsWith('|binary|v2'))).toBe(true);
     expect(planTrials({ ...cfg, binary: false }).every((t) => !t.key.includes('binary'))).toBe(true);
     const before = tf.memory().numTensors;
     const printed: string[] = [];
@@ -308,9 +308,12 @@ describe('flags', () => {
 
   it('rejects unknown flags and values with the valid ones listed', () => {
     expect(err(['--bogus', '1'])).toMatch(/unknown flag --bogus; valid flags: .*--datasets.*--max-train/);
-    expect(err(['--methods', 'NN,MLP'])).toMatch(/--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, CFF, NMs, NMs&L1, NMs&NM, OPTNET/);
+    expect(err(['--methods', 'NN,MLP'])).toMatch(/--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, CFF, NMs, NMs&L1, NMs&NM, NMs&NM\+sched, OPTNET/);
+    expect(err(['--protocol', 'v3'])).toMatch(/--protocol: unknown value 'v3'; valid values: v2, paper, v1/);
+    expect(err(['--budget', '33'])).toMatch(/--budget: expected an integer from 1 to 32; received '33'/);
+    expect(err(['--workers', '0'])).toMatch(/--workers: expected an integer >= 1/);
     expect(err(['--backend', 'gpu'])).toMatch(/valid values: wasm, cpu/);
-    expect(err(['--budget', '3'])).toMatch(/--budget: unknown value '3'; valid values: 1, 2, 4/);
+    expect(err(['--budget', '3', '--protocol', 'v1'])).toMatch(/--budget: unknown value '3' for --protocol v1; valid values: 1, 2, 4/);
     expect(err(['--nodes', '40,abc'])).toMatch(/--nodes: expected an integer >= 1; received 'abc'/);
     expect(err(['--seeds', '0'])).toMatch(/--seeds: expected an integer >= 1/);
     expect(err(['--epochs'])).toMatch(/--epochs needs a value/);
@@ -323,6 +326,10 @@ describe('flags', () => {
     expect(cfg.datasets).toEqual(['digits', 'satellite', 'letter', 'dna', 'vehicle']);
     expect(cfg.nodes).toEqual([40, 60, 80, 100, 200, 300]);
     expect(cfg.seeds).toEqual([1, 2, 3, 4, 5]);
+    expect(cfg).toMatchObject({ protocol: 'v2', epochs: 200, patience: 10, budget: 4, workers: 1 });
+    expect(parseArgs([])!.methods).toEqual(['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM', 'NMs&NM+sched']);
+    expect(parseArgs(['--protocol', 'paper'])).toMatchObject({ protocol: 'paper', epochs: 150, patience: 20 });
+    expect(parseArgs(['--protocol', 'v1'])).toMatchObject({ protocol: 'v1', epochs: 60, patience: 6 });
     expect(cfg.dataDir.replace(/\\/g, '/')).toMatch(/shared\/datasets$/);
     expect(parseArgs(['--help'])).toBeNull();
   });
