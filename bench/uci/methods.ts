@@ -46,7 +46,7 @@ export const V2_GRIDS = {
   /** L1 λ or NM α: a log grid covering 1e-4…1e-1. */
   reg: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
 } as const;
-/** The papers' optimizer (neural-modules-v3 §4): SGD, learning rate 0.1, momentum 0.5. */
+/** The papers' optimizer (neural-modules-v3 Table 5): SGD, learning rate 0.1, momentum 0.5. */
 export const PAPER_SGD = { lr: 0.1, momentum: 0.5 } as const;
 
 /** Level-index designs per factor count and budget (see the file comment). */
