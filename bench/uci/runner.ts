@@ -4,6 +4,7 @@
  * skipped; each new one is trained under a seeded Math.random and appended.
  */
 import type { BenchConfig, MethodName } from './config.js';
+import { customSplit } from './custom_data.js';
 import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
 import { buildCff, buildModel, tuningGrid, type MethodConfig } from './methods.js';
 import { GridProgress } from './progress.js';
@@ -79,7 +80,7 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
     const splitId = `${t.dataset}|${t.seed}`;
     if (!splits.has(splitId)) {
       splits.clear();
-      const split = makeSplit(await loadDataset(cfg.dataDir, t.dataset), t.seed, cfg.maxTrain);
+      const split = cfg.custom ? customSplit(cfg.custom, t.seed, cfg.maxTrain) : makeSplit(await loadDataset(cfg.dataDir, t.dataset), t.seed, cfg.maxTrain);
       splits.set(splitId, cfg.binary ? toBinary(split) : split);
     }
     const data = splits.get(splitId)!;

@@ -7,6 +7,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchConfig, MethodName } from './config.js';
+import { customKeyTag } from './custom_data.js';
 import type { MethodConfig } from './methods.js';
 import type { TrialOutcome } from './train.js';
 
@@ -20,6 +21,8 @@ export interface TrialSettings {
   nmForm: string;
   /** Present (true) only for --binary runs, so the keys of multi-class trials are unchanged. */
   binary?: true;
+  /** Present only for --csv runs (bring your own data): label, dropped columns and split of the user dataset (custom_data.ts `customKeyTag`). */
+  data?: string;
 }
 
 /** One finished trial (one configuration of one run), as stored. */
@@ -49,6 +52,7 @@ export function trialSettings(cfg: BenchConfig): TrialSettings {
     backend: cfg.backend,
     nmForm: cfg.nmForm,
     ...(cfg.binary ? { binary: true as const } : {}),
+    ...(cfg.custom ? { data: customKeyTag(cfg.custom) } : {}),
   };
 }
 
@@ -72,6 +76,7 @@ export function trialKey(t: { dataset: string; method: string; nodes: number; se
     s.backend,
     s.nmForm,
     ...(s.binary ? ['binary'] : []),
+    ...(s.data ? [s.data] : []),
   ].join('|');
 }
 
