@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { setBackend } from './backend.js';
 import { BenchConfigError, checkData, parseArgs, usage, type BenchConfig } from './config.js';
+import { loadCustomData } from './custom_data.js';
 import { estimateGrid, formatEstimate } from './estimate.js';
 import { unavailableMethods } from './methods.js';
 import { buildResults, writeOutputs } from './output.js';
@@ -21,7 +22,10 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
       log(usage());
       return 0;
     }
-    if (!cfg.reportOnly) checkData(cfg.dataDir, cfg.datasets);
+    if (!cfg.reportOnly) {
+      if (cfg.custom) loadCustomData(cfg.custom);
+      else checkData(cfg.dataDir, cfg.datasets);
+    }
     const missing = unavailableMethods(cfg.methods);
     if (missing.length && !cfg.reportOnly && !cfg.dryRun && !cfg.estimate) {
       throw new BenchConfigError(

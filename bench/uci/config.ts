@@ -3,7 +3,7 @@
  * Every error names the flag and lists the valid values.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The methods of shared/DESIGN.md §4, in table order, the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/CFF.md), and OPTNET (an OptNet QP hidden layer). */
@@ -73,7 +73,28 @@ export interface BenchConfig {
   dryRun: boolean;
   /** Print an estimate of the grid's wall time from the trials stored in --out, and exit. */
   estimate: boolean;
+  /** Bring your own data (--csv ...; bench/uci/custom_data.ts): the user CSV that replaces --datasets, or null. */
+  custom?: CustomDataSpec | null;
 }
+
+/** A user dataset (--csv, --label, --name, --drop-columns, --splits / --split-column); docs/DATASETS.md. */
+export interface CustomDataSpec {
+  /** Absolute path of the CSV file. */
+  csv: string;
+  /** The label column's name. */
+  label: string;
+  /** Dataset name in trial keys, tables and file names: --name, or the file's base name. */
+  name: string;
+  /** Columns left out of the features (id or text columns). */
+  dropColumns: string[];
+  /** Absolute path of a predefined split (JSON), or null. */
+  splits: string | null;
+  /** Column of the CSV holding train/val/test per row, or null. */
+  splitColumn: string | null;
+}
+
+/** Safe dataset names (--name): they end up in trial keys (`|`-separated) and in file names. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** A usage error (bad flag or value); the CLI prints its message and exits with 2. */
 export class BenchConfigError extends Error {
@@ -88,6 +109,12 @@ interface FlagSpec {
 export const FLAGS: Record<string, FlagSpec> = {
   datasets: { help: `comma-separated dataset names (CSV files in --data); default ${DEFAULT_DATASETS.join(',')}` },
   data: { help: 'directory of the dataset CSVs; default ../shared/datasets relative to the package root' },
+  csv: { help: 'bring your own data: one CSV file with a header row (replaces --datasets; docs/DATASETS.md)' },
+  label: { help: 'with --csv: the name of the label column (anywhere in the row)' },
+  name: { help: "with --csv: the dataset name in keys, tables and plots (letters, digits, _ and -); default the file's base name" },
+  'drop-columns': { help: 'with --csv: comma-separated columns that are not features (ids, text)' },
+  splits: { help: 'with --csv: predefined split, a JSON file {"train":[...],"val":[...],"test":[...]} of 0-based data-row indices' },
+  'split-column': { help: 'with --csv: predefined split, the column holding train, val or test per row' },
   nodes: { help: `comma-separated hidden node counts; default ${DEFAULT_NODES.join(',')}` },
   methods: { help: `comma-separated methods among ${METHOD_NAMES.join(',')}; default ${DEFAULT_METHODS.join(',')}` },
   protocol: { help: `tuning/training protocol (${PROTOCOLS.join(', ')}); default v2 (see bench/uci/README.md)` },
@@ -234,5 +261,40 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     reportOnly: f.has('report-only'),
     dryRun: f.has('dry-run'),
     estimate: f.has('estimate'),
+    ...customFlags(f, cwd),
   };
+}
+
+/** The --csv flags (bring your own data): the spec, and the dataset list it replaces. File contents are checked by bench/uci/custom_data.ts. */
+function customFlags(f: Map<string, string>, cwd: string): Pick<BenchConfig, 'custom'> & Partial<Pick<BenchConfig, 'datasets'>> {
+  const withCsv = ['label', 'name', 'drop-columns', 'splits', 'split-column'];
+  if (!f.has('csv')) {
+    const stray = withCsv.find((k) => f.has(k));
+    if (stray) throw new BenchConfigError(`--${stray} needs --csv FILE (bring your own data).`);
+    return { custom: null };
+  }
+  for (const k of ['datasets', 'data']) {
+    if (f.has(k))
+      throw new BenchConfigError(`--csv replaces --datasets and --data; give either --csv FILE --label COLUMN or --datasets (and --data), not both.`);
+  }
+  const csv = resolve(cwd, f.get('csv')!);
+  if (!f.has('label')) throw new BenchConfigError(`--csv: '${csv}' needs --label COLUMN, the name of its label column.`);
+  if (f.has('splits') && f.has('split-column')) throw new BenchConfigError('--splits and --split-column are two forms of a predefined split; give one.');
+  const name = f.get('name') ?? basename(csv, extname(csv));
+  if (!SAFE_NAME.test(name)) {
+    throw new BenchConfigError(
+      f.has('name')
+        ? `--name: '${name}' is not a safe dataset name; use 1-64 letters, digits, _ or - (starting with a letter or digit).`
+        : `--csv: the file name gives the dataset name '${name}', which is not safe (1-64 letters, digits, _ or -); give one with --name NAME.`,
+    );
+  }
+  const spec: CustomDataSpec = {
+    csv,
+    label: f.get('label')!.trim(),
+    name,
+    dropColumns: f.has('drop-columns') ? list(f.get('drop-columns')!) : [],
+    splits: f.has('splits') ? resolve(cwd, f.get('splits')!) : null,
+    splitColumn: f.has('split-column') ? f.get('split-column')!.trim() : null,
+  };
+  return { custom: spec, datasets: [name] };
 }

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchConfig, MethodName } from './config.js';
+import { customTrainRows } from './custom_data.js';
 import { SPLIT_FRACTIONS } from './data.js';
 import type { TrialRecord } from './store.js';
 
@@ -55,8 +56,8 @@ export function estimateGrid(cfg: BenchConfig, trials: TrialRecord[]): GridEstim
     else est.unmeasured.push(m);
   }
   for (const d of cfg.datasets) {
-    const rows = rowCount(cfg.dataDir, d);
-    const train = Math.min(Math.round(SPLIT_FRACTIONS[0] * rows), cfg.maxTrain ?? Infinity);
+    const rows = cfg.custom ? 0 : rowCount(cfg.dataDir, d);
+    const train = Math.min(cfg.custom ? customTrainRows(cfg.custom) : Math.round(SPLIT_FRACTIONS[0] * rows), cfg.maxTrain ?? Infinity);
     for (const [m, f] of fits) {
       for (const p of cfg.nodes) {
         const s = Math.exp(f.a + f.b * Math.log(p)) * train * f.epochFraction * cfg.epochs * cfg.budget * cfg.seeds.length;

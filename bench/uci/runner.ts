@@ -6,6 +6,7 @@
  * trial at a time each, in plan order; this process alone writes the store.
  */
 import type { BenchConfig, MethodName } from './config.js';
+import { customSplit } from './custom_data.js';
 import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
 import { buildCff, buildModel, runConfigs, type MethodConfig } from './methods.js';
 import { trialProvenance } from './provenance.js';
@@ -110,7 +111,8 @@ export class TrialTrainer {
     const id = `${t.dataset}|${t.seed}`;
     if (!this.splits.has(id)) {
       this.splits.clear();
-      const split = makeSplit(await loadDataset(this.cfg.dataDir, t.dataset), t.seed, this.cfg.maxTrain);
+      const cfg = this.cfg;
+      const split = cfg.custom ? customSplit(cfg.custom, t.seed, cfg.maxTrain) : makeSplit(await loadDataset(cfg.dataDir, t.dataset), t.seed, cfg.maxTrain);
       this.splits.set(id, this.cfg.binary ? toBinary(split) : split);
     }
     return this.splits.get(id)!;

@@ -7,6 +7,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchConfig, MethodName } from './config.js';
+import { customKeyTag } from './custom_data.js';
 import type { MethodConfig } from './methods.js';
 import type { TrialOutcome } from './train.js';
 
@@ -22,6 +23,8 @@ export interface TrialSettings {
   binary?: true;
   /** The protocol, present for v2 and paper (absent: v1, whose keys are unchanged). */
   protocol?: 'v2' | 'paper';
+  /** Present only for --csv runs (bring your own data): label, dropped columns and split of the user dataset (custom_data.ts `customKeyTag`). */
+  data?: string;
 }
 
 /** Where a trial's numbers came from. */
@@ -67,6 +70,7 @@ export function trialSettings(cfg: BenchConfig): TrialSettings {
     nmForm: cfg.nmForm,
     ...(cfg.binary ? { binary: true as const } : {}),
     ...(cfg.protocol !== 'v1' ? { protocol: cfg.protocol } : {}),
+    ...(cfg.custom ? { data: customKeyTag(cfg.custom) } : {}),
   };
 }
 
@@ -92,6 +96,7 @@ export function trialKey(t: { dataset: string; method: string; nodes: number; se
     s.nmForm,
     ...(s.binary ? ['binary'] : []),
     ...(s.protocol ? [s.protocol] : []),
+    ...(s.data ? [s.data] : []),
   ].join('|');
 }
 
