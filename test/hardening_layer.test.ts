@@ -107,7 +107,7 @@ describe('argument errors', () => {
     for (const solver of [5, true, []]) {
       expect(() => nm.layers.neuralModule({ units: 4, solver: solver as never })).toThrow(nm.ConfigError);
       expect(() => nm.layers.neuralModule({ units: 4, solver: solver as never })).toThrow(
-        /'solver' must be a method name \('picard', 'anderson', 'broyden', 'newton'\) or an object/,
+        /'solver' must be a method name \('picard', 'anderson', 'broyden', 'newton', 'auto'\) or an object/,
       );
     }
     expect(() => nm.layers.neuralModule({ units: 1e6 })).toThrow(/'units' must be an integer in \[1, 16384\]; received 1000000/);

@@ -136,7 +136,7 @@ describe('engine arguments', () => {
   it('rejects an unknown engine and a host engine with a tensor-only solver', () => {
     expect(() => nm.layers.neuralModule({ units: 4, engine: 'gpu' as never })).toThrow(/'engine' must be one of 'auto', 'host', 'tensor'; received "gpu"/);
     expect(() => nm.layers.neuralModule({ units: 4, engine: 'host', solver: 'newton' })).toThrow(
-      /'solver.method' must be one of 'picard', 'anderson' with engine 'host'; received "newton". Use engine 'tensor' or 'auto'/,
+      /'solver.method' must be one of 'picard', 'anderson', 'auto' with engine 'host'; received "newton". Use engine 'tensor' or 'auto'/,
     );
     expect(() => nm.layers.neuralModule({ units: 4, engine: 'host', backwardSolver: 'broyden' })).toThrow(/'backwardSolver.method'/);
   });

@@ -77,7 +77,7 @@ function linearProblem(rho: number, seed: number, slow = false) {
 }
 
 describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) => {
-  for (const method of ['picard', 'anderson'] as const) {
+  for (const method of ['picard', 'anderson', 'auto'] as const) {
     it(`${method} reaches the exact fixed point of a linear contraction`, () => {
       const options = resolveSolverOptions({ method, tol: 1e-6, maxIter: 500 });
       const { ws, x0 } = workspace(kind, options);
@@ -99,6 +99,26 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
       its[method] = getHostSolver(method)(linearProblem(0.97, 5, true).map, x0, options, ws).stats.iterations;
     }
     expect(its.anderson * 3).toBeLessThan(its.picard);
+  });
+
+  it('auto is Picard on a fast contraction (same iterates) and switches to Anderson on a slow one', () => {
+    const run = (method: 'picard' | 'anderson' | 'auto', rho: number, slow: boolean) => {
+      const options = resolveSolverOptions({ method, tol: 1e-6, maxIter: 2000 });
+      const { ws, x0 } = workspace(kind, options);
+      const { map, exact } = linearProblem(rho, 5, slow);
+      const sol = getHostSolver(method)(map, x0, options, ws);
+      return { its: sol.stats.iterations, value: Float32Array.from(sol.value), exact, converged: sol.stats.converged };
+    };
+    // Fast (ρ = 0.2): every check falls by more than switchRatio 0.5, so auto never switches.
+    const [p, a] = [run('picard', 0.2, false), run('auto', 0.2, false)];
+    expect(a.its).toBe(p.its);
+    expect(Array.from(a.value)).toEqual(Array.from(p.value));
+    // Slow (ρ = 0.97): auto switches after two Picard checks and ends close to Anderson's count.
+    const [ps, as, an] = [run('picard', 0.97, true), run('auto', 0.97, true), run('anderson', 0.97, true)];
+    expect(as.converged).toBe(true);
+    expect(as.its * 3).toBeLessThan(ps.its);
+    expect(as.its).toBeLessThanOrEqual(an.its + 3);
+    expectClose(as.value, as.exact, { atol: 2e-5 }, 'auto, slow');
   });
 
   it('damped picard and mixed anderson (beta < 1) still reach the fixed point', () => {
@@ -129,7 +149,7 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
   });
 
   it('reports a NaN map as nonFinite', () => {
-    for (const method of ['picard', 'anderson'] as const) {
+    for (const method of ['picard', 'anderson', 'auto'] as const) {
       const options = resolveSolverOptions({ method, maxIter: 20 });
       const { ws, x0 } = workspace(kind, options);
       const sol = getHostSolver(method)((_x, out) => out.fill(NaN), x0, options, ws);
@@ -140,6 +160,6 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
   });
 
   it('rejects a method the host engine does not implement, listing the valid ones', () => {
-    expect(() => getHostSolver('newton')).toThrow(/'method' must be one of 'picard', 'anderson'.*received "newton"/);
+    expect(() => getHostSolver('newton')).toThrow(/'method' must be one of 'picard', 'anderson', 'auto'.*received "newton"/);
   });
 });

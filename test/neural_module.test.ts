@@ -46,7 +46,7 @@ describe.each(CASES)('NeuralModule layer on %s, %s engine', (backend, engine) =>
     expect(s.largestModule).toBe(3);
   });
 
-  const methods = engine === 'host' ? (['picard', 'anderson'] as const) : (['picard', 'anderson', 'broyden', 'newton'] as const);
+  const methods = engine === 'host' ? (['picard', 'anderson', 'auto'] as const) : (['picard', 'anderson', 'broyden', 'newton', 'auto'] as const);
   for (const method of methods) {
     it(`forward output matches the float64 reference (${method})`, () => {
       const layer = buildLayer({ solver: { method, tol: 1e-7, maxIter: 300 } }, w, kernel);

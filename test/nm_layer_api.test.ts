@@ -89,15 +89,15 @@ describe('bad arguments', () => {
     expect(make({ activation: 'bogus' })).toThrow(
       /'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', .*'leakyRelu'; received "bogus"/,
     );
-    expect(make({ solver: { method: 'gauss' } })).toThrow(/solver: 'method' must be one of 'picard', 'anderson', 'broyden', 'newton'; received "gauss"/);
-    expect(make({ solver: 'gauss' })).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton'/);
+    expect(make({ solver: { method: 'gauss' } })).toThrow(/solver: 'method' must be one of 'picard', 'anderson', 'broyden', 'newton', 'auto'; received "gauss"/);
+    expect(make({ solver: 'gauss' })).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton', 'auto'/);
     expect(make({ solver: { maxIter: 0 } })).toThrow(/'maxIter' must be an integer in \[1, 100000\]; received 0/);
     expect(make({ solver: { tol: -1 } })).toThrow(/'tol' must be a finite number in \(0, inf\); received -1/);
     expect(make({ topology: 'tree' })).toThrow(/'topology' must be one of 'graph', 'dag'; received "tree"/);
     expect(make({ onNonConvergence: 'panic' })).toThrow(/'onNonConvergence' must be one of 'warn', 'throw', 'ignore'/);
     expect(make({ desnity: 0.1 })).toThrow(/unknown option 'desnity'/);
     expect(make({ graphRegularizer: 'noSuchReg' })).toThrow(/'graphRegularizer' names an unknown class "noSuchReg"/);
-    expect(() => solvers.getSolver('magic')).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton'; received "magic"/);
+    expect(() => solvers.getSolver('magic')).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton', 'auto'; received "magic"/);
     expect(() => nm.callbacks.modulePartition({ every: 0 })).toThrow(/'every' must be 'epoch', 'batch' or an integer >= 1; received 0/);
   });
 

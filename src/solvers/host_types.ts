@@ -41,6 +41,8 @@ export type HostSolver = (f: HostFixedPointMap, x0: Float32Array, options: Resol
 export function hostWorkspaceArrays(options: ResolvedSolverOptions): number {
   // Picard: x, f(x), the damped next iterate, the residual, −1s.
   if (options.method === 'picard') return 5;
+  // Auto: Anderson's arrays, then Picard's five after them (src/solvers/adaptive.ts).
+  if (options.method === 'auto') return hostWorkspaceArrays({ ...options, method: 'anderson' }) + 5;
   // Anderson: x, next, g, r, prevX, prevG, prevR, a temporary; ΔG and ΔR histories; ΔX only when β ≠ 1.
   return ANDERSON_FIXED_ARRAYS + options.memory * (options.beta === 1 ? 2 : 3);
 }

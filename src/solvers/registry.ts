@@ -3,20 +3,46 @@
  * of valid names; every option is validated once and filled with its default.
  */
 import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
-import { anderson } from './anderson.js';
 import { broyden } from './broyden.js';
 import { newton } from './newton.js';
 import { picard } from './picard.js';
-import { hostAnderson } from './host_anderson.js';
-import { hostPicard } from './host_picard.js';
-import type { HostSolver } from './host_types.js';
+import { adaptiveMethod } from './adaptive.js';
+import { anderson, andersonMethod } from './anderson.js';
+import { hostAnderson, hostAndersonMethod } from './host_anderson.js';
+import { hostPicard, hostPicardMethod } from './host_picard.js';
+import { hostSolver, hostWorkspaceArrays, type HostSolver } from './host_types.js';
+import { solveFixedPoint } from './loop.js';
+import { picardMethod } from './picard.js';
 import { SOLVER_NAMES, type FixedPointSolver, type ResolvedSolverOptions, type SolverConfig, type SolverName } from './types.js';
 
-const SOLVERS: Record<SolverName, FixedPointSolver> = { picard, anderson, broyden, newton };
+/** `'auto'` on the tensor engine: tensor Picard, then tensor Anderson (src/solvers/adaptive.ts). */
+const auto: FixedPointSolver = (f, x0, o) =>
+  solveFixedPoint(
+    adaptiveMethod(
+      picardMethod(f, x0, o),
+      (x) => andersonMethod(f, x, o),
+      (x) => x.dispose(),
+      o.switchRatio,
+    ),
+    o,
+  );
+
+const SOLVERS: Record<SolverName, FixedPointSolver> = { picard, anderson, broyden, newton, auto };
+
+/** `'auto'` on the host: Picard on the workspace arrays after Anderson's, so the hand-over never aliases. */
+const hostAuto: HostSolver = hostSolver((f, x0, o, ws) => {
+  const andersonArrays = hostWorkspaceArrays({ ...o, method: 'anderson' });
+  return adaptiveMethod(
+    hostPicardMethod(f, x0, o, { ...ws, arrays: ws.arrays.slice(andersonArrays) }),
+    (x) => hostAndersonMethod(f, x, o, ws),
+    () => {},
+    o.switchRatio,
+  );
+});
 
 /** Methods the host engine (typed arrays on cpu/wasm) implements. */
-export const HOST_SOLVER_NAMES = ['picard', 'anderson'] as const;
-const HOST_SOLVERS: Record<(typeof HOST_SOLVER_NAMES)[number], HostSolver> = { picard: hostPicard, anderson: hostAnderson };
+export const HOST_SOLVER_NAMES = ['picard', 'anderson', 'auto'] as const;
+const HOST_SOLVERS: Record<(typeof HOST_SOLVER_NAMES)[number], HostSolver> = { picard: hostPicard, anderson: hostAnderson, auto: hostAuto };
 
 /** The host solver registered under `name` (picard or anderson). */
 export function getHostSolver(name: string, where = 'getHostSolver'): HostSolver {
@@ -33,6 +59,7 @@ export const DEFAULT_SOLVER: ResolvedSolverOptions = {
   memory: 5,
   beta: 1,
   lambda: 1e-4,
+  switchRatio: 0.5,
 };
 
 /** The solver function registered under `name`. */
@@ -60,5 +87,6 @@ export function resolveSolverOptions(
   checkInt(where, 'memory', r.memory, 1, 50);
   checkNumber(where, 'beta', r.beta, 0, 1, { lo: true });
   checkNumber(where, 'lambda', r.lambda, 0);
+  checkNumber(where, 'switchRatio', r.switchRatio, 0, 1, { lo: true });
   return r;
 }

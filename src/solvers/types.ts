@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 /** Names of the built-in solvers. */
-export const SOLVER_NAMES = ['picard', 'anderson', 'broyden', 'newton'] as const;
+export const SOLVER_NAMES = ['picard', 'anderson', 'broyden', 'newton', 'auto'] as const;
 export type SolverName = (typeof SOLVER_NAMES)[number];
 
 /**
@@ -23,7 +23,10 @@ export interface FixedPointMap {
 
 /** Solver options as users write them; every field is optional except `method`. */
 export interface SolverConfig {
-  /** Solver name. Default: `'anderson'`. */
+  /**
+   * Solver name: `'picard'`, `'anderson'`, `'broyden'`, `'newton'`, or `'auto'` (Picard
+   * while the residual falls fast, then Anderson; see `switchRatio`). Default: `'anderson'`.
+   */
   method?: SolverName;
   /**
    * Relative tolerance on the true residual, decided per batch row: every row b
@@ -43,6 +46,12 @@ export interface SolverConfig {
   beta?: number;
   /** Anderson's Tikhonov regularization, relative to the Gram matrix's mean diagonal. Default: 1e-4. */
   lambda?: number;
+  /**
+   * `'auto'` only: switch from Picard to Anderson at the first check where the worst
+   * row's residual fell by less than this factor since the previous check (in (0, 1];
+   * 1 switches only when the residual grows). Default: 0.5.
+   */
+  switchRatio?: number;
 }
 
 /** Fully resolved solver options: no field is undefined. */
