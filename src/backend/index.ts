@@ -9,3 +9,4 @@
 export { useBest, type UseBestOptions, type UseBestResult, type BackendAttempt } from './select.js';
 export { BACKEND_NAMES, type BackendName } from './candidates.js';
 export { classifyWebglRenderer, webglRenderer, type WebglRendererInfo } from './webgl_renderer.js';
+export { fastTransposedMatMul, type FastTransposedMatMulOptions } from './transposed_matmul.js';

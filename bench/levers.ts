@@ -1,0 +1,104 @@
+/**
+ * Issue 15's levers 4 and 5, measured A/B in one process, interleaved round by round
+ * (so both arms share every moment of the machine's load): training-step medians of
+ * - the solver: `anderson` (A) vs `auto` (B: Picard, then Anderson when slow);
+ * - tfjs-wasm's transposed matMul: as shipped (A) vs `nm.backend.fastTransposedMatMul()` (B);
+ * for a Dense(300) control, NM p = 300 (ρ 0.05, batch 64) and, with --large, the
+ * p = 3000 letter step (ρ 0.01, batch 128, 16 features, 26 classes). Backend wasm.
+ *
+ *   npx tsx bench/levers.ts [--rounds 5] [--reps 15] [--warmup 5] [--large]
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import * as nm from '../src/node.js';
+import { median, timeIt } from './timing.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+await tf.setBackend('wasm');
+await tf.ready();
+const rounds = Number(arg('rounds', '5'));
+const reps = Number(arg('reps', '15'));
+const warmup = Number(arg('warmup', '5'));
+const large = process.argv.includes('--large');
+
+interface Case {
+  name: string;
+  build: () => tf.layers.Layer;
+  batch: number;
+  features: number;
+  classes: number;
+  fastMatMul: boolean;
+}
+
+function stepTime(c: Case): number {
+  nm.backend.fastTransposedMatMul({ enable: c.fastMatMul });
+  const m = tf.sequential();
+  m.add(c.build());
+  m.add(tf.layers.dense({ units: c.classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+  const opt = tf.train.adam(0.001);
+  const x = tf.randomNormal([c.batch, c.features], 0, 1, 'float32', 1);
+  const y = tf.oneHot(tf.randomUniform([c.batch], 0, c.classes, 'int32', 2), c.classes);
+  const ms = timeIt(
+    () => {
+      const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true);
+      cost?.dataSync();
+      cost?.dispose();
+    },
+    reps,
+    warmup,
+  );
+  m.dispose();
+  opt.dispose();
+  for (const t of [x, y]) t.dispose();
+  return ms;
+}
+
+const init = (density: number) => new nm.layers.ContractiveGraph({ density, seed: 7 });
+const nmLayer = (units: number, features: number, density: number, method: 'anderson' | 'auto') => () =>
+  nm.layers.neuralModule({
+    inputShape: [features],
+    units,
+    density,
+    solver: { method, tol: 1e-4 },
+    backwardSolver: { method, tol: 1e-4 },
+    graphInitializer: init(density),
+  });
+const cases: Case[] = [];
+for (const fastMatMul of [false, true]) {
+  const tag = fastMatMul ? 'fastMatMul' : 'tfjsMatMul';
+  cases.push({
+    name: `dense300 ${tag}`,
+    build: () => tf.layers.dense({ inputShape: [64], units: 300, activation: 'tanh' }),
+    batch: 64,
+    features: 64,
+    classes: 10,
+    fastMatMul,
+  });
+  for (const method of ['anderson', 'auto'] as const) {
+    cases.push({ name: `nm300 ${method} ${tag}`, build: nmLayer(300, 64, 0.05, method), batch: 64, features: 64, classes: 10, fastMatMul });
+    if (large) cases.push({ name: `nm3000 ${method} ${tag}`, build: nmLayer(3000, 16, 0.01, method), batch: 128, features: 16, classes: 26, fastMatMul });
+  }
+}
+const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+for (let r = 0; r < rounds; r++) {
+  // Alternate the order every round so neither arm always runs first.
+  for (const c of r % 2 ? cases.slice().reverse() : cases) times.get(c.name)!.push(stepTime(c));
+  process.stderr.write(`round ${r + 1}/${rounds} done\n`);
+}
+nm.backend.fastTransposedMatMul({ enable: false });
+const med = (name: string) => median(times.get(name)!);
+console.log(`| configuration | median step ms (${rounds} rounds × ${reps} steps) |\n|---|---|`);
+for (const c of cases) console.log(`| ${c.name} | ${med(c.name).toFixed(2)} |`);
+console.log('\n| ratio | value |\n|---|---|');
+const ratio = (label: string, b: string, a: string) => console.log(`| ${label} | ${(med(b) / med(a)).toFixed(2)} |`);
+for (const p of large ? ['nm300', 'nm3000'] : ['nm300']) {
+  ratio(`${p}: auto / anderson (tfjs matMul)`, `${p} auto tfjsMatMul`, `${p} anderson tfjsMatMul`);
+  ratio(`${p}: fast / tfjs matMul (anderson)`, `${p} anderson fastMatMul`, `${p} anderson tfjsMatMul`);
+  ratio(`${p}: both levers / neither`, `${p} auto fastMatMul`, `${p} anderson tfjsMatMul`);
+}
+ratio('dense300: fast / tfjs matMul', 'dense300 fastMatMul', 'dense300 tfjsMatMul');
+ratio('NM300 / Dense300, neither lever', 'nm300 anderson tfjsMatMul', 'dense300 tfjsMatMul');
+ratio('NM300 / Dense300, both levers', 'nm300 auto fastMatMul', 'dense300 fastMatMul');
