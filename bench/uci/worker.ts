@@ -13,6 +13,8 @@ const send = (m: WorkerMessage) => process.send!(m);
 process.on('message', (m: ParentMessage) => {
   void handle(m);
 });
+// The parent is gone (stopped or crashed): stop too, the unfinished trial is redone on resume.
+process.on('disconnect', () => process.exit(0));
 
 async function handle(m: ParentMessage): Promise<void> {
   if (m.type === 'exit') {
