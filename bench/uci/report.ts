@@ -90,9 +90,54 @@ export function epochTable(cells: CellSummary[], shape: TableShape, dataset: str
   return grid(cells, shape, dataset, (c) => `${c.epochs.mean.toFixed(1)}${c.hitCap ? ` (cap ${c.hitCap}/${c.epochs.n})` : ''}`);
 }
 
+/** One node count across datasets: rows = methods, columns = datasets, `cell` of each (dataset, method). */
+function acrossDatasets(cells: CellSummary[], shape: TableShape, nodes: number, cell: (c: CellSummary) => string, rows = shape.methods): string {
+  return [
+    `| Method | ${shape.datasets.join(' | ')} |`,
+    `|---|${shape.datasets.map(() => '---|').join('')}`,
+    ...rows.map((m) => `| ${m} | ${shape.datasets.map((d) => (find(cells, d, m, nodes) ? cell(find(cells, d, m, nodes)!) : '–')).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Overview at one node count: test error (%) mean ± std with the best per dataset in bold, and the module structure. */
+export function overviewTables(cells: CellSummary[], shape: TableShape, nodes: number): string {
+  const best = new Map(shape.datasets.map((d) => [d, Math.min(...shape.methods.map((m) => find(cells, d, m, nodes)?.testError.mean ?? Infinity))]));
+  const err = acrossDatasets(cells, shape, nodes, (c) => {
+    const t = `${(100 * c.testError.mean).toFixed(2)} ± ${(100 * c.testError.std).toFixed(2)}${nNote(c.testError, shape.seeds)}`;
+    return c.testError.mean === best.get(c.dataset) ? `**${t}**` : t;
+  });
+  const rows = shape.methods.filter((m) => m !== 'NN' && m !== 'CFF' && m !== 'OPTNET');
+  const mods = acrossDatasets(
+    cells,
+    shape,
+    nodes,
+    (c) => {
+      const m = c.modules;
+      if (!m) return '–';
+      return `${m.largest.mean.toFixed(1)} / ${m.count.mean.toFixed(1)} / ${m.balance.mean.toFixed(2)}${m.acyclic ? ` (acyclic ${m.acyclic}/${m.count.n})` : ''}`;
+    },
+    rows,
+  );
+  const epochs = acrossDatasets(cells, shape, nodes, (c) => `${c.epochs.mean.toFixed(0)}${c.hitCap ? ` (cap ${c.hitCap}/${c.epochs.n})` : ''}`);
+  return [
+    `### Test error, % (mean ± std over seeds; best per dataset in bold), ${nodes} nodes`,
+    '',
+    err,
+    '',
+    `### Modules at the end of training, ${nodes} nodes: largest / count / balance (largest ÷ mean size), and runs that ended acyclic`,
+    '',
+    mods,
+    '',
+    `### Epochs of the selected training (mean; "cap k/n": k of n hit the epoch cap), ${nodes} nodes`,
+    '',
+    epochs,
+  ].join('\n');
+}
+
 /** All tables of all datasets, as one markdown document. */
 export function markdownReport(cells: CellSummary[], shape: TableShape, preamble: string[] = []): string {
   const out: string[] = ['# UCI benchmark tables', '', ...preamble];
+  if (shape.datasets.length > 1) for (const p of shape.nodes) out.push('', `## All datasets, ${p} nodes`, '', overviewTables(cells, shape, p));
   for (const d of shape.datasets) {
     out.push('', `## ${d}`, '', `### Test error (mean ± std over seeds; best in bold)`, '', errorTable(cells, shape, d));
     out.push('', '### Wall time per epoch, seconds (median epoch of the selected trial; mean ± std over seeds)', '', timeTable(cells, shape, d));
