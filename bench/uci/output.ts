@@ -12,7 +12,7 @@ import { SPLIT_FRACTIONS } from './data.js';
 import { PAPER_SGD, tuningGrid, V2_GRIDS } from './methods.js';
 import { errorChart, renderSvg, timeChart, type ChartSpec } from './plots.js';
 import { renderPng } from './raster.js';
-import { markdownReport, type TableShape } from './report.js';
+import { markdownReport, structureByStrength, type StrengthTrial, type TableShape } from './report.js';
 import type { TrialRecord, TrialStore } from './store.js';
 
 export interface BenchResults {
@@ -115,7 +115,11 @@ export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Pro
     claimsTable(results.runs, cfg.methods, cfg.datasets),
     '',
   ].join('\n');
-  put('tables.md', markdownReport(results.cells, tableShape(cfg), preamble) + claims);
+  const strength = structureByStrength(results.trials as StrengthTrial[], cfg.methods);
+  const byStrength = strength
+    ? ['', '## Module structure by regularization strength (every training, not only the selected ones)', '', strength, ''].join('\n')
+    : '';
+  put('tables.md', markdownReport(results.cells, tableShape(cfg), preamble) + claims + byStrength);
   const charts: [string, ChartSpec][] = cfg.datasets.flatMap((d) => [
     [`plots/error_${d}`, errorChart(results.cells, d, cfg.methods, cfg.nodes)] as [string, ChartSpec],
     ...(cfg.methods.includes('DEQ') ? [[`plots/time_${d}`, timeChart(results.cells, d, cfg.methods, cfg.nodes)] as [string, ChartSpec]] : []),

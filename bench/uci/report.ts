@@ -155,3 +155,37 @@ export function markdownReport(cells: CellSummary[], shape: TableShape, preamble
   }
   return `${out.join('\n')}\n`;
 }
+
+/** The fields of a stored trial that {@link structureByStrength} reads. */
+export interface StrengthTrial {
+  method: MethodName;
+  nodes: number;
+  config: { density?: number; l1?: number; alpha?: number };
+  testError: number | null;
+  modules: { count: number; largest: number } | null;
+}
+
+/**
+ * Module structure per tuning configuration, over every training (not only the
+ * selected ones): for each regularized method and strength (λ or α), the mean largest
+ * module, the mean balance (largest ÷ mean module size), how many trainings ended
+ * acyclic (over all datasets of the report). Shows what the regularizer does to the
+ * graph across its whole grid.
+ */
+export function structureByStrength(trials: StrengthTrial[], methods: MethodName[]): string {
+  const rows: string[] = ['| method | strength | trainings | largest module | balance | acyclic |', '|---|---|---|---|---|---|'];
+  for (const m of methods) {
+    const ts = trials.filter((t) => t.method === m && t.modules != null && t.testError != null);
+    const strength = (t: StrengthTrial) => t.config.alpha ?? t.config.l1;
+    const levels = Array.from(new Set(ts.map(strength).filter((v): v is number => v != null))).sort((a, b) => a - b);
+    for (const level of levels) {
+      const g = ts.filter((t) => strength(t) === level);
+      const mean = (f: (t: StrengthTrial) => number) => g.reduce((a, t) => a + f(t), 0) / g.length;
+      const label = m === 'NMs&NM' || m === 'NMs&NM+sched' ? 'α' : 'λ';
+      rows.push(
+        `| ${m} | ${label} = ${level} | ${g.length} | ${mean((t) => t.modules!.largest).toFixed(1)} | ${mean((t) => (t.modules!.largest * t.modules!.count) / t.nodes).toFixed(2)} | ${g.filter((t) => t.modules!.largest === 1).length}/${g.length} |`,
+      );
+    }
+  }
+  return rows.length > 2 ? rows.join('\n') : '';
+}
