@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EdgeMask } from '../graph/mask.js';
-import { ConfigError, checkKeys, checkNumber, checkOneOf, fail, show } from '../utils/errors.js';
+import { ConfigError, checkInt, checkKeys, checkNumber, checkOneOf, fail, show } from '../utils/errors.js';
 import { nmBaseMatrix, nmCoefficients, moduleSizeOfNodes, NM_FORMS, type NMForm, type NMPartition } from './nm_coefficients.js';
 import { RegularizerBase } from '../utils/tfjs_bases.js';
 
@@ -20,8 +20,13 @@ export interface NMRegularizerArgs {
    * penalty is added to a batch-mean loss, see the caveats of {@link NMRegularizer}).
    */
   alpha: number;
-  /** `'repulsion'` (v4, DESIGN §2) or `'size'` (v3 eq. 6). Default: `'repulsion'`. */
+  /** `'repulsion'` (v4, DESIGN §2), `'size'` (v3 eq. 6) or `'excess'` (DESIGN §2, docs/STRUCTURE.md). Default: `'repulsion'`. */
   form?: NMForm;
+  /**
+   * Excess form only: the module size t up to which modules are not penalised
+   * (integer ≥ 1). Default: ⌈√p⌉ of the layer (null in `getConfig()`).
+   */
+  targetSize?: number | null;
   /** `'l1'` (|W|) or `'l2'` (W²). Default: `'l1'`. */
   norm?: NMNorm;
 }
@@ -85,6 +90,8 @@ export class NMRegularizer extends RegularizerBase {
   readonly alpha: number;
   readonly form: NMForm;
   readonly norm: NMNorm;
+  /** The excess form's target module size, or null for ⌈√p⌉ (and for the other forms). */
+  readonly targetSize: number | null;
   private source: PartitionSource | null = null;
   private unsubscribe: (() => void) | null = null;
   private part: NMPartition | null = null;
@@ -96,11 +103,15 @@ export class NMRegularizer extends RegularizerBase {
   constructor(args: NMRegularizerArgs) {
     super();
     if (args == null || typeof args !== 'object') fail(WHERE, 'args', args, "an object { alpha, form?: 'size' | 'repulsion', norm?: 'l1' | 'l2' }");
-    checkKeys(WHERE, args, ['alpha', 'form', 'norm']);
+    checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize']);
     if (args.alpha === undefined) fail(WHERE, 'alpha', args.alpha, 'a finite number >= 0 (required), e.g. 1e-3');
     this.alpha = checkNumber(WHERE, 'alpha', args.alpha, 0);
     this.form = checkOneOf(WHERE, 'form', args.form ?? 'repulsion', NM_FORMS);
     this.norm = checkOneOf(WHERE, 'norm', args.norm ?? 'l1', NM_NORMS);
+    if (args.targetSize != null && this.form !== 'excess') {
+      fail(WHERE, 'targetSize', args.targetSize, "unset unless form is 'excess'", `It only applies to form: 'excess' (form is '${this.form}').`);
+    }
+    this.targetSize = args.targetSize == null ? null : checkInt(WHERE, 'targetSize', args.targetSize, 1);
   }
 
   /**
@@ -138,7 +149,7 @@ export class NMRegularizer extends RegularizerBase {
     moduleSizeOfNodes(p, modules);
     if (this.multipliers && this.multipliers.length !== p) this.multipliers = null;
     this.part = { p, rowPtr, colIdx, modules: modules.map((m) => m.slice()) };
-    this.base = nmBaseMatrix(this.form, this.part);
+    this.base = nmBaseMatrix(this.form, this.part, this.targetSize);
     this.rebuild();
   }
 
@@ -207,7 +218,7 @@ export class NMRegularizer extends RegularizerBase {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { alpha: this.alpha, form: this.form, norm: this.norm };
+    return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize };
   }
 
   /**
