@@ -22,7 +22,7 @@
  *
  * Usage: npx tsx bench/structure/variants.ts [--seeds 5] [--epochs 30]
  *          [--variants none,l1:1e-3,rep:1e-3] [--out docs/results/structure]
- *          [--tag name] [--backend wasm]
+ *          [--tag name] [--backend wasm] [--data <dir of digits.csv>, default ../shared/datasets]
  * Appends one JSON line per run to <out>/<tag>.jsonl and rewrites <out>/<tag>.md
  * (the table over all lines of that file, with the commit and command).
  */
@@ -59,7 +59,8 @@ const BACKEND = flag('backend', 'wasm');
 
 await tf.setBackend(BACKEND);
 await tf.ready();
-const table = await loadDataset(resolve(ROOT, '../shared/datasets'), 'digits');
+const DATA = flag('data', '');
+const table = await loadDataset(DATA ? resolve(DATA) : resolve(ROOT, '../shared/datasets'), 'digits');
 
 // ---- variants --------------------------------------------------------------------
 type Reg = nm.regularizers.NMRegularizer | nm.regularizers.OffDiagonalL1 | null;
