@@ -19,6 +19,8 @@
  *   excess:<α>[:<t>]      nm({ alpha: α, form: 'excess', targetSize: t })
  *   rep+sched:<α>         repulsion + nm.callbacks.nmAlphaSchedule() (balance-aware α)
  *   excess+sched:<α>      excess + nmAlphaSchedule()
+ *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
+ *                         re-partition off-diagonal |W| < τ is set to 0 (never kept)
  *
  * Usage: npx tsx bench/structure/variants.ts [--seeds 5] [--epochs 30]
  *          [--variants none,l1:1e-3,rep:1e-3] [--out docs/results/structure]
@@ -35,6 +37,8 @@ import { fileURLToPath } from 'node:url';
 import * as nm from '../../src/node.js';
 import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
+import { stronglyConnectedComponents } from '../../src/graph/tarjan.js';
+import { ConstraintBase } from '../../src/utils/tfjs_bases.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
@@ -68,9 +72,38 @@ interface Variant {
   name: string;
   reg: () => Reg;
   schedule: boolean;
+  /** Threshold τ of the post-repartition zeroing (the `@τ` suffix), or null. */
+  tau?: number | null;
 }
 
-function parseVariant(spec: string): Variant {
+/**
+ * A threshold mask on top of top-K, as a graph constraint: at every re-partition the
+ * off-diagonal entries with |W| < τ are set to exactly 0, and the mask never keeps a
+ * zero entry, so the layer keeps min(K, #{|W| ≥ τ}) edges.
+ */
+class ZeroBelow extends ConstraintBase {
+  static className = 'BenchZeroBelow';
+  constructor(readonly tau: number) {
+    super();
+  }
+  override apply(w: tf.Tensor): tf.Tensor {
+    const p = w.shape[0];
+    const v = Float32Array.from(w.dataSync());
+    for (let i = 0; i < v.length; i++) if (i % (p + 1) !== 0 && Math.abs(v[i]) < this.tau) v[i] = 0;
+    return tf.tensor2d(v, [p, p]);
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { tau: this.tau };
+  }
+}
+
+function parseVariant(full: string): Variant {
+  const [spec, tauText] = full.split('@');
+  const v = parseBase(spec);
+  return { ...v, name: full, tau: tauText == null ? null : Number(tauText) };
+}
+
+function parseBase(spec: string): Variant {
   const [kind, a, t] = spec.split(':');
   const alpha = Number(a);
   const need = () => {
@@ -114,14 +147,38 @@ interface Run {
   seed: number;
   epochs: number;
   testError: number;
+  /** Mean cross-entropy on the test part (more sensitive than the error on 270 samples). */
+  testLoss: number;
   modules: number;
   largest: number;
   balance: number;
   cyclicModules: number;
   secondLargest: number;
   largestPerEpoch: number[];
+  /** Training loss (incl. the penalty) of the last epoch. */
+  finalLoss: number;
   census: Record<'coreCore' | 'otherCore' | 'coreOther' | 'otherOther', EdgeClass>;
+  /** The top-K threshold γ (K-th largest |W|) of the final graph, and the median |W| of the kept edges. */
+  gamma: number;
+  medianKeptAbsW: number;
+  /** Post hoc, on the final W: the graph of all off-diagonal edges with |W| ≥ τ (a threshold mask). */
+  threshold: Array<{ tau: number; edges: number; largest: number; cyclicModules: number }>;
   seconds: number;
+}
+
+const TAUS = [0.05, 0.1, 0.2];
+
+/** SCC sizes of the off-diagonal edges with |W| ≥ τ. */
+function thresholdGraph(w: Float32Array, tau: number): { edges: number; largest: number; cyclicModules: number } {
+  const rowPtr = new Int32Array(P + 1);
+  const cols: number[] = [];
+  for (let j = 0; j < P; j++) {
+    for (let k = 0; k < P; k++) if (k !== j && Math.abs(w[j * P + k]) >= tau) cols.push(k);
+    rowPtr[j + 1] = cols.length;
+  }
+  const { components } = stronglyConnectedComponents(P, rowPtr, Int32Array.from(cols));
+  const sizes = components.map((c) => c.length);
+  return { edges: cols.length, largest: Math.max(...sizes), cyclicModules: sizes.filter((z) => z >= 2).length };
 }
 
 /** Kept edges around the largest module: counts, mean |W| and mean coefficient C per class. */
@@ -152,6 +209,15 @@ function census(layer: nm.layers.NeuralModuleLayer, reg: Reg): Run['census'] {
   return out;
 }
 
+function medianKept(layer: nm.layers.NeuralModuleLayer): number {
+  const e = layer.edges();
+  const w = layer.graphValues();
+  const a: number[] = [];
+  for (let j = 0; j < P; j++) for (let q = e.rowPtr[j]; q < e.rowPtr[j + 1]; q++) if (e.colIdx[q] !== j) a.push(Math.abs(w[j * P + e.colIdx[q]]));
+  a.sort((x, y) => x - y);
+  return a[a.length >> 1] ?? 0;
+}
+
 async function run(v: Variant, seed: number): Promise<Run> {
   const split = makeSplit(table, seed);
   const k = split.numClasses;
@@ -171,6 +237,7 @@ async function run(v: Variant, seed: number): Promise<Run> {
     inputInitializer: tf.initializers.glorotUniform({ seed: 1000 + seed }),
     graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density: DENSITY, seed: 2000 + seed } },
     graphRegularizer: reg,
+    ...(v.tau != null ? { graphConstraint: new ZeroBelow(v.tau) } : {}),
   });
   const model = tf.sequential();
   model.add(layer);
@@ -182,7 +249,14 @@ async function run(v: Variant, seed: number): Promise<Run> {
     model.fit(train.x, train.y, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }),
   );
   const seconds = (Date.now() - t0) / 1000;
-  const pred = tf.tidy(() => tf.argMax(model.predict(test.x) as tf.Tensor, 1).dataSync());
+  const probs = tf.tidy(() => (model.predict(test.x) as tf.Tensor).dataSync());
+  const pred = Int32Array.from(test.labels, (_, i) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
+    return best;
+  });
+  let ce = 0;
+  test.labels.forEach((y, i) => (ce -= Math.log(Math.max(probs[i * k + y], 1e-12))));
   let wrong = 0;
   pred.forEach((c, i) => (wrong += c === test.labels[i] ? 0 : 1));
   const s = layer.structure();
@@ -193,13 +267,18 @@ async function run(v: Variant, seed: number): Promise<Run> {
     seed,
     epochs: EPOCHS,
     testError: wrong / pred.length,
+    testLoss: ce / pred.length,
     modules: st.modules,
     largest: st.largest,
     balance: st.balance,
     cyclicModules: st.cyclicModules,
     secondLargest: sizes[1] ?? 0,
     largestPerEpoch: (hist.history.nm_largest as number[]).map(Number),
+    finalLoss: Number(hist.history.loss[EPOCHS - 1]),
     census: census(layer, reg),
+    gamma: layer.edges().gamma,
+    medianKeptAbsW: medianKept(layer),
+    threshold: TAUS.map((tau) => ({ tau, ...thresholdGraph(layer.graphValues(), tau) })),
     seconds,
   };
   model.dispose();
@@ -216,8 +295,8 @@ const cell = (a: number[], d: number) => `${mean(a).toFixed(d)} ± ${sd(a).toFix
 function tableOf(runs: Run[]): string {
   const names = [...new Set(runs.map((r) => r.variant))];
   const head =
-    '| variant | seeds | test error | modules | largest | balance (largest/mean) | modules ≥ 2 | 2nd largest | acyclic | core in-edges C (other→core) | core out-edges C (core→other) | core-internal C | s/run |';
-  const lines = [head, `|${'---|'.repeat(13)}`];
+    '| variant | seeds | test error | test loss | modules | largest | balance (largest/mean) | modules ≥ 2 | 2nd largest | acyclic | core in-edges C (other→core) | core out-edges C (core→other) | core-internal C | s/run |';
+  const lines = [head, `|${'---|'.repeat(14)}`];
   for (const n of names) {
     const rs = runs.filter((r) => r.variant === n);
     const f = (g: (r: Run) => number) => rs.map(g);
@@ -226,17 +305,50 @@ function tableOf(runs: Run[]): string {
       return v.length ? mean(v).toExponential(1) : '–';
     };
     lines.push(
-      `| ${n} | ${rs.length} | ${cell(f((r) => r.testError), 4)} | ${cell(f((r) => r.modules), 1)} | ${cell(f((r) => r.largest), 1)} | ` +
-        `${cell(f((r) => r.balance), 2)} | ${cell(f((r) => r.cyclicModules), 1)} | ${cell(f((r) => r.secondLargest), 1)} | ` +
+      `| ${n} | ${rs.length} | ${cell(
+        f((r) => r.testError),
+        4,
+      )} | ${cell(
+        f((r) => r.testLoss ?? NaN),
+        3,
+      )} | ${cell(
+        f((r) => r.modules),
+        1,
+      )} | ${cell(
+        f((r) => r.largest),
+        1,
+      )} | ` +
+        `${cell(
+          f((r) => r.balance),
+          2,
+        )} | ${cell(
+          f((r) => r.cyclicModules),
+          1,
+        )} | ${cell(
+          f((r) => r.secondLargest),
+          1,
+        )} | ` +
         `${rs.filter((r) => r.largest === 1).length}/${rs.length} | ${cMean('otherCore')} | ${cMean('coreOther')} | ${cMean('coreCore')} | ${mean(f((r) => r.seconds)).toFixed(0)} |`,
     );
   }
   lines.push('', 'Kept-edge census of the final graph (mean over seeds; core = the largest module):', '');
-  lines.push('| variant | core→core | other→core | core→other | other→other |', '|---|---|---|---|---|');
+  lines.push(
+    '| variant | core→core | other→core | core→other | other→other | mean \\|W\\| core→core | γ (K-th \\|W\\|) | median kept \\|W\\| | ' +
+      TAUS.map((t) => `\\|W\\| ≥ ${t}: edges / largest / modules ≥ 2`).join(' | ') +
+      ' |',
+    `|${'---|'.repeat(8 + TAUS.length)}`,
+  );
   for (const n of names) {
-    const rs = runs.filter((r) => r.variant === n);
+    const rs = runs.filter((r) => r.variant === n && r.gamma != null);
+    if (!rs.length) continue;
     const c = (key: keyof Run['census']) => mean(rs.map((r) => r.census[key].edges)).toFixed(0);
-    lines.push(`| ${n} | ${c('coreCore')} | ${c('otherCore')} | ${c('coreOther')} | ${c('otherOther')} |`);
+    const th = TAUS.map((_, i) =>
+      ['edges', 'largest', 'cyclicModules'].map((k) => mean(rs.map((r) => r.threshold[i][k as 'edges'])).toFixed(k === 'cyclicModules' ? 1 : 0)).join(' / '),
+    );
+    lines.push(
+      `| ${n} | ${c('coreCore')} | ${c('otherCore')} | ${c('coreOther')} | ${c('otherOther')} | ${mean(rs.map((r) => r.census.coreCore.meanAbsW)).toFixed(3)} | ` +
+        `${mean(rs.map((r) => r.gamma)).toFixed(3)} | ${mean(rs.map((r) => r.medianKeptAbsW)).toFixed(3)} | ${th.join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -255,7 +367,7 @@ for (const spec of VARIANTS) {
     appendFileSync(jsonl, JSON.stringify({ ...r, commit: commit + dirty, command }) + '\n');
     console.log(
       `${spec.padEnd(16)} seed ${seed}: error ${r.testError.toFixed(4)}  modules ${r.modules}  largest ${r.largest}  ` +
-        `balance ${r.balance.toFixed(2)}  ≥2: ${r.cyclicModules}  2nd ${r.secondLargest}  (${r.seconds.toFixed(0)} s)`,
+        `balance ${r.balance.toFixed(2)}  ≥2: ${r.cyclicModules}  2nd ${r.secondLargest}  loss ${r.finalLoss.toFixed(4)}  (${r.seconds.toFixed(0)} s)`,
     );
   }
 }
