@@ -159,10 +159,10 @@ function inUrnSynapticLength(neurons: number): Row<nm.regularizers.SynapticLengt
 
 const nmRegRow: Row<nm.regularizers.NMRegularizer> = {
   name: 'NMRegularizer',
-  required: () => ({ alpha: 0.37 }),
-  nonDefault: () => ({ form: 'size', norm: 'l2' }),
+  required: () => ({}),
+  nonDefault: () => ({ alpha: 0.37, form: 'excess', norm: 'l2', targetSize: 7 }),
   build: (args) => nm.regularizers.nm(args as unknown as nm.regularizers.NMRegularizerArgs),
-  read: (r) => ({ alpha: r.alpha, form: r.form, norm: r.norm }),
+  read: (r) => ({ alpha: r.alpha, form: r.form, norm: r.norm, targetSize: r.targetSize }),
   inModel: inNmOption('graphRegularizer'),
 };
 

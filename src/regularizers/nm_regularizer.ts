@@ -16,10 +16,11 @@ export type NMNorm = (typeof NM_NORMS)[number];
 /** Arguments of {@link nm}. */
 export interface NMRegularizerArgs {
   /**
-   * Strength α ≥ 0. Required (no default: the right scale depends on the form; the
-   * penalty is added to a batch-mean loss, see the caveats of {@link NMRegularizer}).
+   * Strength α ≥ 0. Default: {@link NM_DEFAULT_ALPHA} = 1e-2 (docs/STRUCTURE.md: with
+   * Adam the structure hardly depends on α between 1e-3 and 1e-1; the penalty is added
+   * to a batch-mean loss, see the caveats of {@link NMRegularizer}).
    */
-  alpha: number;
+  alpha?: number;
   /** `'repulsion'` (v4, DESIGN §2), `'size'` (v3 eq. 6) or `'excess'` (DESIGN §2, docs/STRUCTURE.md). Default: `'repulsion'`. */
   form?: NMForm;
   /**
@@ -43,6 +44,12 @@ export interface PartitionSource {
 }
 
 const WHERE = 'nm regularizer';
+
+/**
+ * The default α of {@link nm}: 1e-2, chosen from the 30-epoch digits measurements in
+ * docs/STRUCTURE.md (bench/structure/variants.ts).
+ */
+export const NM_DEFAULT_ALPHA = 1e-2;
 
 /**
  * The NM regularizer. Penalty `Σ_{j≠k} C[j,k]·norm(W[j,k])`:
@@ -100,12 +107,13 @@ export class NMRegularizer extends RegularizerBase {
   private coeffs: Float32Array | null = null;
   private coeffTensor: tf.Tensor2D | null = null;
 
-  constructor(args: NMRegularizerArgs) {
+  constructor(args: NMRegularizerArgs = {}) {
     super();
-    if (args == null || typeof args !== 'object') fail(WHERE, 'args', args, "an object { alpha, form?: 'size' | 'repulsion', norm?: 'l1' | 'l2' }");
+    if (args == null || typeof args !== 'object') {
+      fail(WHERE, 'args', args, "an object { alpha?, form?: 'size' | 'repulsion' | 'excess', norm?: 'l1' | 'l2', targetSize? }");
+    }
     checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize']);
-    if (args.alpha === undefined) fail(WHERE, 'alpha', args.alpha, 'a finite number >= 0 (required), e.g. 1e-3');
-    this.alpha = checkNumber(WHERE, 'alpha', args.alpha, 0);
+    this.alpha = checkNumber(WHERE, 'alpha', args.alpha === undefined ? NM_DEFAULT_ALPHA : args.alpha, 0);
     this.form = checkOneOf(WHERE, 'form', args.form ?? 'repulsion', NM_FORMS);
     this.norm = checkOneOf(WHERE, 'norm', args.norm ?? 'l1', NM_NORMS);
     if (args.targetSize != null && this.form !== 'excess') {
@@ -253,6 +261,6 @@ tf.serialization.registerClass(NMRegularizer);
  * current modules (size form, v3 eq. 6) or the repulsion matrix (v4, DESIGN §2).
  * @example nm.regularizers.nm({ alpha: 1e-3, form: 'repulsion', norm: 'l1' })
  */
-export function nm(args: NMRegularizerArgs): NMRegularizer {
+export function nm(args: NMRegularizerArgs = {}): NMRegularizer {
   return new NMRegularizer(args);
 }
