@@ -106,8 +106,9 @@ describe('nm regularizer, excess form', () => {
     expect(nm.regularizers.nm({ form: 'excess', targetSize: 3 }).targetSize).toBe(3);
   });
 
-  it('alpha is optional: the documented default is used and serialized', () => {
+  it('every argument is optional: α = NM_DEFAULT_ALPHA = 1e-2, the excess form, l1, t = ⌈√p⌉', () => {
     const reg = nm.regularizers.nm();
+    expect(reg.getConfig()).toEqual({ alpha: 1e-2, form: 'excess', norm: 'l1', targetSize: null });
     expect(reg.alpha).toBe(nm.regularizers.NM_DEFAULT_ALPHA);
     expect(nm.regularizers.NM_DEFAULT_ALPHA).toBe(1e-2);
     expect(reg.getConfig()).toMatchObject({ alpha: 1e-2 });
