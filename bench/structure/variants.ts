@@ -22,6 +22,10 @@
  *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
  *                         re-partition off-diagonal |W| < τ is set to 0 (never kept)
  *
+ * `--table-only` rewrites <out>/<tag>.md from the JSONL without training.
+ * `--percolation` prints instead the largest SCC and the count of ≥ 2-node SCCs of
+ * random directed graphs on 100 nodes with 50…495 edges (no training).
+ *
  * Usage: npx tsx bench/structure/variants.ts [--seeds 5] [--epochs 30]
  *          [--variants none,l1:1e-3,rep:1e-3] [--out docs/results/structure]
  *          [--tag name] [--backend wasm] [--data <dir of digits.csv>, default ../shared/datasets]
@@ -39,6 +43,7 @@ import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { stronglyConnectedComponents } from '../../src/graph/tarjan.js';
 import { ConstraintBase } from '../../src/utils/tfjs_bases.js';
+import { Random } from '../../src/utils/random.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
@@ -60,6 +65,37 @@ const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
 const TAG = flag('tag', 'variants');
 const VARIANTS = flag('variants', 'none,l1:1e-3,rep:1e-3,rep:1e-2,excess:1e-3,rep+sched:1e-2').split(',');
 const BACKEND = flag('backend', 'wasm');
+
+// ---- reference: SCCs of random directed graphs (no training) ---------------------
+if (argv.includes('--percolation')) {
+  const rng = new Random(1);
+  console.log('| kept edges (mean degree) | largest module | modules ≥ 2 | (200 random digraphs on 100 nodes each) |\n|---|---|---|---|');
+  for (const m of [50, 100, 150, 200, 300, 495]) {
+    let largest = 0;
+    let cyclic = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const flat = new Set<number>();
+      while (flat.size < m) {
+        const j = Math.floor(rng.next() * P);
+        const k = Math.floor(rng.next() * P);
+        if (j !== k) flat.add(j * P + k);
+      }
+      const sorted = [...flat].sort((a, b) => a - b);
+      const rowPtr = new Int32Array(P + 1);
+      for (const e of sorted) rowPtr[Math.floor(e / P) + 1]++;
+      for (let j = 0; j < P; j++) rowPtr[j + 1] += rowPtr[j];
+      const sizes = stronglyConnectedComponents(
+        P,
+        rowPtr,
+        Int32Array.from(sorted, (e) => e % P),
+      ).components.map((c) => c.length);
+      largest += Math.max(...sizes);
+      cyclic += sizes.filter((z) => z >= 2).length;
+    }
+    console.log(`| ${m} (${(m / P).toFixed(2)}) | ${(largest / 200).toFixed(1)} | ${(cyclic / 200).toFixed(2)} | |`);
+  }
+  process.exit(0);
+}
 
 await tf.setBackend(BACKEND);
 await tf.ready();
@@ -331,6 +367,33 @@ function tableOf(runs: Run[]): string {
         `${rs.filter((r) => r.largest === 1).length}/${rs.length} | ${cMean('otherCore')} | ${cMean('coreOther')} | ${cMean('coreCore')} | ${mean(f((r) => r.seconds)).toFixed(0)} |`,
     );
   }
+  lines.push('', 'Dynamics of the largest module (from the per-epoch partition) and paired differences to `none` (same seeds):', '');
+  lines.push(
+    '| variant | largest after epoch 1 | mean \\|Δ largest\\| per epoch, epochs 21–30 | runs with largest unchanged over epochs 26–30 | runs with largest ≤ 10 | median largest | Δ test error vs none | Δ test loss vs none |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  const base = new Map(runs.filter((r) => r.variant === 'none').map((r) => [r.seed, r]));
+  for (const n of names) {
+    const rs = runs.filter((r) => r.variant === n);
+    const first = rs.map((r) => r.largestPerEpoch[0]);
+    const jitter = rs.map((r) => {
+      const l = r.largestPerEpoch.slice(-11);
+      let d = 0;
+      for (let i = 1; i < l.length; i++) d += Math.abs(l[i] - l[i - 1]);
+      return d / (l.length - 1);
+    });
+    const stable = rs.filter((r) => new Set(r.largestPerEpoch.slice(-5)).size === 1).length;
+    const small = rs.filter((r) => r.largest <= 10).length;
+    const sorted = rs.map((r) => r.largest).sort((a, b) => a - b);
+    const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    const paired = rs.filter((r) => base.has(r.seed));
+    const dErr = paired.map((r) => r.testError - base.get(r.seed)!.testError);
+    const dLoss = paired.map((r) => (r.testLoss ?? NaN) - (base.get(r.seed)!.testLoss ?? NaN));
+    lines.push(
+      `| ${n} | ${cell(first, 1)} | ${cell(jitter, 1)} | ${stable}/${rs.length} | ${small}/${rs.length} | ${median} | ` +
+        `${paired.length ? cell(dErr, 4) : '–'} | ${paired.length ? cell(dLoss, 3) : '–'} |`,
+    );
+  }
   lines.push('', 'Kept-edge census of the final graph (mean over seeds; core = the largest module):', '');
   lines.push(
     '| variant | core→core | other→core | core→other | other→other | mean \\|W\\| core→core | γ (K-th \\|W\\|) | median kept \\|W\\| | ' +
@@ -360,7 +423,7 @@ const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().
 const dirty = execSync('git status --porcelain -- src bench/structure', { cwd: ROOT }).toString().trim() ? ' (+ uncommitted changes)' : '';
 const command = `npx tsx bench/structure/variants.ts ${argv.join(' ')}`.trim();
 console.log(`digits p=${P} ρ=${DENSITY} adam ${LR} batch ${BATCH} epochs ${EPOCHS} seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1}; commit ${commit}${dirty}`);
-for (const spec of VARIANTS) {
+for (const spec of argv.includes('--table-only') ? [] : VARIANTS) {
   const v = parseVariant(spec);
   for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
     const r = await run(v, seed);
@@ -381,7 +444,8 @@ const md =
   `# Structure-learning variants (${TAG})\n\n` +
   `digits, p = ${P}, ρ = ${DENSITY}, Adam ${LR}, batch ${BATCH}, ${EPOCHS} epochs, modulePartition every epoch, ` +
   `seeded 70/15/15 split (test error on the test part), wasm backend.\n\n` +
-  `Commands and commits: ${[...new Set(all.map((r) => `\`${(r as unknown as { command: string }).command}\` @ ${(r as unknown as { commit: string }).commit}`))].join('; ')}\n\n` +
+  `This file: written by \`${command}\` @ ${commit}${dirty}.\n\n` +
+  `Runs (JSONL \`${TAG}.jsonl\`), by command @ commit: ${[...new Set(all.map((r) => `\`${(r as unknown as { command: string }).command}\` @ ${(r as unknown as { commit: string }).commit}`))].join('; ')}\n\n` +
   tableOf(all) +
   '\n';
 writeFileSync(join(OUT, `${TAG}.md`), md);
