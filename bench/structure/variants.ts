@@ -369,7 +369,7 @@ function tableOf(runs: Run[]): string {
   }
   lines.push('', 'Dynamics of the largest module (from the per-epoch partition) and paired differences to `none` (same seeds):', '');
   lines.push(
-    '| variant | largest after epoch 1 | mean \\|Δ largest\\| per epoch, epochs 21–30 | runs with largest unchanged over epochs 26–30 | runs with largest ≤ 10 | median largest | Δ test error vs none | Δ test loss vs none |',
+    '| variant | largest after epoch 1 | mean \\|Δ largest\\| per epoch, last 10 epochs | runs with largest unchanged over the last 5 epochs | runs with largest ≤ 10 | median largest | Δ test error vs none | Δ test loss vs none |',
     '|---|---|---|---|---|---|---|---|',
   );
   const base = new Map(runs.filter((r) => r.variant === 'none').map((r) => [r.seed, r]));
