@@ -75,11 +75,11 @@ export const NM_DEFAULT_ALPHA = 1e-2;
  * `modulePartition` callback, to break the one large module that an unregularized
  * layer keeps (a cheaper solve: its cost is set by the largest module). Recipe and
  * measurements: docs/STRUCTURE.md. On the UCI digits (p = 100, ρ = 0.05, Adam 0.01,
- * 30 epochs, 10 seeds) `nm()` (excess, α = 1e-2) gives many modules with a small
- * largest one in most seeds (mean largest ≈ 20–25 of 100, vs ≈ 89 for the repulsion
- * form at any α from 1e-4 to 1e-1 and ≈ 96 without a regularizer), at the same test
- * error. It does not give many balanced multi-node modules: most of the new modules
- * are single nodes (see the caveats).
+ * 10 seeds) `nm()` (excess, α = 1e-2) leaves a median largest module of 15 of 100 after
+ * 30 epochs (5 of 10 seeds at most 10) and 4.6 ± 3.4 after 80 epochs (5 of 5 seeds),
+ * vs 88–90 for the repulsion form at any α from 1e-4 to 1e-1 and 96 without a
+ * regularizer, at the same test error. It does not give many balanced multi-node
+ * modules: most of the new modules are single nodes (see the caveats).
  *
  * Caveats:
  * - One instance per layer: it reads that layer's partition. Using it on any other
@@ -95,8 +95,8 @@ export const NM_DEFAULT_ALPHA = 1e-2;
  *   to random, and a random directed graph of mean degree ρ·(p − 1) ≈ 5 is one giant
  *   module plus single nodes. This is why the repulsion and size forms end in "one
  *   core + singletons", and why the excess form either breaks the core for good (its
- *   penalty then switches off and the kept edges grow) or keeps it (about 1 seed in 4
- *   on digits). docs/STRUCTURE.md has the numbers.
+ *   penalty then switches off) or keeps it for now (half of the seeds after 30 epochs
+ *   on digits, none of 5 after 80). docs/STRUCTURE.md has the numbers.
  * - The size form is not normalised: its coefficients grow with the module sizes (up
  *   to α·p). The repulsion form's normalisation (mean 1) means its per-edge penalty
  *   does not grow with the size of the core.
