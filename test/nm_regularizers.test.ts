@@ -168,7 +168,7 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
       expect(back.getClassName()).toBe(reg.getClassName());
       expect(back.getConfig()).toEqual(reg.getConfig());
     }
-    expect(nm.regularizers.nm({ alpha: 0.1 }).getConfig()).toEqual({ alpha: 0.1, form: 'repulsion', norm: 'l1' });
+    expect(nm.regularizers.nm({ alpha: 0.1 }).getConfig()).toEqual({ alpha: 0.1, form: 'excess', norm: 'l1', targetSize: null });
   });
 
   it('a model with NM- and L1-regularized layers survives model.save / tf.loadLayersModel', async () => {
@@ -217,13 +217,13 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
 
   it('rejects bad arguments and misuse with messages that name the problem', () => {
     expect(() => nm.regularizers.nm({ alpha: -1 })).toThrow(/nm regularizer: 'alpha' must be a finite number in \[0, inf\); received -1/);
-    expect(() => nm.regularizers.nm({} as never)).toThrow(/'alpha' must be a finite number >= 0 \(required\)/);
-    expect(() => nm.regularizers.nm({ alpha: 1, form: 'big' as never })).toThrow(/'form' must be one of 'size', 'repulsion'; received "big"/);
+    expect(() => nm.regularizers.nm({ alpha: 'big' as never })).toThrow(/'alpha' must be a finite number in \[0, inf\); received "big"/);
+    expect(() => nm.regularizers.nm({ alpha: 1, form: 'big' as never })).toThrow(/'form' must be one of 'size', 'repulsion', 'excess'; received "big"/);
     expect(() => nm.regularizers.nm({ alpha: 1, norm: 'l3' as never })).toThrow(/'norm' must be one of 'l1', 'l2'; received "l3"/);
     expect(() => nm.regularizers.nm({ alpha: 1, alhpa: 2 } as never)).toThrow(/unknown option 'alhpa'/);
     expect(() => nm.regularizers.offDiagonalL1({ l1: NaN })).toThrow(/offDiagonalL1: 'l1' must be a finite number in \[0, inf\); received NaN/);
     expect(() => nm.regularizers.offDiagonalL1({ l1: 1 }).apply(tf.zeros([3]))).toThrow(/must have rank 2; received shape \[3\]/);
-    const loose = nm.regularizers.nm({ alpha: 1 });
+    const loose = nm.regularizers.nm({ alpha: 1, form: 'repulsion' });
     expect(() => loose.apply(tf.zeros([3, 3]))).toThrow(/no partition yet.*graphRegularizer of a NeuralModule layer.*setPartition/);
     expect(() => loose.setNodeMultipliers([1])).toThrow(/needs a partition first/);
     loose.setPartition({ p: 3, rowPtr: Int32Array.of(0, 1, 2, 3), colIdx: Int32Array.of(1, 2, 0), modules: [[0, 1, 2]] });

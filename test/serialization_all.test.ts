@@ -157,12 +157,24 @@ function inUrnSynapticLength(neurons: number): Row<nm.regularizers.SynapticLengt
   });
 }
 
+const readNmReg = (r: nm.regularizers.NMRegularizer): Dict => ({ alpha: r.alpha, form: r.form, norm: r.norm, targetSize: r.targetSize });
+
+// The default form is 'excess', and targetSize only exists for it: one row per case.
 const nmRegRow: Row<nm.regularizers.NMRegularizer> = {
-  name: 'NMRegularizer',
-  required: () => ({ alpha: 0.37 }),
-  nonDefault: () => ({ form: 'size', norm: 'l2' }),
+  name: 'NMRegularizer (excess)',
+  required: () => ({ form: 'excess' }),
+  nonDefault: () => ({ alpha: 0.37, norm: 'l2', targetSize: 7 }),
   build: (args) => nm.regularizers.nm(args as unknown as nm.regularizers.NMRegularizerArgs),
-  read: (r) => ({ alpha: r.alpha, form: r.form, norm: r.norm }),
+  read: readNmReg,
+  inModel: inNmOption('graphRegularizer'),
+};
+
+const nmRegFormRow: Row<nm.regularizers.NMRegularizer> = {
+  name: 'NMRegularizer (size)',
+  required: () => ({ targetSize: null }),
+  nonDefault: () => ({ alpha: 0.37, form: 'size', norm: 'l2' }),
+  build: (args) => nm.regularizers.nm(args as unknown as nm.regularizers.NMRegularizerArgs),
+  read: readNmReg,
   inModel: inNmOption('graphRegularizer'),
 };
 
@@ -222,7 +234,7 @@ const contractiveConstraintRow: Row<nm.constraints.ContractiveConstraint> = {
   inModel: inNmOption('graphConstraint'),
 };
 
-const ROWS = [nmRow, urnRow, nmRegRow, offDiagRow, synapticRow, synapticGeoRow, contractiveRow, contractiveConstraintRow] as Row<unknown>[];
+const ROWS = [nmRow, urnRow, nmRegRow, nmRegFormRow, offDiagRow, synapticRow, synapticGeoRow, contractiveRow, contractiveConstraintRow] as Row<unknown>[];
 
 describe('serialization of every option', () => {
   beforeAll(async () => useBackend('cpu'));

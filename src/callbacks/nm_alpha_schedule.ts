@@ -14,7 +14,7 @@
  * Multiplicative steps make the pressure on a persistently large module grow
  * geometrically until it splits or hits `max`, and decay at the same rate once the
  * node's module is small enough. How the node multipliers enter the edge coefficients
- * is the regularizer's (m_k for the size form, max(m_j, m_k) for the repulsion form).
+ * is the regularizer's (m_k for the size form, max(m_j, m_k) for the repulsion and excess forms).
  *
  * History keys per epoch (suffix `_i` when the model has several NeuralModule
  * layers, i as in `modulePartition`): `nm_alpha_mean` (mean α·m_k over nodes),

@@ -12,6 +12,12 @@
  *   cannot reach j: such an edge cannot close a cycle), scaled to mean 1 over its
  *   non-zero entries; μ = max(m_j, m_k) (an edge that would join or grow a module is
  *   penalised at the stronger of its two ends).
+ * - excess form (ours, docs/STRUCTURE.md): `B[j,k] = max(0, s[j,k] − t)` for an edge
+ *   that lies on a cycle or would close one (k reaches j in the masked graph), 0 for a
+ *   feed-forward edge; `s[j,k]` = the size of the module the edge sits in (`z_k`, same
+ *   module) or would at least create (`z_j + z_k`, different modules), t the target
+ *   module size. Modules up to t nodes are free; only the excess is penalised, so the
+ *   pressure falls on the oversized (core) module and not on small ones. μ = max(m_j, m_k).
  * The diagonal (the nodes' biases) is never penalised: `C[k,k] = 0`.
  *
  * When to use: directly only to inspect or test the coefficients; the
@@ -23,8 +29,8 @@
 import { hopDistances, UNREACHABLE } from '../graph/hop_distance.js';
 import { ConfigError } from '../utils/errors.js';
 
-export const NM_FORMS = ['size', 'repulsion'] as const;
-/** The form of the NM penalty: v3's module-size weights or v4's repulsion matrix. */
+export const NM_FORMS = ['size', 'repulsion', 'excess'] as const;
+/** The form of the NM penalty: v3's module-size weights, v4's repulsion matrix, or the module-size excess over a target. */
 export type NMForm = (typeof NM_FORMS)[number];
 
 /** A partition of a p-node graph: the kept edges (CSR) and the modules. */
@@ -55,11 +61,17 @@ export function moduleSizeOfNodes(p: number, modules: number[][]): Int32Array {
   return z;
 }
 
+/** The default target module size of the excess form: ⌈√p⌉. */
+export function defaultTargetSize(p: number): number {
+  return Math.ceil(Math.sqrt(p));
+}
+
 /**
  * The base matrix B of a form (row-major p×p, zero diagonal), without α or multipliers.
- * The repulsion form runs a BFS from every node (O(p·(p + E))).
+ * The repulsion and excess forms run a BFS from every node (O(p·(p + E))).
+ * `targetSize` (excess form only) defaults to ⌈√p⌉.
  */
-export function nmBaseMatrix(form: NMForm, part: NMPartition): Float32Array {
+export function nmBaseMatrix(form: NMForm, part: NMPartition, targetSize: number | null = null): Float32Array {
   const { p } = part;
   const z = moduleSizeOfNodes(p, part.modules);
   const b = new Float32Array(p * p);
@@ -71,6 +83,20 @@ export function nmBaseMatrix(form: NMForm, part: NMPartition): Float32Array {
     return b;
   }
   const d = hopDistances(p, part.rowPtr, part.colIdx);
+  if (form === 'excess') {
+    const t = targetSize ?? defaultTargetSize(p);
+    const mod = new Int32Array(p);
+    part.modules.forEach((nodes, i) => nodes.forEach((v) => (mod[v] = i)));
+    for (let j = 0; j < p; j++) {
+      const row = j * p;
+      for (let k = 0; k < p; k++) {
+        if (k === j || d[k * p + j] === UNREACHABLE) continue;
+        const s = mod[j] === mod[k] ? z[k] : z[j] + z[k];
+        if (s > t) b[row + k] = s - t;
+      }
+    }
+    return b;
+  }
   let sum = 0;
   let count = 0;
   for (let j = 0; j < p; j++) {

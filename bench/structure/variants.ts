@@ -1,0 +1,452 @@
+/**
+ * Structure-learning variants on the UCI digits (docs/STRUCTURE.md): which graph
+ * regularizer gives visible, balanced modules in a plain 30-epoch fit.
+ *
+ * Setup (fixed): NeuralModule p = 100, density ρ = 0.05 (top-K mask), Adam 0.01,
+ * batch 64, `modulePartition()` every epoch, the seeded stratified 70/15/15 split of
+ * bench/uci/data.ts (test error on the 15 % test part), Math.random seeded per run
+ * (fit shuffling), seeded initializers. Per run it records test error, module
+ * count, largest module, balance (largest / mean module size), modules with ≥ 2
+ * nodes, and the edge census of the final graph around its largest ("core") module:
+ * kept edges and mean coefficient C of the regularizer per class (core→core,
+ * other→core, core→other, other→other).
+ *
+ * Variants (`--variants a,b,…`, default: all):
+ *   none                  no graph regularizer
+ *   l1:<λ>                nm.regularizers.offDiagonalL1({ l1: λ })
+ *   rep:<α>               nm({ alpha: α, form: 'repulsion' })
+ *   size:<α>              nm({ alpha: α, form: 'size' })
+ *   excess:<α>[:<t>]      nm({ alpha: α, form: 'excess', targetSize: t })
+ *   rep+sched:<α>         repulsion + nm.callbacks.nmAlphaSchedule() (balance-aware α)
+ *   excess+sched:<α>      excess + nmAlphaSchedule()
+ *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
+ *                         re-partition off-diagonal |W| < τ is set to 0 (never kept)
+ *
+ * `--table-only` rewrites <out>/<tag>.md from the JSONL without training.
+ * `--percolation` prints instead the largest SCC and the count of ≥ 2-node SCCs of
+ * random directed graphs on 100 nodes with 50…495 edges (no training).
+ *
+ * Usage: npx tsx bench/structure/variants.ts [--seeds 5] [--epochs 30]
+ *          [--variants none,l1:1e-3,rep:1e-3] [--out docs/results/structure]
+ *          [--tag name] [--backend wasm] [--data <dir of digits.csv>, default ../shared/datasets]
+ * Appends one JSON line per run to <out>/<tag>.jsonl and rewrites <out>/<tag>.md
+ * (the table over all lines of that file, with the commit and command).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { execSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as nm from '../../src/node.js';
+import { loadDataset, makeSplit } from '../uci/data.js';
+import { withSeededRandom } from '../uci/seeded_random.js';
+import { stronglyConnectedComponents } from '../../src/graph/tarjan.js';
+import { ConstraintBase } from '../../src/utils/tfjs_bases.js';
+import { Random } from '../../src/utils/random.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const argv = process.argv.slice(2);
+function flag(name: string, dflt: string): string {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = argv[i + 1];
+  if (v == null) throw new Error(`--${name} needs a value`);
+  return v;
+}
+const SEEDS = Number(flag('seeds', '5'));
+const FIRST_SEED = Number(flag('first-seed', '1'));
+const EPOCHS = Number(flag('epochs', '30'));
+const P = 100;
+const DENSITY = 0.05;
+const LR = 0.01;
+const BATCH = 64;
+const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
+const TAG = flag('tag', 'variants');
+const VARIANTS = flag('variants', 'none,l1:1e-3,rep:1e-3,rep:1e-2,excess:1e-3,rep+sched:1e-2').split(',');
+const BACKEND = flag('backend', 'wasm');
+
+// ---- reference: SCCs of random directed graphs (no training) ---------------------
+if (argv.includes('--percolation')) {
+  const rng = new Random(1);
+  console.log('| kept edges (mean degree) | largest module | modules ≥ 2 | (200 random digraphs on 100 nodes each) |\n|---|---|---|---|');
+  for (const m of [50, 100, 150, 200, 300, 495]) {
+    let largest = 0;
+    let cyclic = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const flat = new Set<number>();
+      while (flat.size < m) {
+        const j = Math.floor(rng.next() * P);
+        const k = Math.floor(rng.next() * P);
+        if (j !== k) flat.add(j * P + k);
+      }
+      const sorted = [...flat].sort((a, b) => a - b);
+      const rowPtr = new Int32Array(P + 1);
+      for (const e of sorted) rowPtr[Math.floor(e / P) + 1]++;
+      for (let j = 0; j < P; j++) rowPtr[j + 1] += rowPtr[j];
+      const sizes = stronglyConnectedComponents(
+        P,
+        rowPtr,
+        Int32Array.from(sorted, (e) => e % P),
+      ).components.map((c) => c.length);
+      largest += Math.max(...sizes);
+      cyclic += sizes.filter((z) => z >= 2).length;
+    }
+    console.log(`| ${m} (${(m / P).toFixed(2)}) | ${(largest / 200).toFixed(1)} | ${(cyclic / 200).toFixed(2)} | |`);
+  }
+  process.exit(0);
+}
+
+await tf.setBackend(BACKEND);
+await tf.ready();
+const DATA = flag('data', '');
+const table = await loadDataset(DATA ? resolve(DATA) : resolve(ROOT, '../shared/datasets'), 'digits');
+
+// ---- variants --------------------------------------------------------------------
+type Reg = nm.regularizers.NMRegularizer | nm.regularizers.OffDiagonalL1 | null;
+interface Variant {
+  name: string;
+  reg: () => Reg;
+  schedule: boolean;
+  /** Threshold τ of the post-repartition zeroing (the `@τ` suffix), or null. */
+  tau?: number | null;
+}
+
+/**
+ * A threshold mask on top of top-K, as a graph constraint: at every re-partition the
+ * off-diagonal entries with |W| < τ are set to exactly 0, and the mask never keeps a
+ * zero entry, so the layer keeps min(K, #{|W| ≥ τ}) edges.
+ */
+class ZeroBelow extends ConstraintBase {
+  static className = 'BenchZeroBelow';
+  constructor(readonly tau: number) {
+    super();
+  }
+  override apply(w: tf.Tensor): tf.Tensor {
+    const p = w.shape[0];
+    const v = Float32Array.from(w.dataSync());
+    for (let i = 0; i < v.length; i++) if (i % (p + 1) !== 0 && Math.abs(v[i]) < this.tau) v[i] = 0;
+    return tf.tensor2d(v, [p, p]);
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { tau: this.tau };
+  }
+}
+
+function parseVariant(full: string): Variant {
+  const [spec, tauText] = full.split('@');
+  const v = parseBase(spec);
+  return { ...v, name: full, tau: tauText == null ? null : Number(tauText) };
+}
+
+function parseBase(spec: string): Variant {
+  const [kind, a, t] = spec.split(':');
+  const alpha = Number(a);
+  const need = () => {
+    if (!Number.isFinite(alpha)) throw new Error(`variant ${spec}: needs a number after ':'`);
+  };
+  switch (kind) {
+    case 'none':
+      return { name: spec, reg: () => null, schedule: false };
+    case 'l1':
+      need();
+      return { name: spec, reg: () => nm.regularizers.offDiagonalL1({ l1: alpha }), schedule: false };
+    case 'rep':
+    case 'size':
+    case 'rep+sched': {
+      need();
+      const form = kind === 'size' ? 'size' : 'repulsion';
+      return { name: spec, reg: () => nm.regularizers.nm({ alpha, form }), schedule: kind === 'rep+sched' };
+    }
+    case 'excess':
+    case 'excess+sched':
+      need();
+      return {
+        name: spec,
+        reg: () => nm.regularizers.nm({ alpha, form: 'excess', targetSize: t == null ? null : Number(t) }),
+        schedule: kind === 'excess+sched',
+      };
+    default:
+      throw new Error(`unknown variant ${spec}`);
+  }
+}
+
+// ---- one run ---------------------------------------------------------------------
+interface EdgeClass {
+  edges: number;
+  meanC: number | null;
+  meanAbsW: number;
+}
+
+interface Run {
+  variant: string;
+  seed: number;
+  epochs: number;
+  testError: number;
+  /** Mean cross-entropy on the test part (more sensitive than the error on 270 samples). */
+  testLoss: number;
+  modules: number;
+  largest: number;
+  balance: number;
+  cyclicModules: number;
+  secondLargest: number;
+  largestPerEpoch: number[];
+  /** Training loss (incl. the penalty) of the last epoch. */
+  finalLoss: number;
+  census: Record<'coreCore' | 'otherCore' | 'coreOther' | 'otherOther', EdgeClass>;
+  /** The top-K threshold γ (K-th largest |W|) of the final graph, and the median |W| of the kept edges. */
+  gamma: number;
+  medianKeptAbsW: number;
+  /** Post hoc, on the final W: the graph of all off-diagonal edges with |W| ≥ τ (a threshold mask). */
+  threshold: Array<{ tau: number; edges: number; largest: number; cyclicModules: number }>;
+  seconds: number;
+}
+
+const TAUS = [0.05, 0.1, 0.2];
+
+/** SCC sizes of the off-diagonal edges with |W| ≥ τ. */
+function thresholdGraph(w: Float32Array, tau: number): { edges: number; largest: number; cyclicModules: number } {
+  const rowPtr = new Int32Array(P + 1);
+  const cols: number[] = [];
+  for (let j = 0; j < P; j++) {
+    for (let k = 0; k < P; k++) if (k !== j && Math.abs(w[j * P + k]) >= tau) cols.push(k);
+    rowPtr[j + 1] = cols.length;
+  }
+  const { components } = stronglyConnectedComponents(P, rowPtr, Int32Array.from(cols));
+  const sizes = components.map((c) => c.length);
+  return { edges: cols.length, largest: Math.max(...sizes), cyclicModules: sizes.filter((z) => z >= 2).length };
+}
+
+/** Kept edges around the largest module: counts, mean |W| and mean coefficient C per class. */
+function census(layer: nm.layers.NeuralModuleLayer, reg: Reg): Run['census'] {
+  const s = layer.structure();
+  const core = s.modules.reduce((b, m) => (m.length > b.length ? m : b), [] as number[]);
+  const inCore = new Uint8Array(P);
+  for (const v of core) inCore[v] = 1;
+  const e = layer.edges();
+  const w = layer.graphValues();
+  const c = reg instanceof nm.regularizers.NMRegularizer ? reg.coefficients() : null;
+  const acc = { coreCore: [0, 0, 0], otherCore: [0, 0, 0], coreOther: [0, 0, 0], otherOther: [0, 0, 0] };
+  for (let j = 0; j < P; j++) {
+    for (let q = e.rowPtr[j]; q < e.rowPtr[j + 1]; q++) {
+      const k = e.colIdx[q];
+      if (k === j) continue;
+      const key = inCore[j] ? (inCore[k] ? 'coreCore' : 'coreOther') : inCore[k] ? 'otherCore' : 'otherOther';
+      const a = acc[key];
+      a[0]++;
+      a[1] += c ? c[j * P + k] : 0;
+      a[2] += Math.abs(w[j * P + k]);
+    }
+  }
+  const out = {} as Run['census'];
+  for (const [k, [n, sc, sw]] of Object.entries(acc)) {
+    out[k as keyof Run['census']] = { edges: n, meanC: c && n ? sc / n : null, meanAbsW: n ? sw / n : 0 };
+  }
+  return out;
+}
+
+function medianKept(layer: nm.layers.NeuralModuleLayer): number {
+  const e = layer.edges();
+  const w = layer.graphValues();
+  const a: number[] = [];
+  for (let j = 0; j < P; j++) for (let q = e.rowPtr[j]; q < e.rowPtr[j + 1]; q++) if (e.colIdx[q] !== j) a.push(Math.abs(w[j * P + e.colIdx[q]]));
+  a.sort((x, y) => x - y);
+  return a[a.length >> 1] ?? 0;
+}
+
+async function run(v: Variant, seed: number): Promise<Run> {
+  const split = makeSplit(table, seed);
+  const k = split.numClasses;
+  const t = (d: nm.datasets.Table) => ({
+    x: tf.tensor2d(d.x, [d.numSamples, d.numFeatures]),
+    y: tf.oneHot(tf.tensor1d(d.y, 'int32'), k),
+    labels: d.y,
+  });
+  const train = t(split.train);
+  const test = t(split.test);
+  const reg = v.reg();
+  const layer = nm.layers.neuralModule({
+    inputShape: [split.numFeatures],
+    units: P,
+    density: DENSITY,
+    solver: { method: 'anderson', tol: 1e-4, maxIter: 50 },
+    inputInitializer: tf.initializers.glorotUniform({ seed: 1000 + seed }),
+    graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density: DENSITY, seed: 2000 + seed } },
+    graphRegularizer: reg,
+    ...(v.tau != null ? { graphConstraint: new ZeroBelow(v.tau) } : {}),
+  });
+  const model = tf.sequential();
+  model.add(layer);
+  model.add(tf.layers.dense({ units: k, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3000 + seed }) }));
+  model.compile({ optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const callbacks = [nm.callbacks.modulePartition({ every: 'epoch' }), ...(v.schedule ? [nm.callbacks.nmAlphaSchedule()] : [])];
+  const t0 = Date.now();
+  const hist = await withSeededRandom(7000 + seed, () =>
+    model.fit(train.x, train.y, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }),
+  );
+  const seconds = (Date.now() - t0) / 1000;
+  const probs = tf.tidy(() => (model.predict(test.x) as tf.Tensor).dataSync());
+  const pred = Int32Array.from(test.labels, (_, i) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
+    return best;
+  });
+  let ce = 0;
+  test.labels.forEach((y, i) => (ce -= Math.log(Math.max(probs[i * k + y], 1e-12))));
+  let wrong = 0;
+  pred.forEach((c, i) => (wrong += c === test.labels[i] ? 0 : 1));
+  const s = layer.structure();
+  const st = nm.analysis.moduleStats(s.moduleSizes);
+  const sizes = Array.from(s.moduleSizes).sort((a, b) => b - a);
+  const out: Run = {
+    variant: v.name,
+    seed,
+    epochs: EPOCHS,
+    testError: wrong / pred.length,
+    testLoss: ce / pred.length,
+    modules: st.modules,
+    largest: st.largest,
+    balance: st.balance,
+    cyclicModules: st.cyclicModules,
+    secondLargest: sizes[1] ?? 0,
+    largestPerEpoch: (hist.history.nm_largest as number[]).map(Number),
+    finalLoss: Number(hist.history.loss[EPOCHS - 1]),
+    census: census(layer, reg),
+    gamma: layer.edges().gamma,
+    medianKeptAbsW: medianKept(layer),
+    threshold: TAUS.map((tau) => ({ tau, ...thresholdGraph(layer.graphValues(), tau) })),
+    seconds,
+  };
+  model.dispose();
+  (reg as { dispose?: () => void } | null)?.dispose?.();
+  for (const d of [train, test]) tf.dispose([d.x, d.y]);
+  return out;
+}
+
+// ---- table ---------------------------------------------------------------------------
+const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+const sd = (a: number[]) => (a.length > 1 ? Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)) : 0);
+const cell = (a: number[], d: number) => `${mean(a).toFixed(d)} ± ${sd(a).toFixed(d)}`;
+
+function tableOf(runs: Run[]): string {
+  const names = [...new Set(runs.map((r) => r.variant))];
+  const head =
+    '| variant | seeds | test error | test loss | modules | largest | balance (largest/mean) | modules ≥ 2 | 2nd largest | acyclic | core in-edges C (other→core) | core out-edges C (core→other) | core-internal C | s/run |';
+  const lines = [head, `|${'---|'.repeat(14)}`];
+  for (const n of names) {
+    const rs = runs.filter((r) => r.variant === n);
+    const f = (g: (r: Run) => number) => rs.map(g);
+    const cMean = (key: keyof Run['census']) => {
+      const v = rs.map((r) => r.census[key].meanC).filter((x): x is number => x != null);
+      return v.length ? mean(v).toExponential(1) : '–';
+    };
+    lines.push(
+      `| ${n} | ${rs.length} | ${cell(
+        f((r) => r.testError),
+        4,
+      )} | ${cell(
+        f((r) => r.testLoss ?? NaN),
+        3,
+      )} | ${cell(
+        f((r) => r.modules),
+        1,
+      )} | ${cell(
+        f((r) => r.largest),
+        1,
+      )} | ` +
+        `${cell(
+          f((r) => r.balance),
+          2,
+        )} | ${cell(
+          f((r) => r.cyclicModules),
+          1,
+        )} | ${cell(
+          f((r) => r.secondLargest),
+          1,
+        )} | ` +
+        `${rs.filter((r) => r.largest === 1).length}/${rs.length} | ${cMean('otherCore')} | ${cMean('coreOther')} | ${cMean('coreCore')} | ${mean(f((r) => r.seconds)).toFixed(0)} |`,
+    );
+  }
+  lines.push('', 'Dynamics of the largest module (from the per-epoch partition) and paired differences to `none` (same seeds):', '');
+  lines.push(
+    '| variant | largest after epoch 1 | mean \\|Δ largest\\| per epoch, last 10 epochs | runs with largest unchanged over the last 5 epochs | runs with largest ≤ 10 | median largest | Δ test error vs none | Δ test loss vs none |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  const base = new Map(runs.filter((r) => r.variant === 'none').map((r) => [r.seed, r]));
+  for (const n of names) {
+    const rs = runs.filter((r) => r.variant === n);
+    const first = rs.map((r) => r.largestPerEpoch[0]);
+    const jitter = rs.map((r) => {
+      const l = r.largestPerEpoch.slice(-11);
+      let d = 0;
+      for (let i = 1; i < l.length; i++) d += Math.abs(l[i] - l[i - 1]);
+      return d / (l.length - 1);
+    });
+    const stable = rs.filter((r) => new Set(r.largestPerEpoch.slice(-5)).size === 1).length;
+    const small = rs.filter((r) => r.largest <= 10).length;
+    const sorted = rs.map((r) => r.largest).sort((a, b) => a - b);
+    const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    const paired = rs.filter((r) => base.has(r.seed));
+    const dErr = paired.map((r) => r.testError - base.get(r.seed)!.testError);
+    const dLoss = paired.map((r) => (r.testLoss ?? NaN) - (base.get(r.seed)!.testLoss ?? NaN));
+    lines.push(
+      `| ${n} | ${cell(first, 1)} | ${cell(jitter, 1)} | ${stable}/${rs.length} | ${small}/${rs.length} | ${median} | ` +
+        `${paired.length ? cell(dErr, 4) : '–'} | ${paired.length ? cell(dLoss, 3) : '–'} |`,
+    );
+  }
+  lines.push('', 'Kept-edge census of the final graph (mean over seeds; core = the largest module):', '');
+  lines.push(
+    '| variant | core→core | other→core | core→other | other→other | mean \\|W\\| core→core | γ (K-th \\|W\\|) | median kept \\|W\\| | ' +
+      TAUS.map((t) => `\\|W\\| ≥ ${t}: edges / largest / modules ≥ 2`).join(' | ') +
+      ' |',
+    `|${'---|'.repeat(8 + TAUS.length)}`,
+  );
+  for (const n of names) {
+    const rs = runs.filter((r) => r.variant === n && r.gamma != null);
+    if (!rs.length) continue;
+    const c = (key: keyof Run['census']) => mean(rs.map((r) => r.census[key].edges)).toFixed(0);
+    const th = TAUS.map((_, i) =>
+      ['edges', 'largest', 'cyclicModules'].map((k) => mean(rs.map((r) => r.threshold[i][k as 'edges'])).toFixed(k === 'cyclicModules' ? 1 : 0)).join(' / '),
+    );
+    lines.push(
+      `| ${n} | ${c('coreCore')} | ${c('otherCore')} | ${c('coreOther')} | ${c('otherOther')} | ${mean(rs.map((r) => r.census.coreCore.meanAbsW)).toFixed(3)} | ` +
+        `${mean(rs.map((r) => r.gamma)).toFixed(3)} | ${mean(rs.map((r) => r.medianKeptAbsW)).toFixed(3)} | ${th.join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---- main ----------------------------------------------------------------------------
+mkdirSync(OUT, { recursive: true });
+const jsonl = join(OUT, `${TAG}.jsonl`);
+const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
+const dirty = execSync('git status --porcelain -- src bench/structure', { cwd: ROOT }).toString().trim() ? ' (+ uncommitted changes)' : '';
+const command = `npx tsx bench/structure/variants.ts ${argv.join(' ')}`.trim();
+console.log(`digits p=${P} ρ=${DENSITY} adam ${LR} batch ${BATCH} epochs ${EPOCHS} seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1}; commit ${commit}${dirty}`);
+for (const spec of argv.includes('--table-only') ? [] : VARIANTS) {
+  const v = parseVariant(spec);
+  for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
+    const r = await run(v, seed);
+    appendFileSync(jsonl, JSON.stringify({ ...r, commit: commit + dirty, command }) + '\n');
+    console.log(
+      `${spec.padEnd(16)} seed ${seed}: error ${r.testError.toFixed(4)}  modules ${r.modules}  largest ${r.largest}  ` +
+        `balance ${r.balance.toFixed(2)}  ≥2: ${r.cyclicModules}  2nd ${r.secondLargest}  loss ${r.finalLoss.toFixed(4)}  (${r.seconds.toFixed(0)} s)`,
+    );
+  }
+}
+const all: Run[] = existsSync(jsonl)
+  ? readFileSync(jsonl, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Run)
+  : [];
+const md =
+  `# Structure-learning variants (${TAG})\n\n` +
+  `digits, p = ${P}, ρ = ${DENSITY}, Adam ${LR}, batch ${BATCH}, ${[...new Set(all.map((r) => r.epochs))].join(', ')} epochs, modulePartition every epoch, ` +
+  `seeded 70/15/15 split (test error on the test part), wasm backend.\n\n` +
+  `This file: written by \`${command}\` @ ${commit}${dirty}.\n\n` +
+  `Runs (JSONL \`${TAG}.jsonl\`), by command @ commit: ${[...new Set(all.map((r) => `\`${(r as unknown as { command: string }).command}\` @ ${(r as unknown as { commit: string }).commit}`))].join('; ')}\n\n` +
+  tableOf(all) +
+  '\n';
+writeFileSync(join(OUT, `${TAG}.md`), md);
+console.log('\n' + tableOf(all));
