@@ -89,7 +89,9 @@ describe('bad arguments', () => {
     expect(make({ activation: 'bogus' })).toThrow(
       /'activation' must be one of 'tanh', 'sigmoid', 'relu', 'softplus', 'linear', 'elu', .*'leakyRelu'; received "bogus"/,
     );
-    expect(make({ solver: { method: 'gauss' } })).toThrow(/solver: 'method' must be one of 'picard', 'anderson', 'broyden', 'newton', 'auto'; received "gauss"/);
+    expect(make({ solver: { method: 'gauss' } })).toThrow(
+      /solver: 'method' must be one of 'picard', 'anderson', 'broyden', 'newton', 'auto'; received "gauss"/,
+    );
     expect(make({ solver: 'gauss' })).toThrow(/'method' must be one of 'picard', 'anderson', 'broyden', 'newton', 'auto'/);
     expect(make({ solver: { maxIter: 0 } })).toThrow(/'maxIter' must be an integer in \[1, 100000\]; received 0/);
     expect(make({ solver: { tol: -1 } })).toThrow(/'tol' must be a finite number in \(0, inf\); received -1/);
