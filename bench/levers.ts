@@ -6,7 +6,7 @@
  * for a Dense(300) control, NM p = 300 (ρ 0.05, batch 64) and, with --large, the
  * p = 3000 letter step (ρ 0.01, batch 128, 16 features, 26 classes). Backend wasm.
  *
- *   npx tsx bench/levers.ts [--rounds 5] [--reps 15] [--warmup 5] [--large]
+ *   npm run bench:levers -- [--rounds 5] [--reps 15] [--warmup 5] [--large]
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
