@@ -58,6 +58,12 @@ export interface UrnRun {
     /** Test samples whose predicted class changed. */
     flipped: number;
     outputScale: number;
+    /**
+     * The same on the test inputs inside the training inputs' per-feature range (a test
+     * input outside it, e.g. a pixel that is constant in the training split, meets
+     * neurons the training inputs never woke).
+     */
+    inRange: { samples: number; maxLogitDiff: number; maxProbDiff: number; flipped: number };
   };
 }
 
@@ -186,6 +192,18 @@ async function trainAndAnalyse(
   for (let i = 0; i < p0.length; i++) maxProbDiff = Math.max(maxProbDiff, Math.abs(p1[i] - p0[i]));
   const prunedClass = argmaxRows(h.prunedOutputs, data.classes);
   const unprunedClass = argmaxRows(h.outputs, data.classes);
+  const inRange = rowsInTrainingRange(data);
+  const c = data.classes;
+  let inLogit = 0;
+  let inProb = 0;
+  let inFlipped = 0;
+  inRange.forEach((r) => {
+    for (let j = r * c; j < (r + 1) * c; j++) {
+      inLogit = Math.max(inLogit, Math.abs(h.prunedOutputs[j] - h.outputs[j]));
+      inProb = Math.max(inProb, Math.abs(p1[j] - p0[j]));
+    }
+    if (prunedClass[r] !== unprunedClass[r]) inFlipped++;
+  });
   return {
     tag,
     seed: opts.seed,
@@ -200,8 +218,31 @@ async function trainAndAnalyse(
       prunedTestError: errors(prunedClass),
       flipped: prunedClass.reduce((s, c, i) => s + (c === unprunedClass[i] ? 0 : 1), 0),
       outputScale: h.outputScale,
+      inRange: { samples: inRange.length, maxLogitDiff: inLogit, maxProbDiff: inProb, flipped: inFlipped },
     },
   };
+}
+
+/** Test rows whose every feature lies within the training inputs' [min, max] of that feature. */
+function rowsInTrainingRange(data: UrnData): number[] {
+  const [n, d] = data.trainX.shape;
+  const xt = data.trainX.dataSync();
+  const lo = new Float32Array(d).fill(Infinity);
+  const hi = new Float32Array(d).fill(-Infinity);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      lo[j] = Math.min(lo[j], xt[i * d + j]);
+      hi[j] = Math.max(hi[j], xt[i * d + j]);
+    }
+  }
+  const xs = data.testX.dataSync();
+  const rows: number[] = [];
+  for (let i = 0; i < data.testX.shape[0]; i++) {
+    let ok = true;
+    for (let j = 0; j < d && ok; j++) ok = xs[i * d + j] >= lo[j] && xs[i * d + j] <= hi[j];
+    if (ok) rows.push(i);
+  }
+  return rows;
 }
 
 /** The spheres experiment's settings (the example's defaults; environment knobs in the example). */

@@ -74,6 +74,8 @@ interface Row {
     prunedTestError: number;
     deltaTestError: number;
     flipped: number;
+    /** The held-out check on the test inputs inside the training inputs' per-feature range (absent in rows written before it existed). */
+    inRange?: { samples: number; maxLogitDiff: number; maxProbDiff: number; flipped: number };
   };
   commit: string;
   command: string;
@@ -126,6 +128,7 @@ function toRow(experiment: Row['experiment'], run: UrnRun, epochs: number, setti
       prunedTestError: run.heldOut.prunedTestError,
       deltaTestError: run.heldOut.prunedTestError - run.testError,
       flipped: run.heldOut.flipped,
+      inRange: run.heldOut.inRange,
     },
     commit: COMMIT,
     command: COMMAND,
@@ -143,6 +146,8 @@ const exp = (v: number) => v.toExponential(1);
 interface Claim {
   text: string;
   holds: (rows: Row[]) => boolean;
+  /** Rows it can be checked on (default: all). */
+  applies?: (row: Row) => boolean;
 }
 
 /** The variant's rows of one seed, by variant name. */
@@ -157,6 +162,11 @@ function claimsFor(experiment: Row['experiment']): { variant: string | null; cla
     text: 'prune check on held-out test inputs: max \\|Δ logit\\| < 1e-3 × output scale ("no change in the output")',
     holds: ([r]) => r.prune.heldOutMaxLogitDiff < 1e-3 * r.prune.heldOutOutputScale,
   };
+  const pruneInRange: Claim = {
+    text: 'prune check on the held-out test inputs inside the training range: no prediction changes and max \\|Δ logit\\| < 1e-3 × output scale',
+    holds: ([r]) => r.prune.inRange!.flipped === 0 && r.prune.inRange!.maxLogitDiff < 1e-3 * r.prune.trainOutputScale,
+    applies: (r) => r.prune.inRange != null,
+  };
   if (experiment === 'spheres') {
     const common = (v: string): { variant: string; claim: Claim }[] => [
       { variant: v, claim: { text: '100% test accuracy', holds: ([r]) => r.testError === 0 } },
@@ -169,6 +179,7 @@ function claimsFor(experiment: Row['experiment']): { variant: string | null; cla
       { variant: v, claim: { text: 'skip synapses (forward by ≥ 2 emergent layers) present', holds: ([r]) => r.weights.skip > 0 } },
       { variant: v, claim: prune },
       { variant: v, claim: pruneExact },
+      { variant: v, claim: pruneInRange },
     ];
     return [
       ...common('plain'),
@@ -186,6 +197,7 @@ function claimsFor(experiment: Row['experiment']): { variant: string | null; cla
     ...v.flatMap((name) => [
       { variant: name, claim: prune },
       { variant: name, claim: pruneExact },
+      { variant: name, claim: pruneInRange },
     ]),
     {
       variant: 'with-synaptic-length',
@@ -257,6 +269,7 @@ function report(experiment: Row['experiment'], rows: Row[]): string {
       'test max \\|Δ prob\\|',
       'flipped',
       'Δ test error (points)',
+      'in training range: samples / max \\|Δ logit\\| / flipped',
       'train s',
     ];
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
@@ -278,6 +291,7 @@ function report(experiment: Row['experiment'], rows: Row[]): string {
           exp(r.prune.heldOutMaxProbDiff),
           `${r.prune.flipped} / ${r.prune.heldOutSamples}`,
           (100 * r.prune.deltaTestError).toFixed(2),
+          r.prune.inRange ? `${r.prune.inRange.samples} / ${exp(r.prune.inRange.maxLogitDiff)} / ${r.prune.inRange.flipped}` : '–',
           r.trainSeconds.toFixed(0),
         ].join(' | ')} |`,
       );
@@ -331,6 +345,7 @@ function report(experiment: Row['experiment'], rows: Row[]): string {
           2,
           100,
         ),
+        rs.every((r) => r.prune.inRange) ? `max ${exp(Math.max(...col((r) => r.prune.inRange!.maxLogitDiff)))}` : '–',
         mean(col((r) => r.trainSeconds)).toFixed(0),
       ].join(' | ')} |`,
       '',
@@ -346,6 +361,7 @@ function report(experiment: Row['experiment'], rows: Row[]): string {
       const seed = bySeed.get(s)!;
       const args = variant ? [seed[variant]] : order.map((o) => seed[o]);
       if (args.some((a) => a == null)) continue;
+      if (claim.applies && !args.every(claim.applies)) continue;
       n++;
       if (claim.holds(args)) {
         k++;
