@@ -22,6 +22,28 @@ export interface EmergentStructureOptions {
   positions?: number[][];
   /** β of `d² = dx² + dy² + β·dz²` for synapse lengths. Default: the layer's synaptic-length β, else 1. */
   beta?: number;
+  /**
+   * Held-out inputs (e.g. the test split when `inputs` is the training split): the
+   * prune check is repeated on them with the structure read from `inputs`, so a
+   * neuron silent on `inputs` but used on new data shows as an output change.
+   * Default: none (`prune.heldOut` is null).
+   */
+  heldOut?: tf.Tensor2D | number[][];
+}
+
+/** The prune check on one set of inputs. */
+export interface PruneCheck {
+  numSamples: number;
+  /** Largest |output change| of the pruned layer against the unpruned one. */
+  maxDiff: number;
+  /** The same when the kept synapses with |w| ≤ `weightThreshold` are also zeroed. */
+  thresholdMaxDiff: number;
+  /** max |output| of the unpruned layer, for scale. */
+  outputScale: number;
+  /** The unpruned layer's outputs, `[numSamples × outputUnits]` row-major. */
+  outputs: Float32Array;
+  /** The pruned layer's outputs (same layout). */
+  prunedOutputs: Float32Array;
 }
 
 /** Synapse counts by direction. */
@@ -73,11 +95,48 @@ export interface EmergentStructure {
    * `maxDiff`: the largest |output change| on the given inputs; `thresholdMaxDiff`:
    * the same when the kept synapses below `weightThreshold` are also zeroed;
    * `outputScale`: max |output|, for scale. Meaningful for φ(0) = 0 (not sigmoid).
+   * `heldOut`: the same check on `opts.heldOut` (structure still read from `inputs`),
+   * with both sets of outputs; null without `opts.heldOut`.
    */
-  prune: { keptWeights: number; maxDiff: number; thresholdMaxDiff: number; outputScale: number };
+  prune: { keptWeights: number; maxDiff: number; thresholdMaxDiff: number; outputScale: number; heldOut: PruneCheck | null };
 }
 
-const KNOWN = ['eps', 'weightThreshold', 'batchSize', 'positions', 'beta'];
+const KNOWN = ['eps', 'weightThreshold', 'batchSize', 'positions', 'beta', 'heldOut'];
+
+/** Checks rows or a tensor of width `width` (finite values), and returns a tensor (new when given rows). */
+function checkInputs(where: string, name: string, inputs: unknown, width: number): tf.Tensor2D {
+  if (Array.isArray(inputs)) {
+    inputs.forEach((row, r) => {
+      if (!Array.isArray(row) || row.length !== width || !row.every((v) => typeof v === 'number'))
+        fail(where, `${name}[${r}]`, row, `an array of ${width} numbers (one row)`);
+    });
+  } else if (!(inputs instanceof tf.Tensor)) {
+    fail(where, name, inputs, `a 2-D tensor or an array of rows of ${width} numbers`);
+  }
+  const rows = Array.isArray(inputs) ? (inputs as number[][]) : null;
+  const x = rows ? tf.tensor2d(rows, [rows.length, width]) : (inputs as tf.Tensor2D);
+  try {
+    if (x.rank !== 2 || x.shape[1] !== width) fail(where, name, `shape [${x.shape}]`, `shape [n, ${width}]`);
+    const n = x.shape[0];
+    if (n < 1) fail(where, name, 'an empty batch', 'at least one sample');
+    // NaN/Inf would propagate into every count and the prune check (maxDiff: NaN).
+    const xv = rows ? null : x.dataSync();
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < width; c++) {
+        const v = xv ? xv[r * width + c] : rows![r][c];
+        if (!Number.isFinite(v)) {
+          throw new NonFiniteError(
+            `${where}: '${name}' must be finite numbers; received ${show(v)} at row ${r}, column ${c} (the first non-finite entry of ${n} rows). Clean or impute the data first.`,
+          );
+        }
+      }
+    }
+  } catch (e) {
+    if (rows) x.dispose();
+    throw e;
+  }
+  return x;
+}
 
 /**
  * Analyses the emergent structure of a built URN layer on some inputs.
@@ -118,32 +177,11 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
     });
   }
   const dInput = layer.inputUnits;
-  if (Array.isArray(inputs)) {
-    inputs.forEach((row, r) => {
-      if (!Array.isArray(row) || row.length !== dInput || !row.every((v) => typeof v === 'number'))
-        fail(where, `inputs[${r}]`, row, `an array of ${dInput} numbers (one row)`);
-    });
-  } else if (!(inputs instanceof tf.Tensor)) {
-    fail(where, 'inputs', inputs, `a 2-D tensor or an array of rows of ${dInput} numbers`);
-  }
-
-  const x = Array.isArray(inputs) ? tf.tensor2d(inputs, [inputs.length, dInput]) : inputs;
+  const x = checkInputs(where, 'inputs', inputs, dInput);
+  let xHeld: tf.Tensor2D | null = null;
   try {
-    if (x.rank !== 2 || x.shape[1] !== dInput) fail(where, 'inputs', `shape [${x.shape}]`, `shape [n, ${dInput}]`);
+    xHeld = opts.heldOut == null ? null : checkInputs(where, 'heldOut', opts.heldOut, dInput);
     const n = x.shape[0];
-    if (n < 1) fail(where, 'inputs', 'an empty batch', 'at least one sample');
-    // NaN/Inf would propagate into every count and the prune check (maxDiff: NaN).
-    const xv = Array.isArray(inputs) ? null : x.dataSync();
-    for (let r = 0; r < n; r++) {
-      for (let c = 0; c < dInput; c++) {
-        const v = xv ? xv[r * dInput + c] : (inputs as number[][])[r][c];
-        if (!Number.isFinite(v)) {
-          throw new NonFiniteError(
-            `${where}: 'inputs' must be finite numbers; received ${show(v)} at row ${r}, column ${c} (the first non-finite entry of ${n} rows). Clean or impute the data first.`,
-          );
-        }
-      }
-    }
     const [kernelVar, biasVar] = layer.getWeights();
     const W = kernelVar.dataSync() as Float32Array;
     const b = biasVar.dataSync() as Float32Array;
@@ -253,17 +291,28 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
       if (Math.abs(W[e]) > weightThreshold) prunedThr[e] = W[e];
     }
     const prunedBias = Float32Array.from(b, (v, i) => (layerOf[i] >= 0 ? v : 0));
-    const [maxDiff, thresholdMaxDiff, outputScale] = tf.tidy(() => {
-      const k0 = tf.tensor2d(W, [S, S]);
-      const k1 = tf.tensor2d(pruned, [S, S]);
-      const k2 = tf.tensor2d(prunedThr, [S, S]);
-      const b0 = tf.tensor1d(b);
-      const b1 = tf.tensor1d(prunedBias);
-      const y0 = urnForward(x, k0, b0, spec).output;
-      const y1 = urnForward(x, k1, b1, spec).output;
-      const y2 = urnForward(x, k2, b1, spec).output;
-      return [tf.max(tf.abs(tf.sub(y1, y0))), tf.max(tf.abs(tf.sub(y2, y0))), tf.max(tf.abs(y0))].map((t) => t.dataSync()[0]);
-    });
+    const check = (inp: tf.Tensor2D): PruneCheck =>
+      tf.tidy(() => {
+        const k0 = tf.tensor2d(W, [S, S]);
+        const k1 = tf.tensor2d(pruned, [S, S]);
+        const k2 = tf.tensor2d(prunedThr, [S, S]);
+        const b0 = tf.tensor1d(b);
+        const b1 = tf.tensor1d(prunedBias);
+        const y0 = urnForward(inp, k0, b0, spec).output;
+        const y1 = urnForward(inp, k1, b1, spec).output;
+        const y2 = urnForward(inp, k2, b1, spec).output;
+        const [d1, d2, scale] = [tf.max(tf.abs(tf.sub(y1, y0))), tf.max(tf.abs(tf.sub(y2, y0))), tf.max(tf.abs(y0))].map((t) => t.dataSync()[0]);
+        return {
+          numSamples: inp.shape[0],
+          maxDiff: d1,
+          thresholdMaxDiff: d2,
+          outputScale: scale,
+          outputs: y0.dataSync() as Float32Array,
+          prunedOutputs: y1.dataSync() as Float32Array,
+        };
+      });
+    const { maxDiff, thresholdMaxDiff, outputScale } = check(x);
+    const heldOut = xHeld == null ? null : check(xHeld);
 
     return {
       neurons: S,
@@ -283,9 +332,10 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
       multiIteration,
       weights,
       geometric: geo,
-      prune: { keptWeights, maxDiff, thresholdMaxDiff, outputScale },
+      prune: { keptWeights, maxDiff, thresholdMaxDiff, outputScale, heldOut },
     };
   } finally {
     if (x !== inputs) x.dispose();
+    if (xHeld != null && xHeld !== opts.heldOut) xHeld.dispose();
   }
 }

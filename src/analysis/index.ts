@@ -1,5 +1,5 @@
 /** `nm.analysis` namespace. */
-export { emergentStructure, type EmergentStructure, type EmergentStructureOptions, type DirectionCounts } from './emergent_structure.js';
+export { emergentStructure, type EmergentStructure, type EmergentStructureOptions, type DirectionCounts, type PruneCheck } from './emergent_structure.js';
 export { renderUrnWeights, renderConnectome, type RenderUrnWeightsOptions, type RenderConnectomeOptions } from './render_urn.js';
 export { moduleStats, type ModuleStats } from './module_stats.js';
 export { renderStructure, renderStructureSideBySide, type StructureSource } from './render_structure.js';
