@@ -45,7 +45,12 @@ export function subset(t: Table, idx: number[]): Table {
   return { ...t, x, y, numSamples: idx.length };
 }
 
-/** Per-feature mean and standard deviation of a table (std floored at 1e-8). */
+/**
+ * Per-feature mean and standard deviation of a table. A feature that is constant in
+ * the table (std below 1e-8) gets std 1: standardized, it is 0 on this table and
+ * `value − mean` elsewhere, instead of the ×1e8 blow-up a tiny floor gives an unseen
+ * value (a pixel that is 0 in every training image and not in a test image).
+ */
 export function featureStats(t: Table): { mean: Float32Array; std: Float32Array } {
   const d = t.numFeatures;
   const mean = new Float32Array(d);
@@ -53,7 +58,10 @@ export function featureStats(t: Table): { mean: Float32Array; std: Float32Array 
   for (let i = 0; i < t.numSamples; i++) for (let j = 0; j < d; j++) mean[j] += t.x[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= Math.max(1, t.numSamples);
   for (let i = 0; i < t.numSamples; i++) for (let j = 0; j < d; j++) std[j] += (t.x[i * d + j] - mean[j]) ** 2;
-  for (let j = 0; j < d; j++) std[j] = Math.max(1e-8, Math.sqrt(std[j] / Math.max(1, t.numSamples)));
+  for (let j = 0; j < d; j++) {
+    const s = Math.sqrt(std[j] / Math.max(1, t.numSamples));
+    std[j] = s < 1e-8 ? 1 : s;
+  }
   return { mean, std };
 }
 
