@@ -63,8 +63,15 @@ async function readModelJson(ctx: IoContext, file: string): Promise<{ json: tf.i
   return { json: checked.json, bytes };
 }
 
-/** How many times a load re-reads the files when a save changed them under it. */
+/** The fewest re-reads of the files, when a save changed them under a load, before it gives up. */
 const MAX_ATTEMPTS = 25;
+/**
+ * A read that overlapped a save is repeated while the directory keeps changing, for at
+ * least {@link MAX_ATTEMPTS} reads and at most this long, with a randomized pause
+ * (so a reader does not stay in step with a writer that saves back to back, which
+ * starved readers on a loaded machine: 1 of 361 loads failed with 25 fixed pauses).
+ */
+const RETRY_MS = 10_000;
 
 /** What identifies the state of a model directory: the files behind its names, and its journal entries. */
 interface Snapshot {
@@ -192,11 +199,12 @@ const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 /**
  * Reads model.json and its weights as one consistent pair: when a save of ours
  * (or any writer) changed the directory during the read, the read is repeated, up
- * to {@link MAX_ATTEMPTS} times; an error is reported only when it happened on
+ * while it keeps changing (see {@link RETRY_MS}); an error is reported only when it happened on
  * files that did not change while they were read.
  */
 async function readConsistent(ctx: IoContext, modelFile: string): Promise<ReadResult> {
   const dir = ctx.path.dirname(modelFile);
+  const start = Date.now();
   for (let attempt = 1; ; attempt++) {
     const before = await snapshot(ctx, dir, modelFile);
     let result: ReadResult | null = null;
@@ -211,14 +219,14 @@ async function readConsistent(ctx: IoContext, modelFile: string): Promise<ReadRe
       if (result === null) throw error;
       return result;
     }
-    if (attempt >= MAX_ATTEMPTS) {
+    if (attempt >= MAX_ATTEMPTS && Date.now() - start >= RETRY_MS) {
       throw new ModelFileError(
-        `${ctx.where}.load: '${modelFile}' and its weights changed during each of ${MAX_ATTEMPTS} reads ` +
+        `${ctx.where}.load: '${modelFile}' and its weights changed during each of ${attempt} reads in ${((Date.now() - start) / 1000).toFixed(1)} s ` +
           `(another process keeps saving into '${dir}'). Load again when the saves pause.`,
         modelFile,
       );
     }
-    await sleep(Math.min(40, 2 * attempt));
+    await sleep(Math.random() * Math.min(60, 4 * attempt));
   }
 }
 
