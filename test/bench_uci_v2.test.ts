@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moduleBalance, type RunResult } from '../bench/uci/aggregate.js';
 import { claimRows, verdict } from '../bench/uci/claims.js';
+import { overviewTables, structureByStrength } from '../bench/uci/report.js';
 import { parseArgs, type BenchConfig } from '../bench/uci/config.js';
 import { drawConfigs, PAPER_SGD, runConfigs, V2_GRIDS } from '../bench/uci/methods.js';
 import { planTrials, runGrid } from '../bench/uci/runner.js';
@@ -83,6 +84,42 @@ describe('statistics (reference values from R / scipy)', () => {
     const speed = rows.find((r) => r.kind === 'speed' && r.a === 'NMs')!;
     expect(Math.exp(speed.test.mean)).toBeCloseTo(5, 10);
     for (const r of rows) expect(r.pHolm).toBeGreaterThanOrEqual(r.test.p);
+  });
+
+  it('structure by strength: means, balance and acyclic counts per (method, α or λ)', () => {
+    const t = (method: 'NMs&NM' | 'NMs&L1', s: number, largest: number, count: number) =>
+      ({ method, nodes: 10, config: method === 'NMs&NM' ? { alpha: s } : { l1: s }, testError: 0.1, modules: { count, largest } }) as const;
+    const md = structureByStrength([t('NMs&NM', 0.01, 1, 10), t('NMs&NM', 0.01, 4, 4), t('NMs&NM', 0.1, 1, 10), t('NMs&L1', 0.01, 6, 5)], ['NMs&L1', 'NMs&NM']);
+    const rows = md.split('\n').slice(2);
+    // α = 0.01: largest (1 + 4)/2 = 2.5; balance (1·10/10 + 4·4/10)/2 = 1.3; one of two acyclic.
+    expect(rows).toEqual([
+      '| NMs&L1 | λ = 0.01 | 1 | 6.0 | 3.00 | 0/1 |',
+      '| NMs&NM | α = 0.01 | 2 | 2.5 | 1.30 | 1/2 |',
+      '| NMs&NM | α = 0.1 | 1 | 1.0 | 1.00 | 1/1 |',
+    ]);
+  });
+
+  it('the overview across datasets bolds the best mean per dataset', () => {
+    const stat = (mean: number) => ({ mean, std: 0.01, n: 10 });
+    const cell = (dataset: string, method: 'NN' | 'NMs', err: number) =>
+      ({
+        dataset,
+        method,
+        nodes: 40,
+        testError: stat(err),
+        valError: stat(err),
+        secondsPerEpoch: stat(1),
+        epochs: stat(20),
+        hitCap: 0,
+        modules: null,
+      }) as never;
+    const md = overviewTables(
+      [cell('a', 'NN', 0.1), cell('a', 'NMs', 0.2), cell('b', 'NN', 0.3), cell('b', 'NMs', 0.25)],
+      { datasets: ['a', 'b'], methods: ['NN', 'NMs'], nodes: [40], seeds: 10 },
+      40,
+    );
+    expect(md).toContain('| NN | **10.00 ± 1.00** | 30.00 ± 1.00 |');
+    expect(md).toContain('| NMs | 20.00 ± 1.00 | **25.00 ± 1.00** |');
   });
 
   it('module balance is the largest module over the mean module size', () => {
