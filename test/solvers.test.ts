@@ -57,6 +57,11 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
     });
   }
 
+  it("'auto' is the default method, for the layer's forward and backward solves", () => {
+    expect(solvers.resolveSolverOptions(undefined).method).toBe('auto');
+    expect(solvers.DEFAULT_SOLVER).toMatchObject({ method: 'auto', tol: 1e-4, maxIter: 50, switchRatio: 0.5 });
+  });
+
   it("auto hands Picard's iterate to Anderson on a slow contraction without leaking a tensor", () => {
     const before = tf.memory().numTensors;
     const its: Record<string, number> = {};

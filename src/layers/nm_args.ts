@@ -43,7 +43,7 @@ export interface NeuralModuleLayerArgs extends LayerArgs {
   density?: number;
   /** `'graph'` (complete directed graph) or `'dag'` (strictly upper-triangular edges only). Default: `'graph'`. */
   topology?: Topology;
-  /** Forward solver, a name or a config. Default: `{ method: 'anderson', tol: 1e-4, maxIter: 50 }`. */
+  /** Forward solver, a name or a config. Default: `{ method: 'auto', tol: 1e-4, maxIter: 50 }` (Picard, then Anderson when the contraction is slow). */
   solver?: SolverConfig | SolverName;
   /** Adjoint (backward) solver. Default: the forward solver's settings. */
   backwardSolver?: SolverConfig | SolverName;
@@ -82,10 +82,10 @@ export interface NeuralModuleLayerArgs extends LayerArgs {
   /**
    * Where the implicit solves run. `'host'`: on typed arrays with sparse
    * (WebAssembly SIMD) kernels over the kept edges, one read-back per solve; fast on
-   * the CPU-resident backends (cpu, wasm), supports the `'picard'` and `'anderson'`
+   * the CPU-resident backends (cpu, wasm), supports the `'picard'`, `'anderson'` and `'auto'`
    * solvers. `'tensor'`: one tfjs op per iteration (dense masked matMul); any solver,
    * any backend (webgl keeps the data on the GPU). `'auto'`: host on cpu/wasm when
-   * both solvers are picard/anderson and density ≤ 0.3, else tensor. Default: `'auto'`.
+   * both solvers are picard/anderson/auto and density ≤ 0.3, else tensor. Default: `'auto'`.
    */
   engine?: Engine;
 }

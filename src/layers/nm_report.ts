@@ -28,6 +28,7 @@ export function convergenceAdvice(o: ResolvedSolverOptions): string {
     case 'picard':
       return `Use solver 'anderson' (faster on slowly contracting modules), raise maxIter (${o.maxIter}), ${CONSTRAINT_HINT}.`;
     case 'anderson':
+    case 'auto':
       return `Raise maxIter (${o.maxIter}) or memory (${o.memory}), use 'newton' for small modules (engine 'tensor'), ${CONSTRAINT_HINT}.`;
     default:
       return `Raise maxIter (${o.maxIter}), lower the density or the learning rate, ${CONSTRAINT_HINT}.`;

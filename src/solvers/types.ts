@@ -25,7 +25,7 @@ export interface FixedPointMap {
 export interface SolverConfig {
   /**
    * Solver name: `'picard'`, `'anderson'`, `'broyden'`, `'newton'`, or `'auto'` (Picard
-   * while the residual falls fast, then Anderson; see `switchRatio`). Default: `'anderson'`.
+   * while the residual falls fast, then Anderson; see `switchRatio`). Default: `'auto'`.
    */
   method?: SolverName;
   /**
