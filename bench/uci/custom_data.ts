@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as nm from '../../src/node.js';
 import { BenchConfigError, type CustomDataSpec } from './config.js';
-import { makeSplit, SPLIT_FRACTIONS, type SplitData, type SplitIndices } from './data.js';
+import { capTraining, makeSplit, SPLIT_FRACTIONS, standardizedSplit, type SplitData, type SplitIndices } from './data.js';
 
 type Table = nm.datasets.Table;
 
@@ -254,22 +254,7 @@ export function loadCustomData(spec: CustomDataSpec): CustomData {
 export function customSplit(spec: CustomDataSpec, seed: number, maxTrain: number | null = null): SplitData {
   const { table, split } = loadCustomData(spec);
   if (!split) return makeSplit(table, seed, maxTrain);
-  let train = split.train;
-  if (maxTrain != null && maxTrain < train.length) {
-    const sub = Int32Array.from(train, (i) => table.y[i]);
-    const frac = maxTrain / train.length;
-    const [keep] = nm.datasets.stratifiedSplit(sub, [frac, 1 - frac], seed + 7919);
-    train = keep.map((k) => split.train[k]);
-  }
-  const trainTable = nm.datasets.subset(table, train);
-  const stats = nm.datasets.featureStats(trainTable);
-  return {
-    train: nm.datasets.standardize(trainTable, stats),
-    val: nm.datasets.standardize(nm.datasets.subset(table, split.val), stats),
-    test: nm.datasets.standardize(nm.datasets.subset(table, split.test), stats),
-    numClasses: table.classes.length,
-    numFeatures: table.numFeatures,
-  };
+  return standardizedSplit(table, capTraining(split, table.y, seed, maxTrain));
 }
 
 /**

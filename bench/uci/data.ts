@@ -43,16 +43,26 @@ export function loadDataset(dir: string, name: string): Promise<Table> {
  */
 export function splitIndices(y: Int32Array, seed: number, maxTrain: number | null = null): SplitIndices {
   const [train, val, test] = nm.datasets.stratifiedSplit(y, [...SPLIT_FRACTIONS], seed);
-  if (maxTrain == null || maxTrain >= train.length) return { train, val, test };
+  return capTraining({ train, val, test }, y, seed, maxTrain);
+}
+
+/** `idx` with its training part cut to a stratified subsample of `maxTrain` rows (seeded); unchanged when it is no larger. */
+export function capTraining(idx: SplitIndices, y: Int32Array, seed: number, maxTrain: number | null): SplitIndices {
+  const { train } = idx;
+  if (maxTrain == null || maxTrain >= train.length) return idx;
   const sub = Int32Array.from(train, (i) => y[i]);
   const frac = maxTrain / train.length;
   const [keep] = nm.datasets.stratifiedSplit(sub, [frac, 1 - frac], seed + 7919);
-  return { train: keep.map((k) => train[k]), val, test };
+  return { ...idx, train: keep.map((k) => train[k]) };
 }
 
 /** The standardized split data of a table for a seed. */
 export function makeSplit(table: Table, seed: number, maxTrain: number | null = null): SplitData {
-  const idx = splitIndices(table.y, seed, maxTrain);
+  return standardizedSplit(table, splitIndices(table.y, seed, maxTrain));
+}
+
+/** The parts of `table` at `idx`, standardized with the training part's statistics. */
+export function standardizedSplit(table: Table, idx: SplitIndices): SplitData {
   const train = nm.datasets.subset(table, idx.train);
   const stats = nm.datasets.featureStats(train);
   return {
