@@ -63,35 +63,36 @@ describe.each(BACKENDS)('solvers on %s', (backend) => {
   });
 
   it("auto hands Picard's iterate to Anderson on a slow contraction without leaking a tensor", () => {
-    const before = tf.memory().numTensors;
+    // x ↦ c + x·D, D diagonal with entries up to 0.97: a slow linear contraction, fixed point c/(1 − d).
+    const d = Array.from({ length: n }, (_, i) => 0.97 - 0.05 * i);
+    const dT = tf.tidy(() => tf.diag(tf.tensor1d(d)) as tf.Tensor2D);
+    const cT = tf.tensor2d(c);
+    const x0 = tf.zeros([B, n]) as tf.Tensor2D;
     const its: Record<string, number> = {};
     for (const method of ['picard', 'anderson', 'auto'] as const) {
-      tf.tidy(() => {
-        // x ↦ c + x·D, D diagonal with entries up to 0.97: a slow linear contraction, fixed point c/(1 − d).
-        const d = Array.from({ length: n }, (_, i) => 0.97 - 0.05 * i);
-        const dT = tf.diag(tf.tensor1d(d)) as tf.Tensor2D;
-        const cT = tf.tensor2d(c);
-        const sol = solvers.getSolver(method)(
-          (x) => tf.add(cT, tf.matMul(x, dT)) as tf.Tensor2D,
-          tf.zeros([B, n]),
-          solvers.resolveSolverOptions({ method, tol: 1e-6, maxIter: 1000 }),
-        );
-        expect(sol.stats.converged).toBe(true);
-        its[method] = sol.stats.iterations;
-        const got = sol.value.arraySync() as number[][];
-        // The error is about the residual over (1 − 0.97): relative 1e-6·33.
-        c.forEach((row, b) =>
-          expectClose(
-            got[b],
-            row.map((v, k) => v / (1 - d[k])),
-            { atol: 1e-4, rtol: 1e-4 },
-            `${method} row ${b}`,
-          ),
-        );
-        sol.value.dispose();
-      });
+      // No enclosing tidy: a tensor the solve forgets to free stays counted.
+      const before = tf.memory().numTensors;
+      const sol = solvers.getSolver(method)(
+        (x) => tf.add(cT, tf.matMul(x, dT)) as tf.Tensor2D,
+        x0,
+        solvers.resolveSolverOptions({ method, tol: 1e-6, maxIter: 1000 }),
+      );
+      expect(sol.stats.converged).toBe(true);
+      its[method] = sol.stats.iterations;
+      const got = sol.value.arraySync() as number[][];
+      sol.value.dispose();
+      expect(tf.memory().numTensors, method).toBe(before);
+      // The error is about the residual over (1 − 0.97): relative 1e-6·33.
+      c.forEach((row, b) =>
+        expectClose(
+          got[b],
+          row.map((v, k) => v / (1 - d[k])),
+          { atol: 1e-4, rtol: 1e-4 },
+          `${method} row ${b}`,
+        ),
+      );
     }
-    expect(tf.memory().numTensors).toBe(before);
+    for (const t of [dT, cT, x0]) t.dispose();
     expect(its.auto * 3).toBeLessThan(its.picard);
     // The Picard checks before the switch, and Anderson's history starting afresh from there.
     expect(its.auto).toBeLessThanOrEqual(its.anderson + 8);

@@ -14,6 +14,7 @@
  * seen only every `checkEvery` iterations.
  * @example resolveSolverOptions({ method: 'auto', switchRatio: 0.5 })
  */
+import { terminate } from './loop.js';
 import type { FixedPointMethod } from './types.js';
 
 /**
@@ -27,7 +28,7 @@ export function adaptiveMethod<T>(
   then: (x0: T) => FixedPointMethod<T>,
   release: (x: T) => void,
   switchRatio: number,
-): FixedPointMethod<T> & { switchedAt(): number } {
+): FixedPointMethod<T> {
   let current = first;
   let switchedAt = 0; // iterations done before the switch (0: not switched)
   let previous = NaN; // worst residual at the last check
@@ -54,14 +55,13 @@ export function adaptiveMethod<T>(
     residuals(out) {
       current.residuals(out);
       if (switchedAt !== 0) return;
-      let worst = 0;
-      for (let b = 0; b < out.length; b++) worst = out[b] > worst || !(out[b] === out[b]) ? out[b] : worst;
+      // The loop's own verdict gives the worst row (NaN ends the solve there anyway).
+      const { worst } = terminate(out, 0);
       if (previous > 0 && worst > switchRatio * previous) slow = true;
       previous = worst;
     },
     answer: () => current.answer(),
     fallbacks: () => earlierFallbacks + current.fallbacks(),
     dispose: () => current.dispose(),
-    switchedAt: () => switchedAt,
   };
 }
