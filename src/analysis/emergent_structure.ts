@@ -291,13 +291,11 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
       if (Math.abs(W[e]) > weightThreshold) prunedThr[e] = W[e];
     }
     const prunedBias = Float32Array.from(b, (v, i) => (layerOf[i] >= 0 ? v : 0));
-    const check = (inp: tf.Tensor2D): PruneCheck =>
+    // The unpruned, pruned and thresholded weights, uploaded once for both input sets.
+    const [k0, k1, k2] = [W, pruned, prunedThr].map((w) => tf.tensor2d(w, [S, S]));
+    const [b0, b1] = [b, prunedBias].map((v) => tf.tensor1d(v));
+    const check = (inp: tf.Tensor2D, keepOutputs: boolean): PruneCheck =>
       tf.tidy(() => {
-        const k0 = tf.tensor2d(W, [S, S]);
-        const k1 = tf.tensor2d(pruned, [S, S]);
-        const k2 = tf.tensor2d(prunedThr, [S, S]);
-        const b0 = tf.tensor1d(b);
-        const b1 = tf.tensor1d(prunedBias);
         const y0 = urnForward(inp, k0, b0, spec).output;
         const y1 = urnForward(inp, k1, b1, spec).output;
         const y2 = urnForward(inp, k2, b1, spec).output;
@@ -307,12 +305,18 @@ export function emergentStructure(layer: URNLayer, inputs: tf.Tensor2D | number[
           maxDiff: d1,
           thresholdMaxDiff: d2,
           outputScale: scale,
-          outputs: y0.dataSync() as Float32Array,
-          prunedOutputs: y1.dataSync() as Float32Array,
+          outputs: keepOutputs ? (y0.dataSync() as Float32Array) : new Float32Array(0),
+          prunedOutputs: keepOutputs ? (y1.dataSync() as Float32Array) : new Float32Array(0),
         };
       });
-    const { maxDiff, thresholdMaxDiff, outputScale } = check(x);
-    const heldOut = xHeld == null ? null : check(xHeld);
+    let checks: { own: PruneCheck; heldOut: PruneCheck | null };
+    try {
+      checks = { own: check(x, false), heldOut: xHeld == null ? null : check(xHeld, true) };
+    } finally {
+      for (const t of [k0, k1, k2, b0, b1]) t.dispose();
+    }
+    const { maxDiff, thresholdMaxDiff, outputScale } = checks.own;
+    const heldOut = checks.heldOut;
 
     return {
       neurons: S,
