@@ -1,6 +1,9 @@
 // Compiles src/kernels/sparse.wat (WebAssembly text, SIMD) with the `wabt` dev
 // dependency and writes the binary, base64-encoded, to
 // src/kernels/sparse_wasm_bytes.ts, so the runtime needs no wabt and no file I/O.
+// Two variants of the same text: the module over an ordinary imported memory, and
+// one over a `shared` memory (WebAssembly threads), which the kernel threads of
+// src/kernels/threads/ instantiate in every worker.
 //
 // Usage: npm run build:kernels   (node scripts/build-kernels.mjs)
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,31 +15,53 @@ const watPath = here('../src/kernels/sparse.wat');
 const outPath = here('../src/kernels/sparse_wasm_bytes.ts');
 /** Browsers refuse synchronous `new WebAssembly.Module` on the main thread above 4 KB. */
 const MAX_BYTES = 4096;
+/** The memory import of every kernel module, exactly as the .wat files write it. */
+const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
+/** The shared variant: a maximum is required; 65536 pages = the whole wasm32 space. */
+const SHARED_IMPORT = '(import "env" "memory" (memory 1 65536 shared))';
 
 const wabt = await initWabt();
+
+/** Compiles WebAssembly text; checks that this Node accepts it and that it stays under MAX_BYTES. */
+function compile(name, source, features) {
+  const mod = wabt.parseWat(name, source, features);
+  let bytes;
+  try {
+    mod.resolveNames();
+    mod.validate(features);
+    bytes = mod.toBinary({ log: false, write_debug_names: false }).buffer;
+  } finally {
+    mod.destroy();
+  }
+  if (!WebAssembly.validate(bytes)) throw new Error(`build-kernels: this Node rejects ${name} (no WebAssembly SIMD or threads?)`);
+  if (bytes.length >= MAX_BYTES) {
+    throw new Error(`build-kernels: ${name} is ${bytes.length} bytes; keep it under ${MAX_BYTES} for synchronous compile in browsers.`);
+  }
+  return bytes;
+}
+
+/** `export const NAME = '...' + ...;` with a doc comment. */
+function base64Const(name, doc, bytes) {
+  const lines = (
+    Buffer.from(bytes)
+      .toString('base64')
+      .match(/.{1,100}/g) ?? ['']
+  ).map((l) => `  '${l}'`);
+  return `/** ${doc} (${bytes.length} bytes). */\nexport const ${name} =\n${lines.join(' +\n')};\n`;
+}
+
 const source = await readFile(watPath, 'utf8');
-const features = { simd: true };
-const mod = wabt.parseWat('sparse.wat', source, features);
-let bytes;
-try {
-  mod.resolveNames();
-  mod.validate();
-  bytes = mod.toBinary({ log: false, write_debug_names: false }).buffer;
-} finally {
-  mod.destroy();
-}
-if (!WebAssembly.validate(bytes)) throw new Error('build-kernels: this Node rejects the compiled module (no WebAssembly SIMD?)');
-if (bytes.length >= MAX_BYTES) {
-  throw new Error(`build-kernels: module is ${bytes.length} bytes; keep it under ${MAX_BYTES} for synchronous compile in browsers.`);
-}
-const base64 = Buffer.from(bytes).toString('base64');
-const lines = base64.match(/.{1,100}/g) ?? [''];
-const ts = `// GENERATED FILE, do not edit. Compiled from src/kernels/sparse.wat (${bytes.length} bytes,
+if (!source.includes(MEMORY_IMPORT)) throw new Error(`build-kernels: sparse.wat must import its memory as ${MEMORY_IMPORT}`);
+const plain = compile('sparse.wat', source, { simd: true });
+const shared = compile('sparse.wat (shared memory)', source.replace(MEMORY_IMPORT, SHARED_IMPORT), { simd: true, threads: true });
+const ts = `// GENERATED FILE, do not edit. Compiled from src/kernels/sparse.wat (${plain.length} bytes,
 // WebAssembly SIMD) by scripts/build-kernels.mjs. Regenerate with: npm run build:kernels
 
-/** The compiled src/kernels/sparse.wat module, base64-encoded (${bytes.length} bytes). */
-export const SPARSE_WASM_BASE64 =
-${lines.map((l, i) => `  '${l}'${i === lines.length - 1 ? ';' : ' +'}`).join('\n')}
-`;
+${base64Const('SPARSE_WASM_BASE64', 'The compiled src/kernels/sparse.wat module, base64-encoded', plain)}
+${base64Const(
+  'SPARSE_WASM_SHARED_BASE64',
+  'The same module over a shared imported memory (`(memory 1 65536 shared)`, WebAssembly threads), base64-encoded',
+  shared,
+)}`;
 await writeFile(outPath, ts);
-console.log(`build-kernels: wrote ${outPath} (${bytes.length} bytes of wasm)`);
+console.log(`build-kernels: wrote ${outPath} (${plain.length} bytes of wasm; shared-memory variant ${shared.length} bytes)`);

@@ -10,3 +10,4 @@ export { useBest, type UseBestOptions, type UseBestResult, type BackendAttempt }
 export { BACKEND_NAMES, type BackendName } from './candidates.js';
 export { classifyWebglRenderer, webglRenderer, type WebglRendererInfo } from './webgl_renderer.js';
 export { fastTransposedMatMul, type FastTransposedMatMulOptions } from './transposed_matmul.js';
+export { setThreads, threads, MAX_THREADS } from './threads.js';

@@ -41,7 +41,7 @@ export function graphGradient(h: tf.Tensor2D, v: tf.Tensor2D, c: OpConstants): t
   const d = tf.tidy(() => tf.sub(tf.sum(v, 0), tf.sum(tf.mul(h, v), 0)));
   // On cpu and wasm the p numbers go straight onto g's diagonal (O(p) instead of two p×p passes).
   const inPlace = addToDiagonalInPlace(g, d.dataSync() as Float32Array);
-  const out = inPlace ? g : tf.tidy(() => tf.add(g, tf.mul(c.eye, d)));
+  const out = inPlace ? g : tf.tidy(() => tf.add(g, tf.mul(c.eye, d)) as tf.Tensor2D);
   if (!inPlace) g.dispose();
   d.dispose();
   return out;

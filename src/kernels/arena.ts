@@ -21,8 +21,13 @@
 export interface KernelArena {
   /** Drops all allocations and makes room for at least `bytes` bytes (may grow and so detach earlier views). */
   reset(bytes: number): void;
-  /** A zero-filled Float32Array of length n from the workspace (16-byte aligned). Throws a clear Error if the reset() capacity is exceeded. */
-  f32(n: number): Float32Array;
+  /**
+   * A Float32Array of length n from the workspace (16-byte aligned), zero-filled unless
+   * `zero` is false (then it holds whatever the memory held: only for arrays the caller
+   * writes before it reads them; {@link ARENA_POISON} fills them with NaN to check that).
+   * Throws a clear Error if the reset() capacity is exceeded.
+   */
+  f32(n: number, zero?: boolean): Float32Array;
   /** A zero-filled Int32Array of length n (16-byte aligned). */
   i32(n: number): Int32Array;
 }
@@ -34,6 +39,18 @@ export interface KernelArena {
  * arena.f32(3).byteOffset % ARENA_ALIGN === 0; // true
  */
 export const ARENA_ALIGN = 16;
+
+/**
+ * Test switch: when `enabled`, arrays taken with `f32(n, false)` are filled with NaN
+ * instead of keeping old contents, so a solve that reads one before writing it fails
+ * loudly (the tests run the host engine with it on; `NM_ARENA_POISON=1` turns it on).
+ *
+ * @example
+ * ARENA_POISON.enabled = true;
+ */
+export const ARENA_POISON = {
+  enabled: typeof process === 'object' && (process as { env?: Record<string, string | undefined> }).env?.NM_ARENA_POISON === '1',
+};
 
 const PAGE = 65536;
 /** The largest wasm32 memory: 65536 pages of 64 KiB. */
@@ -149,10 +166,11 @@ export class TypedArena implements KernelArena {
     this.offset = 0;
   }
 
-  /** A zero-filled Float32Array of length n (16-byte aligned); throws if the reset() capacity is exceeded. */
-  f32(n: number): Float32Array {
+  /** A Float32Array of length n (16-byte aligned), zero-filled unless `zero` is false; throws if the reset() capacity is exceeded. */
+  f32(n: number, zero = true): Float32Array {
     const view = new Float32Array(this.backing.buffer(), this.take(n, 'f32'), n);
-    view.fill(0);
+    if (zero) view.fill(0);
+    else if (ARENA_POISON.enabled) view.fill(NaN);
     return view;
   }
 
@@ -208,6 +226,8 @@ export class TypedArena implements KernelArena {
  */
 export interface SparseKernels {
   readonly name: 'wasm-simd' | 'js';
+  /** Threads that large calls are split across (1: the caller only). Results are the same bits for any count. */
+  readonly threads: number;
   /** The one workspace all array arguments must live in (for 'js' any typed arrays work; the arena is plain ArrayBuffer-backed). */
   readonly arena: KernelArena;
   /** out[k·B+b] += Σ_{e=ptr[k]}^{ptr[k+1]−1} w[e]·x[idx[e]·B+b], for k in [lo, hi), b in [0, B). ptr is indexed by absolute row k. */

@@ -14,6 +14,8 @@
 import { createJsKernels } from './js_kernels.js';
 import { createWasmKernels, wasmSimdSupported } from './wasm_kernels.js';
 import type { SparseKernels } from './arena.js';
+import { setCurrentTeam } from './threads/current.js';
+import type { KernelTeam } from './threads/team.js';
 
 export { ARENA_ALIGN, TypedArena, arenaBytes, type KernelArena, type SparseKernels } from './arena.js';
 export { createJsKernels } from './js_kernels.js';
@@ -55,4 +57,18 @@ export function sparseKernels(prefer: 'auto' | 'wasm' | 'js' = 'auto'): SparseKe
   }
   if (prefer === 'auto' && cache.wasm) return cache.wasm;
   return (cache.js ??= createJsKernels());
+}
+
+/**
+ * Makes `team` (or none) the kernel threads of every kernel instance created from now
+ * on, including the cached `sparseKernels('wasm' | 'auto')` instance, which is
+ * re-created on its next use. Instances made before keep the team they had.
+ *
+ * @example
+ * useKernelTeam(await KernelTeam.start(2));
+ */
+export function useKernelTeam(team: KernelTeam | null): void {
+  setCurrentTeam(team);
+  delete cache.wasm;
+  autoFellBack = false;
 }

@@ -432,6 +432,7 @@ function andersonDiffs(
 export function createJsKernels(): SparseKernels {
   return {
     name: 'js',
+    threads: 1,
     arena: TypedArena.plain(),
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       checkSpmmArgs(ptr, idx, w, lo, hi, x, out, B);

@@ -136,19 +136,21 @@
                 (br_if $c1 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 4))) (local.get $rb)))))))
         (br_if $row (i32.lt_s (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $hi))))))
 
-  ;; dotRows: out[b] += sum_{k=lo}^{hi-1} a[k,b] * c[k,b]   for b in [0, B).
+  ;; dotRows: out[b] += sum_{k=lo}^{hi-1} a[k,b] * c[k,b]   for b in [0, nb), nb <= B;
+  ;; B is the row stride (a thread takes a range of columns by offsetting a, c, out).
   ;; Products and sums in f64 (f64x2.promote_low_f32x4 of 64-bit loads), summed
   ;; over k in order per column, then out[b] = f32(f64(out[b]) + sum). Columns go
   ;; in chunks of 8 (4 f64x2 accumulators), then 2, then 1; rows stream inside.
   (func (export "dotRows")
-    (param $a i32) (param $c i32) (param $lo i32) (param $hi i32) (param $B i32) (param $out i32)
-    (local $rb i32) (local $e8 i32) (local $e2 i32) (local $dc i32)
+    (param $a i32) (param $c i32) (param $lo i32) (param $hi i32) (param $B i32) (param $out i32) (param $nb i32)
+    (local $rb i32) (local $cb i32) (local $e8 i32) (local $e2 i32) (local $dc i32)
     (local $b i32) (local $pa i32) (local $pend i32) (local $po i32)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s f64)
     (if (i32.ge_s (local.get $lo) (local.get $hi)) (then (return)))
     (local.set $rb (i32.shl (local.get $B) (i32.const 2)))
-    (local.set $e8 (i32.and (local.get $rb) (i32.const -32)))
-    (local.set $e2 (i32.and (local.get $rb) (i32.const -8)))
+    (local.set $cb (i32.shl (local.get $nb) (i32.const 2)))
+    (local.set $e8 (i32.and (local.get $cb) (i32.const -32)))
+    (local.set $e2 (i32.and (local.get $cb) (i32.const -8)))
     (local.set $dc (i32.sub (local.get $c) (local.get $a)))
     ;; pa walks a (rows lo..hi-1 at column b); the c element is at pa + dc.
     (local.set $a (i32.add (local.get $a) (i32.mul (local.get $lo) (local.get $rb))))
@@ -201,7 +203,7 @@
           (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (local.get $po))))))
         (br_if $c2 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 8))) (local.get $e2)))))
     ;; The odd last column.
-    (if (i32.lt_u (local.get $b) (local.get $rb))
+    (if (i32.lt_u (local.get $b) (local.get $cb))
       (then
         (local.set $s (f64.const 0))
         (local.set $pa (i32.add (local.get $a) (local.get $b)))

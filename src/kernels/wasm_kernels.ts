@@ -15,12 +15,16 @@ import {
   checkSpmmArgs,
   checkTanhArgs,
 } from './js_kernels.js';
-import { SPARSE_WASM_BASE64 } from './sparse_wasm_bytes.js';
+import { SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
+import { currentTeam } from './threads/current.js';
+import { splitExports } from './threads/split_exports.js';
+import type { KernelTeam } from './threads/team.js';
 
 /** The module's exports; every pointer is a byte offset into `env.memory`. */
-interface SparseExports {
+export interface SparseExports {
   spmm(ptr: number, idx: number, w: number, lo: number, hi: number, x: number, out: number, B: number): void;
-  dotRows(a: number, c: number, lo: number, hi: number, B: number, out: number): void;
+  /** Columns [0, nb) of rows [lo, hi); B is the row stride (nb ≤ B). */
+  dotRows(a: number, c: number, lo: number, hi: number, B: number, out: number, nb: number): void;
   axpyRows(g: number, a: number, lo: number, hi: number, B: number, out: number): void;
   tanh(x: number, out: number, n: number): void;
   relativeStep(a: number, b: number, n: number): number;
@@ -45,25 +49,28 @@ interface SparseExports {
   ): void;
 }
 
-let bytes: Uint8Array<ArrayBuffer> | null = null;
+const decoded: { plain?: Uint8Array<ArrayBuffer>; shared?: Uint8Array<ArrayBuffer> } = {};
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  // atob is global in browsers and Node >= 16.
+  const bin = atob(base64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
 
 /**
  * The compiled kernel module (decoded once from the embedded base64; under 4 KB,
- * so browsers allow compiling it synchronously on the main thread).
+ * so browsers allow compiling it synchronously on the main thread). `shared`: the
+ * variant over a shared memory, which kernel threads instantiate.
  * Caveat: the same array on every call; do not modify it.
  *
  * @example
  * WebAssembly.validate(sparseWasmBytes()); // false where SIMD is unsupported
  */
-export function sparseWasmBytes(): Uint8Array<ArrayBuffer> {
-  if (bytes === null) {
-    // atob is global in browsers and Node >= 16.
-    const bin = atob(SPARSE_WASM_BASE64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    bytes = out;
-  }
-  return bytes;
+export function sparseWasmBytes(variant: 'plain' | 'shared' = 'plain'): Uint8Array<ArrayBuffer> {
+  if (variant === 'shared') return (decoded.shared ??= decode(SPARSE_WASM_SHARED_BASE64));
+  return (decoded.plain ??= decode(SPARSE_WASM_BASE64));
 }
 
 /**
@@ -83,14 +90,32 @@ export function wasmSimdSupported(): boolean {
 
 const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate'] as const;
 
-function instantiate(memory: WebAssembly.Memory): SparseExports {
-  const module = new WebAssembly.Module(sparseWasmBytes());
+function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module): SparseExports {
   const { exports } = new WebAssembly.Instance(module, { env: { memory } });
   const missing = EXPORTS.filter((name) => typeof exports[name] !== 'function');
   if (missing.length > 0) {
     throw new Error(`sparse kernels: the wasm module lacks ${missing.join(', ')}; rebuild it with \`npm run build:kernels\`.`);
   }
   return exports as unknown as SparseExports;
+}
+
+/** A shared memory as large as this runtime allows (the maximum is reserved address space, not memory in use). */
+function sharedMemory(): WebAssembly.Memory {
+  let err: unknown = null;
+  for (const maximum of [65536, 16384, 4096]) {
+    try {
+      return new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    } catch (e) {
+      err = e;
+    }
+  }
+  throw new Error(`sparse kernels: could not create a shared WebAssembly.Memory (${String(err)}).`);
+}
+
+/** Options of {@link createWasmKernels}. */
+export interface WasmKernelOptions {
+  /** Kernel threads to split large calls across (a shared memory, attached to every worker). Default: the team of `nm.backend.setThreads`, none while that is 1. */
+  team?: KernelTeam | null;
 }
 
 /** Throws unless `a` is a live view of the arena's buffer. */
@@ -114,26 +139,36 @@ function inArena(where: string, name: string, a: Float32Array | Int32Array, buff
  * {@link wasmSimdSupported}). Checks are O(1) per call; a bad ptr or idx value is
  * not caught and reads other arena memory or traps with a RuntimeError.
  *
+ * Threads: with a team (`options.team`, or the one `nm.backend.setThreads(n)` started)
+ * the memory is shared with the team's workers and every large call is split across
+ * them (src/kernels/threads/split_exports.ts), with the same bits as one thread.
+ *
  * @example
  * const k = createWasmKernels();
  * k.arena.reset(arenaBytes([B, B]));
  * const g = k.arena.f32(B), a = k.arena.f32(B);
  * k.axpyRows(g, a, 0, 1, B, a); // a += g·a
  */
-export function createWasmKernels(): SparseKernels {
+export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernels {
   if (!wasmSimdSupported()) {
     throw new Error("sparse kernels: WebAssembly SIMD is not available in this runtime; use sparseKernels('js') or 'auto'.");
   }
-  const memory = new WebAssembly.Memory({ initial: 1 });
+  const team = options.team === undefined ? currentTeam() : options.team;
+  const threaded = team !== null && team.size > 1;
+  const memory = threaded ? sharedMemory() : new WebAssembly.Memory({ initial: 1 });
   let wasm: SparseExports;
+  let module: WebAssembly.Module;
   try {
-    wasm = instantiate(memory);
+    module = new WebAssembly.Module(sparseWasmBytes(threaded ? 'shared' : 'plain'));
+    wasm = instantiate(memory, module);
   } catch (err) {
     throw new Error(`sparse kernels: could not compile the wasm SIMD module (${String(err)}); use sparseKernels('js') or 'auto'.`);
   }
+  if (threaded) wasm = splitExports(wasm, team, team.attach(memory, module), memory);
   const arena = TypedArena.wasm(memory);
   return {
     name: 'wasm-simd',
+    threads: threaded ? team.size : 1,
     arena,
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       const buf = memory.buffer;
@@ -151,7 +186,7 @@ export function createWasmKernels(): SparseKernels {
       inArena('dotRows', 'c', c, buf);
       inArena('dotRows', 'out', out, buf);
       checkDotRowsArgs(a, c, lo, hi, B, out);
-      wasm.dotRows(a.byteOffset, c.byteOffset, lo, hi, B, out.byteOffset);
+      wasm.dotRows(a.byteOffset, c.byteOffset, lo, hi, B, out.byteOffset, B);
     },
     axpyRows(g, a, lo, hi, B, out) {
       const buf = memory.buffer;

@@ -74,6 +74,20 @@ export interface NodeHost {
   path: HostPath;
   /** zlib-format deflate (RFC 1950) at the given level. */
   deflate(bytes: Uint8Array, level: number): Uint8Array;
+  /** Starts a `node:worker_threads` Worker running `source` (CommonJS, `eval: true`), unref'd so it never keeps the process alive. */
+  startWorker(source: string): HostWorker;
+  /** `os.availableParallelism()`: the CPUs this process may use. */
+  availableParallelism(): number;
+}
+
+/** The part of a Worker (Node's worker_threads or a Web Worker) the kernel threads use. */
+export interface HostWorker {
+  postMessage(message: unknown): void;
+  /** Calls `fn` with each message the worker posts (its data). */
+  onMessage(fn: (data: unknown) => void): void;
+  /** Calls `fn` when the worker fails to start or throws. */
+  onError(fn: (err: unknown) => void): void;
+  terminate(): void;
 }
 
 const KEY = Symbol.for('tfjs-neural-modules.nodeHost');

@@ -1,10 +1,12 @@
 /**
  * Installs the Node services of {@link NodeHost} from `node:fs/promises`,
- * `node:path` and `node:zlib`. Imported for its side effect by the Node entry
+ * `node:path`, `node:zlib`, `node:os` and `node:worker_threads`. Imported for its side effect by the Node entry
  * (`src/node.ts`) only; the browser entry (`src/index.ts`) never reaches it.
  */
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { deflateSync } from 'node:zlib';
 import { installNodeHost, type NodeHost } from './host.js';
 
@@ -33,6 +35,17 @@ const host: NodeHost = {
     basename: path.basename,
   },
   deflate: (bytes, level) => new Uint8Array(deflateSync(bytes, { level })),
+  availableParallelism: () => os.availableParallelism(),
+  startWorker(source) {
+    const worker = new Worker(source, { eval: true });
+    worker.unref();
+    return {
+      postMessage: (m) => worker.postMessage(m),
+      onMessage: (fn) => void worker.on('message', fn),
+      onError: (fn) => void worker.on('error', fn),
+      terminate: () => void worker.terminate(),
+    };
+  },
 };
 
 installNodeHost(host);

@@ -1,0 +1,73 @@
+/**
+ * `nm.backend.setThreads(n)`: run the package's WebAssembly kernels (the host engine's
+ * sparse solves, `nm.optimizers.adam`'s update) on n threads (issue 15, lever 1).
+ *
+ * tfjs-backend-wasm cannot start threads in Node, so without this a training step
+ * uses one core. With n > 1 the kernels work in one shared WebAssembly memory, and
+ * each large kernel call is cut into n disjoint parts (rows of the sparse product,
+ * columns of the per-sample dot products, ranges of the element-wise passes) that
+ * the caller and n − 1 workers compute at once. The parts are the same for every run
+ * and each is computed in the same order as on one thread, so the results are the
+ * same bits for any thread count.
+ *
+ * When to use: in Node (`'auto'` = every available core), and in browser pages that
+ * are `crossOriginIsolated`; before creating layers and optimizers (instances made
+ * earlier keep their threads). Caveats: tfjs' own ops (matMul, the dense graph
+ * gradient) still run on tfjs' backend; calls below about 32k elements stay on the
+ * caller, so small layers gain little; the workers sleep when idle.
+ *
+ * @example
+ * ```ts
+ * await tf.setBackend('wasm');
+ * await nm.backend.setThreads('auto'); // 2 on a 2-core machine
+ * ```
+ */
+import { useKernelTeam } from '../kernels/index.js';
+import { currentTeam } from '../kernels/threads/current.js';
+import { KernelTeam, threadsSupported } from '../kernels/threads/team.js';
+import { maybeNodeHost } from '../platform/host.js';
+import { ConfigError } from '../utils/errors.js';
+
+/** The most threads {@link setThreads} starts. */
+export const MAX_THREADS = 64;
+
+/** Cores this runtime reports (Node: os.availableParallelism; browsers: navigator.hardwareConcurrency), at least 1. */
+function availableCores(): number {
+  const host = maybeNodeHost();
+  if (host !== null) return Math.max(1, host.availableParallelism());
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return Math.max(1, Math.floor(nav?.hardwareConcurrency ?? 1));
+}
+
+/**
+ * Sets how many threads the package's kernels use, starting or stopping workers;
+ * resolves to the count now in use.
+ *
+ * @param count 1 to use the caller only (the default before any call), an integer in
+ *   [1, 64], or 'auto': every available core where threads are supported, else 1.
+ * @throws ConfigError for a count that is not 'auto' or an integer in [1, 64], and for
+ *   count > 1 where threads are unavailable (a browser page that is not
+ *   crossOriginIsolated: the message says which headers fix it).
+ */
+export async function setThreads(count: number | 'auto'): Promise<number> {
+  if (count !== 'auto' && !(Number.isInteger(count) && count >= 1 && count <= MAX_THREADS)) {
+    throw new ConfigError(`setThreads: 'count' must be 'auto' or an integer in [1, ${MAX_THREADS}]; received ${JSON.stringify(count)}.`);
+  }
+  const n = count === 'auto' ? (threadsSupported() ? Math.min(MAX_THREADS, availableCores()) : 1) : count;
+  const old = currentTeam();
+  if ((old?.size ?? 1) === n) return n;
+  const next = n > 1 ? await KernelTeam.start(n) : null;
+  useKernelTeam(next);
+  old?.stop();
+  return n;
+}
+
+/**
+ * The number of threads the package's kernels use (1 until {@link setThreads}).
+ *
+ * @example
+ * nm.backend.threads(); // 1
+ */
+export function threads(): number {
+  return currentTeam()?.size ?? 1;
+}

@@ -1,0 +1,67 @@
+/**
+ * The command block a kernel team shares (one SharedArrayBuffer): the caller writes a
+ * kernel call as up to {@link MAX_CHUNKS} chunks (argument lists), sets the chunk
+ * claim word to the command's generation and bumps `SEQ`; every thread, the caller
+ * included, then claims chunks (compareExchange on `CLAIM`) until none is left, and
+ * counts each one it finishes in `FINISHED`. A worker that is slow to wake (or descheduled on a busy machine) just
+ * claims fewer chunks: the caller never waits for a chunk nobody has started.
+ *
+ * Kernels are named by their index in {@link KERNEL_EXPORTS}; their arguments (byte
+ * offsets, sizes, f32 coefficients) travel as float64, which holds every i32 and
+ * every f32 exactly.
+ */
+
+/** The exports of src/kernels/sparse.wat a worker can run, by command index. */
+export const KERNEL_EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate'] as const;
+
+/** Int32 slots of the command block. */
+export const SLOT = {
+  /** Bumped by the caller to post a command. */
+  SEQ: 0,
+  /** Control commands: workers that acknowledged (each adds 1). */
+  ACKS: 1,
+  /** Which attached kernel instance (memory) the command is for. */
+  INSTANCE: 2,
+  /** Index into KERNEL_EXPORTS, or a control command below. */
+  FN: 3,
+  /** Number of arguments per chunk. */
+  NARGS: 4,
+  /** 1 + the index of a chunk that threw in a worker, else 0 (the caller re-runs it to report the error). */
+  ERROR: 5,
+  /** Number of instances attached so far, per the slowest worker (each stores after its attach). */
+  ATTACHED: 6,
+  /** Chunks in the current command. */
+  NCHUNKS: 7,
+  /** `(generation << 8) | next chunk`: claimed with compareExchange, so a claim can never land in a later command. */
+  CLAIM: 8,
+  /** Chunks finished. */
+  FINISHED: 9,
+} as const;
+
+/** Control commands (negative FN). */
+export const CONTROL = {
+  /** Leave the command loop and return to the event loop (to receive an attach message). */
+  YIELD: -1,
+  /** Leave the command loop for good. */
+  STOP: -2,
+} as const;
+
+/** Byte offset of the float64 arguments in the block. */
+export const ARGS_BYTE_OFFSET = 64;
+/** Most arguments a kernel takes (adamUpdate: 13). */
+export const MAX_ARGS = 16;
+/** Most chunks in one command (the low 8 bits of CLAIM). */
+export const MAX_CHUNKS = 32;
+/** The generation of command `seq` in CLAIM (23 bits, so the word stays a positive int32). */
+export const generation = (seq: number): number => seq & 0x7fffff;
+/** Bytes of the command block. */
+export const BLOCK_BYTES = ARGS_BYTE_OFFSET + 8 * MAX_ARGS * MAX_CHUNKS;
+/**
+ * How long a worker keeps polling for the next command before it sleeps in
+ * Atomics.wait, in ms. Waking a sleeping thread takes 0.05–0.3 ms (about 0.28 ms
+ * measured on this project's 2-core VM), longer than many kernel calls, so a worker
+ * stays awake through a solve's stream of calls and sleeps in the gaps between solves.
+ */
+export const SPIN_MS = 2;
+/** Polls between two clock reads while spinning. */
+export const POLLS_PER_CLOCK = 256;

@@ -1,0 +1,126 @@
+/**
+ * The kernel exports of src/kernels/sparse.wat, each call split across a
+ * {@link KernelTeam} when it is large enough to pay for the hand-off (about ten
+ * microseconds). Every split gives the same bits as one thread: output rows (spmm,
+ * axpyRows), columns (dotRows) or element ranges (the element-wise kernels) are
+ * disjoint, each part is computed by the same code in the same order, and the cut
+ * points are multiples of the kernels' SIMD chunk widths. `relativeStep`, a
+ * reduction over the whole array, stays on the caller.
+ */
+import type { SparseExports } from '../wasm_kernels.js';
+import type { KernelTeam } from './team.js';
+
+/** Default work per chunk (elements touched, or nonzeros × columns for spmm): a call with less stays on the caller. */
+export const DEFAULT_MIN_SPLIT_WORK = 16_384;
+/** Chunks per thread when the work allows: small enough that a worker that wakes late still takes a share. */
+const CHUNKS_PER_THREAD = 4;
+
+/** `[0, n)` cut into `t` ranges whose inner bounds are multiples of `align`: the t+1 bounds. */
+function cuts(n: number, t: number, align: number): number[] {
+  const out = [0];
+  for (let i = 1; i < t; i++) out.push(Math.min(n, Math.floor((n * i) / t / align) * align));
+  out.push(n);
+  return out;
+}
+
+/**
+ * `local`'s kernels, split across `team` for instance `id` (the same module attached
+ * over the same shared `memory` in every worker).
+ *
+ * @example
+ * const raw = splitExports(local, team, team.attach(memory, module), memory);
+ * raw.tanh(x, out, n); // both threads when n ≥ 32768
+ */
+export function splitExports(local: SparseExports, team: KernelTeam, id: number, memory: WebAssembly.Memory, minWork = DEFAULT_MIN_SPLIT_WORK): SparseExports {
+  let ints = new Int32Array(memory.buffer);
+  /** spmm's row pointer k, read from the shared memory. */
+  const ptrAt = (ptr: number, k: number) => {
+    if (ints.buffer !== memory.buffer) ints = new Int32Array(memory.buffer);
+    return ints[(ptr >> 2) + k];
+  };
+  /** Chunks to cut `work` into, at least 1 (1: run on the caller). */
+  const chunksFor = (work: number) => (team.size === 1 ? 1 : Math.max(1, Math.min(team.size * CHUNKS_PER_THREAD, Math.floor(work / minWork))));
+  /** Element-wise kernels: the same call on ranges of n; `args(lo, hi)` builds a part's arguments. */
+  const elementwise = (name: 'tanh' | 'addMul' | 'andersonDiffs' | 'adamUpdate', n: number, args: (lo: number, len: number) => number[], run: (a: number[]) => void) => {
+    const t = chunksFor(n);
+    if (t === 1) return run(args(0, n));
+    const b = cuts(n, t, 16);
+    team.run(id, name, b.slice(0, -1).map((lo, i) => args(lo, b[i + 1] - lo)), run);
+  };
+  return {
+    spmm(ptr, idx, w, lo, hi, x, out, B) {
+      const run = (a: number[]) => local.spmm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      const nnz0 = ptrAt(ptr, lo);
+      const nnz = ptrAt(ptr, hi) - nnz0;
+      const t = Math.min(chunksFor(nnz * B), hi - lo);
+      if (t <= 1) return run([ptr, idx, w, lo, hi, x, out, B]);
+      // Row cuts with about the same number of nonzeros on each side (binary search on ptr).
+      const rows = [lo];
+      for (let i = 1; i < t; i++) {
+        const target = nnz0 + (nnz * i) / t;
+        let [a, b] = [rows[i - 1], hi];
+        while (a < b) {
+          const mid = (a + b) >> 1;
+          if (ptrAt(ptr, mid) < target) a = mid + 1;
+          else b = mid;
+        }
+        rows.push(a);
+      }
+      rows.push(hi);
+      team.run(
+        id,
+        'spmm',
+        rows.slice(0, -1).map((r0, i) => [ptr, idx, w, r0, rows[i + 1], x, out, B]),
+        run,
+      );
+    },
+    dotRows(a, c, lo, hi, B, out, nb) {
+      const run = (v: number[]) => local.dotRows(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+      const t = Math.min(chunksFor((hi - lo) * nb), Math.ceil(nb / 8));
+      if (t <= 1) return run([a, c, lo, hi, B, out, nb]);
+      const b = cuts(nb, t, 8);
+      team.run(
+        id,
+        'dotRows',
+        b.slice(0, -1).map((c0, i) => [a + 4 * c0, c + 4 * c0, lo, hi, B, out + 4 * c0, b[i + 1] - c0]),
+        run,
+      );
+    },
+    axpyRows(g, a, lo, hi, B, out) {
+      const run = (v: number[]) => local.axpyRows(v[0], v[1], v[2], v[3], v[4], v[5]);
+      const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
+      if (t <= 1) return run([g, a, lo, hi, B, out]);
+      const r = cuts(hi - lo, t, 1).map((k) => lo + k);
+      team.run(
+        id,
+        'axpyRows',
+        r.slice(0, -1).map((r0, i) => [g, a, r0, r[i + 1], B, out]),
+        run,
+      );
+    },
+    tanh(x, out, n) {
+      elementwise('tanh', n, (lo, len) => [x + 4 * lo, out + 4 * lo, len], (v) => local.tanh(v[0], v[1], v[2]));
+    },
+    relativeStep: (a, b, n) => local.relativeStep(a, b, n),
+    addMul(a, d, t, out, n) {
+      elementwise('addMul', n, (lo, len) => [a + 4 * lo, d + 4 * lo, t + 4 * lo, out + 4 * lo, len], (v) => local.addMul(v[0], v[1], v[2], v[3], v[4]));
+    },
+    andersonDiffs(g, x, prevG, prevR, r, dG, dR, diffs, n) {
+      const at = (p: number, lo: number) => (diffs ? p + 4 * lo : p);
+      elementwise(
+        'andersonDiffs',
+        n,
+        (lo, len) => [g + 4 * lo, x + 4 * lo, prevG + 4 * lo, prevR + 4 * lo, r + 4 * lo, at(dG, lo), at(dR, lo), diffs, len],
+        (v) => local.andersonDiffs(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]),
+      );
+    },
+    adamUpdate(w, g, m, v, n, b1, c1, b2, c2, d1, d2, eps, nlr) {
+      elementwise(
+        'adamUpdate',
+        n,
+        (lo, len) => [w + 4 * lo, g + 4 * lo, m + 4 * lo, v + 4 * lo, len, b1, c1, b2, c2, d1, d2, eps, nlr],
+        (a) => local.adamUpdate(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]),
+      );
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as nm from '../src/index.js';
+import { arenaBytes, createWasmKernels, type SparseKernels } from '../src/kernels/index.js';
+import { KernelTeam } from '../src/kernels/threads/team.js';
+import { Random } from '../src/utils/random.js';
+
+const rngFrom = (seed: number) => {
+  const r = new Random(seed);
+  return () => r.next();
+};
+
+/** Random CSR of `rows` rows over `cols` columns with `perRow` ± jitter nonzeros per row (some rows empty). */
+function randomCsr(rows: number, cols: number, perRow: number, rand: () => number) {
+  const ptr = [0];
+  const idx: number[] = [];
+  const w: number[] = [];
+  for (let k = 0; k < rows; k++) {
+    const n = k % 7 === 3 ? 0 : Math.floor(perRow * (0.5 + rand()));
+    for (let e = 0; e < n; e++) {
+      idx.push(Math.floor(rand() * cols));
+      w.push(rand() * 2 - 1);
+    }
+    ptr.push(idx.length);
+  }
+  return { ptr: Int32Array.from(ptr), idx: Int32Array.from(idx), w: Float32Array.from(w) };
+}
+
+/** Runs every kernel on the same inputs with kernels `k`; returns every output array. */
+function runAll(k: SparseKernels, rows: number, B: number, seed: number): Float32Array[] {
+  const rand = rngFrom(seed);
+  const csr = randomCsr(rows, rows, 24, rand);
+  const n = rows * B;
+  k.arena.reset(arenaBytes([csr.ptr.length, csr.idx.length, csr.w.length, ...new Array<number>(12).fill(n), B, B]));
+  const ptr = k.arena.i32(csr.ptr.length);
+  ptr.set(csr.ptr);
+  const idx = k.arena.i32(csr.idx.length);
+  idx.set(csr.idx);
+  const w = k.arena.f32(csr.w.length);
+  w.set(csr.w);
+  const fill = () => {
+    const a = k.arena.f32(n);
+    for (let i = 0; i < n; i++) a[i] = rand() * 4 - 2;
+    return a;
+  };
+  const [x, out, g, prevG, prevR, r, dG, dR, m, v, wt, t] = Array.from({ length: 12 }, fill);
+  const dots = k.arena.f32(B);
+  const coef = k.arena.f32(B);
+  for (let b = 0; b < B; b++) coef[b] = rand();
+  k.spmm(ptr, idx, w, 0, rows, x, out, B);
+  k.spmm(ptr, idx, w, 3, rows - 2, out, x, B);
+  k.dotRows(out, x, 1, rows, B, dots);
+  k.axpyRows(coef, out, 2, rows, B, x);
+  k.tanh(x, t);
+  k.addMul(t, out, x, t);
+  k.andersonDiffs(g, x, prevG, prevR, r, dG, dR);
+  k.andersonDiffs(g, t, prevG, prevR, r, null, null);
+  for (let i = 0; i < n; i++) m[i] = Math.abs(m[i]) * 1e-3;
+  for (let i = 0; i < n; i++) v[i] = Math.abs(v[i]) * 1e-3;
+  k.adamUpdate(wt, g, m, v, {
+    beta1: 0.9,
+    oneMinusBeta1: 0.1,
+    beta2: 0.999,
+    oneMinusBeta2: 0.001,
+    biasCorrection1: 0.19,
+    biasCorrection2: 0.002,
+    epsilon: 1e-7,
+    negLearningRate: -1e-3,
+  });
+  return [x, out, t, r, dG, dR, prevG, prevR, m, v, wt, dots].map((a) => a.slice());
+}
+
+describe('kernel threads', () => {
+  let team: KernelTeam;
+  beforeAll(async () => {
+    team = await KernelTeam.start(2);
+  });
+  afterAll(() => team.stop());
+
+  it('a team of 2 splits every large kernel call and gives the same bits as one thread', () => {
+    const one = createWasmKernels({ team: null });
+    const two = createWasmKernels({ team });
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    // Sizes with odd tails: B not a multiple of 4 or 8, rows·B above and below the split threshold.
+    for (const [rows, B, seed] of [
+      [1500, 131, 1],
+      [700, 64, 2],
+      [41, 3, 3],
+      [2000, 1, 4],
+    ] as const) {
+      const a = runAll(one, rows, B, seed);
+      const b = runAll(two, rows, B, seed);
+      a.forEach((arr, i) => expect(Buffer.from(b[i].buffer).equals(Buffer.from(arr.buffer)), `output ${i} at rows ${rows}, B ${B}`).toBe(true));
+    }
+  });
+
+  it('the split path really runs on the worker (a stopped team computes alone, same bits)', () => {
+    const two = createWasmKernels({ team });
+    const before = runAll(two, 900, 96, 5);
+    const alone = createWasmKernels({ team: null });
+    const ref = runAll(alone, 900, 96, 5);
+    ref.forEach((arr, i) => expect(Buffer.from(before[i].buffer).equals(Buffer.from(arr.buffer))).toBe(true));
+  });
+});
+
+describe('nm.backend.setThreads', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+  });
+  afterAll(async () => {
+    await nm.backend.setThreads(1);
+  });
+
+  it('rejects a bad count naming the argument', async () => {
+    await expect(nm.backend.setThreads(0)).rejects.toThrow(/'count' must be 'auto' or an integer in \[1, 64\]; received 0/);
+    await expect(nm.backend.setThreads(2.5)).rejects.toThrow(/received 2.5/);
+    await expect(nm.backend.setThreads('all' as never)).rejects.toThrow(/received "all"/);
+  });
+
+  it('a layer trained with 2 threads gives the same loss and weights, bit for bit, as with 1', async () => {
+    const train = async (threads: number) => {
+      expect(await nm.backend.setThreads(threads)).toBe(threads);
+      expect(nm.backend.threads()).toBe(threads);
+      const model = tf.sequential();
+      model.add(
+        nm.layers.neuralModule({
+          inputShape: [6],
+          units: 400,
+          density: 0.05,
+          graphInitializer: new nm.layers.ContractiveGraph({ density: 0.05, seed: 3 }),
+          inputInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+        }),
+      );
+      model.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }));
+      model.compile({ optimizer: nm.optimizers.adam({ learningRate: 0.01 }), loss: 'meanSquaredError' });
+      const x = tf.randomNormal([96, 6], 0, 1, 'float32', 6);
+      const y = tf.randomNormal([96, 3], 0, 1, 'float32', 7);
+      const h = await model.fit(x, y, { epochs: 2, batchSize: 48, shuffle: false, verbose: 0 });
+      const weights = model.getWeights().map((t) => t.dataSync().slice());
+      tf.dispose([x, y]);
+      model.dispose();
+      return { loss: h.history.loss as number[], weights };
+    };
+    const one = await train(1);
+    const two = await train(2);
+    expect(two.loss).toEqual(one.loss);
+    one.weights.forEach((w, i) => expect(Buffer.from(two.weights[i].buffer).equals(Buffer.from(w.buffer)), `weight ${i}`).toBe(true));
+  });
+});
