@@ -17,6 +17,7 @@ export default tseslint.config(
       'test-consumers/.work/**',
       '**/*.min.js',
       'src/kernels/sparse_wasm_bytes.ts',
+      'src/kernels/gemm_wasm_bytes.ts',
     ],
   },
   js.configs.recommended,

@@ -1,8 +1,10 @@
-// Compiles src/kernels/sparse.wat (WebAssembly text, SIMD) with the `wabt` dev
-// dependency and writes the binary, base64-encoded, to
-// src/kernels/sparse_wasm_bytes.ts, so the runtime needs no wabt and no file I/O.
-// Two variants of the same text: the module over an ordinary imported memory, and
-// one over a `shared` memory (WebAssembly threads), which the kernel threads of
+// Compiles the WebAssembly text kernels (SIMD) with the `wabt` dev dependency and
+// writes each binary, base64-encoded, to a TypeScript module, so the runtime needs
+// no wabt and no file I/O:
+//   src/kernels/sparse.wat -> src/kernels/sparse_wasm_bytes.ts (SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64)
+//   src/kernels/gemm.wat   -> src/kernels/gemm_wasm_bytes.ts   (GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64)
+// Two variants of each text: the module over an ordinary imported memory, and one
+// over a `shared` memory (WebAssembly threads), which the kernel threads of
 // src/kernels/threads/ instantiate in every worker.
 //
 // Usage: npm run build:kernels   (node scripts/build-kernels.mjs)
@@ -11,8 +13,6 @@ import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
 
 const here = (rel) => fileURLToPath(new URL(rel, import.meta.url));
-const watPath = here('../src/kernels/sparse.wat');
-const outPath = here('../src/kernels/sparse_wasm_bytes.ts');
 /** Browsers refuse synchronous `new WebAssembly.Module` on the main thread above 4 KB. */
 const MAX_BYTES = 4096;
 /** The memory import of every kernel module, exactly as the .wat files write it. */
@@ -50,18 +50,22 @@ function base64Const(name, doc, bytes) {
   return `/** ${doc} (${bytes.length} bytes). */\nexport const ${name} =\n${lines.join(' +\n')};\n`;
 }
 
-const source = await readFile(watPath, 'utf8');
-if (!source.includes(MEMORY_IMPORT)) throw new Error(`build-kernels: sparse.wat must import its memory as ${MEMORY_IMPORT}`);
-const plain = compile('sparse.wat', source, { simd: true });
-const shared = compile('sparse.wat (shared memory)', source.replace(MEMORY_IMPORT, SHARED_IMPORT), { simd: true, threads: true });
-const ts = `// GENERATED FILE, do not edit. Compiled from src/kernels/sparse.wat (${plain.length} bytes,
+/** Compiles src/kernels/<stem>.wat, both variants, into src/kernels/<stem>_wasm_bytes.ts, exporting `constName` and `${constName}` with `_SHARED`. */
+async function build(stem, constName) {
+  const source = await readFile(here(`../src/kernels/${stem}.wat`), 'utf8');
+  if (source.split(MEMORY_IMPORT).length !== 2) throw new Error(`build-kernels: ${stem}.wat must import its memory once, as ${MEMORY_IMPORT}`);
+  const plain = compile(`${stem}.wat`, source, { simd: true });
+  const shared = compile(`${stem}.wat (shared memory)`, source.replace(MEMORY_IMPORT, SHARED_IMPORT), { simd: true, threads: true });
+  const sharedName = constName.replace(/_BASE64$/, '_SHARED_BASE64');
+  const outPath = here(`../src/kernels/${stem}_wasm_bytes.ts`);
+  const ts = `// GENERATED FILE, do not edit. Compiled from src/kernels/${stem}.wat (${plain.length} bytes,
 // WebAssembly SIMD) by scripts/build-kernels.mjs. Regenerate with: npm run build:kernels
 
-${base64Const('SPARSE_WASM_BASE64', 'The compiled src/kernels/sparse.wat module, base64-encoded', plain)}
-${base64Const(
-  'SPARSE_WASM_SHARED_BASE64',
-  'The same module over a shared imported memory (`(memory 1 65536 shared)`, WebAssembly threads), base64-encoded',
-  shared,
-)}`;
-await writeFile(outPath, ts);
-console.log(`build-kernels: wrote ${outPath} (${plain.length} bytes of wasm; shared-memory variant ${shared.length} bytes)`);
+${base64Const(constName, `The compiled src/kernels/${stem}.wat module, base64-encoded`, plain)}
+${base64Const(sharedName, 'The same module over a shared imported memory (`(memory 1 65536 shared)`, WebAssembly threads), base64-encoded', shared)}`;
+  await writeFile(outPath, ts);
+  console.log(`build-kernels: wrote ${outPath} (${plain.length} bytes of wasm; shared-memory variant ${shared.length} bytes)`);
+}
+
+await build('sparse', 'SPARSE_WASM_BASE64');
+await build('gemm', 'GEMM_WASM_BASE64');
