@@ -12,8 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
  *
  * Caveats: tfjs internals (tfjs-backend-wasm's `dataIdMap` and `HEAPU8`, tfjs-backend-cpu's
  * `data`; stable since 2020), checked before use. Writing through the view changes the
- * tensor in place: only do that to a tensor you just created and nothing else holds
- * (see {@link addToDiagonalInPlace}).
+ * tensor in place: only do that to a tensor you just created and nothing else holds.
  *
  * @example
  * const view = hostView(t); // Float32Array | null
@@ -35,26 +34,4 @@ export function hostView(t: tf.Tensor): Float32Array | null {
     if (values instanceof Float32Array && values.length === t.size) return values;
   }
   return null;
-}
-
-/**
- * Adds `d[j]` to `g[j, j]` in place, in O(p), where the backend keeps `g` on the host;
- * returns false (and leaves `g` alone) elsewhere, so the caller falls back to tensor
- * ops. For the graph gradient's diagonal correction, which as tensor ops costs two p×p
- * passes (36 MB each at p = 3000) for p numbers.
- *
- * Caveats: `g` must be a square float32 tensor the caller has just created and shares
- * with nothing (a matMul result): it is modified in place.
- *
- * @example
- * const g = tf.matMul(a, b);
- * if (!addToDiagonalInPlace(g, d)) g = tf.add(g, tf.mul(tf.eye(p), d));
- */
-export function addToDiagonalInPlace(g: tf.Tensor2D, d: Float32Array): boolean {
-  const [p, q] = g.shape;
-  if (p !== q || d.length !== p) return false;
-  const view = hostView(g);
-  if (view === null) return false;
-  for (let j = 0; j < p; j++) view[j * (p + 1)] += d[j];
-  return true;
 }

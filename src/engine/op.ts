@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Topology } from '../graph/mask.js';
 import type { SolveStats } from '../solvers/types.js';
-import { addToDiagonalInPlace } from '../backend/host_view.js';
+import { hostGraphGradient } from './host_gradient.js';
 import { matMulT } from '../utils/matmul.js';
 import type { EngineContext, SolveEngine } from './types.js';
 
@@ -31,20 +31,19 @@ export type SolveReporter = (kind: 'forward' | 'backward', stats: SolveStats, ba
 /**
  * The dense graph gradient: Σ_b f(x_j)·v_k on every off-diagonal edge that
  * receives gradient (masked or not, straight-through), Σ_b v_k on the diagonal
- * (the bias). For 'graph' topology the diagonal is corrected in place of a full
- * p×p mask product: on cpu and wasm by writing p numbers into the matMul's result
- * (O(p)), elsewhere with two p×p passes.
+ * (the bias). For 'graph' topology on cpu and wasm the product is the kernels' GEMM
+ * (host_gradient.ts); elsewhere a matMul whose diagonal is corrected in place of a
+ * full p×p mask product (two p×p passes after the matMul instead of three).
  */
 export function graphGradient(h: tf.Tensor2D, v: tf.Tensor2D, c: OpConstants): tf.Tensor2D {
+  return (c.topology === 'graph' ? hostGraphGradient(h, v) : null) ?? tensorGraphGradient(h, v, c);
+}
+
+/** {@link graphGradient} with tensor ops only (any backend). */
+export function tensorGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D, c: OpConstants): tf.Tensor2D {
   const g = matMulT(h, v, true, false);
   if (c.topology === 'dag') return tf.add(tf.mul(g, c.upper!), tf.mul(c.eye, tf.sum(v, 0)));
-  const d = tf.tidy(() => tf.sub(tf.sum(v, 0), tf.sum(tf.mul(h, v), 0)));
-  // On cpu and wasm the p numbers go straight onto g's diagonal (O(p) instead of two p×p passes).
-  const inPlace = addToDiagonalInPlace(g, d.dataSync() as Float32Array);
-  const out = inPlace ? g : tf.tidy(() => tf.add(g, tf.mul(c.eye, d)) as tf.Tensor2D);
-  if (!inPlace) g.dispose();
-  d.dispose();
-  return out;
+  return tf.add(g, tf.mul(c.eye, tf.sub(tf.sum(v, 0), tf.sum(tf.mul(h, v), 0))));
 }
 
 /** Applies the layer's operation to an input batch `u` with weights `kernel` (n×p) and `graph` (p×p). */

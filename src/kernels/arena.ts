@@ -234,6 +234,14 @@ export interface SparseKernels {
   spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi: number, x: Float32Array, out: Float32Array, B: number): void;
   /** out[b] += Σ_{k=lo}^{hi−1} a[k·B+b]·c[k·B+b]  (per-sample dot products over rows; out has length B). */
   dotRows(a: Float32Array, c: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void;
+  /**
+   * out[j·p + k] = Σ_b h[j·B+b]·v[k·B+b] for j, k < p: the dense product H·Vᵀ of two
+   * node-major [p, B] blocks (the graph gradient), each entry summed in f32 over b in
+   * order from +0, no fused multiply-add (src/kernels/gemm.ts). `packed` is scratch of
+   * at least `gemmPackedBytes(p, B) / 4` floats (the wasm kernel packs v there). out
+   * must not overlap h, v or packed.
+   */
+  gemmNT(h: Float32Array, v: Float32Array, p: number, B: number, out: Float32Array, packed: Float32Array): void;
   /** out[k·B+b] += g[b]·a[k·B+b] for k in [lo, hi)  (per-sample axpy; g has length B). */
   axpyRows(g: Float32Array, a: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void;
 

@@ -10,13 +10,13 @@
  * sum to f32: `s = +0; s = fl(s + fl(h[j,b]·v[k,b]))`. No fused multiply-add.
  */
 import { ConfigError } from '../utils/errors.js';
-import { GEMM_WASM_BASE64 } from './gemm_wasm_bytes.js';
+import { GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm_wasm_bytes.js';
 
 /** Nodes per packed panel of v (the kernel's column block): see {@link GemmKernel.packV}. */
 export const GEMM_PANEL = 16;
 
 /** The module's exports; every pointer is a byte offset into `env.memory`. */
-interface GemmExports {
+export interface GemmExports {
   packV(v: number, p: number, B: number, vp: number): void;
   gemmNT(h: number, vp: number, jLo: number, jHi: number, p: number, B: number, out: number, ldo: number): void;
 }
@@ -50,24 +50,27 @@ export interface GemmKernel {
   gemmNT(h: number, vp: number, jLo: number, jHi: number, p: number, B: number, out: number, ldo: number): void;
 }
 
-let bytes: Uint8Array<ArrayBuffer> | null = null;
+const decoded: { plain?: Uint8Array<ArrayBuffer>; shared?: Uint8Array<ArrayBuffer> } = {};
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(base64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
 
 /**
  * The compiled gemm module (decoded once from the embedded base64; about 1 KB, so
  * browsers allow compiling it synchronously on the main thread). It imports its
- * memory as `env.memory`. Caveat: the same array on every call; do not modify it.
+ * memory as `env.memory`; `shared`: the variant over a shared memory (kernel threads).
+ * Caveat: the same array on every call; do not modify it.
  *
  * @example
  * const module = new WebAssembly.Module(gemmWasmBytes()); // e.g. to post to a worker
  */
-export function gemmWasmBytes(): Uint8Array<ArrayBuffer> {
-  if (bytes === null) {
-    const bin = atob(GEMM_WASM_BASE64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    bytes = out;
-  }
-  return bytes;
+export function gemmWasmBytes(variant: 'plain' | 'shared' = 'plain'): Uint8Array<ArrayBuffer> {
+  if (variant === 'shared') return (decoded.shared ??= decode(GEMM_WASM_SHARED_BASE64));
+  return (decoded.plain ??= decode(GEMM_WASM_BASE64));
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { ConfigError } from '../utils/errors.js';
 import { TypedArena, type AdamCoefficients, type SparseKernels } from './arena.js';
+import { gemmNTJs, gemmPackedBytes } from './gemm.js';
 
 type Typed = Float32Array | Int32Array;
 
@@ -124,6 +125,31 @@ function checkAliasOrDisjoint(where: string, inName: string, input: Float32Array
 export function checkTanhArgs(x: Float32Array, out: Float32Array): void {
   checkSameLength('tanh', 'x', x, 'out', out);
   checkAliasOrDisjoint('tanh', 'x', x, 'out', out);
+}
+
+/**
+ * Checks of {@link SparseKernels.gemmNT}: h and v hold p·B floats, out p·p, packed
+ * gemmPackedBytes(p, B)/4; out disjoint from the others. Throws a ConfigError naming the argument.
+ *
+ * @example
+ * checkGemmArgs(h, v, p, B, out, packed);
+ */
+export function checkGemmArgs(h: Float32Array, v: Float32Array, p: number, B: number, out: Float32Array, packed: Float32Array): void {
+  const where = 'gemmNT';
+  checkInt(where, 'p', p, 0);
+  checkInt(where, 'B', B, 0);
+  for (const [name, a, n] of [
+    ['h', h, p * B],
+    ['v', v, p * B],
+    ['out', out, p * p],
+    ['packed', packed, gemmPackedBytes(p, B) / 4],
+  ] as const) {
+    if (a.length < n) throw new ConfigError(`${where}: '${name}' has length ${a.length} but needs at least ${n} (p = ${p}, B = ${B}).`);
+  }
+  checkDisjoint(where, 'h', h, 0, p * B, 'out', out, 0, p * p);
+  checkDisjoint(where, 'v', v, 0, p * B, 'out', out, 0, p * p);
+  checkDisjoint(where, 'packed', packed, 0, gemmPackedBytes(p, B) / 4, 'out', out, 0, p * p);
+  checkDisjoint(where, 'v', v, 0, p * B, 'packed', packed, 0, gemmPackedBytes(p, B) / 4);
 }
 
 /**
@@ -465,6 +491,10 @@ export function createJsKernels(): SparseKernels {
     adamUpdate(w, g, m, v, c) {
       checkAdamUpdateArgs(w, g, m, v, c);
       adamUpdate(w, g, m, v, c);
+    },
+    gemmNT(h, v, p, B, out, packed) {
+      checkGemmArgs(h, v, p, B, out, packed);
+      gemmNTJs(h, v, 0, p, p, B, out, p);
     },
   };
 }

@@ -11,17 +11,19 @@ import {
   checkAndersonDiffsArgs,
   checkAxpyRowsArgs,
   checkDotRowsArgs,
+  checkGemmArgs,
   checkRelativeStepArgs,
   checkSpmmArgs,
   checkTanhArgs,
 } from './js_kernels.js';
+import { gemmPackedBytes, gemmWasmBytes, type GemmExports } from './gemm.js';
 import { SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
 import { currentTeam } from './threads/current.js';
 import { splitExports } from './threads/split_exports.js';
 import type { KernelTeam } from './threads/team.js';
 
-/** The module's exports; every pointer is a byte offset into `env.memory`. */
-export interface SparseExports {
+/** The exports of both kernel modules (sparse.wat, gemm.wat); every pointer is a byte offset into `env.memory`. */
+export interface SparseExports extends GemmExports {
   spmm(ptr: number, idx: number, w: number, lo: number, hi: number, x: number, out: number, B: number): void;
   /** Columns [0, nb) of rows [lo, hi); B is the row stride (nb ≤ B). */
   dotRows(a: number, c: number, lo: number, hi: number, B: number, out: number, nb: number): void;
@@ -88,13 +90,14 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate'] as const;
+const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate', 'packV', 'gemmNT'] as const;
 
-function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module): SparseExports {
-  const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+function instantiate(memory: WebAssembly.Memory, modules: WebAssembly.Module[]): SparseExports {
+  const exports: Record<string, unknown> = {};
+  for (const module of modules) Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);
   const missing = EXPORTS.filter((name) => typeof exports[name] !== 'function');
   if (missing.length > 0) {
-    throw new Error(`sparse kernels: the wasm module lacks ${missing.join(', ')}; rebuild it with \`npm run build:kernels\`.`);
+    throw new Error(`sparse kernels: the wasm modules lack ${missing.join(', ')}; rebuild them with \`npm run build:kernels\`.`);
   }
   return exports as unknown as SparseExports;
 }
@@ -157,14 +160,15 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
   const threaded = team !== null && team.size > 1;
   const memory = threaded ? sharedMemory() : new WebAssembly.Memory({ initial: 1 });
   let wasm: SparseExports;
-  let module: WebAssembly.Module;
+  let modules: WebAssembly.Module[];
   try {
-    module = new WebAssembly.Module(sparseWasmBytes(threaded ? 'shared' : 'plain'));
-    wasm = instantiate(memory, module);
+    const variant = threaded ? 'shared' : 'plain';
+    modules = [new WebAssembly.Module(sparseWasmBytes(variant)), new WebAssembly.Module(gemmWasmBytes(variant))];
+    wasm = instantiate(memory, modules);
   } catch (err) {
     throw new Error(`sparse kernels: could not compile the wasm SIMD module (${String(err)}); use sparseKernels('js') or 'auto'.`);
   }
-  if (threaded) wasm = splitExports(wasm, team, team.attach(memory, module), memory);
+  if (threaded) wasm = splitExports(wasm, team, team.attach(memory, modules), memory);
   const arena = TypedArena.wasm(memory);
   return {
     name: 'wasm-simd',
@@ -242,6 +246,17 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
         diffs ? 1 : 0,
         g.length,
       );
+    },
+    gemmNT(h, v, p, B, out, packed) {
+      const buf = memory.buffer;
+      const where = 'gemmNT';
+      inArena(where, 'h', h, buf);
+      inArena(where, 'v', v, buf);
+      inArena(where, 'out', out, buf);
+      inArena(where, 'packed', packed, buf);
+      checkGemmArgs(h, v, p, B, out, packed);
+      wasm.packV(v.byteOffset, p, B, packed.byteOffset);
+      wasm.gemmNT(h.byteOffset, packed.byteOffset, 0, p, p, B, out.byteOffset, p);
     },
     adamUpdate(w, g, m, v, c) {
       const buf = memory.buffer;

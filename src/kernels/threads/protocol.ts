@@ -11,8 +11,8 @@
  * every f32 exactly.
  */
 
-/** The exports of src/kernels/sparse.wat a worker can run, by command index. */
-export const KERNEL_EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate'] as const;
+/** The exports of src/kernels/sparse.wat and gemm.wat a worker can run, by command index. */
+export const KERNEL_EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate', 'packV', 'gemmNT'] as const;
 
 /** Int32 slots of the command block. */
 export const SLOT = {

@@ -5,7 +5,7 @@
  * axpyRows), columns (dotRows) or element ranges (the element-wise kernels) are
  * disjoint, each part is computed by the same code in the same order, and the cut
  * points are multiples of the kernels' SIMD chunk widths. `relativeStep`, a
- * reduction over the whole array, stays on the caller.
+ * reduction over the whole array, and `packV`, a 1.5 MB copy, stay on the caller.
  */
 import type { SparseExports } from '../wasm_kernels.js';
 import type { KernelTeam } from './team.js';
@@ -112,6 +112,21 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
         n,
         (lo, len) => [g + 4 * lo, x + 4 * lo, prevG + 4 * lo, prevR + 4 * lo, r + 4 * lo, at(dG, lo), at(dR, lo), diffs, len],
         (v) => local.andersonDiffs(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]),
+      );
+    },
+    packV: (v, p, B, vp) => local.packV(v, p, B, vp),
+    gemmNT(h, vp, jLo, jHi, p, B, out, ldo) {
+      const run = (a: number[]) => local.gemmNT(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      const rows = jHi - jLo;
+      const t = Math.min(chunksFor(rows * p * B), Math.ceil(rows / 2));
+      if (t <= 1) return run([h, vp, jLo, jHi, p, B, out, ldo]);
+      // Row pairs, as the kernel's 2×16 blocks take them.
+      const r = cuts(rows, t, 2).map((k) => jLo + k);
+      team.run(
+        id,
+        'gemmNT',
+        r.slice(0, -1).map((r0, i) => [h, vp, r0, r[i + 1], p, B, out, ldo]),
+        run,
       );
     },
     adamUpdate(w, g, m, v, n, b1, c1, b2, c2, d1, d2, eps, nlr) {

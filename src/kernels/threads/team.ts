@@ -68,7 +68,7 @@ function startWorker(source: string): HostWorker {
  *
  * @example
  * const team = await KernelTeam.start(2);
- * const id = team.attach(memory, sharedModule);
+ * const id = team.attach(memory, [sparseModule, gemmModule]);
  * team.run(id, 'tanh', [[x0, o0, n0], [x1, o1, n1]], (a) => local.tanh(...a));
  * team.stop();
  */
@@ -130,13 +130,13 @@ export class KernelTeam {
   }
 
   /**
-   * Instantiates `module` (the shared-memory kernel module) over `memory` in every
+   * Instantiates `modules` (the shared-memory kernel modules) over `memory` in every
    * worker; returns the instance id that {@link run} takes. Blocks until all are done.
    */
-  attach(memory: WebAssembly.Memory, module: WebAssembly.Module): number {
+  attach(memory: WebAssembly.Memory, modules: WebAssembly.Module[]): number {
     if (this.stopped) throw new Error('kernel threads: attach on a stopped team');
     const id = this.attached++;
-    for (const m of this.members) m.worker.postMessage({ type: 'attach', id, memory, module });
+    for (const m of this.members) m.worker.postMessage({ type: 'attach', id, memory, modules });
     this.control(CONTROL.YIELD);
     this.waitFor(SLOT.ATTACHED, this.members.length * (id + 1), 'attach');
     return id;

@@ -4,7 +4,7 @@
  * URL), so that every build of the package (ESM, CommonJS, the script-tag bundle)
  * can start it without a separate file to locate.
  *
- * The worker instantiates the shared-memory kernel module over each memory it is
+ * The worker instantiates the shared-memory kernel modules over each memory it is
  * attached to, then loops: wait for a command, claim and run chunks until none is
  * left (protocol.ts), wait again.
  */
@@ -66,8 +66,9 @@ listen((m) => {
     seen = Atomics.load(I, S.SEQ);
     reply({ type: 'ready' });
   } else if (m.type === 'attach') {
-    const inst = new WebAssembly.Instance(m.module, { env: { memory: m.memory } });
-    instances[m.id] = NAMES.map((name) => inst.exports[name]);
+    const all = {};
+    for (const mod of m.modules) Object.assign(all, new WebAssembly.Instance(mod, { env: { memory: m.memory } }).exports);
+    instances[m.id] = NAMES.map((name) => all[name]);
     Atomics.add(I, S.ATTACHED, 1);
     Atomics.notify(I, S.ATTACHED);
   }

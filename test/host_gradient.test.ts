@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as nm from '../src/index.js';
+import { hostGraphGradient } from '../src/engine/host_gradient.js';
+import { tensorGraphGradient } from '../src/engine/op.js';
+import { BACKENDS, useBackend } from './helpers/backends.js';
+
+/** float64 reference: G[j,k] = Σ_b h[b,j]·v[b,k], G[j,j] = Σ_b v[b,j]. */
+function reference(h: Float32Array, v: Float32Array, B: number, p: number): Float64Array {
+  const g = new Float64Array(p * p);
+  for (let j = 0; j < p; j++) {
+    for (let k = 0; k < p; k++) {
+      let s = 0;
+      for (let b = 0; b < B; b++) s += j === k ? v[b * p + k] : h[b * p + j] * v[b * p + k];
+      g[j * p + k] = s;
+    }
+  }
+  return g;
+}
+
+describe.each(BACKENDS)('the graph gradient on %s', (backend) => {
+  afterAll(async () => nm.backend.setThreads(1));
+
+  for (const threads of [1, 2]) {
+    it(`the host GEMM path matches the float64 reference and the tensor path (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+      await useBackend(backend);
+      await nm.backend.setThreads(threads);
+      for (const [B, p] of [
+        [5, 37],
+        [64, 130],
+        [1, 3],
+      ] as const) {
+        const h = tf.randomUniform([B, p], -1, 1, 'float32', 11) as tf.Tensor2D;
+        const v = tf.randomUniform([B, p], -1, 1, 'float32', 12) as tf.Tensor2D;
+        const host = hostGraphGradient(h, v);
+        expect(host, 'host path taken').not.toBeNull();
+        const consts = { diagIndex: tf.tensor1d([], 'int32'), eye: tf.eye(p) as tf.Tensor2D, upper: null, topology: 'graph' as const };
+        const viaTensors = tensorGraphGradient(h, v, consts);
+        const ref = reference(h.dataSync() as Float32Array, v.dataSync() as Float32Array, B, p);
+        const got = host!.dataSync();
+        const tens = viaTensors.dataSync();
+        let worst = 0;
+        let worstTensor = 0;
+        for (let i = 0; i < p * p; i++) {
+          worst = Math.max(worst, Math.abs(got[i] - ref[i]));
+          worstTensor = Math.max(worstTensor, Math.abs(got[i] - tens[i]));
+        }
+        expect(worst, `B ${B}, p ${p}`).toBeLessThan(1e-5 * B);
+        expect(worstTensor, `B ${B}, p ${p}`).toBeLessThan(1e-5 * B);
+        tf.dispose([h, v, host!, viaTensors, consts.diagIndex, consts.eye]);
+      }
+    });
+  }
+});
