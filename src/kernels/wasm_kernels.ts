@@ -16,7 +16,7 @@ import {
   checkSpmmArgs,
   checkTanhArgs,
 } from './js_kernels.js';
-import { gemmPackedBytes, gemmWasmBytes, type GemmExports } from './gemm.js';
+import { gemmWasmBytes, type GemmExports } from './gemm.js';
 import { SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
 import { currentTeam } from './threads/current.js';
 import { splitExports } from './threads/split_exports.js';

@@ -3,8 +3,9 @@
  * epsilon placement included), computed on the cpu and wasm backends in one pass over
  * typed arrays per variable (the WebAssembly SIMD kernel `adamUpdate` of
  * src/kernels/sparse.wat, or its bit-identical JS twin) instead of about ten
- * whole-tensor tfjs ops. On other backends (webgl, tensorflow) it runs tfjs' own
- * tensor ops.
+ * whole-tensor tfjs ops. On the wasm backend the kernel runs over tfjs' own memory
+ * (the moments in place, the weights into one in-heap copy; no copy in or out). On other
+ * backends (webgl, tensorflow) it runs tfjs' own tensor ops.
  *
  * Every operation is rounded to f32 in tfjs' order, so on the cpu backend it gives
  * the same weights as `tf.train.adam` bit for bit (on wasm, within the rounding of
@@ -16,7 +17,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { arenaBytes, type AdamCoefficients, type SparseKernels } from '../kernels/arena.js';
 import { createJsKernels } from '../kernels/js_kernels.js';
-import { createWasmKernels, wasmSimdSupported } from '../kernels/wasm_kernels.js';
+import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
+import { heapKernels, heapOffset, ownExclusively } from '../backend/wasm_heap.js';
 import { ConfigError, checkKeys, checkNumber, fail } from '../utils/errors.js';
 import { readView } from './read_view.js';
 
@@ -35,8 +37,13 @@ export interface FusedAdamArgs {
   epsilon?: number;
 }
 
-/** Which kernels the fused path uses: 'auto' (wasm SIMD when available), 'wasm' or 'js'. For benchmarks and tests. */
-export type FusedAdamKernels = 'auto' | 'wasm' | 'js';
+/**
+ * Which kernels the fused path uses, for benchmarks and tests: 'auto' ('heap' on the
+ * wasm backend, else 'wasm' when WebAssembly SIMD is available, else 'js'), 'heap' (the
+ * kernel over tfjs-backend-wasm's own memory, updating weights and moments in place),
+ * 'wasm' (the kernel over its own memory, one copy in and out per variable) or 'js'.
+ */
+export type FusedAdamKernels = 'auto' | 'heap' | 'wasm' | 'js';
 
 /** The backends on which the update runs fused over typed arrays. */
 const FUSED_BACKENDS: readonly string[] = ['cpu', 'wasm'];
@@ -72,10 +79,9 @@ function checkArgs(learningRate: unknown, beta1: unknown, beta2: unknown, epsilo
  * `getWeights()`/`setWeights()` in tfjs Adam's layout (`iter`, every `…/m`, every
  * `…/v`), so `model.save(…, { includeOptimizer: true })` keeps its state.
  *
- * Caveats: float32 variables only. On the fused path the moments live in typed
- * arrays owned by the optimizer (2 × 4 bytes per weight, plus, with the wasm kernel,
- * scratch for the largest variable), not in tensors, so `tf.memory()` does not count
- * them; `dispose()` frees them. The tensors `getWeights()` returns are owned by the
+ * Caveats: float32 variables only. On the wasm backend the moments are non-trainable
+ * variables (counted by `tf.memory()`). On the cpu backend the moments live in typed arrays owned by the
+ * optimizer (2 × 4 bytes per weight), not in tensors. `dispose()` frees them. The tensors `getWeights()` returns are owned by the
  * optimizer and valid until the next `getWeights()`, `setWeights()` or `dispose()`.
  * Switching between a fused and a non-fused backend mid-training moves the state
  * (one copy) on the next step.
@@ -105,6 +111,8 @@ export class FusedAdamOptimizer extends tf.Optimizer {
   private laidOut = false;
   private scratchW: Float32Array | null = null;
   private scratchG: Float32Array | null = null;
+  /** True when the last step ran in place in the wasm heap. */
+  private inHeap = false;
   /** Tensors handed out by getWeights(), disposed on the next getWeights/setWeights/dispose. */
   private handedOut: tf.Tensor[] = [];
 
@@ -120,7 +128,7 @@ export class FusedAdamOptimizer extends tf.Optimizer {
   ) {
     super();
     checkArgs(learningRate, beta1, beta2, epsilon);
-    if (prefer !== 'auto' && prefer !== 'wasm' && prefer !== 'js') fail(WHERE, 'kernels', prefer, "'auto', 'wasm' or 'js'");
+    if (!['auto', 'heap', 'wasm', 'js'].includes(prefer)) fail(WHERE, 'kernels', prefer, "'auto', 'heap', 'wasm' or 'js'");
     this.learningRate = learningRate;
     this.beta1 = beta1;
     this.beta2 = beta2;
@@ -129,9 +137,9 @@ export class FusedAdamOptimizer extends tf.Optimizer {
     this.accBeta2 = fround(beta2);
   }
 
-  /** The name of the kernels of the fused path ('wasm-simd' or 'js'), or null before the first fused step. */
+  /** The kernels of the last fused step: 'wasm-heap' (in place in the wasm backend's memory), 'wasm-simd' or 'js'; null before the first. */
   get kernelName(): string | null {
-    return this.kernels?.name ?? null;
+    return this.inHeap ? 'wasm-heap' : (this.kernels?.name ?? null);
   }
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
@@ -167,13 +175,28 @@ export class FusedAdamOptimizer extends tf.Optimizer {
       epsilon: this.epsilon,
       negLearningRate: -this.learningRate,
     };
-    if (FUSED_BACKENDS.includes(tf.getBackend())) {
+    const heap = this.prefer === 'auto' || this.prefer === 'heap' ? heapKernels() : null;
+    if (this.prefer === 'heap' && heap === null) {
+      throw new ConfigError(`${WHERE}: kernels 'heap' need the wasm backend (active: '${tf.getBackend()}') with WebAssembly SIMD.`);
+    }
+    if (heap !== null) {
+      // Moments as variables in the wasm heap, updated in place with the weights.
+      this.toTensors();
+      this.kernels = null;
+      this.inHeap = true;
+      variables.forEach((value, i) => {
+        const grad = list ? variableGradients[i].tensor : variableGradients[names[i]];
+        if (grad != null) this.heapStep(heap, this.slots[i], value, grad, c);
+      });
+    } else if (FUSED_BACKENDS.includes(tf.getBackend())) {
+      this.inHeap = false;
       this.toArrays();
       variables.forEach((value, i) => {
         const grad = list ? variableGradients[i].tensor : variableGradients[names[i]];
         if (grad != null) this.fusedStep(this.slots[i], value, grad, c);
       });
     } else {
+      this.inHeap = false;
       this.toTensors();
       variables.forEach((value, i) => {
         const grad = list ? variableGradients[i].tensor : variableGradients[names[i]];
@@ -213,6 +236,43 @@ export class FusedAdamOptimizer extends tf.Optimizer {
     next.dispose();
   }
 
+  /**
+   * The update in the wasm backend's memory: one pass over w, g, m and v, the moments
+   * in place. The weights go to a copy made inside the heap (`tf.clone`), which the
+   * variable then takes: tfjs-wasm caches XNNPACK operators with pre-packed weights
+   * per tensor, so a weight tensor must never change under the same id. Falls back to
+   * the tensor ops when the backend's bookkeeping is unreadable.
+   */
+  private heapStep(heap: SparseExports, slot: Slot, value: tf.Variable, grad: tf.Tensor, c: AdamCoefficients): void {
+    if (grad.size !== slot.size) fail(WHERE, `gradient of '${value.name}'`, grad.shape, `a tensor of ${slot.size} elements`);
+    const mVar = slot.mVar!,
+      vVar = slot.vVar!;
+    if (!ownExclusively(mVar) || !ownExclusively(vVar)) return this.tensorStep(slot, value, grad, c);
+    const next = tf.clone(value);
+    const [w, g, m, v] = [next, grad, mVar, vVar].map(heapOffset);
+    if (w === null || g === null || m === null || v === null || w === heapOffset(value)) {
+      next.dispose();
+      return this.tensorStep(slot, value, grad, c);
+    }
+    heap.adamUpdate(
+      w,
+      g,
+      m,
+      v,
+      slot.size,
+      c.beta1,
+      c.oneMinusBeta1,
+      c.beta2,
+      c.oneMinusBeta2,
+      c.biasCorrection1,
+      c.biasCorrection2,
+      c.epsilon,
+      c.negLearningRate,
+    );
+    value.assign(next);
+    next.dispose();
+  }
+
   /** tfjs AdamOptimizer's tensor ops, with the same f32 scalars. */
   private tensorStep(slot: Slot, value: tf.Variable, grad: tf.Tensor, c: AdamCoefficients): void {
     tf.tidy(() => {
@@ -230,7 +290,7 @@ export class FusedAdamOptimizer extends tf.Optimizer {
 
   private pickKernels(): SparseKernels {
     if (this.kernels == null) {
-      const wasm = this.prefer === 'wasm' || (this.prefer === 'auto' && wasmSimdSupported());
+      const wasm = this.prefer === 'wasm' || (this.prefer !== 'js' && wasmSimdSupported());
       if (wasm) {
         try {
           // A private instance: the shared singleton's arena is reset by every solve.

@@ -41,11 +41,21 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
   /** Chunks to cut `work` into, at least 1 (1: run on the caller). */
   const chunksFor = (work: number) => (team.size === 1 ? 1 : Math.max(1, Math.min(team.size * CHUNKS_PER_THREAD, Math.floor(work / minWork))));
   /** Element-wise kernels: the same call on ranges of n; `args(lo, hi)` builds a part's arguments. */
-  const elementwise = (name: 'tanh' | 'addMul' | 'andersonDiffs' | 'adamUpdate', n: number, args: (lo: number, len: number) => number[], run: (a: number[]) => void) => {
+  const elementwise = (
+    name: 'tanh' | 'addMul' | 'andersonDiffs' | 'adamUpdate',
+    n: number,
+    args: (lo: number, len: number) => number[],
+    run: (a: number[]) => void,
+  ) => {
     const t = chunksFor(n);
     if (t === 1) return run(args(0, n));
     const b = cuts(n, t, 16);
-    team.run(id, name, b.slice(0, -1).map((lo, i) => args(lo, b[i + 1] - lo)), run);
+    team.run(
+      id,
+      name,
+      b.slice(0, -1).map((lo, i) => args(lo, b[i + 1] - lo)),
+      run,
+    );
   };
   return {
     spmm(ptr, idx, w, lo, hi, x, out, B) {
@@ -99,11 +109,21 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
       );
     },
     tanh(x, out, n) {
-      elementwise('tanh', n, (lo, len) => [x + 4 * lo, out + 4 * lo, len], (v) => local.tanh(v[0], v[1], v[2]));
+      elementwise(
+        'tanh',
+        n,
+        (lo, len) => [x + 4 * lo, out + 4 * lo, len],
+        (v) => local.tanh(v[0], v[1], v[2]),
+      );
     },
     relativeStep: (a, b, n) => local.relativeStep(a, b, n),
     addMul(a, d, t, out, n) {
-      elementwise('addMul', n, (lo, len) => [a + 4 * lo, d + 4 * lo, t + 4 * lo, out + 4 * lo, len], (v) => local.addMul(v[0], v[1], v[2], v[3], v[4]));
+      elementwise(
+        'addMul',
+        n,
+        (lo, len) => [a + 4 * lo, d + 4 * lo, t + 4 * lo, out + 4 * lo, len],
+        (v) => local.addMul(v[0], v[1], v[2], v[3], v[4]),
+      );
     },
     andersonDiffs(g, x, prevG, prevR, r, dG, dR, diffs, n) {
       const at = (p: number, lo: number) => (diffs ? p + 4 * lo : p);

@@ -237,7 +237,9 @@ export class KernelTeam {
       if (this.block) Atomics.wait(I, slot, v, 1);
       const lost = this.members.find((m) => m.error !== null);
       if (lost !== undefined || now - t0 > START_TIMEOUT_MS) {
-        throw new Error(`kernel threads: a worker did not finish '${what}' (${lost !== undefined ? String(lost.error) : `no answer in ${START_TIMEOUT_MS} ms`})`);
+        throw new Error(
+          `kernel threads: a worker did not finish '${what}' (${lost !== undefined ? String(lost.error) : `no answer in ${START_TIMEOUT_MS} ms`})`,
+        );
       }
     }
   }

@@ -1,0 +1,80 @@
+/**
+ * The package's WebAssembly kernels instantiated over tfjs-backend-wasm's own memory,
+ * so that they can work on tensors where they are: no copy in, no upload out. Used
+ * by `nm.optimizers.adam` to update weights and moments in place.
+ *
+ * Caveats: tfjs-backend-wasm internals (`wasm.asm.memory`, `dataIdMap` with
+ * `memoryOffset` and `refCount`; stable through 4.x), checked before use; null when
+ * they are missing. Writing in place is only done to tensors whose data no other
+ * tensor shares ({@link ownExclusively}) and that no kernel has cached.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { SparseExports } from '../kernels/wasm_kernels.js';
+import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
+
+interface WasmBackendInternals {
+  wasm?: { asm?: { memory?: unknown } };
+  dataIdMap?: { get?(id: object): { memoryOffset?: unknown; refCount?: unknown } | undefined };
+}
+
+const cache = new WeakMap<object, SparseExports | null>();
+
+/**
+ * The kernels over the active wasm backend's memory, or null (another backend, no
+ * WebAssembly SIMD, or internals not found). Instantiated once per backend instance.
+ *
+ * @example
+ * const k = heapKernels();
+ * if (k) k.adamUpdate(heapOffset(w)!, heapOffset(g)!, ...);
+ */
+export function heapKernels(): SparseExports | null {
+  if (tf.getBackend() !== 'wasm' || !wasmSimdSupported()) return null;
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  if (cache.has(backend)) return cache.get(backend)!;
+  let out: SparseExports | null = null;
+  const memory = backend.wasm?.asm?.memory;
+  if (memory instanceof WebAssembly.Memory) {
+    try {
+      const module = new WebAssembly.Module(sparseWasmBytes('plain'));
+      const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SparseExports;
+      if (typeof exports.adamUpdate === 'function') out = exports;
+    } catch {
+      out = null;
+    }
+  }
+  cache.set(backend, out);
+  return out;
+}
+
+function record(t: tf.Tensor): { memoryOffset?: unknown; refCount?: unknown } | undefined {
+  return (tf.backend() as unknown as WasmBackendInternals).dataIdMap?.get?.(t.dataId);
+}
+
+/**
+ * The byte offset of a float32 tensor's data in the wasm backend's memory, or null.
+ *
+ * @example
+ * heapOffset(variable); // e.g. 1048576
+ */
+export function heapOffset(t: tf.Tensor): number | null {
+  const at = record(t)?.memoryOffset;
+  return t.dtype === 'float32' && typeof at === 'number' && at % 4 === 0 ? at : null;
+}
+
+/**
+ * Makes variable `v` the only holder of its data (copying it once, with `v·1`, if a
+ * clone or the tensor it was created from still shares it), so it can be written in
+ * place; returns false when the backend's bookkeeping is not readable.
+ * Caveat: only for tensors that no kernel caches by id: tfjs-wasm's matMul keeps
+ * XNNPACK operators with pre-packed weights per tensor id, so never write a weight
+ * that a matMul has used in place.
+ *
+ * @example
+ * if (ownExclusively(w)) kernels.adamUpdate(heapOffset(w)!, ...);
+ */
+export function ownExclusively(v: tf.Variable): boolean {
+  const refs = record(v)?.refCount;
+  if (typeof refs !== 'number') return false;
+  if (refs > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
+  return record(v)?.refCount === 1;
+}
