@@ -111,10 +111,7 @@ function forwardSolve(
   const B = batch;
   const { full, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, B, options, values, [plan.fwdExt, plan.fwdInt]);
   const [X, F] = full;
-  for (let q = 0; q < p; q++) {
-    const node = perm[q];
-    for (let b = 0; b < B; b++) X[q * B + b] = z[b * p + node];
-  }
+  permuteInto(z, perm, B, X, null);
   const solve = getHostSolver(options.method);
   for (const step of steps) {
     const { start: s, end: e } = step;
@@ -156,10 +153,7 @@ function adjointSolve(
   const { full, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, fwd.values, [plan.adjExt, plan.adjInt]);
   const [V, D] = full;
   act.hostDerivative(fwd.x, fwd.fx, D);
-  for (let q = 0; q < p; q++) {
-    const node = perm[q];
-    for (let b = 0; b < B; b++) V[q * B + b] = dy[b * p + node] * D[q * B + b];
-  }
+  permuteInto(dy, perm, B, V, D);
   const solve = getHostSolver(options.method);
   for (let i = steps.length - 1; i >= 0; i--) {
     const { start: s, end: e, iterative } = steps[i];
@@ -188,16 +182,47 @@ function adjointSolve(
   return V.slice();
 }
 
+/** Batch columns per tile of the (un)permutations: one 64-byte line of a node-major row. */
+const TILE = 16;
+
+/**
+ * Permutes row-major `[B, p]` `src` into node-major `out` (`out[q·B + b] = src[b·p + perm[q]]`),
+ * times `scale[q·B + b]` when given; tiled over 16 columns so both sides stay in cache.
+ */
+function permuteInto(src: Float32Array, perm: Int32Array, B: number, out: Float32Array, scale: Float32Array | null): void {
+  const p = perm.length;
+  for (let b0 = 0; b0 < B; b0 += TILE) {
+    const b1 = Math.min(B, b0 + TILE);
+    for (let q = 0; q < p; q++) {
+      const node = perm[q];
+      const o = q * B;
+      if (scale === null) for (let b = b0; b < b1; b++) out[o + b] = src[b * p + node];
+      else for (let b = b0; b < b1; b++) out[o + b] = src[b * p + node] * scale[o + b];
+    }
+  }
+}
+
 /** Un-permutes a node-major `[p, rows]` chunk into rows [b0, b0 + rows) of the row-major `[batch, p]` `out`; returns the first row (of the whole batch) holding NaN/Inf, or −1. */
 function unpermuteInto(a: Float32Array, perm: Int32Array, rows: number, out: Float32Array, b0: number): number {
   const p = perm.length;
   let badRow = -1;
-  for (let q = 0; q < p; q++) {
-    const node = perm[q];
-    for (let b = 0; b < rows; b++) {
-      const v = a[q * rows + b];
-      if (!Number.isFinite(v) && (badRow < 0 || b < badRow)) badRow = b;
-      out[(b0 + b) * p + node] = v;
+  for (let c0 = 0; c0 < rows; c0 += TILE) {
+    const c1 = Math.min(rows, c0 + TILE);
+    for (let q = 0; q < p; q++) {
+      const node = perm[q];
+      const base = q * rows;
+      for (let b = c0; b < c1; b++) out[(b0 + b) * p + node] = a[base + b];
+    }
+  }
+  // NaN/Inf check after the copy: v − v is 0 exactly for finite v.
+  for (let b = 0; b < rows && badRow < 0; b++) {
+    const o = (b0 + b) * p;
+    for (let j = 0; j < p; j++) {
+      const v = out[o + j];
+      if (v - v !== 0) {
+        badRow = b;
+        break;
+      }
     }
   }
   return badRow < 0 ? -1 : b0 + badRow;
