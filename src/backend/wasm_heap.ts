@@ -78,3 +78,15 @@ export function ownExclusively(v: tf.Variable): boolean {
   if (refs > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
   return record(v)?.refCount === 1;
 }
+
+/**
+ * A new float32 tensor shaped like `t` whose memory the wasm backend has allocated but
+ * not written (the caller fills every element before anyone reads it).
+ *
+ * @example
+ * const next = uninitializedLike(w); // then write heapOffset(next) ... and w.assign(next)
+ */
+export function uninitializedLike(t: tf.Tensor): tf.Tensor {
+  const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo };
+  return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(t.shape, 'float32'));
+}

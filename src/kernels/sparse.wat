@@ -427,20 +427,22 @@
 
   ;; adamUpdate: one step of tfjs' Adam (AdamOptimizer.applyGradients) over n floats,
   ;; every operation rounded to f32 in tfjs' order, for i < n:
-  ;;   m = m*b1 + g*c1;  v = v*b2 + (g*g)*c2;  w = ((m/d1) / (sqrt(v/d2) + eps))*nlr + w
+  ;;   m = m*b1 + g*c1;  v = v*b2 + (g*g)*c2;  o = ((m/d1) / (sqrt(v/d2) + eps))*nlr + w
   ;; with c1 = 1 - beta1, c2 = 1 - beta2, d1 = 1 - beta1^t, d2 = 1 - beta2^t and
-  ;; nlr = -learningRate (all f32). w, m and v are updated in place; g is read.
+  ;; nlr = -learningRate (all f32). m and v are updated in place, the new w is written
+  ;; at o (o = w: in place; else a disjoint array), g is read.
   (func (export "adamUpdate")
     (param $w i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
     (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32)
-    (param $d1 f32) (param $d2 f32) (param $eps f32) (param $nlr f32)
+    (param $d1 f32) (param $d2 f32) (param $eps f32) (param $nlr f32) (param $o i32)
     (local $e4 i32) (local $end i32)
     (local $vg v128) (local $vm v128) (local $vv v128)
     (local $sg f32) (local $sm f32) (local $sv f32)
-    ;; w walks w; g, m and v are at w + (their offset - w).
+    ;; w walks w; g, m, v and o are at w + (their offset - w).
     (local.set $g (i32.sub (local.get $g) (local.get $w)))
     (local.set $m (i32.sub (local.get $m) (local.get $w)))
     (local.set $v (i32.sub (local.get $v) (local.get $w)))
+    (local.set $o (i32.sub (local.get $o) (local.get $w)))
     (local.set $end (i32.add (local.get $w) (i32.shl (local.get $n) (i32.const 2))))
     (local.set $e4 (i32.add (local.get $w) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
     (block $d4
@@ -453,7 +455,7 @@
                                   (f32x4.mul (f32x4.mul (local.get $vg) (local.get $vg)) (f32x4.splat (local.get $c2)))))
         (v128.store align=4 (i32.add (local.get $w) (local.get $m)) (local.get $vm))
         (v128.store align=4 (i32.add (local.get $w) (local.get $v)) (local.get $vv))
-        (v128.store align=4 (local.get $w) (f32x4.add
+        (v128.store align=4 (i32.add (local.get $w) (local.get $o)) (f32x4.add
           (f32x4.mul (f32x4.div (f32x4.div (local.get $vm) (f32x4.splat (local.get $d1)))
                                 (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (f32x4.splat (local.get $d2)))) (f32x4.splat (local.get $eps))))
                      (f32x4.splat (local.get $nlr)))
@@ -469,7 +471,7 @@
                                 (f32.mul (f32.mul (local.get $sg) (local.get $sg)) (local.get $c2))))
         (f32.store (i32.add (local.get $w) (local.get $m)) (local.get $sm))
         (f32.store (i32.add (local.get $w) (local.get $v)) (local.get $sv))
-        (f32.store (local.get $w) (f32.add
+        (f32.store (i32.add (local.get $w) (local.get $o)) (f32.add
           (f32.mul (f32.div (f32.div (local.get $sm) (local.get $d1))
                             (f32.add (f32.sqrt (f32.div (local.get $sv) (local.get $d2))) (local.get $eps)))
                    (local.get $nlr))

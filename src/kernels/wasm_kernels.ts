@@ -48,6 +48,8 @@ export interface SparseExports extends GemmExports {
     d2: number,
     eps: number,
     nlr: number,
+    /** Where the new w goes: w itself (in place) or a disjoint array. */
+    out: number,
   ): void;
 }
 
@@ -280,6 +282,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
         c.biasCorrection2,
         c.epsilon,
         c.negLearningRate,
+        w.byteOffset,
       );
     },
   };

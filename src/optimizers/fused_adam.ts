@@ -4,7 +4,7 @@
  * typed arrays per variable (the WebAssembly SIMD kernel `adamUpdate` of
  * src/kernels/sparse.wat, or its bit-identical JS twin) instead of about ten
  * whole-tensor tfjs ops. On the wasm backend the kernel runs over tfjs' own memory
- * (the moments in place, the weights into one in-heap copy; no copy in or out). On other
+ * (the moments in place, the new weights into a fresh tensor; no copy in or out). On other
  * backends (webgl, tensorflow) it runs tfjs' own tensor ops.
  *
  * Every operation is rounded to f32 in tfjs' order, so on the cpu backend it gives
@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { arenaBytes, type AdamCoefficients, type SparseKernels } from '../kernels/arena.js';
 import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
-import { heapKernels, heapOffset, ownExclusively } from '../backend/wasm_heap.js';
+import { heapKernels, heapOffset, ownExclusively, uninitializedLike } from '../backend/wasm_heap.js';
 import { ConfigError, checkKeys, checkNumber, fail } from '../utils/errors.js';
 import { readView } from './read_view.js';
 
@@ -238,8 +238,7 @@ export class FusedAdamOptimizer extends tf.Optimizer {
 
   /**
    * The update in the wasm backend's memory: one pass over w, g, m and v, the moments
-   * in place. The weights go to a copy made inside the heap (`tf.clone`), which the
-   * variable then takes: tfjs-wasm caches XNNPACK operators with pre-packed weights
+   * in place. The new weights go to a fresh tensor, which the variable then takes: tfjs-wasm caches XNNPACK operators with pre-packed weights
    * per tensor, so a weight tensor must never change under the same id. Falls back to
    * the tensor ops when the backend's bookkeeping is unreadable.
    */
@@ -248,27 +247,14 @@ export class FusedAdamOptimizer extends tf.Optimizer {
     const mVar = slot.mVar!,
       vVar = slot.vVar!;
     if (!ownExclusively(mVar) || !ownExclusively(vVar)) return this.tensorStep(slot, value, grad, c);
-    const next = tf.clone(value);
-    const [w, g, m, v] = [next, grad, mVar, vVar].map(heapOffset);
-    if (w === null || g === null || m === null || v === null || w === heapOffset(value)) {
+    const next = uninitializedLike(value);
+    const [w, g, m, v, o] = [value, grad, mVar, vVar, next].map(heapOffset);
+    if (w === null || g === null || m === null || v === null || o === null) {
       next.dispose();
       return this.tensorStep(slot, value, grad, c);
     }
-    heap.adamUpdate(
-      w,
-      g,
-      m,
-      v,
-      slot.size,
-      c.beta1,
-      c.oneMinusBeta1,
-      c.beta2,
-      c.oneMinusBeta2,
-      c.biasCorrection1,
-      c.biasCorrection2,
-      c.epsilon,
-      c.negLearningRate,
-    );
+    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection1, biasCorrection2, epsilon, negLearningRate } = c;
+    heap.adamUpdate(w, g, m, v, slot.size, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection1, biasCorrection2, epsilon, negLearningRate, o);
     value.assign(next);
     next.dispose();
   }

@@ -149,12 +149,12 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
         run,
       );
     },
-    adamUpdate(w, g, m, v, n, b1, c1, b2, c2, d1, d2, eps, nlr) {
+    adamUpdate(w, g, m, v, n, b1, c1, b2, c2, d1, d2, eps, nlr, out) {
       elementwise(
         'adamUpdate',
         n,
-        (lo, len) => [w + 4 * lo, g + 4 * lo, m + 4 * lo, v + 4 * lo, len, b1, c1, b2, c2, d1, d2, eps, nlr],
-        (a) => local.adamUpdate(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]),
+        (lo, len) => [w + 4 * lo, g + 4 * lo, m + 4 * lo, v + 4 * lo, len, b1, c1, b2, c2, d1, d2, eps, nlr, out + 4 * lo],
+        (a) => local.adamUpdate(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]),
       );
     },
   };
