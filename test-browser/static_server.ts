@@ -1,4 +1,7 @@
-/** A tiny static file server on 127.0.0.1 (a random free port) for the built example page. */
+/**
+ * A tiny static file server on 127.0.0.1 (a random free port) for the built test pages.
+ * `headers` are added to every response, e.g. COOP/COEP to make a page crossOriginIsolated.
+ */
 import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -21,7 +24,7 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(rootDir: string): Promise<StaticServer> {
+export async function serveStatic(rootDir: string, headers: Record<string, string> = {}): Promise<StaticServer> {
   const root = resolve(rootDir);
   const server: Server = createServer(async (req, res) => {
     try {
@@ -33,10 +36,10 @@ export async function serveStatic(rootDir: string): Promise<StaticServer> {
       }
       if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
       res.end(body);
     } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found');
     }
   });
   await new Promise<void>((ok, fail) => {
