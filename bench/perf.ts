@@ -4,9 +4,14 @@
  * after a warm-up, because this machine is shared and noisy.
  *
  *   npm run bench:perf -- [--backend wasm|cpu] [--reps 30] [--warmup 20] [--large] [--data DIR]
+ *                         [--threads 1|2|auto] [--rounds 3]
  *
- * --large adds the p = 3000, ρ = 0.01 epoch on UCI letter (needs ../shared/datasets
- * or --data) with peak memory.
+ * Items 1–5 are round one (issue "make the solve fast", tf.train.adam, Anderson).
+ * R2.1–R2.5 are issue 15's goals (bench/round2.ts): the tuned configuration
+ * (nm.optimizers.adam, fastTransposedMatMul, `--threads` kernel threads, default
+ * 'auto') against the defaults, interleaved over `--rounds`, and the phases of the
+ * p = 3000 step. --large adds the p = 3000, ρ = 0.01 epochs on UCI letter (needs
+ * ../shared/datasets or --data) with peak memory.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -17,6 +22,7 @@ import { hostEngine } from '../src/engine/host_engine.js';
 import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
 import * as kernels from '../src/kernels/index.js';
+import { roundTwo } from './round2.js';
 import { timeIt as timeAlone } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
@@ -222,5 +228,18 @@ if (process.argv.includes('--large')) {
   }
 }
 
+// R2. Issue 15's goals.
+const threadsArg = arg('threads', 'auto');
+const letter = `${arg('data', fileURLToPath(new URL('../../shared/datasets', import.meta.url)))}/letter.csv`;
+const phases = await roundTwo({
+  threads: threadsArg === 'auto' ? 'auto' : Number(threadsArg),
+  reps: Math.max(10, Math.floor(reps / 2)),
+  warmup: Math.max(5, Math.floor(warmup / 2)),
+  rounds: Number(arg('rounds', '3')),
+  letterCsv: process.argv.includes('--large') && existsSync(letter) ? letter : null,
+  report,
+});
+
 console.log('\n| measurement | value | target | notes |\n|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+console.log(`\nR2.5 The p = 3000 step (tuned), each phase timed alone:\n\n${phases}`);

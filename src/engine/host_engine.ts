@@ -106,7 +106,7 @@ function forwardSolve(
   kernels: SparseKernels,
   stats: SolveStats,
 ): HostState {
-  const { p, perm, steps } = plan.schedule;
+  const { perm, steps } = plan.schedule;
   const { act, solver: options } = ctx;
   const B = batch;
   const { full, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, B, options, values, [plan.fwdExt, plan.fwdInt]);
@@ -147,7 +147,7 @@ function adjointSolve(
   kernels: SparseKernels,
   stats: SolveStats,
 ): Float32Array {
-  const { p, perm, steps } = plan.schedule;
+  const { perm, steps } = plan.schedule;
   const { act, backwardSolver: options } = ctx;
   const B = batch;
   const { full, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, fwd.values, [plan.adjExt, plan.adjInt]);

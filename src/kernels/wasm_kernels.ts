@@ -85,12 +85,18 @@ export function sparseWasmBytes(variant: 'plain' | 'shared' = 'plain'): Uint8Arr
  * const kernels = wasmSimdSupported() ? createWasmKernels() : createJsKernels();
  */
 export function wasmSimdSupported(): boolean {
-  try {
-    return typeof WebAssembly === 'object' && WebAssembly.validate(sparseWasmBytes());
-  } catch {
-    return false;
+  // Validating the module takes ~0.1 ms: once per process (callers ask on every step).
+  if (simdSupported === null) {
+    try {
+      simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(sparseWasmBytes());
+    } catch {
+      simdSupported = false;
+    }
   }
+  return simdSupported;
 }
+
+let simdSupported: boolean | null = null;
 
 const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate', 'packV', 'gemmNT'] as const;
 

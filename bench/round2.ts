@@ -1,0 +1,152 @@
+/**
+ * Issue 15's goal figures ("performance, round two"), measured by `npm run bench:perf`
+ * after its round-one items: training steps in the package's fastest configuration
+ * (`nm.optimizers.adam`, `nm.backend.fastTransposedMatMul()`, `nm.backend.setThreads(n)`,
+ * the default 'auto' solver) next to the shipped defaults (tf.train.adam, tfjs' matMul,
+ * one thread), in the same process and time window; the phases of the p = 3000 step;
+ * with `--large` one epoch of UCI letter at p = 3000 with peak memory.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as nm from '../src/node.js';
+import { measurePhases, phaseMarkdown } from './phase_table.js';
+import { median, timeIt } from './timing.js';
+
+/** Options of {@link roundTwo}. */
+export interface RoundTwoOptions {
+  /** Kernel threads of the tuned configuration. */
+  threads: number | 'auto';
+  /** Steps per timing (median) and warm-up steps. */
+  reps: number;
+  warmup: number;
+  /** Interleaved rounds (tuned and defaults alternate), medians over rounds. */
+  rounds: number;
+  /** letter.csv for the epoch, or null to skip it. */
+  letterCsv: string | null;
+  report: (what: string, value: string, target: string, note?: string) => void;
+}
+
+interface Arm {
+  tuned: boolean;
+}
+
+/** Switches the process to an arm's configuration; resolves to the thread count in use. */
+async function use(arm: Arm, threads: number | 'auto'): Promise<number> {
+  nm.backend.fastTransposedMatMul({ enable: arm.tuned });
+  return nm.backend.setThreads(arm.tuned ? threads : 1);
+}
+
+function optimizerFor(arm: Arm): tf.Optimizer {
+  return arm.tuned ? nm.optimizers.adam({ learningRate: 1e-3 }) : tf.train.adam(1e-3);
+}
+
+/** Median step time of a fresh `hidden → dense softmax` model. */
+function stepMs(hidden: () => tf.layers.Layer, batch: number, features: number, classes: number, arm: Arm, reps: number, warmup: number): number {
+  const m = tf.sequential();
+  m.add(hidden());
+  m.add(tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+  const opt = optimizerFor(arm);
+  const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1);
+  const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2), classes);
+  const ms = timeIt(
+    () => {
+      const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true);
+      cost?.dataSync();
+      cost?.dispose();
+    },
+    reps,
+    warmup,
+  );
+  tf.dispose([x, y]);
+  m.dispose();
+  opt.dispose();
+  return ms;
+}
+
+const nmLayer = (units: number, features: number, density: number) => () =>
+  nm.layers.neuralModule({ inputShape: [features], units, density, graphInitializer: new nm.layers.ContractiveGraph({ density, seed: 7 }) });
+
+/**
+ * Measures and reports the goal rows (R2.1–R2.5) through `o.report`; returns the
+ * markdown phase table of the p = 3000 step (tuned configuration).
+ *
+ * @example
+ * const phases = await roundTwo({ threads: 2, reps: 20, warmup: 10, rounds: 3, letterCsv: null, report });
+ */
+export async function roundTwo(o: RoundTwoOptions): Promise<string> {
+  const cases = {
+    nm3000: { run: nmLayer(3000, 16, 0.01), batch: 128, features: 16, classes: 26 },
+    nm300: { run: nmLayer(300, 64, 0.05), batch: 64, features: 64, classes: 10 },
+    dense300: { run: () => tf.layers.dense({ inputShape: [64], units: 300, activation: 'tanh' }), batch: 64, features: 64, classes: 10 },
+    nm1000e15: { run: nmLayer(1000, 16, 15 / 999), batch: 128, features: 16, classes: 26 },
+    nm3000e15: { run: nmLayer(3000, 16, 15 / 2999), batch: 128, features: 16, classes: 26 },
+  };
+  const names = Object.keys(cases) as Array<keyof typeof cases>;
+  const times = new Map<string, number[]>();
+  let threads = 1;
+  for (let r = 0; r < o.rounds; r++) {
+    for (const tuned of r % 2 ? [true, false] : [false, true]) {
+      const n = await use({ tuned }, o.threads);
+      if (tuned) threads = n;
+      for (const name of names) {
+        const c = cases[name];
+        const key = `${name}|${tuned}`;
+        times.set(key, [...(times.get(key) ?? []), stepMs(c.run, c.batch, c.features, c.classes, { tuned }, o.reps, o.warmup)]);
+      }
+    }
+    process.stderr.write(`round two: round ${r + 1}/${o.rounds} done\n`);
+  }
+  const t = (name: keyof typeof cases, tuned: boolean) => median(times.get(`${name}|${tuned}`)!);
+  const arms = `tuned = nm.optimizers.adam + fastTransposedMatMul + ${threads} kernel thread(s); defaults = tf.train.adam, tfjs matMul, 1 thread; medians of ${o.rounds} interleaved rounds`;
+  o.report(
+    'R2.1 NM(3000, ρ 0.01) step, batch 128, letter shapes',
+    `tuned ${t('nm3000', true).toFixed(1)} ms, defaults ${t('nm3000', false).toFixed(1)} ms (×${(t('nm3000', false) / t('nm3000', true)).toFixed(2)})`,
+    '≤ 70 ms',
+    arms,
+  );
+  o.report(
+    'R2.2 NM(300, ρ 0.05) step, batch 64; / Dense(300) step in the same configuration',
+    `tuned ${t('nm300', true).toFixed(2)} ms (${(t('nm300', true) / t('dense300', true)).toFixed(2)}× Dense ${t('dense300', true).toFixed(2)} ms); defaults ${t('nm300', false).toFixed(2)} ms (${(t('nm300', false) / t('dense300', false)).toFixed(2)}× Dense ${t('dense300', false).toFixed(2)} ms)`,
+    '≤ 4 ms and ≤ 1.2×',
+  );
+  const exponent = (tuned: boolean) => Math.log(t('nm3000e15', tuned) / t('nm1000e15', tuned)) / Math.log(3);
+  o.report(
+    'R2.3 growth exponent in p, p = 1000 → 3000 at 15 kept edges/node, batch 128',
+    `tuned ${exponent(true).toFixed(2)} (${t('nm1000e15', true).toFixed(1)} → ${t('nm3000e15', true).toFixed(1)} ms); defaults ${exponent(false).toFixed(2)} (${t('nm1000e15', false).toFixed(1)} → ${t('nm3000e15', false).toFixed(1)} ms)`,
+    '≤ 1.4',
+  );
+
+  await use({ tuned: true }, o.threads);
+  const phases = phaseMarkdown(measurePhases({ p: 3000, density: 0.01, batch: 128, features: 16, classes: 26, reps: 15, optimizer: 'nm' }));
+
+  if (o.letterCsv !== null) {
+    const data = await nm.datasets.loadCsv(o.letterCsv);
+    const idx = nm.datasets.stratifiedSplit(data.y, [0.8, 0.2], 1)[0];
+    const train = nm.datasets.subset(data, idx);
+    const tr = nm.datasets.standardize(train, nm.datasets.featureStats(train));
+    const xs = tf.tensor2d(tr.x, [tr.numSamples, tr.numFeatures]);
+    const ys = tf.oneHot(tf.tensor1d(tr.y, 'int32'), data.classes.length);
+    const model = tf.sequential();
+    model.add(nmLayer(3000, tr.numFeatures, 0.01)());
+    model.add(tf.layers.dense({ units: data.classes.length, activation: 'softmax' }));
+    model.compile({ optimizer: nm.optimizers.adam({ learningRate: 1e-3 }), loss: 'categoricalCrossentropy' });
+    let peak = 0;
+    const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
+    const timer = setInterval(sample, 200);
+    const t0 = performance.now();
+    await model.fit(xs, ys, { epochs: 1, batchSize: 128, verbose: 0, callbacks: [nm.callbacks.progress({ label: 'letter p=3000 (tuned)' })] });
+    const secs = (performance.now() - t0) / 1000;
+    clearInterval(timer);
+    sample();
+    o.report(
+      `R2.4 NM(3000, ρ 0.01) epoch on letter (${tr.numSamples} samples, batch 128), tuned`,
+      `${secs.toFixed(1)} s, peak RSS ${(peak / 2 ** 30).toFixed(2)} GB`,
+      '≤ 10 s, ≤ 2 GB',
+      `${threads} kernel thread(s)`,
+    );
+    tf.dispose([xs, ys]);
+    model.dispose();
+  }
+  nm.backend.fastTransposedMatMul({ enable: false });
+  await nm.backend.setThreads(1);
+  return phases;
+}
