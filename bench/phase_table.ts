@@ -80,7 +80,10 @@ export function measurePhases(o: PhaseOptions = {}): { rows: PhaseRow[]; whole: 
   const dy = tf.randomNormal([batch, p], 0, 1e-3, 'float32', 3) as tf.Tensor2D;
   const adj = hostEngine.adjoint(dy, [], fwd.state, ctx);
 
-  rows.push({ name: 'input product z = x·U + diag(W)', ms: time(() => tf.tidy(() => sync(tf.add(tf.matMul(x, U), tf.gather(tf.reshape(W, [-1]), diagIndex))))) });
+  rows.push({
+    name: 'input product z = x·U + diag(W)',
+    ms: time(() => tf.tidy(() => sync(tf.add(tf.matMul(x, U), tf.gather(tf.reshape(W, [-1]), diagIndex))))),
+  });
   rows.push({
     name: `engine forward (kept-weight read, solve: ${fwd.stats.iterations} iterations, upload of h)`,
     ms: time(() => hostEngine.forward(z, W, ctx).h.dispose()),
@@ -89,7 +92,10 @@ export function measurePhases(o: PhaseOptions = {}): { rows: PhaseRow[]; whole: 
     name: `engine adjoint (solve: ${adj.stats.iterations} iterations, upload of v)`,
     ms: time(() => hostEngine.adjoint(dy, [], fwd.state, ctx).v.dispose()),
   });
-  rows.push({ name: 'graph gradient hᵀv with the bias diagonal (as the op computes it), uploaded', ms: time(() => tf.tidy(() => sync(graphGradient(fwd.h, adj.v, consts)))) });
+  rows.push({
+    name: 'graph gradient hᵀv with the bias diagonal (as the op computes it), uploaded',
+    ms: time(() => tf.tidy(() => sync(graphGradient(fwd.h, adj.v, consts)))),
+  });
   rows.push({ name: 'input gradients v·Uᵀ and xᵀ·v', ms: time(() => tf.tidy(() => sync([matMulT(adj.v, U, false, true), matMulT(x, adj.v, true, false)]))) });
   {
     const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
