@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
-import { arenaBytes, createWasmKernels, type SparseKernels } from '../src/kernels/index.js';
+import { arenaBytes, createWasmKernels, sparseWasmBytes, type SparseKernels } from '../src/kernels/index.js';
+import { gemmWasmBytes } from '../src/kernels/gemm.js';
 import { KernelTeam } from '../src/kernels/threads/team.js';
 import { Random } from '../src/utils/random.js';
 
@@ -96,12 +97,45 @@ describe('kernel threads', () => {
     }
   });
 
-  it('the split path really runs on the worker (a stopped team computes alone, same bits)', () => {
+  it('a chunk that traps in a worker is re-run on the caller, which throws; the team keeps working', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    const module = new WebAssembly.Module(sparseWasmBytes('shared'));
+    const local = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
+    const gemm = new WebAssembly.Module(gemmWasmBytes('shared'));
+    const id = team.attach(memory, [module, gemm]);
+    const run = (a: number[]) => local.tanh(a[0], a[1], a[2]);
+    // Chunk 1 reads past the end of the 64 KiB memory.
+    const chunks = [
+      [0, 1024, 64],
+      [65536 - 64, 2048, 64],
+    ];
+    expect(() => team.run(id, 'tanh', chunks, run)).toThrow(/memory access out of bounds/);
+    const before = team.chunksTotal;
+    team.run(
+      id,
+      'tanh',
+      [
+        [0, 1024, 64],
+        [256, 2048, 64],
+      ],
+      run,
+    );
+    expect(team.chunksTotal).toBe(before + 2);
+  });
+
+  it('the worker really takes chunks (counted by the team), and the results stay the same bits', () => {
     const two = createWasmKernels({ team });
-    const before = runAll(two, 900, 96, 5);
     const alone = createWasmKernels({ team: null });
-    const ref = runAll(alone, 900, 96, 5);
-    ref.forEach((arr, i) => expect(Buffer.from(before[i].buffer).equals(Buffer.from(arr.buffer))).toBe(true));
+    const [total0, caller0] = [team.chunksTotal, team.chunksByCaller];
+    for (let seed = 5; seed < 9; seed++) {
+      const got = runAll(two, 900, 96, seed);
+      const ref = runAll(alone, 900, 96, seed);
+      ref.forEach((arr, i) => expect(Buffer.from(got[i].buffer).equals(Buffer.from(arr.buffer))).toBe(true));
+    }
+    const total = team.chunksTotal - total0;
+    const byWorker = total - (team.chunksByCaller - caller0);
+    expect(total).toBeGreaterThan(0);
+    expect(byWorker).toBeGreaterThan(0);
   });
 });
 
