@@ -29,7 +29,7 @@ function cuts(n: number, t: number, align: number): number[] {
  *
  * @example
  * const raw = splitExports(local, team, team.attach(memory, module), memory);
- * raw.tanh(x, out, n); // both threads when n ≥ 32768
+ * raw.tanh(x, out, n); // split when n ≥ 2 × 16384
  */
 export function splitExports(local: SparseExports, team: KernelTeam, id: number, memory: WebAssembly.Memory, minWork = DEFAULT_MIN_SPLIT_WORK): SparseExports {
   let ints = new Int32Array(memory.buffer);
