@@ -15,7 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../src/node.js';
-import { median, timeIt } from './timing.js';
+import { classifierStepMs } from './classifier_step.js';
+import { median } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,25 +47,8 @@ interface Case {
 async function stepTime(c: Case): Promise<number> {
   nm.backend.fastTransposedMatMul({ enable: c.fastMatMul });
   await nm.backend.setThreads(c.threads ?? 1);
-  const m = tf.sequential();
-  m.add(c.build());
-  m.add(tf.layers.dense({ units: c.classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-  const opt = c.fusedAdam ? nm.optimizers.adam({ learningRate: 0.001 }) : tf.train.adam(0.001);
-  const x = tf.randomNormal([c.batch, c.features], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.randomUniform([c.batch], 0, c.classes, 'int32', 2), c.classes);
-  const ms = timeIt(
-    () => {
-      const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true);
-      cost?.dataSync();
-      cost?.dispose();
-    },
-    reps,
-    warmup,
-  );
-  m.dispose();
-  opt.dispose();
-  for (const t of [x, y]) t.dispose();
-  return ms;
+  const optimizer = () => (c.fusedAdam ? nm.optimizers.adam({ learningRate: 0.001 }) : tf.train.adam(0.001));
+  return classifierStepMs(c.build, optimizer, c, reps, warmup);
 }
 
 const init = (density: number) => new nm.layers.ContractiveGraph({ density, seed: 7 });

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import * as nm from '../src/node.js';
 import { measurePhases, phaseMarkdown } from './phase_table.js';
-import { median, timeIt } from './timing.js';
+import { classifierStepMs } from './classifier_step.js';
+import { median } from './timing.js';
 
 /** Options of {@link roundTwo}. */
 export interface RoundTwoOptions {
@@ -39,27 +40,9 @@ function optimizerFor(arm: Arm): tf.Optimizer {
   return arm.tuned ? nm.optimizers.adam({ learningRate: 1e-3 }) : tf.train.adam(1e-3);
 }
 
-/** Median step time of a fresh `hidden → dense softmax` model. */
+/** Median step time of a fresh `hidden → dense softmax` model in an arm's configuration. */
 function stepMs(hidden: () => tf.layers.Layer, batch: number, features: number, classes: number, arm: Arm, reps: number, warmup: number): number {
-  const m = tf.sequential();
-  m.add(hidden());
-  m.add(tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-  const opt = optimizerFor(arm);
-  const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2), classes);
-  const ms = timeIt(
-    () => {
-      const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true);
-      cost?.dataSync();
-      cost?.dispose();
-    },
-    reps,
-    warmup,
-  );
-  tf.dispose([x, y]);
-  m.dispose();
-  opt.dispose();
-  return ms;
+  return classifierStepMs(hidden, () => optimizerFor(arm), { batch, features, classes }, reps, warmup);
 }
 
 const nmLayer = (units: number, features: number, density: number) => () =>

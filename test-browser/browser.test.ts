@@ -11,13 +11,13 @@
  *
  * Chromium: /usr/bin/chromium (apt-get install chromium), or CHROMIUM_PATH.
  */
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type ConsoleMessage } from 'playwright-core';
+import { type BrowserContext, type ConsoleMessage } from 'playwright-core';
 import { build, createLogger, type Rollup } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic, type StaticServer } from './static_server.js';
@@ -25,7 +25,6 @@ import { serveStatic, type StaticServer } from './static_server.js';
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'out/browser');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Minimum test accuracy the page must show (measured: about 0.95 with the default 12 epochs). */
 const MIN_ACCURACY = 0.85;
 /** The same for the short forced-webgl run (2 epochs on 200 rows; measured: about 0.9). */
@@ -114,22 +113,7 @@ describe('browser build', () => {
       expect(messages).toEqual([]);
       buildSeconds = (performance.now() - t0) / 1000;
       server = await serveStatic(join(OUT, 'site'));
-      profile = await mkdtemp(join(tmpdir(), 'nm-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1280, height: 720 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      ({ context, profile } = await launchChromium('nm-chromium-', { viewport: { width: 1280, height: 720 } }));
     }, 90_000);
     afterAll(async () => {
       await context?.close();

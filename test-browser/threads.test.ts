@@ -18,11 +18,11 @@
  *
  * Chromium: /usr/bin/chromium (apt-get install chromium), or CHROMIUM_PATH.
  */
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThreadsPage, TrainResult } from './fixtures/threads/main.js';
@@ -30,7 +30,6 @@ import { serveStatic, type StaticServer } from './static_server.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SITE = join(ROOT, 'out/browser/threads-site');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 describe('kernel threads in Chromium', () => {
@@ -59,20 +58,7 @@ describe('kernel threads in Chromium', () => {
     expect(messages).toEqual([]);
     isolated = await serveStatic(SITE, ISOLATION_HEADERS);
     plain = await serveStatic(SITE);
-    profile = await mkdtemp(join(tmpdir(), 'nm-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    ({ context, profile } = await launchChromium('nm-chromium-'));
   }, 90_000);
   afterAll(async () => {
     await context?.close();

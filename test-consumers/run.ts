@@ -21,15 +21,15 @@
  * devDependencies (they bundle files in the fixture, resolving from there); webpack and
  * Rollup are installed into the fixture. Chromium: /usr/bin/chromium or CHROMIUM_PATH.
  */
+import { CHROMIUM, launchChromium } from '../test-browser/chromium.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import { build as viteBuild, createLogger } from 'vite';
 import { serveStatic } from '../test-browser/static_server.js';
 
@@ -37,7 +37,6 @@ const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = resolve(process.env.NM_CONSUMERS_DIR ?? join(tmpdir(), 'tfjs-neural-modules-consumers'));
 const APP = join(WORK, 'app');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const rootPkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
 
 // The few webpack and Rollup API types used (both are installed in the fixture, not here).
@@ -300,20 +299,7 @@ if (installed) {
   await step(`Chromium: ${pages.map((p) => p.name).join(', ')}`, async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     const server = await serveStatic(APP);
-    const profile = await mkdtemp(join(tmpdir(), 'nm-consumers-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const { context, profile } = await launchChromium('nm-consumers-chromium-');
     const lines: string[] = [];
     const failures: string[] = [];
     try {

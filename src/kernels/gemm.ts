@@ -9,6 +9,7 @@
  * b = 0, 1, …, B−1 in order, starting from +0, rounding every product and every
  * sum to f32: `s = +0; s = fl(s + fl(h[j,b]·v[k,b]))`. No fused multiply-add.
  */
+import { embeddedModule } from './wasm_bytes.js';
 import { ConfigError } from '../utils/errors.js';
 import { GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm_wasm_bytes.js';
 
@@ -50,15 +51,6 @@ export interface GemmKernel {
   gemmNT(h: number, vp: number, jLo: number, jHi: number, p: number, B: number, out: number, ldo: number): void;
 }
 
-const decoded: { plain?: Uint8Array<ArrayBuffer>; shared?: Uint8Array<ArrayBuffer> } = {};
-
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(base64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /**
  * The compiled gemm module (decoded once from the embedded base64; about 1 KB, so
  * browsers allow compiling it synchronously on the main thread). It imports its
@@ -68,10 +60,7 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
  * @example
  * const module = new WebAssembly.Module(gemmWasmBytes()); // e.g. to post to a worker
  */
-export function gemmWasmBytes(variant: 'plain' | 'shared' = 'plain'): Uint8Array<ArrayBuffer> {
-  if (variant === 'shared') return (decoded.shared ??= decode(GEMM_WASM_SHARED_BASE64));
-  return (decoded.plain ??= decode(GEMM_WASM_BASE64));
-}
+export const gemmWasmBytes = embeddedModule(GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64);
 
 /**
  * Bytes that {@link GemmKernel.packV} writes for `p` nodes of `B` columns:

@@ -3,6 +3,7 @@
  * (src/kernels/sparse_wasm_bytes.ts), compiled and instantiated synchronously over
  * a WebAssembly.Memory that the kernels' arena owns and grows.
  */
+import { embeddedModule } from './wasm_bytes.js';
 import { ConfigError } from '../utils/errors.js';
 import { TypedArena, type SparseKernels } from './arena.js';
 import {
@@ -53,16 +54,6 @@ export interface SparseExports extends GemmExports {
   ): void;
 }
 
-const decoded: { plain?: Uint8Array<ArrayBuffer>; shared?: Uint8Array<ArrayBuffer> } = {};
-
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  // atob is global in browsers and Node >= 16.
-  const bin = atob(base64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /**
  * The compiled kernel module (decoded once from the embedded base64; under 4 KB,
  * so browsers allow compiling it synchronously on the main thread). `shared`: the
@@ -72,10 +63,7 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
  * @example
  * WebAssembly.validate(sparseWasmBytes()); // false where SIMD is unsupported
  */
-export function sparseWasmBytes(variant: 'plain' | 'shared' = 'plain'): Uint8Array<ArrayBuffer> {
-  if (variant === 'shared') return (decoded.shared ??= decode(SPARSE_WASM_SHARED_BASE64));
-  return (decoded.plain ??= decode(SPARSE_WASM_BASE64));
-}
+export const sparseWasmBytes = embeddedModule(SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64);
 
 /**
  * True when this runtime has WebAssembly with 128-bit SIMD, so that
