@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BACKEND_NAMES, classifyWebglRenderer, useBest, webglRenderer } from '../src/backend/index.js';
+import { BACKEND_NAMES, classifyWebglRenderer, fastTransposedMatMul, setThreads, threads, useBest, webglRenderer } from '../src/backend/index.js';
+import '@tensorflow/tfjs-backend-wasm';
 import { resetBackendLog } from '../src/backend/select.js';
 
 /** The error Node's ESM loader throws for a package that is not installed. */
@@ -32,6 +33,8 @@ function importer(opts: { absent?: string[]; broken?: string[]; fakeNative?: str
 }
 
 const NATIVE = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+/** tfjs-wasm's own BatchMatMul, before any fastTransposedMatMul. */
+const originalMatMul = tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc;
 let log: ReturnType<typeof vi.fn<(message: string) => void>>;
 
 beforeEach(() => {
@@ -59,6 +62,27 @@ describe('nm.backend.useBest', () => {
     expect(log).toHaveBeenCalledTimes(1);
     expect(log.mock.calls[0][0]).toBe('tfjs-neural-modules: using the wasm backend (node-gpu not installed, node not installed).');
     expect(tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).arraySync()).toEqual([4, 6]);
+  });
+
+  it('threads and fastTransposedMatMul: one call sets up the fast configuration, and says so', async () => {
+    const imp = importer({ absent: NATIVE });
+    try {
+      const result = await useBest({ importer: imp, env: {}, runtime: 'node', log, threads: 2, fastTransposedMatMul: true });
+      expect(result).toMatchObject({ backend: 'wasm', threads: 2, fastTransposedMatMul: true });
+      expect(threads()).toBe(2);
+      expect(tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc).not.toBe(originalMatMul);
+      expect(log.mock.calls[0][0]).toBe(
+        'tfjs-neural-modules: using the wasm backend (node-gpu not installed, node not installed), 2 kernel threads, fast transposed matMul.',
+      );
+      await expect(useBest({ importer: imp, env: {}, runtime: 'node', threads: 0 })).rejects.toThrow(
+        /nm\.backend\.useBest: 'threads' must be 'auto' or an integer in \[1, 64\]; received 0/,
+      );
+      await expect(useBest({ importer: imp, env: {}, runtime: 'node', fastTransposedMatMul: 'yes' as never })).rejects.toThrow(/'fastTransposedMatMul'/);
+    } finally {
+      await setThreads(1);
+      fastTransposedMatMul({ enable: false });
+    }
+    expect(tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc).toBe(originalMatMul);
   });
 
   it('logs the chosen backend once across repeated calls, and never when quiet', async () => {

@@ -2,6 +2,8 @@
  * `nm.backend.useBest()`: picks the fastest tfjs backend that is installed and
  * works here, or the one `NM_BACKEND` names.
  */
+import { MAX_THREADS, setThreads, threads } from './threads.js';
+import { fastTransposedMatMul } from './transposed_matmul.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, checkKeys, fail, show } from '../utils/errors.js';
 import { BACKEND_NAMES, BROWSER_ORDER, CANDIDATES, NODE_ORDER, isAbsent, isNodeRuntime, processEnv, type BackendName } from './candidates.js';
@@ -30,6 +32,18 @@ export interface UseBestOptions {
   allowSoftwareWebgl?: boolean;
   /** Returns the WebGL renderer string (null: no WebGL). Default: read through a canvas. Inject in tests. */
   webglRenderer?: () => string | null;
+  /**
+   * Kernel threads to run the package's WebAssembly kernels on once the backend is chosen
+   * ({@link setThreads}): an integer in [1, 64] or 'auto' (every available core where
+   * threads work, else 1). Default: leave the current setting (1 unless set).
+   */
+  threads?: number | 'auto';
+  /**
+   * On the wasm backend, also install {@link fastTransposedMatMul} (tfjs-wasm's transposed
+   * matMul is 10–25× slower than transposing first). Default false (it changes a
+   * process-wide kernel registration).
+   */
+  fastTransposedMatMul?: boolean;
 }
 
 /** One backend that {@link useBest} tried. */
@@ -58,9 +72,13 @@ export interface UseBestResult {
   tried: BackendAttempt[];
   /** True when `NM_BACKEND` forced the choice. */
   forced: boolean;
+  /** Kernel threads in use after the call ({@link threads}). */
+  threads: number;
+  /** True when the fast transposed matMul is installed by this call. */
+  fastTransposedMatMul: boolean;
 }
 
-const KNOWN_OPTIONS = ['quiet', 'importer', 'env', 'runtime', 'log', 'allowSoftwareWebgl', 'webglRenderer'] as const;
+const KNOWN_OPTIONS = ['quiet', 'importer', 'env', 'runtime', 'log', 'allowSoftwareWebgl', 'webglRenderer', 'threads', 'fastTransposedMatMul'] as const;
 
 /** The last backend announced, so repeated calls log only when it changes. */
 let lastLogged: string | null = null;
@@ -156,6 +174,12 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
   if (opts.webglRenderer !== undefined && typeof opts.webglRenderer !== 'function') {
     fail('nm.backend.useBest', 'webglRenderer', opts.webglRenderer, 'a function () => string | null');
   }
+  if (opts.threads !== undefined && opts.threads !== 'auto' && !(Number.isInteger(opts.threads) && opts.threads >= 1 && opts.threads <= MAX_THREADS)) {
+    fail('nm.backend.useBest', 'threads', opts.threads, `'auto' or an integer in [1, ${MAX_THREADS}]`);
+  }
+  if (opts.fastTransposedMatMul !== undefined && typeof opts.fastTransposedMatMul !== 'boolean') {
+    fail('nm.backend.useBest', 'fastTransposedMatMul', opts.fastTransposedMatMul, 'true or false');
+  }
   if (opts.runtime !== undefined && opts.runtime !== 'node' && opts.runtime !== 'browser') {
     fail('nm.backend.useBest', 'runtime', opts.runtime, "'node' or 'browser'");
   }
@@ -186,7 +210,16 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
     const attempt = { ...(await tryBackend(name, importer)), ...gl };
     tried.push(attempt);
     if (attempt.ok) {
-      const result: UseBestResult = { backend: name, tfBackend: tf.getBackend(), tried, forced: forced !== undefined };
+      const threadCount = opts.threads === undefined ? threads() : await setThreads(opts.threads);
+      const fast = opts.fastTransposedMatMul === true && tf.getBackend() === 'wasm' && fastTransposedMatMul();
+      const result: UseBestResult = {
+        backend: name,
+        tfBackend: tf.getBackend(),
+        tried,
+        forced: forced !== undefined,
+        threads: threadCount,
+        fastTransposedMatMul: fast,
+      };
       announce(result, opts);
       return result;
     }
@@ -211,5 +244,6 @@ function announce(result: UseBestResult, opts: UseBestOptions): void {
     .filter((t) => !t.ok)
     .map((t) => `${t.name} ${t.absent ? 'not installed' : t.software ? 'software-rendered, skipped' : 'failed'}`);
   const why = result.forced ? ' (forced by NM_BACKEND)' : skipped.length ? ` (${skipped.join(', ')})` : '';
-  (opts.log ?? console.info)(`tfjs-neural-modules: using the ${result.backend} backend${why}.`);
+  const extras = [result.threads > 1 ? `${result.threads} kernel threads` : '', result.fastTransposedMatMul ? 'fast transposed matMul' : ''].filter(Boolean);
+  (opts.log ?? console.info)(`tfjs-neural-modules: using the ${result.backend} backend${why}${extras.length ? `, ${extras.join(', ')}` : ''}.`);
 }
