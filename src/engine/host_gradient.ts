@@ -54,11 +54,14 @@ export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D |
   const P = kernels.arena.f32(packed, false);
   const G = kernels.arena.f32(p * p, false);
   kernels.gemmNT(H, V, p, B, G, P);
-  for (let j = 0; j < p; j++) {
-    let s = 0;
-    for (let b = 0; b < B; b++) s = Math.fround(s + V[j * B + b]);
-    G[j * (p + 1)] = s;
+  // The bias diagonal Σ_b v[b, j], summed over b in order in float32 (a Float32Array
+  // store rounds each partial sum), streaming v row by row.
+  const d = new Float32Array(p);
+  for (let b = 0; b < B; b++) {
+    const o = b * p;
+    for (let j = 0; j < p; j++) d[j] += vv[o + j];
   }
+  for (let j = 0; j < p; j++) G[j * (p + 1)] = d[j];
   // The wasm backend copies the values into its heap; the cpu backend keeps the array itself.
   return tf.tensor2d(tf.getBackend() === 'wasm' ? G : G.slice(), [p, p]);
 }
