@@ -8,33 +8,45 @@ the top-K magnitude of the off-diagonal entries (K = ceil(ρ·p·(p−1)), chose
 layer's re-partition does, not every step); the forward solve x = z + tanh(x)·A
 (z = u·U + diag(W)) and the adjoint v = q + (v·Aᵀ)∘f'(x*) both use batched Anderson
 (m = 5, λ = 1e-4 relative to the Gram diagonal, tol 1e-4 relative per row: every row
-satisfies ‖f(x) − x‖ ≤ tol·(‖x‖ + 1e-8), max 50 evaluations); the backward is implicit
-(never unrolled); every one of the p² off-diagonal edges gets the dense gradient
-Σ_b f(x_j)·v_k (straight-through), the diagonal Σ_b v; Adam (lr 1e-3) on all weights;
-a softmax output layer with cross-entropy. Float32.
+satisfies ‖f(x) − x‖ ≤ tol·(‖x‖ + 1e-8), max 50 evaluations), or with `sparse-auto` the
+package's default rule; the backward is implicit (never unrolled); every one of the p²
+off-diagonal edges gets the dense gradient Σ_b f(x_j)·v_k (straight-through), the
+diagonal Σ_b v; torch.optim.Adam (lr 1e-3, foreach) on all weights; a softmax output
+layer with cross-entropy. Float32.
 
-What makes it fast (each measured, see the issue-15 note of the commit):
-- node-major layout: the solves keep x, f(x), v as [p, batch] so A·tanh(x) is a sparse
-  CSR (or dense) matrix on the left of a contiguous dense operand: torch.sparse.mm on a
-  transposed (non-contiguous) operand is 3-4× slower;
-- A and Aᵀ as CSR built from index arrays precomputed with the mask (only the K values
-  are gathered from W each step), instead of COO → coalesce → CSR;
-- a lean Anderson: preallocated history, residuals written into the history of
-  f(x) − x, the Gram matrix updated by one row per iteration, one `.item()` per check;
+What makes it fast (measured on 2 shared cores, p = 3000, ρ 0.01, batch 128, 1 thread;
+the original code kept below as the reference: ~270-310 ms a step):
+- node-major layout: the solves keep x, f(x), v as [p, batch] so A·tanh(x) is a CSR
+  matrix on the left of a contiguous operand (torch.sparse.mm: 2.3 ms instead of 8.1 ms
+  with the transposed, non-contiguous operand of the [batch, p] layout);
+- A and Aᵀ as CSR straight from index arrays precomputed with the mask: only the K values
+  are gathered from W each step (index_select), 0.3 ms instead of 10 ms for
+  COO → coalesce → CSR twice (COO spmm is as fast as CSR here; dense is 8× slower at p = 3000);
+- a lean Anderson: preallocated history, f(x) − x kept for the Gram matrix, which gains
+  one row per iteration; column norms as mul + sum (0.15 ms instead of vector_norm's
+  0.5 ms), the mixing step as fused addcmul_ passes (0.7 ms instead of 1.4 ms), one
+  `.item()` per iteration;
 - z = u·U + diag(W) inside the autograd Function, which returns the whole gradient of W
   (no p×p DiagonalBackward plus accumulation), `zero_grad(set_to_none=True)`;
-- malloc tuned (`--malloc tuned`, the default: mmap off, no trimming) so the p² gradient
-  and Adam temporaries reuse heap memory instead of page-faulting fresh mmaps each step
-  (the PyTorch CPU tuning guide's jemalloc/tcmalloc advice, without a preload);
+- malloc tuned (`--malloc tuned`, the default: mmap off, no trimming), so the p² gradient
+  and Adam's temporaries reuse heap memory instead of page-faulting fresh mmaps each step
+  (the PyTorch CPU tuning guide's jemalloc/tcmalloc advice without a preload): 150 → 113 ms;
 - `--threads N` sets torch's threads and OpenBLAS's (before torch loads: OpenBLAS
-  otherwise uses every core whatever torch.set_num_threads says).
+  otherwise uses every core whatever torch.set_num_threads says), and OMP_WAIT_POLICY
+  passive (`--omp-wait`): spinning OpenMP threads on a shared machine made the 2-thread
+  Anderson 5-20× slower;
+- `sparse-auto`: Picard steps are cheaper than Anderson's and converge in as many
+  evaluations here (7): 131 → 110 ms (p = 300: 5.5 → 3.1 ms).
+Tried and not kept: Adam foreach on/off (same), flush-denormal (same), a hand-fused
+in-place Adam (−15 % of Adam's time; torch.optim.Adam is what a researcher uses).
 
 Variants (`--variant`): `sparse` (CSR A, Anderson), `dense` (dense masked A, Anderson),
 `sparse-auto` (CSR A, the package's default solver 'auto': Picard while the worst row's
 residual falls by more than half per check, then Anderson from the newest iterate f(x_t)).
-`--impl reference` runs the original straightforward implementation (kept below) for
-before/after timings. `--check` compares every variant's forward output and gradients at
-p = 40, batch 8 against the reference and against a float64 dense solve.
+`--impl reference` runs the original straightforward implementation (kept below, with its
+diagonal gradient fixed: it counted Σ_b v twice) for before/after timings. `--check`
+compares every variant's forward output and gradients at p = 40, batch 8 against the
+reference and against a float64 dense solve (itself checked by finite differences).
 
 Prints one JSON line: {"ms": median training-step milliseconds, ...}.
 
@@ -53,18 +65,20 @@ import warnings
 
 def _early_args():
     """--threads, --blas-threads and --malloc act before torch is imported (OpenBLAS reads its thread count at load)."""
-    found = {'--threads': '1', '--blas-threads': None, '--malloc': 'tuned'}
+    found = {'--threads': '1', '--blas-threads': None, '--malloc': 'tuned', '--omp-wait': 'passive'}
     argv = sys.argv[1:]
     for i, a in enumerate(argv[:-1]):
         if a in found:
             found[a] = argv[i + 1]
     threads = int(found['--threads'])
-    return threads, int(found['--blas-threads'] or threads), found['--malloc']
+    return threads, int(found['--blas-threads'] or threads), found['--malloc'], found['--omp-wait']
 
 
-_THREADS, _BLAS_THREADS, _MALLOC = _early_args()
+_THREADS, _BLAS_THREADS, _MALLOC, _OMP_WAIT = _early_args()
 os.environ['OMP_NUM_THREADS'] = str(_THREADS)
 os.environ['OPENBLAS_NUM_THREADS'] = str(_BLAS_THREADS)
+if _OMP_WAIT in ('passive', 'active'):
+    os.environ['OMP_WAIT_POLICY'] = _OMP_WAIT.upper()
 if _MALLOC == 'tuned':
     try:
         _libc = ctypes.CDLL('libc.so.6')
@@ -512,6 +526,8 @@ def main():
     ap.add_argument('--blas-threads', type=int, default=None, help="OpenBLAS's threads (default: --threads)")
     ap.add_argument('--variant', choices=['sparse', 'dense', 'sparse-auto'], default='sparse')
     ap.add_argument('--impl', choices=['fast', 'reference'], default='fast')
+    ap.add_argument('--omp-wait', choices=['passive', 'active', 'default'], default='passive',
+                    help='OMP_WAIT_POLICY for torch\'s OpenMP threads (passive: idle threads sleep instead of spinning)')
     ap.add_argument('--malloc', choices=['tuned', 'default'], default='tuned')
     ap.add_argument('--foreach', choices=['on', 'off', 'default'], default='on', help='torch.optim.Adam(foreach=...); the reference always uses the default')
     ap.add_argument('--reps', type=int, default=20)
