@@ -1,17 +1,24 @@
 /**
  * `npm run bench:torch`: this package's Neural Module training step against the same
- * layer coded in PyTorch (bench/torch/nm_step.py: sparse CSR and dense-masked A,
- * Anderson m = 5, tol 1e-4, implicit backward, dense gradient to all p² edges, Adam),
+ * layer coded in PyTorch as a best-effort baseline (bench/torch/nm_step.py: node-major
+ * layout, sparse CSR or dense-masked A, a lean batched Anderson m = 5, tol 1e-4, implicit
+ * backward, dense gradient to all p² edges, torch.optim.Adam(foreach=True); its
+ * `sparse-auto` variant uses the package's default solver rule, Picard then Anderson),
  * measured interleaved in the same time window: for each round, every configuration
  * runs once on each side (separate processes), and the table reports medians over
- * rounds and the ratios. Needs a python3 with torch (Debian: `apt-get install
+ * rounds. Our sides run the package's fastest configuration (default solver 'auto',
+ * nm.optimizers.adam, fastTransposedMatMul) with 1 and with 2 kernel threads; the ratio
+ * column is ours (2 threads) / the fastest PyTorch side. The PyTorch side's `--threads`
+ * also sets OpenBLAS's thread count. Needs a python3 with torch (Debian: `apt-get install
  * python3-torch`; its default BLAS is the reference one, 30× slower than OpenBLAS on
  * matMul — select OpenBLAS with `update-alternatives --config libblas.so.3-x86_64-linux-gnu`
  * or install `libopenblas0-pthread`). Without it, it says so and exits 0.
+ * `python3 bench/torch/nm_step.py --check` checks the PyTorch layer's output and gradients.
  *
  *   npm run bench:torch -- [--rounds 5] [--large] [--python /usr/bin/python3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const arg = (name: string, dflt: string) => {
@@ -41,19 +48,30 @@ if (process.argv.includes('--large')) {
   configs.push({ name: 'p=3000, ρ 0.01 (30 edges/node), batch 128 (letter shapes)', p: 3000, density: 0.01, batch: 128, features: 16, classes: 26 });
   configs.push({ name: 'p=3000, 15 kept edges/node, batch 128', p: 3000, density: 15 / 2999, batch: 128, features: 16, classes: 26 });
 }
+const ours = (threads: number) => ({
+  name: `this package, ${threads} thread${threads > 1 ? 's' : ''}`,
+  run: (c: Config) => ['npx', ['tsx', `${here}ours_step.ts`, ...flags(c), '--threads', String(threads), '--optimizer', 'nm', '--fast-matmul']] as const,
+});
+const torchSide = (label: string, variant: string, threads: number) => ({
+  name: `PyTorch ${label}, ${threads} thread${threads > 1 ? 's' : ''}`,
+  run: (c: Config) => [python, [`${here}nm_step.py`, ...flags(c), '--threads', String(threads), '--variant', variant]] as const,
+});
 const sides = [
-  { name: 'this package (wasm)', run: (c: Config) => ['npx', ['tsx', `${here}ours_step.ts`, ...flags(c)]] as const },
-  { name: 'PyTorch sparse, 1 thread', run: (c: Config) => [python, [`${here}nm_step.py`, ...flags(c), '--threads', '1', '--variant', 'sparse']] as const },
-  { name: 'PyTorch sparse, 2 threads', run: (c: Config) => [python, [`${here}nm_step.py`, ...flags(c), '--threads', '2', '--variant', 'sparse']] as const },
-  {
-    name: 'PyTorch dense-masked, 2 threads',
-    run: (c: Config) => [python, [`${here}nm_step.py`, ...flags(c), '--threads', '2', '--variant', 'dense']] as const,
-  },
+  ours(1),
+  ours(2),
+  torchSide('sparse', 'sparse', 1),
+  torchSide('sparse', 'sparse', 2),
+  torchSide('dense-masked', 'dense', 2),
+  torchSide('sparse-auto', 'sparse-auto', 1),
+  torchSide('sparse-auto', 'sparse-auto', 2),
 ];
+const oursBest = 1; // index of "this package, 2 threads"
+const firstTorch = 2;
 function flags(c: Config): string[] {
   return ['--p', String(c.p), '--density', String(c.density), '--batch', String(c.batch), '--features', String(c.features), '--classes', String(c.classes)];
 }
 
+const loadBefore = loadavg();
 const times = new Map<string, number[]>();
 for (let r = 1; r <= rounds; r++) {
   for (const c of configs) {
@@ -68,11 +86,17 @@ for (let r = 1; r <= rounds; r++) {
   }
 }
 const median = (a: number[]) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const loadAfter = loadavg();
 const torchVersion = execFileSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
-console.log(`\nTraining step, median of ${rounds} interleaved rounds (each a median of 20 steps after 10 warm-up); torch ${torchVersion} (${python}).\n`);
-console.log(`| configuration | ${sides.map((s) => s.name).join(' | ')} | ours / best PyTorch |`);
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
+const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
+console.log(
+  `\nTraining step (ms), median of ${rounds} interleaved rounds (each a median of 20 steps after 10 warm-up); commit ${commit}, ` +
+    `torch ${torchVersion} (${python}); load average ${load(loadBefore)} before, ${load(loadAfter)} after.\n`,
+);
+console.log(`| configuration | ${sides.map((s) => s.name).join(' | ')} | ours (2 threads) / best PyTorch |`);
 console.log(`|---|${sides.map(() => '---').join('|')}|---|`);
 for (const c of configs) {
   const m = sides.map((s) => median(times.get(`${c.name}|${s.name}`)!));
-  console.log(`| ${c.name} | ${m.map((v) => v.toFixed(1)).join(' | ')} | ${(m[0] / Math.min(...m.slice(1))).toFixed(2)} |`);
+  console.log(`| ${c.name} | ${m.map((v) => v.toFixed(1)).join(' | ')} | ${(m[oursBest] / Math.min(...m.slice(firstTorch))).toFixed(2)} |`);
 }
