@@ -4,7 +4,7 @@
  * back. Shared by bench/levers.ts and bench/round2.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { timeIt } from './timing.js';
+import { timeItWarm } from './timing.js';
 
 /** The shapes of one timed model. */
 export interface StepShape {
@@ -28,7 +28,7 @@ export function classifierStepMs(hidden: () => tf.layers.Layer, optimizer: () =>
   const x = tf.randomNormal([s.batch, s.features], 0, 1, 'float32', 1);
   const labels = tf.randomUniform([s.batch], 0, s.classes, 'int32', 2);
   const y = tf.oneHot(labels as tf.Tensor1D, s.classes);
-  const ms = timeIt(
+  const ms = timeItWarm(
     () => {
       const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true);
       cost?.dataSync();

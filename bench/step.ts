@@ -68,12 +68,7 @@ out['nm60_newton_tensor'] = stepTime(
   64,
 );
 if (process.argv.includes('--large')) {
-  out['nm3000_default_solver'] = stepTime(
-    nm.layers.neuralModule({ inputShape: [16], units: 3000, density: 0.01, graphInitializer: init(0.01) }),
-    128,
-    16,
-    26,
-  );
+  out['nm3000_default_solver'] = stepTime(nm.layers.neuralModule({ inputShape: [16], units: 3000, density: 0.01, graphInitializer: init(0.01) }), 128, 16, 26);
   out['nm3000_anderson_host'] = stepTime(
     nm.layers.neuralModule({ inputShape: [16], units: 3000, density: 0.01, solver: { method: 'anderson', tol: 1e-4 }, graphInitializer: init(0.01) }),
     128,

@@ -17,3 +17,15 @@ export function timeIt(fn: () => void, reps: number, warmup: number): number {
   }
   return median(ts);
 }
+
+/**
+ * Like {@link timeIt}, with a warm-up of at least `warmup` runs that goes on until
+ * `warmMs` have passed (at most 200 runs): with kernel threads the JIT needs ~75–100
+ * steps of a small model to reach steady state (a new worker starts cold), against
+ * ~20–50 on one thread.
+ */
+export function timeItWarm(fn: () => void, reps: number, warmup: number, warmMs = 3000): number {
+  const t0 = performance.now();
+  for (let i = 0; i < 200 && (i < warmup || performance.now() - t0 < warmMs); i++) fn();
+  return timeIt(fn, reps, 0);
+}

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../../src/node.js';
-import { timeIt } from '../timing.js';
+import { timeItWarm } from '../timing.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,7 +51,7 @@ const step = () => {
   cost?.dataSync();
   cost?.dispose();
 };
-const ms = timeIt(step, reps, warmup);
+const ms = timeItWarm(step, reps, warmup);
 const layer = m.layers[0] as nm.layers.NeuralModuleLayer;
 console.log(
   JSON.stringify({
