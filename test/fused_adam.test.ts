@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { FusedAdamOptimizer } from '../src/optimizers/fused_adam.js';
 import { wasmSimdSupported } from '../src/kernels/wasm_kernels.js';
-import { readView } from '../src/optimizers/read_view.js';
+import { readView } from '../src/backend/host_view.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 
 /** max |a − b| / max(|b|, 1e-3) over elements, and max |a − b|. */

@@ -627,3 +627,52 @@ describe('adamUpdate', () => {
     if (kind === 'wasm') expect(() => k.adamUpdate(new Float32Array(16), g, m, v, coef(1))).toThrow(/adamUpdate: 'w' is not a view/);
   });
 });
+
+describe('permuteIn / permuteOut', () => {
+  /** A seeded permutation of [0, p). */
+  function permutation(p: number, r: () => number): Int32Array {
+    const a = Int32Array.from({ length: p }, (_, i) => i);
+    for (let i = p - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+  const kinds = wasmSimdSupported() ? (['wasm', 'js'] as const) : (['js'] as const);
+
+  it.each(kinds)('%s: transpose with the permutation (and scale), the inverse restores the input', (kind) => {
+    const k = sparseKernels(kind);
+    for (const [p, B] of [
+      [1, 1],
+      [7, 3],
+      [37, 16],
+      [50, 17],
+      [300, 64],
+      [130, 129],
+    ] as const) {
+      const r = rng(p * 1000 + B);
+      k.arena.reset(arenaBytes([p, p * B, p * B, p * B, p * B]));
+      const perm = k.arena.i32(p);
+      perm.set(permutation(p, r));
+      const [src, scale, mid, back] = [0, 1, 2, 3].map(() => k.arena.f32(p * B));
+      for (let i = 0; i < p * B; i++) [src[i], scale[i]] = [r() * 4 - 2, r() * 2 - 1];
+      k.permuteIn(src, perm, B, mid, null);
+      for (let q = 0; q < p; q++) for (let b = 0; b < B; b++) expect(mid[q * B + b]).toBe(src[b * p + perm[q]]);
+      k.permuteOut(mid, perm, B, back);
+      expect(bitsEqual(back, src)).toBe(true);
+      k.permuteIn(src, perm, B, mid, scale);
+      for (let q = 0; q < p; q++) for (let b = 0; b < B; b++) expect(mid[q * B + b]).toBe(Math.fround(src[b * p + perm[q]] * scale[q * B + b]));
+    }
+  });
+
+  it('rejects a perm entry out of range and short arrays, naming the argument', () => {
+    const k = sparseKernels('js');
+    k.arena.reset(arenaBytes([3, 6, 6]));
+    const perm = k.arena.i32(3);
+    perm.set([0, 3, 1]);
+    const [src, out] = [k.arena.f32(6), k.arena.f32(6)];
+    expect(() => k.permuteIn(src, perm, 2, out, null)).toThrow(/permuteIn: 'perm\[1\]' is 3, not a node index in \[0, 3\)/);
+    perm.set([0, 2, 1]);
+    expect(() => k.permuteOut(src, perm, 3, out)).toThrow(/permuteOut: 'src' has length 6 but needs p·B = 9/);
+  });
+});

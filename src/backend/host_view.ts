@@ -35,3 +35,15 @@ export function hostView(t: tf.Tensor): Float32Array | null {
   }
   return null;
 }
+
+/**
+ * The values of a float32 tensor, without a copy where the backend allows it: on the
+ * wasm backend a view of its heap (valid until tfjs allocates again: use it at once,
+ * read-only), elsewhere dataSync() (the cpu backend's own store: read-only too).
+ *
+ * @example
+ * scratch.set(readView(variable)); // one copy, straight from the backend
+ */
+export function readView(t: tf.Tensor): Float32Array {
+  return hostView(t) ?? (t.dataSync() as Float32Array);
+}

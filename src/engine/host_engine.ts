@@ -7,7 +7,7 @@
  * one read of z and of the kept weights, one upload of the result.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostView } from '../backend/host_view.js';
+import { hostView, readView } from '../backend/host_view.js';
 import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../kernels/index.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../solvers/host_types.js';
 import { getHostSolver } from '../solvers/registry.js';
@@ -49,6 +49,8 @@ function arenaLengths(plan: HostPlan, batch: number, options: ResolvedSolverOpti
   return [
     p * batch,
     p * batch,
+    p * batch,
+    p,
     ...csrSizes,
     ...new Array<number>(hostWorkspaceArrays(options) + 1).fill(rows),
     ...new Array<number>(hostWorkspaceSmall(options)).fill(batch),
@@ -65,8 +67,8 @@ export function hostChunkRows(plan: HostPlan, options: ResolvedSolverOptions, ba
 
 /**
  * Sizes the arena for one solve and allocates everything in it: two `[p, batch]`
- * arrays, the two edge structures with their weights, the solver's workspace and
- * one step-sized scratch array.
+ * node-major arrays, the row-major batch and the schedule order, the two edge
+ * structures with their weights, the solver's workspace and one step-sized scratch array.
  */
 function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options: ResolvedSolverOptions, values: Float32Array, pair: [HostCsr, HostCsr]) {
   const p = plan.schedule.p;
@@ -78,11 +80,15 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   // Every block array is written before it is read (the solvers' too), so none is zero-filled:
   // at p = 3000, batch 128 that is ~40 MB of memset per solve (as much as the sparse products).
   const full = [arena.f32(p * batch, false), arena.f32(p * batch, false)];
+  // The batch rows in the tensors' row-major layout (input, then output), and the schedule order.
+  const rowMajor = arena.f32(p * batch, false);
+  const perm = arena.i32(p);
+  perm.set(plan.schedule.perm);
   const [ext, int] = pair.map((c) => toArena(arena, c, values));
   const arrays = Array.from({ length: count }, () => arena.f32(rows, false));
   const scratch = arena.f32(rows, false);
   const small = Array.from({ length: nSmall }, () => arena.f32(batch));
-  return { full, ext, int, arrays, scratch, small };
+  return { full, rowMajor, perm, ext, int, arrays, scratch, small };
 }
 
 function workspace(kernels: SparseKernels, arrays: Float32Array[], small: Float32Array[], n: number, batch: number): HostWorkspace {
@@ -96,7 +102,10 @@ interface HostState {
   values: Float32Array;
 }
 
-/** Solves x = z + f(x)·A. `z` is `[batch, p]` row-major in node order (bias included). */
+/**
+ * Solves x = z + f(x)·A. `z` is `[batch, p]` row-major in node order (bias included);
+ * h = f(x*) goes into `out` (the same layout).
+ */
 function forwardSolve(
   z: Float32Array,
   batch: number,
@@ -105,13 +114,15 @@ function forwardSolve(
   ctx: EngineContext,
   kernels: SparseKernels,
   stats: SolveStats,
+  out: Float32Array,
 ): HostState {
-  const { perm, steps } = plan.schedule;
+  const { steps } = plan.schedule;
   const { act, solver: options } = ctx;
   const B = batch;
-  const { full, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, B, options, values, [plan.fwdExt, plan.fwdInt]);
+  const { full, rowMajor, perm, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, B, options, values, [plan.fwdExt, plan.fwdInt]);
   const [X, F] = full;
-  permuteInto(z, perm, B, X, null);
+  rowMajor.set(z);
+  kernels.permuteIn(rowMajor, perm, B, X, null);
   const solve = getHostSolver(options.method);
   for (const step of steps) {
     const { start: s, end: e } = step;
@@ -134,10 +145,12 @@ function forwardSolve(
     }
     act.hostApply(xs, fs, kernels);
   }
+  kernels.permuteOut(F, perm, B, rowMajor);
+  out.set(rowMajor);
   return { x: X.slice(), fx: F.slice(), values };
 }
 
-/** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; returns the permuted node-major v. */
+/** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; v goes into `out` (row-major `[batch, p]`, node order). */
 function adjointSolve(
   dy: Float32Array,
   batch: number,
@@ -146,14 +159,16 @@ function adjointSolve(
   ctx: EngineContext,
   kernels: SparseKernels,
   stats: SolveStats,
-): Float32Array {
-  const { perm, steps } = plan.schedule;
+  out: Float32Array,
+): void {
+  const { steps } = plan.schedule;
   const { act, backwardSolver: options } = ctx;
   const B = batch;
-  const { full, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, fwd.values, [plan.adjExt, plan.adjInt]);
+  const { full, rowMajor, perm, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, fwd.values, [plan.adjExt, plan.adjInt]);
   const [V, D] = full;
   act.hostDerivative(fwd.x, fwd.fx, D);
-  permuteInto(dy, perm, B, V, D);
+  rowMajor.set(dy);
+  kernels.permuteIn(rowMajor, perm, B, V, D);
   const solve = getHostSolver(options.method);
   for (let i = steps.length - 1; i >= 0; i--) {
     const { start: s, end: e, iterative } = steps[i];
@@ -179,53 +194,20 @@ function adjointSolve(
     addStats(stats, sol.stats);
     vs.set(sol.value);
   }
-  return V.slice();
+  kernels.permuteOut(V, perm, B, rowMajor);
+  out.set(rowMajor);
 }
 
-/** Batch columns per tile of the (un)permutations: one 64-byte line of a node-major row. */
-const TILE = 16;
-
-/**
- * Permutes row-major `[B, p]` `src` into node-major `out` (`out[q·B + b] = src[b·p + perm[q]]`),
- * times `scale[q·B + b]` when given; tiled over 16 columns so both sides stay in cache.
- */
-function permuteInto(src: Float32Array, perm: Int32Array, B: number, out: Float32Array, scale: Float32Array | null): void {
-  const p = perm.length;
-  for (let b0 = 0; b0 < B; b0 += TILE) {
-    const b1 = Math.min(B, b0 + TILE);
-    for (let q = 0; q < p; q++) {
-      const node = perm[q];
-      const o = q * B;
-      if (scale === null) for (let b = b0; b < b1; b++) out[o + b] = src[b * p + node];
-      else for (let b = b0; b < b1; b++) out[o + b] = src[b * p + node] * scale[o + b];
-    }
-  }
-}
-
-/** Un-permutes a node-major `[p, rows]` chunk into rows [b0, b0 + rows) of the row-major `[batch, p]` `out`; returns the first row (of the whole batch) holding NaN/Inf, or −1. */
-function unpermuteInto(a: Float32Array, perm: Int32Array, rows: number, out: Float32Array, b0: number): number {
-  const p = perm.length;
-  let badRow = -1;
-  for (let c0 = 0; c0 < rows; c0 += TILE) {
-    const c1 = Math.min(rows, c0 + TILE);
-    for (let q = 0; q < p; q++) {
-      const node = perm[q];
-      const base = q * rows;
-      for (let b = c0; b < c1; b++) out[(b0 + b) * p + node] = a[base + b];
-    }
-  }
-  // NaN/Inf check after the copy: v − v is 0 exactly for finite v.
-  for (let b = 0; b < rows && badRow < 0; b++) {
-    const o = (b0 + b) * p;
+/** The first of `rows` rows of row-major `a` (`[rows, p]`) holding NaN or ±Infinity, or −1 (v − v is 0 exactly for finite v). */
+function firstBadRow(a: Float32Array, rows: number, p: number): number {
+  for (let b = 0; b < rows; b++) {
+    const o = b * p;
     for (let j = 0; j < p; j++) {
-      const v = out[o + j];
-      if (v - v !== 0) {
-        badRow = b;
-        break;
-      }
+      const v = a[o + j];
+      if (v - v !== 0) return b;
     }
   }
-  return badRow < 0 ? -1 : b0 + badRow;
+  return -1;
 }
 
 /** Merges the stats of row chunks solved one after the other: iterations of the longest, the worst row (in batch numbering). */
@@ -267,37 +249,34 @@ export const hostEngine: SolveEngine = {
     const p = plan.schedule.p;
     const batch = z.shape[0];
     const values = keptValues(w, gatherIndex, plan.gatherIndex);
-    const zs = z.dataSync() as Float32Array;
+    const zs = readView(z);
     const stats = emptyStats();
     const out = new Float32Array(batch * p);
-    let badRow = -1;
     const states: Array<{ b0: number; rows: number; state: HostState }> = [];
     const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
     for (const [b0, b1] of chunks(batch, size)) {
       const part = emptyStats();
-      const state = forwardSolve(zs.subarray(b0 * p, b1 * p), b1 - b0, values, plan, ctx, sparseKernels(), part);
+      const state = forwardSolve(zs.subarray(b0 * p, b1 * p), b1 - b0, values, plan, ctx, sparseKernels(), part, out.subarray(b0 * p, b1 * p));
       mergeChunk(stats, part, b0);
-      const bad = unpermuteInto(state.fx, plan.schedule.perm, b1 - b0, out, b0);
-      if (badRow < 0) badRow = bad;
       states.push({ b0, rows: b1 - b0, state });
     }
+    const badRow = firstBadRow(out, batch, p);
     return { h: tf.tensor2d(out, [batch, p]), stats, badRow, saved: [], state: states };
   },
   adjoint(dy: tf.Tensor2D, _saved: tf.Tensor[], state: unknown, ctx: EngineContext) {
     const { plan } = ctx.partition.host();
     const p = plan.schedule.p;
     const batch = dy.shape[0];
-    const dys = dy.dataSync() as Float32Array;
+    const dys = readView(dy);
     const stats = emptyStats();
     const out = new Float32Array(batch * p);
-    let badRow = -1;
     for (const c of state as Array<{ b0: number; rows: number; state: HostState }>) {
       const part = emptyStats();
-      const vp = adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.rows, c.state, plan, ctx, sparseKernels(), part);
+      const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
+      adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.rows, c.state, plan, ctx, sparseKernels(), part, rows);
       mergeChunk(stats, part, c.b0);
-      const bad = unpermuteInto(vp, plan.schedule.perm, c.rows, out, c.b0);
-      if (badRow < 0) badRow = bad;
     }
+    const badRow = firstBadRow(out, batch, p);
     return { v: tf.tensor2d(out, [batch, p]), stats, badRow };
   },
 };

@@ -242,6 +242,14 @@ export interface SparseKernels {
    * must not overlap h, v or packed.
    */
   gemmNT(h: Float32Array, v: Float32Array, p: number, B: number, out: Float32Array, packed: Float32Array): void;
+  /**
+   * From the tensors' row-major `[B, p]` to the solve's node-major `[p, B]`:
+   * out[q·B+b] = src[b·p + perm[q]] (times scale[q·B+b] when scale is given), p =
+   * perm.length. A pure copy (one f32 product with scale); out must not overlap src or scale.
+   */
+  permuteIn(src: Float32Array, perm: Int32Array, B: number, out: Float32Array, scale: Float32Array | null): void;
+  /** The inverse of {@link permuteIn} (without scale): out[b·p + perm[q]] = src[q·B+b]; out must not overlap src. */
+  permuteOut(src: Float32Array, perm: Int32Array, B: number, out: Float32Array): void;
   /** out[k·B+b] += g[b]·a[k·B+b] for k in [lo, hi)  (per-sample axpy; g has length B). */
   axpyRows(g: Float32Array, a: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void;
 

@@ -153,6 +153,58 @@ export function checkGemmArgs(h: Float32Array, v: Float32Array, p: number, B: nu
 }
 
 /**
+ * Checks of {@link SparseKernels.permuteIn} and `permuteOut`: lengths p·B, perm a
+ * list of node indices in [0, p) (O(p)), out disjoint from the inputs. Throws a
+ * ConfigError naming the argument.
+ *
+ * @example
+ * checkPermuteArgs('permuteIn', src, perm, B, out, null);
+ */
+export function checkPermuteArgs(where: string, src: Float32Array, perm: Int32Array, B: number, out: Float32Array, scale: Float32Array | null): void {
+  const p = perm.length;
+  checkInt(where, 'B', B, 0);
+  for (const [name, a] of [
+    ['src', src],
+    ['out', out],
+    ['scale', scale],
+  ] as const) {
+    if (a !== null && a.length < p * B) throw new ConfigError(`${where}: '${name}' has length ${a.length} but needs p·B = ${p * B}.`);
+  }
+  for (let q = 0; q < p; q++) {
+    if (!(perm[q] >= 0 && perm[q] < p)) throw new ConfigError(`${where}: 'perm[${q}]' is ${perm[q]}, not a node index in [0, ${p}).`);
+  }
+  checkDisjoint(where, 'src', src, 0, p * B, 'out', out, 0, p * B);
+  if (scale !== null) checkDisjoint(where, 'scale', scale, 0, p * B, 'out', out, 0, p * B);
+}
+
+/** permuteIn without checks, tiled over 16 columns like the wasm kernel. */
+function permuteIn(src: Float32Array, perm: Int32Array, B: number, out: Float32Array, scale: Float32Array | null): void {
+  const p = perm.length;
+  for (let b0 = 0; b0 < B; b0 += 16) {
+    const b1 = Math.min(B, b0 + 16);
+    for (let q = 0; q < p; q++) {
+      const node = perm[q],
+        o = q * B;
+      if (scale === null) for (let b = b0; b < b1; b++) out[o + b] = src[b * p + node];
+      else for (let b = b0; b < b1; b++) out[o + b] = fround(src[b * p + node] * scale[o + b]);
+    }
+  }
+}
+
+/** permuteOut without checks. */
+function permuteOut(src: Float32Array, perm: Int32Array, B: number, out: Float32Array): void {
+  const p = perm.length;
+  for (let b0 = 0; b0 < B; b0 += 16) {
+    const b1 = Math.min(B, b0 + 16);
+    for (let q = 0; q < p; q++) {
+      const node = perm[q],
+        o = q * B;
+      for (let b = b0; b < b1; b++) out[b * p + node] = src[o + b];
+    }
+  }
+}
+
+/**
  * Checks of {@link SparseKernels.relativeStep}: equal lengths. Throws a ConfigError naming the argument.
  *
  * @example
@@ -495,6 +547,14 @@ export function createJsKernels(): SparseKernels {
     gemmNT(h, v, p, B, out, packed) {
       checkGemmArgs(h, v, p, B, out, packed);
       gemmNTJs(h, v, 0, p, p, B, out, p);
+    },
+    permuteIn(src, perm, B, out, scale) {
+      checkPermuteArgs('permuteIn', src, perm, B, out, scale);
+      permuteIn(src, perm, B, out, scale);
+    },
+    permuteOut(src, perm, B, out) {
+      checkPermuteArgs('permuteOut', src, perm, B, out, null);
+      permuteOut(src, perm, B, out);
     },
   };
 }

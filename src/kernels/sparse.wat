@@ -269,6 +269,70 @@
             (br_if $c1 (i32.lt_u (local.tee $po (i32.add (local.get $po) (i32.const 4))) (local.get $pend)))))
         (br_if $row (i32.lt_s (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $hi))))))
 
+  ;; ---- Permutations between the tensors' row-major [B, p] layout (nodes in their own
+  ;; order) and the solve's node-major [p, B] layout (nodes in schedule order perm),
+  ;; for node-major rows q in [lo, hi). Columns go in tiles of 16, so the 16 strided
+  ;; rows of the row-major side stay in cache. Pure copies (permuteIn: one f32 product
+  ;; when scale is not 0).
+
+  ;; permuteIn: out[q*B + b] = src[b*p + perm[q]] (* scale[q*B + b] when scale != 0)
+  (func (export "permuteIn")
+    (param $src i32) (param $perm i32) (param $lo i32) (param $hi i32) (param $p i32) (param $B i32) (param $out i32) (param $scale i32)
+    (local $pb i32) (local $b0 i32) (local $b1 i32) (local $q i32) (local $s i32) (local $o i32) (local $oe i32) (local $ds i32) (local $v f32)
+    (local.set $pb (i32.shl (local.get $p) (i32.const 2)))
+    (local.set $ds (i32.sub (local.get $scale) (local.get $out)))
+    (block $done
+      (loop $tile
+        (br_if $done (i32.ge_s (local.get $b0) (local.get $B)))
+        (local.set $b1 (select (i32.add (local.get $b0) (i32.const 16)) (local.get $B)
+          (i32.lt_s (i32.add (local.get $b0) (i32.const 16)) (local.get $B))))
+        (local.set $q (local.get $lo))
+        (block $qd
+          (loop $ql
+            (br_if $qd (i32.ge_s (local.get $q) (local.get $hi)))
+            (local.set $s (i32.add (i32.add (local.get $src) (i32.mul (local.get $b0) (local.get $pb)))
+              (i32.shl (i32.load (i32.add (local.get $perm) (i32.shl (local.get $q) (i32.const 2)))) (i32.const 2))))
+            (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b0)) (i32.const 2))))
+            (local.set $oe (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b1)) (i32.const 2))))
+            (loop $bl
+              (local.set $v (f32.load (local.get $s)))
+              (if (local.get $scale)
+                (then (local.set $v (f32.mul (local.get $v) (f32.load (i32.add (local.get $o) (local.get $ds)))))))
+              (f32.store (local.get $o) (local.get $v))
+              (local.set $s (i32.add (local.get $s) (local.get $pb)))
+              (br_if $bl (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 4))) (local.get $oe))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $ql)))
+        (local.set $b0 (local.get $b1))
+        (br $tile))))
+
+  ;; permuteOut: out[b*p + perm[q]] = src[q*B + b]
+  (func (export "permuteOut")
+    (param $src i32) (param $perm i32) (param $lo i32) (param $hi i32) (param $p i32) (param $B i32) (param $out i32)
+    (local $pb i32) (local $b0 i32) (local $b1 i32) (local $q i32) (local $s i32) (local $se i32) (local $o i32)
+    (local.set $pb (i32.shl (local.get $p) (i32.const 2)))
+    (block $done
+      (loop $tile
+        (br_if $done (i32.ge_s (local.get $b0) (local.get $B)))
+        (local.set $b1 (select (i32.add (local.get $b0) (i32.const 16)) (local.get $B)
+          (i32.lt_s (i32.add (local.get $b0) (i32.const 16)) (local.get $B))))
+        (local.set $q (local.get $lo))
+        (block $qd
+          (loop $ql
+            (br_if $qd (i32.ge_s (local.get $q) (local.get $hi)))
+            (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b0)) (i32.const 2))))
+            (local.set $se (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b1)) (i32.const 2))))
+            (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $b0) (local.get $pb)))
+              (i32.shl (i32.load (i32.add (local.get $perm) (i32.shl (local.get $q) (i32.const 2)))) (i32.const 2))))
+            (loop $bl
+              (f32.store (local.get $o) (f32.load (local.get $s)))
+              (local.set $o (i32.add (local.get $o) (local.get $pb)))
+              (br_if $bl (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 4))) (local.get $se))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $ql)))
+        (local.set $b0 (local.get $b1))
+        (br $tile))))
+
   ;; ---- Element-wise kernels over n contiguous f32 (the solvers' per-iteration
   ;; bookkeeping). 4 elements per step, then the n % 4 tail one at a time; every
   ;; step loads all its inputs before it stores, so an output may be one of the

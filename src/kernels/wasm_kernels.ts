@@ -13,6 +13,7 @@ import {
   checkAxpyRowsArgs,
   checkDotRowsArgs,
   checkGemmArgs,
+  checkPermuteArgs,
   checkRelativeStepArgs,
   checkSpmmArgs,
   checkTanhArgs,
@@ -26,6 +27,10 @@ import type { KernelTeam } from './threads/team.js';
 /** The exports of both kernel modules (sparse.wat, gemm.wat); every pointer is a byte offset into `env.memory`. */
 export interface SparseExports extends GemmExports {
   spmm(ptr: number, idx: number, w: number, lo: number, hi: number, x: number, out: number, B: number): void;
+  /** Node-major rows [lo, hi) of permuteIn; scale 0: none. */
+  permuteIn(src: number, perm: number, lo: number, hi: number, p: number, B: number, out: number, scale: number): void;
+  /** Node-major rows [lo, hi) of permuteOut. */
+  permuteOut(src: number, perm: number, lo: number, hi: number, p: number, B: number, out: number): void;
   /** Columns [0, nb) of rows [lo, hi); B is the row stride (nb ≤ B). */
   dotRows(a: number, c: number, lo: number, hi: number, B: number, out: number, nb: number): void;
   axpyRows(g: number, a: number, lo: number, hi: number, B: number, out: number): void;
@@ -86,7 +91,20 @@ export function wasmSimdSupported(): boolean {
 
 let simdSupported: boolean | null = null;
 
-const EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate', 'packV', 'gemmNT'] as const;
+const EXPORTS = [
+  'spmm',
+  'dotRows',
+  'axpyRows',
+  'tanh',
+  'relativeStep',
+  'addMul',
+  'andersonDiffs',
+  'adamUpdate',
+  'packV',
+  'gemmNT',
+  'permuteIn',
+  'permuteOut',
+] as const;
 
 function instantiate(memory: WebAssembly.Memory, modules: WebAssembly.Module[]): SparseExports {
   const exports: Record<string, unknown> = {};
@@ -242,6 +260,23 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
         diffs ? 1 : 0,
         g.length,
       );
+    },
+    permuteIn(src, perm, B, out, scale) {
+      const buf = memory.buffer;
+      inArena('permuteIn', 'src', src, buf);
+      inArena('permuteIn', 'perm', perm, buf);
+      inArena('permuteIn', 'out', out, buf);
+      if (scale !== null) inArena('permuteIn', 'scale', scale, buf);
+      checkPermuteArgs('permuteIn', src, perm, B, out, scale);
+      if (perm.length > 0 && B > 0) wasm.permuteIn(src.byteOffset, perm.byteOffset, 0, perm.length, perm.length, B, out.byteOffset, scale?.byteOffset ?? 0);
+    },
+    permuteOut(src, perm, B, out) {
+      const buf = memory.buffer;
+      inArena('permuteOut', 'src', src, buf);
+      inArena('permuteOut', 'perm', perm, buf);
+      inArena('permuteOut', 'out', out, buf);
+      checkPermuteArgs('permuteOut', src, perm, B, out, null);
+      if (perm.length > 0 && B > 0) wasm.permuteOut(src.byteOffset, perm.byteOffset, 0, perm.length, perm.length, B, out.byteOffset);
     },
     gemmNT(h, v, p, B, out, packed) {
       const buf = memory.buffer;

@@ -20,7 +20,7 @@ import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
 import { heapKernels, heapOffset, ownExclusively, uninitializedLike } from '../backend/wasm_heap.js';
 import { ConfigError, checkKeys, checkNumber, fail } from '../utils/errors.js';
-import { readView } from './read_view.js';
+import { readView } from '../backend/host_view.js';
 
 /** A named tensor, as tf.Optimizer's getWeights/setWeights/applyGradients take them. */
 type NamedTensor = { name: string; tensor: tf.Tensor };

@@ -12,7 +12,20 @@
  */
 
 /** The exports of src/kernels/sparse.wat and gemm.wat a worker can run, by command index. */
-export const KERNEL_EXPORTS = ['spmm', 'dotRows', 'axpyRows', 'tanh', 'relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate', 'packV', 'gemmNT'] as const;
+export const KERNEL_EXPORTS = [
+  'spmm',
+  'dotRows',
+  'axpyRows',
+  'tanh',
+  'relativeStep',
+  'addMul',
+  'andersonDiffs',
+  'adamUpdate',
+  'packV',
+  'gemmNT',
+  'permuteIn',
+  'permuteOut',
+] as const;
 
 /** Int32 slots of the command block. */
 export const SLOT = {

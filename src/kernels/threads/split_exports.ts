@@ -134,6 +134,30 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
         (v) => local.andersonDiffs(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]),
       );
     },
+    permuteIn(src, perm, lo, hi, p, B, out, scale) {
+      const run = (a: number[]) => local.permuteIn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
+      if (t <= 1) return run([src, perm, lo, hi, p, B, out, scale]);
+      const r = cuts(hi - lo, t, 1).map((k) => lo + k);
+      team.run(
+        id,
+        'permuteIn',
+        r.slice(0, -1).map((r0, i) => [src, perm, r0, r[i + 1], p, B, out, scale]),
+        run,
+      );
+    },
+    permuteOut(src, perm, lo, hi, p, B, out) {
+      const run = (a: number[]) => local.permuteOut(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+      const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
+      if (t <= 1) return run([src, perm, lo, hi, p, B, out]);
+      const r = cuts(hi - lo, t, 1).map((k) => lo + k);
+      team.run(
+        id,
+        'permuteOut',
+        r.slice(0, -1).map((r0, i) => [src, perm, r0, r[i + 1], p, B, out]),
+        run,
+      );
+    },
     packV: (v, p, B, vp) => local.packV(v, p, B, vp),
     gemmNT(h, vp, jLo, jHi, p, B, out, ldo) {
       const run = (a: number[]) => local.gemmNT(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
