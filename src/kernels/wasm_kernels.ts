@@ -17,7 +17,7 @@ import {
   checkRelativeStepArgs,
   checkSpmmArgs,
   checkTanhArgs,
-} from './js_kernels.js';
+} from './checks.js';
 import { gemmWasmBytes, type GemmExports } from './gemm.js';
 import { SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
 import { currentTeam } from './threads/current.js';
