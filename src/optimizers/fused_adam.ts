@@ -18,7 +18,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { arenaBytes, type AdamCoefficients, type SparseKernels } from '../kernels/arena.js';
 import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
-import { heapKernels, heapOffset, ownExclusively, uninitializedLike } from '../backend/wasm_heap.js';
+import { heapKernels } from '../backend/wasm_heap.js';
+import { heapAdamStep, tensorAdamStep, type Slot } from './adam_steps.js';
 import { ConfigError, checkKeys, checkNumber, fail } from '../utils/errors.js';
 import { readView } from '../backend/host_view.js';
 
@@ -48,20 +49,6 @@ export type FusedAdamKernels = 'auto' | 'heap' | 'wasm' | 'js';
 /** The backends on which the update runs fused over typed arrays. */
 const FUSED_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 const fround = Math.fround;
-
-/** The optimizer's state for the i-th variable of applyGradients (tfjs keys it by position too). */
-interface Slot {
-  /** The variable's name when the slot was made; the saved weights are `${name}/m`, `${name}/v`. */
-  name: string;
-  shape: number[];
-  size: number;
-  /** Moments as typed arrays (fused storage; views of the kernels' memory once laid out), or null. */
-  m: Float32Array | null;
-  v: Float32Array | null;
-  /** Moments as tensors (storage on the other backends), or null. */
-  mVar: tf.Variable | null;
-  vVar: tf.Variable | null;
-}
 
 const WHERE = 'optimizers.adam';
 
@@ -236,42 +223,13 @@ export class FusedAdamOptimizer extends tf.Optimizer {
     next.dispose();
   }
 
-  /**
-   * The update in the wasm backend's memory: one pass over w, g, m and v, the moments
-   * in place. The new weights go to a fresh tensor, which the variable then takes: tfjs-wasm caches XNNPACK operators with pre-packed weights
-   * per tensor, so a weight tensor must never change under the same id. Falls back to
-   * the tensor ops when the backend's bookkeeping is unreadable.
-   */
   private heapStep(heap: SparseExports, slot: Slot, value: tf.Variable, grad: tf.Tensor, c: AdamCoefficients): void {
     if (grad.size !== slot.size) fail(WHERE, `gradient of '${value.name}'`, grad.shape, `a tensor of ${slot.size} elements`);
-    const mVar = slot.mVar!,
-      vVar = slot.vVar!;
-    if (!ownExclusively(mVar) || !ownExclusively(vVar)) return this.tensorStep(slot, value, grad, c);
-    const next = uninitializedLike(value);
-    const [w, g, m, v, o] = [value, grad, mVar, vVar, next].map(heapOffset);
-    if (w === null || g === null || m === null || v === null || o === null) {
-      next.dispose();
-      return this.tensorStep(slot, value, grad, c);
-    }
-    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection1, biasCorrection2, epsilon, negLearningRate } = c;
-    heap.adamUpdate(w, g, m, v, slot.size, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection1, biasCorrection2, epsilon, negLearningRate, o);
-    value.assign(next);
-    next.dispose();
+    heapAdamStep(heap, slot, value, grad, c);
   }
 
-  /** tfjs AdamOptimizer's tensor ops, with the same f32 scalars. */
   private tensorStep(slot: Slot, value: tf.Variable, grad: tf.Tensor, c: AdamCoefficients): void {
-    tf.tidy(() => {
-      const mVar = slot.mVar!,
-        vVar = slot.vVar!;
-      const m = tf.add(tf.mul(mVar, c.beta1), tf.mul(grad, c.oneMinusBeta1));
-      const v = tf.add(tf.mul(vVar, c.beta2), tf.mul(tf.square(grad), c.oneMinusBeta2));
-      const mHat = tf.div(m, c.biasCorrection1);
-      const vHat = tf.div(v, c.biasCorrection2);
-      mVar.assign(m);
-      vVar.assign(v);
-      value.assign(tf.add(tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), c.epsilon)), c.negLearningRate), value));
-    });
+    tensorAdamStep(slot, value, grad, c);
   }
 
   private pickKernels(): SparseKernels {
