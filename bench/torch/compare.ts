@@ -91,7 +91,7 @@ const torchVersion = execFileSync(python, ['-c', 'import torch; print(torch.__ve
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
 const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
 console.log(
-  `\nTraining step (ms), median of ${rounds} interleaved rounds (each a median of 20 steps after 10 warm-up); commit ${commit}, ` +
+  `\nTraining step (ms), median of ${rounds} interleaved rounds (each a median of 20 steps; warm-up: PyTorch 10 steps, ours at least 10 steps and 3 s); commit ${commit}, ` +
     `torch ${torchVersion} (${python}); load average ${load(loadBefore)} before, ${load(loadAfter)} after.\n`,
 );
 console.log(`| configuration | ${sides.map((s) => s.name).join(' | ')} | ours (2 threads) / best PyTorch |`);
