@@ -173,10 +173,11 @@ if (installed) {
     expect(JSON.stringify(r.roundTrips) === '["file","IOHandler"]', `round trips ${r.roundTrips}`);
     return `loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)}, shape ${r.shape}, ${r.modules} modules, round trips ${r.roundTrips}`;
   });
-  await step('Node CJS: require() (CJS bundle), file:// round trip', async () => {
+  await step('Node CJS: require() (CJS bundle), file:// round trip, kernel threads', async () => {
     const r = lastJson(await node(['node-cjs.cjs']));
     expect(r.roundTrips[0] === 'file', `round trips ${r.roundTrips}`);
-    return `loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)}, shape ${r.shape}, round trips ${r.roundTrips}`;
+    expect(r.threads === 2 && r.threadsSameBits === true, `kernel threads: ${r.threads}, same bits ${r.threadsSameBits}`);
+    return `loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)}, shape ${r.shape}, round trips ${r.roundTrips}, 2 kernel threads give the same bits`;
   });
   await step('TypeScript strict, skipLibCheck false: nodenext ESM + .cts, then run; bundler resolution', async () => {
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
