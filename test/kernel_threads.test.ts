@@ -127,15 +127,16 @@ describe('kernel threads', () => {
     const two = createWasmKernels({ team });
     const alone = createWasmKernels({ team: null });
     const [total0, caller0] = [team.chunksTotal, team.chunksByCaller];
-    for (let seed = 5; seed < 9; seed++) {
+    // Which thread claims a chunk is up to the scheduler (the tests run two processes on two
+    // cores): keep going, within a bound, until the worker has taken at least one.
+    const byWorker = () => team.chunksTotal - total0 - (team.chunksByCaller - caller0);
+    for (let seed = 5; seed < 9 || (byWorker() === 0 && seed < 200); seed++) {
       const got = runAll(two, 900, 96, seed);
       const ref = runAll(alone, 900, 96, seed);
       ref.forEach((arr, i) => expect(Buffer.from(got[i].buffer).equals(Buffer.from(arr.buffer))).toBe(true));
     }
-    const total = team.chunksTotal - total0;
-    const byWorker = total - (team.chunksByCaller - caller0);
-    expect(total).toBeGreaterThan(0);
-    expect(byWorker).toBeGreaterThan(0);
+    expect(team.chunksTotal - total0).toBeGreaterThan(0);
+    expect(byWorker()).toBeGreaterThan(0);
   });
 });
 
