@@ -21,11 +21,9 @@ export function hostView(t: tf.Tensor): Float32Array | null {
   if (t.dtype !== 'float32' || t.isDisposed) return null;
   const name = tf.getBackend();
   if (name === 'wasm') {
-    const b = tf.backend() as unknown as { dataIdMap?: { get?(id: object): { memoryOffset?: unknown } | undefined }; wasm?: { HEAPU8?: unknown } };
-    const rec = b.dataIdMap?.get?.(t.dataId);
-    const heap = b.wasm?.HEAPU8;
-    const at = rec?.memoryOffset;
-    if (heap instanceof Uint8Array && typeof at === 'number' && at % 4 === 0 && at + 4 * t.size <= heap.byteLength) {
+    const heap = (tf.backend() as unknown as WasmBackendInternals).wasm?.HEAPU8;
+    const at = heapOffset(t);
+    if (heap instanceof Uint8Array && at !== null && at + 4 * t.size <= heap.byteLength) {
       return new Float32Array(heap.buffer, heap.byteOffset + at, t.size);
     }
   } else if (name === 'cpu') {
@@ -34,6 +32,34 @@ export function hostView(t: tf.Tensor): Float32Array | null {
     if (values instanceof Float32Array && values.length === t.size) return values;
   }
   return null;
+}
+
+/** The parts of tfjs-backend-wasm the package reads (checked before use). */
+export interface WasmBackendInternals {
+  wasm?: { HEAPU8?: unknown; asm?: { memory?: unknown } };
+  dataIdMap?: { get?(id: object): { memoryOffset?: unknown; refCount?: unknown } | undefined };
+}
+
+/**
+ * The wasm backend's bookkeeping of a tensor's data (heap offset, reference count), or
+ * undefined on other backends.
+ *
+ * @example
+ * wasmRecord(t)?.refCount; // 1
+ */
+export function wasmRecord(t: tf.Tensor): { memoryOffset?: unknown; refCount?: unknown } | undefined {
+  return (tf.backend() as unknown as WasmBackendInternals).dataIdMap?.get?.(t.dataId);
+}
+
+/**
+ * The byte offset of a float32 tensor's data in the wasm backend's memory, or null.
+ *
+ * @example
+ * heapOffset(variable); // e.g. 1048576
+ */
+export function heapOffset(t: tf.Tensor): number | null {
+  const at = wasmRecord(t)?.memoryOffset;
+  return t.dtype === 'float32' && typeof at === 'number' && at % 4 === 0 ? at : null;
 }
 
 /**

@@ -9,13 +9,9 @@
  * tensor shares ({@link ownExclusively}) and that no kernel has cached.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmRecord, type WasmBackendInternals } from './host_view.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
-
-interface WasmBackendInternals {
-  wasm?: { asm?: { memory?: unknown } };
-  dataIdMap?: { get?(id: object): { memoryOffset?: unknown; refCount?: unknown } | undefined };
-}
 
 const cache = new WeakMap<object, SparseExports | null>();
 
@@ -46,21 +42,6 @@ export function heapKernels(): SparseExports | null {
   return out;
 }
 
-function record(t: tf.Tensor): { memoryOffset?: unknown; refCount?: unknown } | undefined {
-  return (tf.backend() as unknown as WasmBackendInternals).dataIdMap?.get?.(t.dataId);
-}
-
-/**
- * The byte offset of a float32 tensor's data in the wasm backend's memory, or null.
- *
- * @example
- * heapOffset(variable); // e.g. 1048576
- */
-export function heapOffset(t: tf.Tensor): number | null {
-  const at = record(t)?.memoryOffset;
-  return t.dtype === 'float32' && typeof at === 'number' && at % 4 === 0 ? at : null;
-}
-
 /**
  * Makes variable `v` the only holder of its data (copying it once, with `v·1`, if a
  * clone or the tensor it was created from still shares it), so it can be written in
@@ -73,10 +54,10 @@ export function heapOffset(t: tf.Tensor): number | null {
  * if (ownExclusively(w)) kernels.adamUpdate(heapOffset(w)!, ...);
  */
 export function ownExclusively(v: tf.Variable): boolean {
-  const refs = record(v)?.refCount;
+  const refs = wasmRecord(v)?.refCount;
   if (typeof refs !== 'number') return false;
   if (refs > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
-  return record(v)?.refCount === 1;
+  return wasmRecord(v)?.refCount === 1;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
 import { gemmWasmBytes, type GemmExports } from './gemm.js';
 import { SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
 import { currentTeam } from './threads/current.js';
+import { KERNEL_EXPORTS } from './threads/protocol.js';
 import { splitExports } from './threads/split_exports.js';
 import type { KernelTeam } from './threads/team.js';
 
@@ -91,20 +92,8 @@ export function wasmSimdSupported(): boolean {
 
 let simdSupported: boolean | null = null;
 
-const EXPORTS = [
-  'spmm',
-  'dotRows',
-  'axpyRows',
-  'tanh',
-  'relativeStep',
-  'addMul',
-  'andersonDiffs',
-  'adamUpdate',
-  'packV',
-  'gemmNT',
-  'permuteIn',
-  'permuteOut',
-] as const;
+/** Every export both kernel modules must provide (the command table of the kernel threads). */
+const EXPORTS = KERNEL_EXPORTS;
 
 function instantiate(memory: WebAssembly.Memory, modules: WebAssembly.Module[]): SparseExports {
   const exports: Record<string, unknown> = {};

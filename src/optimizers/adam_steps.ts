@@ -3,7 +3,8 @@
  * op sequence (any backend), and the fused kernel over tfjs-backend-wasm's own memory.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, ownExclusively, uninitializedLike } from '../backend/wasm_heap.js';
+import { heapOffset } from '../backend/host_view.js';
+import { ownExclusively, uninitializedLike } from '../backend/wasm_heap.js';
 import type { AdamCoefficients } from '../kernels/arena.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 
