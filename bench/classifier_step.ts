@@ -6,6 +6,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { timeItWarm } from './timing.js';
 
+/**
+ * One training step of `model` on (x, y) with softmax cross-entropy, the cost read back.
+ *
+ * @example
+ * const step = softmaxStep(model, tf.train.adam(1e-3), x, y); step();
+ */
+export function softmaxStep(model: tf.LayersModel, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): () => void {
+  return () => {
+    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true);
+    cost?.dataSync();
+    cost?.dispose();
+  };
+}
+
 /** The shapes of one timed model. */
 export interface StepShape {
   batch: number;
@@ -28,15 +42,7 @@ export function classifierStepMs(hidden: () => tf.layers.Layer, optimizer: () =>
   const x = tf.randomNormal([s.batch, s.features], 0, 1, 'float32', 1);
   const labels = tf.randomUniform([s.batch], 0, s.classes, 'int32', 2);
   const y = tf.oneHot(labels as tf.Tensor1D, s.classes);
-  const ms = timeItWarm(
-    () => {
-      const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true);
-      cost?.dataSync();
-      cost?.dispose();
-    },
-    reps,
-    warmup,
-  );
+  const ms = timeItWarm(softmaxStep(m, opt, x, y), reps, warmup);
   tf.dispose([x, y, labels]);
   m.dispose();
   opt.dispose();

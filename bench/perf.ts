@@ -22,6 +22,8 @@ import { hostEngine } from '../src/engine/host_engine.js';
 import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
 import * as kernels from '../src/kernels/index.js';
+import { softmaxStep } from './classifier_step.js';
+import { letterEpoch } from './letter_epoch.js';
 import { roundTwo } from './round2.js';
 import { timeIt as timeAlone } from './timing.js';
 
@@ -37,15 +39,10 @@ await tf.setBackend(backend);
 await tf.ready();
 
 const timeIt = (fn: () => void, n = reps, warm = warmup) => timeAlone(fn, n, warm);
+/** UCI letter for the --large epochs (item 3, R2.4). */
+const letterFile = `${arg('data', fileURLToPath(new URL('../../shared/datasets', import.meta.url)))}/letter.csv`;
 
-function trainStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): () => void {
-  const opt = model.optimizer;
-  return () => {
-    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true);
-    cost?.dataSync();
-    cost?.dispose();
-  };
-}
+const trainStep = (model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) => softmaxStep(model, model.optimizer, x, y);
 
 function classifier(hidden: tf.layers.Layer, classes = 10): tf.Sequential {
   const m = tf.sequential();
@@ -196,32 +193,21 @@ for (const method of ['anderson', 'picard'] as const) {
 
 // 3. p = 3000, ρ = 0.01: one epoch on letter (16000 samples, batch 128).
 if (process.argv.includes('--large')) {
-  const dir = arg('data', fileURLToPath(new URL('../../shared/datasets', import.meta.url)));
-  const file = `${dir}/letter.csv`;
+  const file = letterFile;
   if (!existsSync(file)) {
     report('3. p=3000 epoch on letter', 'not measured', '≤ 120 s, ≤ 2 GB', `no ${file} (pass --data DIR)`);
   } else {
-    const t = await nm.datasets.loadCsv(file);
-    const idx = nm.datasets.stratifiedSplit(t.y, [0.8, 0.2], 1)[0];
-    const tr = nm.datasets.standardize(nm.datasets.subset(t, idx), nm.datasets.featureStats(nm.datasets.subset(t, idx)));
-    const xs = tf.tensor2d(tr.x, [tr.numSamples, tr.numFeatures]);
-    const ys = tf.oneHot(tf.tensor1d(tr.y, 'int32'), t.classes.length);
-    const big = classifier(
-      nm.layers.neuralModule({ inputShape: [tr.numFeatures], units: 3000, density: 0.01, solver: { method: 'anderson', tol } }),
-      t.classes.length,
+    const run = await letterEpoch(
+      file,
+      (n) => nm.layers.neuralModule({ inputShape: [n], units: 3000, density: 0.01, solver: { method: 'anderson', tol } }),
+      tf.train.adam(0.001),
+      'p=3000',
     );
-    let peak = 0;
-    const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
-    const timer = setInterval(sample, 200);
-    const t0 = performance.now();
-    await big.fit(xs, ys, { epochs: 1, batchSize: 128, verbose: 0, callbacks: [nm.callbacks.progress({ label: 'p=3000' })] });
-    const secs = (performance.now() - t0) / 1000;
-    clearInterval(timer);
-    sample();
-    const s = (big.layers[0] as nm.layers.NeuralModuleLayer).structure();
+    const s = (run.model.layers[0] as nm.layers.NeuralModuleLayer).structure();
+    run.model.dispose();
     report(
-      `3. p=3000, ρ 0.01 epoch on letter (${tr.numSamples} samples, batch 128)`,
-      `${secs.toFixed(1)} s, peak RSS ${(peak / 2 ** 30).toFixed(2)} GB`,
+      `3. p=3000, ρ 0.01 epoch on letter (${run.samples} samples, batch 128)`,
+      `${run.seconds.toFixed(1)} s, peak RSS ${run.peakGiB.toFixed(2)} GB`,
       '≤ 120 s, ≤ 2 GB',
       `largest module ${s.largestModule}, ${s.modules.length} modules`,
     );
@@ -230,13 +216,12 @@ if (process.argv.includes('--large')) {
 
 // R2. Issue 15's goals.
 const threadsArg = arg('threads', 'auto');
-const letter = `${arg('data', fileURLToPath(new URL('../../shared/datasets', import.meta.url)))}/letter.csv`;
 const phases = await roundTwo({
   threads: threadsArg === 'auto' ? 'auto' : Number(threadsArg),
   reps: Math.max(10, Math.floor(reps / 2)),
   warmup: Math.max(5, Math.floor(warmup / 2)),
   rounds: Number(arg('rounds', '3')),
-  letterCsv: process.argv.includes('--large') && existsSync(letter) ? letter : null,
+  letterCsv: process.argv.includes('--large') && existsSync(letterFile) ? letterFile : null,
   report,
 });
 

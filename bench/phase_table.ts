@@ -12,6 +12,7 @@ import { graphGradient } from '../src/engine/op.js';
 import { Partition } from '../src/engine/partition.js';
 import { nodeActivation } from '../src/layers/node_activation.js';
 import { matMulT } from '../src/utils/matmul.js';
+import { softmaxStep } from './classifier_step.js';
 import { timeIt, timeItWarm } from './timing.js';
 
 /** What to measure; every field has the letter-step default. */
@@ -61,15 +62,7 @@ export function measurePhases(o: PhaseOptions = {}): { rows: PhaseRow[]; whole: 
   const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1) as tf.Tensor2D;
   const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2), classes);
   const rows: PhaseRow[] = [];
-  const whole = timeItWarm(
-    () => {
-      const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true);
-      cost?.dataSync();
-      cost?.dispose();
-    },
-    reps,
-    20,
-  );
+  const whole = timeItWarm(softmaxStep(model, opt, x, y), reps, 20);
 
   const [U, W] = layer.getWeights() as tf.Tensor2D[];
   const partition = new Partition(layer.edges());

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as nm from '../src/node.js';
 import { measurePhases, phaseMarkdown } from './phase_table.js';
 import { classifierStepMs } from './classifier_step.js';
+import { letterEpoch } from './letter_epoch.js';
 import { median } from './timing.js';
 
 /** Options of {@link roundTwo}. */
@@ -102,32 +103,14 @@ export async function roundTwo(o: RoundTwoOptions): Promise<string> {
   const phases = phaseMarkdown(measurePhases({ p: 3000, density: 0.01, batch: 128, features: 16, classes: 26, reps: 15, optimizer: 'nm' }));
 
   if (o.letterCsv !== null) {
-    const data = await nm.datasets.loadCsv(o.letterCsv);
-    const idx = nm.datasets.stratifiedSplit(data.y, [0.8, 0.2], 1)[0];
-    const train = nm.datasets.subset(data, idx);
-    const tr = nm.datasets.standardize(train, nm.datasets.featureStats(train));
-    const xs = tf.tensor2d(tr.x, [tr.numSamples, tr.numFeatures]);
-    const ys = tf.oneHot(tf.tensor1d(tr.y, 'int32'), data.classes.length);
-    const model = tf.sequential();
-    model.add(nmLayer(3000, tr.numFeatures, 0.01)());
-    model.add(tf.layers.dense({ units: data.classes.length, activation: 'softmax' }));
-    model.compile({ optimizer: nm.optimizers.adam({ learningRate: 1e-3 }), loss: 'categoricalCrossentropy' });
-    let peak = 0;
-    const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
-    const timer = setInterval(sample, 200);
-    const t0 = performance.now();
-    await model.fit(xs, ys, { epochs: 1, batchSize: 128, verbose: 0, callbacks: [nm.callbacks.progress({ label: 'letter p=3000 (tuned)' })] });
-    const secs = (performance.now() - t0) / 1000;
-    clearInterval(timer);
-    sample();
+    const run = await letterEpoch(o.letterCsv, (n) => nmLayer(3000, n, 0.01)(), nm.optimizers.adam({ learningRate: 1e-3 }), 'letter p=3000 (tuned)');
+    run.model.dispose();
     o.report(
-      `R2.4 NM(3000, ρ 0.01) epoch on letter (${tr.numSamples} samples, batch 128), tuned`,
-      `${secs.toFixed(1)} s, peak RSS ${(peak / 2 ** 30).toFixed(2)} GB`,
+      `R2.4 NM(3000, ρ 0.01) epoch on letter (${run.samples} samples, batch 128), tuned`,
+      `${run.seconds.toFixed(1)} s, peak RSS ${run.peakGiB.toFixed(2)} GB`,
       '≤ 10 s, ≤ 2 GB',
       `${threads} kernel thread(s)`,
     );
-    tf.dispose([xs, ys]);
-    model.dispose();
   }
   nm.backend.fastTransposedMatMul({ enable: false });
   await nm.backend.setThreads(1);

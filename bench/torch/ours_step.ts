@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../../src/node.js';
+import { softmaxStep } from '../classifier_step.js';
 import { timeItWarm } from '../timing.js';
 
 const arg = (name: string, dflt: string) => {
@@ -46,12 +47,7 @@ m.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
 const opt = optimizer === 'nm' ? nm.optimizers.adam({ learningRate: 1e-3 }) : tf.train.adam(1e-3);
 const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1);
 const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2), classes);
-const step = () => {
-  const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true);
-  cost?.dataSync();
-  cost?.dispose();
-};
-const ms = timeItWarm(step, reps, warmup);
+const ms = timeItWarm(softmaxStep(m, opt, x, y), reps, warmup);
 const layer = m.layers[0] as nm.layers.NeuralModuleLayer;
 console.log(
   JSON.stringify({
