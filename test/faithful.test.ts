@@ -386,7 +386,7 @@ describe('the residual of a row whose norms overflow float32 is non-finite, neve
     const xa = nodeMajor(x);
     const small = [k.arena.f32(3), k.arena.f32(3)];
     const hostOut = new Float64Array(3);
-    hostRowResiduals({ kernels: k, n: 3, batch: 3, arrays: [], small }, ra, xa, hostOut);
+    hostRowResiduals({ kernels: k, n: 3, batch: 3, blocks: { B: 3, starts: [0, 3] }, arrays: [], small }, ra, xa, hostOut);
     expect(Number.isNaN(hostOut[0]) && Number.isNaN(hostOut[1])).toBe(true);
     expect(hostOut[2]).toBeCloseTo(0.5 / (5 + 1e-8), 6);
   });

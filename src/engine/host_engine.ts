@@ -14,6 +14,7 @@ import { getHostSolver } from '../solvers/registry.js';
 import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
 import type { HostCsr, HostPlan } from './host_plan.js';
 import { addStats, emptyStats } from './stats.js';
+import { blockOf, blockRows, columnBlocks, eachBlock, type ColumnBlocks } from '../solvers/column_blocks.js';
 import type { EngineContext, SolveEngine } from './types.js';
 
 /** A plan's CSR copied into the arena with its current weights. */
@@ -91,15 +92,39 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   return { full, rowMajor, perm, ext, int, arrays, scratch, small };
 }
 
-function workspace(kernels: SparseKernels, arrays: Float32Array[], small: Float32Array[], n: number, batch: number): HostWorkspace {
-  return { kernels, n, batch, arrays: arrays.map((a) => a.subarray(0, n * batch)), small };
+function workspace(kernels: SparseKernels, arrays: Float32Array[], small: Float32Array[], n: number, blocks: ColumnBlocks): HostWorkspace {
+  const batch = blocks.B;
+  return { kernels, n, batch, blocks, arrays: arrays.map((a) => a.subarray(0, n * batch)), small };
 }
 
-/** What the adjoint needs from the forward solve: permuted node-major x* and f(x*), and the kept weights. */
+/** What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (blocked as `blocks`), and the kept weights. */
 interface HostState {
   x: Float32Array;
   fx: Float32Array;
   values: Float32Array;
+  blocks: ColumnBlocks;
+}
+
+/** Copies between the step rows `[s, e)` of a blocked `[p, B]` array and a blocked `[e − s, B]` workspace array. */
+function copyStep(full: Float32Array, p: number, cb: ColumnBlocks, s: number, e: number, ws: Float32Array, toWorkspace: boolean): void {
+  for (let j = 0; j + 1 < cb.starts.length; j++) {
+    const rows = blockRows(full, p, cb, j, s, e);
+    const w = blockOf(ws, e - s, cb, j);
+    if (toWorkspace) w.set(rows);
+    else rows.set(w);
+  }
+}
+
+/** Row-major `[B, p]` rows into the blocked node-major `out` (permuted; times `scale` when given). */
+function permuteInBlocks(k: SparseKernels, cb: ColumnBlocks, src: Float32Array, perm: Int32Array, out: Float32Array, scale: Float32Array | null): void {
+  const p = perm.length;
+  eachBlock(k, cb, (j, c0, w) => k.permuteIn(src.subarray(c0 * p, (c0 + w) * p), perm, w, blockOf(out, p, cb, j), scale && blockOf(scale, p, cb, j)));
+}
+
+/** The inverse of {@link permuteInBlocks} (without scale). */
+function permuteOutBlocks(k: SparseKernels, cb: ColumnBlocks, src: Float32Array, perm: Int32Array, out: Float32Array): void {
+  const p = perm.length;
+  eachBlock(k, cb, (j, c0, w) => k.permuteOut(blockOf(src, p, cb, j), perm, w, out.subarray(c0 * p, (c0 + w) * p)));
 }
 
 /**
@@ -116,38 +141,37 @@ function forwardSolve(
   stats: SolveStats,
   out: Float32Array,
 ): HostState {
-  const { steps } = plan.schedule;
+  const { steps, p } = plan.schedule;
   const { act, solver: options } = ctx;
-  const B = batch;
-  const { full, rowMajor, perm, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, B, options, values, [plan.fwdExt, plan.fwdInt]);
+  const k = kernels;
+  const cb = columnBlocks(batch, k.threads);
+  const { full, rowMajor, perm, ext, int, arrays, scratch: c, small } = prepare(k, plan, batch, options, values, [plan.fwdExt, plan.fwdInt]);
   const [X, F] = full;
   rowMajor.set(z);
-  kernels.permuteIn(rowMajor, perm, B, X, null);
+  permuteInBlocks(k, cb, rowMajor, perm, X, null);
   const solve = getHostSolver(options.method);
   for (const step of steps) {
     const { start: s, end: e } = step;
     const n = e - s;
-    const xs = X.subarray(s * B, e * B);
-    const fs = F.subarray(s * B, e * B);
-    kernels.spmm(ext.ptr.subarray(s), ext.idx, ext.w, 0, n, F, xs, B);
+    eachBlock(k, cb, (j, _c0, w) => k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, 0, n, blockOf(F, p, cb, j), blockRows(X, p, cb, j, s, e), w));
     if (step.iterative) {
-      const cs = c.subarray(0, n * B);
-      cs.set(xs);
+      const cs = c.subarray(0, n * batch);
+      copyStep(X, p, cb, s, e, cs, true);
       const intPtr = int.ptr.subarray(s);
-      const map = (x: Float32Array, out: Float32Array) => {
-        act.hostApply(x, fs, kernels);
-        out.set(cs);
-        kernels.spmm(intPtr, int.idx, int.w, 0, n, F, out, B);
+      const map = (x: Float32Array, fxOut: Float32Array) => {
+        eachBlock(k, cb, (j) => act.hostApply(blockOf(x, n, cb, j), blockRows(F, p, cb, j, s, e), k));
+        fxOut.set(cs);
+        eachBlock(k, cb, (j, _c0, w) => k.spmm(intPtr, int.idx, int.w, 0, n, blockOf(F, p, cb, j), blockOf(fxOut, n, cb, j), w));
       };
-      const sol = solve(map, cs, options, workspace(kernels, arrays, small, n, B));
+      const sol = solve(map, cs, options, workspace(k, arrays, small, n, cb));
       addStats(stats, sol.stats);
-      xs.set(sol.value);
+      copyStep(X, p, cb, s, e, sol.value, false);
     }
-    act.hostApply(xs, fs, kernels);
+    eachBlock(k, cb, (j) => act.hostApply(blockRows(X, p, cb, j, s, e), blockRows(F, p, cb, j, s, e), k));
   }
-  kernels.permuteOut(F, perm, B, rowMajor);
+  permuteOutBlocks(k, cb, F, perm, rowMajor);
   out.set(rowMajor);
-  return { x: X.slice(), fx: F.slice(), values };
+  return { x: X.slice(), fx: F.slice(), values, blocks: cb };
 }
 
 /** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; v goes into `out` (row-major `[batch, p]`, node order). */
@@ -161,40 +185,45 @@ function adjointSolve(
   stats: SolveStats,
   out: Float32Array,
 ): void {
-  const { steps } = plan.schedule;
+  const { steps, p } = plan.schedule;
   const { act, backwardSolver: options } = ctx;
-  const B = batch;
-  const { full, rowMajor, perm, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, B, options, fwd.values, [plan.adjExt, plan.adjInt]);
+  const k = kernels;
+  const cb = fwd.blocks;
+  const { full, rowMajor, perm, ext, int, arrays, scratch: d, small } = prepare(k, plan, batch, options, fwd.values, [plan.adjExt, plan.adjInt]);
   const [V, D] = full;
   act.hostDerivative(fwd.x, fwd.fx, D);
   rowMajor.set(dy);
-  kernels.permuteIn(rowMajor, perm, B, V, D);
+  permuteInBlocks(k, cb, rowMajor, perm, V, D);
   const solve = getHostSolver(options.method);
   for (let i = steps.length - 1; i >= 0; i--) {
     const { start: s, end: e, iterative } = steps[i];
     const n = e - s;
-    const vs = V.subarray(s * B, e * B);
-    const ds = D.subarray(s * B, e * B);
-    // vs holds q; add f'·(contributions of the later, solved steps).
-    const t = arrays[0].subarray(0, n * B);
+    // The step rows of V hold q; add f'·(contributions of the later, solved steps).
+    const t = arrays[0].subarray(0, n * batch);
     t.fill(0);
-    kernels.spmm(ext.ptr.subarray(s), ext.idx, ext.w, 0, n, V, t, B);
-    kernels.addMul(vs, ds, t, vs);
+    eachBlock(k, cb, (j, _c0, w) => k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, 0, n, blockOf(V, p, cb, j), blockOf(t, n, cb, j), w));
+    eachBlock(k, cb, (j) => {
+      const vs = blockRows(V, p, cb, j, s, e);
+      k.addMul(vs, blockRows(D, p, cb, j, s, e), blockOf(t, n, cb, j), vs);
+    });
     if (!iterative) continue;
-    const dd = d.subarray(0, n * B);
-    dd.set(vs);
+    const dd = d.subarray(0, n * batch);
+    copyStep(V, p, cb, s, e, dd, true);
     const intPtr = int.ptr.subarray(s);
-    const map = (v: Float32Array, out: Float32Array) => {
-      vs.set(v);
-      out.fill(0);
-      kernels.spmm(intPtr, int.idx, int.w, 0, n, V, out, B);
-      kernels.addMul(dd, ds, out, out);
+    const map = (v: Float32Array, vOut: Float32Array) => {
+      copyStep(V, p, cb, s, e, v, false);
+      vOut.fill(0);
+      eachBlock(k, cb, (j, _c0, w) => k.spmm(intPtr, int.idx, int.w, 0, n, blockOf(V, p, cb, j), blockOf(vOut, n, cb, j), w));
+      eachBlock(k, cb, (j) => {
+        const o = blockOf(vOut, n, cb, j);
+        k.addMul(blockOf(dd, n, cb, j), blockRows(D, p, cb, j, s, e), o, o);
+      });
     };
-    const sol = solve(map, dd, options, workspace(kernels, arrays, small, n, B));
+    const sol = solve(map, dd, options, workspace(k, arrays, small, n, cb));
     addStats(stats, sol.stats);
-    vs.set(sol.value);
+    copyStep(V, p, cb, s, e, sol.value, false);
   }
-  kernels.permuteOut(V, perm, B, rowMajor);
+  permuteOutBlocks(k, cb, V, perm, rowMajor);
   out.set(rowMajor);
 }
 

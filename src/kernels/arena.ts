@@ -230,6 +230,14 @@ export interface SparseKernels {
   readonly threads: number;
   /** The one workspace all array arguments must live in (for 'js' any typed arrays work; the arena is plain ArrayBuffer-backed). */
   readonly arena: KernelArena;
+  /**
+   * Runs the kernel calls made inside `calls` as parallel chunks, each call whole on one
+   * thread (consecutive calls of one kernel form one batch); without threads, in order
+   * as they are made. The calls must be independent: none may read what another of the
+   * same batch writes. Results are the same bits as calling them one by one.
+   * Caveat: with threads the calls run after `calls` returns (or at a `relativeStep`).
+   */
+  together(calls: () => void): void;
   /** out[k·B+b] += Σ_{e=ptr[k]}^{ptr[k+1]−1} w[e]·x[idx[e]·B+b], for k in [lo, hi), b in [0, B). ptr is indexed by absolute row k. */
   spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi: number, x: Float32Array, out: Float32Array, B: number): void;
   /** out[b] += Σ_{k=lo}^{hi−1} a[k·B+b]·c[k·B+b]  (per-sample dot products over rows; out has length B). */

@@ -260,6 +260,7 @@ export function createJsKernels(): SparseKernels {
   return {
     name: 'js',
     threads: 1,
+    together: (calls) => calls(),
     arena: TypedArena.plain(),
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       checkSpmmArgs(ptr, idx, w, lo, hi, x, out, B);

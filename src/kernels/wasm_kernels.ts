@@ -171,12 +171,18 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
   } catch (err) {
     throw new Error(`sparse kernels: could not compile the wasm SIMD module (${String(err)}); use sparseKernels('js') or 'auto'.`);
   }
-  if (threaded) wasm = splitExports(wasm, team, team.attach(memory, modules), memory);
+  let together = (calls: () => void) => calls();
+  if (threaded) {
+    const split = splitExports(wasm, team, team.attach(memory, modules), memory);
+    together = split.together;
+    wasm = split;
+  }
   const arena = TypedArena.wasm(memory);
   return {
     name: 'wasm-simd',
     threads: threaded ? team.size : 1,
     arena,
+    together,
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       const buf = memory.buffer;
       inArena('spmm', 'ptr', ptr, buf);

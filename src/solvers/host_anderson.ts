@@ -7,6 +7,7 @@
  * is singular takes a plain (mixed) Picard step, counted in `stats.fallbacks`.
  * @example hostAnderson(f, x0, resolveSolverOptions({ method: 'anderson', memory: 5 }), ws)
  */
+import { blockAndersonDiffs, blockAxpyRows, blockDotRows, blockedIndex } from './column_blocks.js';
 import { ANDERSON_FIXED_ARRAYS, hostRowResiduals, hostSolver, type HostMethodInit } from './host_types.js';
 import { regularizedSolveInPlace } from './small_linear.js';
 
@@ -21,7 +22,7 @@ function andersonViews(arrays: Float32Array[], len: number, m: number, withDX: b
 /** `init` of host Anderson. */
 export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
   const { memory: m, beta, lambda } = options;
-  const { kernels, n, batch: B } = ws;
+  const { kernels, n, batch: B, blocks } = ws;
   const len = x0.length;
   const v = andersonViews(ws.arrays, len, m, beta !== 1);
   let { x, next } = v;
@@ -38,7 +39,7 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
   let evaluated = false;
   const dot = (a: Float32Array, c: Float32Array) => {
     dots.fill(0);
-    kernels.dotRows(a, c, 0, n, B, dots);
+    blockDotRows(kernels, blocks, a, c, n, dots);
     return dots;
   };
   x.set(x0);
@@ -48,12 +49,12 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
     f(x, g);
     evaluated = true;
     if (t === 1) {
-      kernels.andersonDiffs(g, x, prevG, prevR, r, null, null);
+      blockAndersonDiffs(kernels, blocks, n, [g, x, prevG, prevR, r], null, null);
     } else {
       const s = pushes % m;
       pushes++;
       count = Math.min(count + 1, m);
-      kernels.andersonDiffs(g, x, prevG, prevR, r, dG[s], dR[s]);
+      blockAndersonDiffs(kernels, blocks, n, [g, x, prevG, prevR, r], dG[s], dR[s]);
       if (beta !== 1) for (let i = 0; i < len; i++) dX[s][i] = x[i] - prevX[i];
       for (let j = 0; j < count; j++) {
         const d = dot(dR[s], dR[j]);
@@ -78,17 +79,17 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
       if (!good) fallbacks++;
     }
     next.set(g);
-    for (let j = 0; j < k; j++) kernels.axpyRows(negGamma[j], dG[j], 0, n, B, next);
+    for (let j = 0; j < k; j++) blockAxpyRows(kernels, blocks, negGamma[j], dG[j], n, next);
     if (beta !== 1) {
       // next = β(g − ΔGγ) + (1−β)(x − ΔXγ); tmp holds x − ΔXγ.
       tmp.set(x);
-      for (let j = 0; j < k; j++) kernels.axpyRows(negGamma[j], dX[j], 0, n, B, tmp);
+      for (let j = 0; j < k; j++) blockAxpyRows(kernels, blocks, negGamma[j], dX[j], n, tmp);
       for (let i = 0; i < len; i++) next[i] = beta * next[i] + (1 - beta) * tmp[i];
     }
     for (let b = 0; b < B; b++) {
       if (ok[b]) continue;
       for (let row = 0; row < n; row++) {
-        const i = row * B + b;
+        const i = blockedIndex(blocks, n, row, b);
         next[i] = beta * g[i] + (1 - beta) * x[i];
       }
     }

@@ -5,10 +5,12 @@
  * `(f, x0, options, ws)` and driven by the same loop and per-row rule as the tensor
  * methods ({@link solveFixedPoint}), so `stats` has the same keys and meaning.
  *
- * Arrays are node-major blocks `[n, batch]` (row k = `a[k·batch .. (k+1)·batch)`),
+ * Arrays are node-major `[n, batch]` (row k = `a[k·batch .. (k+1)·batch)`), or, with
+ * kernel threads, that layout per column block (`ws.blocks`, src/solvers/column_blocks.ts);
  * views into one {@link SparseKernels} arena, so the kernels can work on them.
  */
 import type { SparseKernels } from '../kernels/index.js';
+import { blockDotRows, type ColumnBlocks } from './column_blocks.js';
 import { relativeResidual, solveFixedPoint, type LoopSolution } from './loop.js';
 import type { FixedPointMethod, ResolvedSolverOptions } from './types.js';
 
@@ -22,6 +24,8 @@ export interface HostWorkspace {
   n: number;
   /** Batch size (columns of the node-major block). */
   batch: number;
+  /** How the columns are laid out: every array of n·batch floats is blocked this way (src/solvers/column_blocks.ts). */
+  blocks: ColumnBlocks;
   /** At least {@link hostWorkspaceArrays} arrays of n·batch floats each. */
   arrays: Float32Array[];
   /** At least {@link hostWorkspaceSmall} arrays of `batch` floats (per-sample coefficients and norms). */
@@ -61,13 +65,13 @@ export function hostWorkspaceSmall(options: ResolvedSolverOptions): number {
  * whose norm is not finite. Uses the last two small arrays of the workspace.
  */
 export function hostRowResiduals(ws: HostWorkspace, r: Float32Array, x: Float32Array, out: Float64Array): void {
-  const { kernels, n, batch: B, small } = ws;
+  const { kernels, n, batch: B, small, blocks } = ws;
   const r2 = small[small.length - 2];
   const x2 = small[small.length - 1];
   r2.fill(0);
   x2.fill(0);
-  kernels.dotRows(r, r, 0, n, B, r2);
-  kernels.dotRows(x, x, 0, n, B, x2);
+  blockDotRows(kernels, blocks, r, r, n, r2);
+  blockDotRows(kernels, blocks, x, x, n, x2);
   for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
 }
 

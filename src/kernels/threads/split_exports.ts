@@ -6,9 +6,16 @@
  * disjoint, each part is computed by the same code in the same order, and the cut
  * points are multiples of the kernels' SIMD chunk widths. `relativeStep`, a
  * reduction over the whole array, and `packV`, a 1.5 MB copy, stay on the caller.
+ *
+ * `together(calls)` records the kernel calls made inside `calls` and runs each whole,
+ * as one chunk: consecutive calls of one kernel are the chunks of one team run. The
+ * host engine gives it one call per column block of its arrays, so each thread keeps
+ * working on the block it wrote last (in its own cache) instead of a slice of every
+ * array (src/solvers/column_blocks.ts).
  */
 import type { SparseExports } from '../wasm_kernels.js';
-import type { KernelTeam } from './team.js';
+import type { KernelName, KernelTeam } from './team.js';
+import { MAX_CHUNKS } from './protocol.js';
 
 /** Default work per chunk (elements touched, or nonzeros × columns for spmm): a call with less stays on the caller. */
 export const DEFAULT_MIN_SPLIT_WORK = 16_384;
@@ -31,8 +38,40 @@ function cuts(n: number, t: number, align: number): number[] {
  * const raw = splitExports(local, team, team.attach(memory, module), memory);
  * raw.tanh(x, out, n); // split when n ≥ 2 × 16384
  */
-export function splitExports(local: SparseExports, team: KernelTeam, id: number, memory: WebAssembly.Memory, minWork = DEFAULT_MIN_SPLIT_WORK): SparseExports {
+export function splitExports(
+  local: SparseExports,
+  team: KernelTeam,
+  id: number,
+  memory: WebAssembly.Memory,
+  minWork = DEFAULT_MIN_SPLIT_WORK,
+): SparseExports & { together(calls: () => void): void } {
   let ints = new Int32Array(memory.buffer);
+  /** Calls recorded by `together` (null outside it): each becomes one chunk. */
+  let pending: Array<{ name: KernelName; args: number[]; run: (a: number[]) => void }> | null = null;
+  /** Runs the recorded calls: consecutive calls of one kernel as the chunks of one team run. */
+  const flush = () => {
+    const calls = pending ?? [];
+    pending = null;
+    for (let i = 0; i < calls.length;) {
+      let j = i + 1;
+      while (j < calls.length && j - i < MAX_CHUNKS && calls[j].name === calls[i].name) j++;
+      if (j - i === 1) calls[i].run(calls[i].args);
+      else
+        team.run(
+          id,
+          calls[i].name,
+          calls.slice(i, j).map((c) => c.args),
+          calls[i].run,
+        );
+      i = j;
+    }
+  };
+  /** True when the call was recorded by `together` (it runs later, whole, as one chunk). */
+  const recorded = (name: KernelName, args: number[], run: (a: number[]) => void) => {
+    if (pending === null) return false;
+    pending.push({ name, args, run });
+    return true;
+  };
   /** spmm's row pointer k, read from the shared memory. */
   const ptrAt = (ptr: number, k: number) => {
     if (ints.buffer !== memory.buffer) ints = new Int32Array(memory.buffer);
@@ -47,6 +86,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
     args: (lo: number, len: number) => number[],
     run: (a: number[]) => void,
   ) => {
+    if (recorded(name, args(0, n), run)) return;
     const t = chunksFor(n);
     if (t === 1) return run(args(0, n));
     const b = cuts(n, t, 16);
@@ -60,6 +100,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
   return {
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       const run = (a: number[]) => local.spmm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      if (recorded('spmm', [ptr, idx, w, lo, hi, x, out, B], run)) return;
       const nnz0 = ptrAt(ptr, lo);
       const nnz = ptrAt(ptr, hi) - nnz0;
       const t = Math.min(chunksFor(nnz * B), hi - lo);
@@ -86,6 +127,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
     },
     dotRows(a, c, lo, hi, B, out, nb) {
       const run = (v: number[]) => local.dotRows(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+      if (recorded('dotRows', [a, c, lo, hi, B, out, nb], run)) return;
       const t = Math.min(chunksFor((hi - lo) * nb), Math.ceil(nb / 8));
       if (t <= 1) return run([a, c, lo, hi, B, out, nb]);
       const b = cuts(nb, t, 8);
@@ -98,6 +140,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
     },
     axpyRows(g, a, lo, hi, B, out) {
       const run = (v: number[]) => local.axpyRows(v[0], v[1], v[2], v[3], v[4], v[5]);
+      if (recorded('axpyRows', [g, a, lo, hi, B, out], run)) return;
       const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
       if (t <= 1) return run([g, a, lo, hi, B, out]);
       const r = cuts(hi - lo, t, 1).map((k) => lo + k);
@@ -116,7 +159,10 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
         (v) => local.tanh(v[0], v[1], v[2]),
       );
     },
-    relativeStep: (a, b, n) => local.relativeStep(a, b, n),
+    relativeStep(a, b, n) {
+      flush();
+      return local.relativeStep(a, b, n);
+    },
     addMul(a, d, t, out, n) {
       elementwise(
         'addMul',
@@ -136,6 +182,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
     },
     permuteIn(src, perm, lo, hi, p, B, out, scale) {
       const run = (a: number[]) => local.permuteIn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      if (recorded('permuteIn', [src, perm, lo, hi, p, B, out, scale], run)) return;
       const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
       if (t <= 1) return run([src, perm, lo, hi, p, B, out, scale]);
       const r = cuts(hi - lo, t, 1).map((k) => lo + k);
@@ -148,6 +195,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
     },
     permuteOut(src, perm, lo, hi, p, B, out) {
       const run = (a: number[]) => local.permuteOut(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+      if (recorded('permuteOut', [src, perm, lo, hi, p, B, out], run)) return;
       const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
       if (t <= 1) return run([src, perm, lo, hi, p, B, out]);
       const r = cuts(hi - lo, t, 1).map((k) => lo + k);
@@ -158,9 +206,13 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
         run,
       );
     },
-    packV: (v, p, B, vp) => local.packV(v, p, B, vp),
+    packV(v, p, B, vp) {
+      flush();
+      local.packV(v, p, B, vp);
+    },
     gemmNT(h, vp, jLo, jHi, p, B, out, ldo) {
       const run = (a: number[]) => local.gemmNT(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      if (recorded('gemmNT', [h, vp, jLo, jHi, p, B, out, ldo], run)) return;
       const rows = jHi - jLo;
       const t = Math.min(chunksFor(rows * p * B), Math.ceil(rows / 2));
       if (t <= 1) return run([h, vp, jLo, jHi, p, B, out, ldo]);
@@ -180,6 +232,17 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
         (lo, len) => [w + 4 * lo, g + 4 * lo, m + 4 * lo, v + 4 * lo, len, b1, c1, b2, c2, d1, d2, eps, nlr, out + 4 * lo],
         (a) => local.adamUpdate(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]),
       );
+    },
+    together(calls) {
+      if (pending !== null) return calls();
+      pending = [];
+      try {
+        calls();
+      } catch (err) {
+        pending = null;
+        throw err;
+      }
+      flush();
     },
   };
 }
