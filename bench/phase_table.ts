@@ -23,9 +23,18 @@ export interface PhaseOptions {
   features?: number;
   classes?: number;
   reps?: number;
-  /** 'nm': nm.optimizers.adam (fused); 'tf': tf.train.adam. Default 'nm'. */
-  optimizer?: 'nm' | 'tf';
+  /** A key of {@link PHASE_OPTIMIZERS}. Default 'nm'. */
+  optimizer?: PhaseOptimizer;
 }
+
+/** The optimizers a phase table can time: Adam fused or tfjs', SGD with momentum 0.9 fused or tfjs'. */
+export const PHASE_OPTIMIZERS = {
+  nm: { name: 'nm.optimizers.adam', make: (): tf.Optimizer => nm.optimizers.adam({ learningRate: 1e-3 }) },
+  tf: { name: 'tf.train.adam', make: (): tf.Optimizer => tf.train.adam(1e-3) },
+  'nm-sgd': { name: 'nm.optimizers.sgd (momentum 0.9)', make: (): tf.Optimizer => nm.optimizers.sgd({ learningRate: 1e-2, momentum: 0.9 }) },
+  'tf-sgd': { name: 'tf.train.momentum (0.9)', make: (): tf.Optimizer => tf.train.momentum(1e-2, 0.9) },
+} as const;
+export type PhaseOptimizer = keyof typeof PHASE_OPTIMIZERS;
 
 /** One row: phase name and median ms; `part` rows are parts of the row before them, not counted in the sum. */
 export interface PhaseRow {
@@ -58,7 +67,7 @@ export function measurePhases(o: PhaseOptions = {}): { rows: PhaseRow[]; whole: 
   const layer = nm.layers.neuralModule({ inputShape: [features], units: p, density, graphInitializer: new nm.layers.ContractiveGraph({ density, seed: 7 }) });
   model.add(layer);
   model.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
-  const opt = optimizer === 'nm' ? nm.optimizers.adam({ learningRate: 1e-3 }) : tf.train.adam(1e-3);
+  const opt = PHASE_OPTIMIZERS[optimizer].make();
   const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1) as tf.Tensor2D;
   const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2), classes);
   const rows: PhaseRow[] = [];
@@ -97,8 +106,8 @@ export function measurePhases(o: PhaseOptions = {}): { rows: PhaseRow[]; whole: 
   {
     const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
     const grads = Object.fromEntries(vars.map((v) => [v.name, tf.mul(tf.onesLike(v), 1e-6)]));
-    const o2 = optimizer === 'nm' ? nm.optimizers.adam({ learningRate: 1e-3 }) : tf.train.adam(1e-3);
-    const name = `${optimizer === 'nm' ? 'nm.optimizers.adam' : 'tf.train.adam'} on the layer's ${(vars.reduce((s, v) => s + v.size, 0) / 1e6).toFixed(2)} M weights`;
+    const o2 = PHASE_OPTIMIZERS[optimizer].make();
+    const name = `${PHASE_OPTIMIZERS[optimizer].name} on the layer's ${(vars.reduce((s, v) => s + v.size, 0) / 1e6).toFixed(2)} M weights`;
     rows.push({ name, ms: time(() => tf.tidy(() => (o2.applyGradients(grads), sync(vars[1])))) });
     o2.dispose();
     tf.dispose(Object.values(grads));

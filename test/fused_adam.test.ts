@@ -1,68 +1,31 @@
 /** nm.optimizers.adam: the same weights as tf.train.adam, serializable, no leaks, checked arguments. */
 import * as tf from '@tensorflow/tfjs';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { FusedAdamOptimizer } from '../src/optimizers/fused_adam.js';
-import { wasmSimdSupported } from '../src/kernels/wasm_kernels.js';
 import { readView } from '../src/backend/host_view.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
-
-/** max |a − b| / max(|b|, 1e-3) over elements, and max |a − b|. */
-function diff(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; abs: number } {
-  expect(a.length).toBe(b.length);
-  let rel = 0,
-    abs = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    abs = Math.max(abs, d);
-    rel = Math.max(rel, d / Math.max(Math.abs(b[i]), 1e-3));
-  }
-  return { rel, abs };
-}
+import {
+  KERNEL_NAME,
+  classificationData,
+  denseModel,
+  diff,
+  expectNoLeaks,
+  expectTensorPathLikeTfjs,
+  fitBoth,
+  kernelsOn,
+  randomVariables,
+  runSteps,
+  saveAndLoad,
+  useTensorPathBackend,
+  worstDifferences,
+} from './helpers/optimizers.js';
 
 const SETTINGS = { learningRate: 0.01, beta1: 0.8, beta2: 0.99, epsilon: 1e-6 };
 const tfAdam = () => tf.train.adam(SETTINGS.learningRate, SETTINGS.beta1, SETTINGS.beta2, SETTINGS.epsilon);
-const KERNELS = wasmSimdSupported() ? (['wasm', 'js'] as const) : (['js'] as const);
-/** The kernels each backend can run: 'heap' (in place in tfjs' memory) only on wasm. */
-const kernelsOn = (backend: string) => (backend === 'wasm' && wasmSimdSupported() ? (['heap', ...KERNELS] as const) : KERNELS);
-const KERNEL_NAME = { heap: 'wasm-heap', wasm: 'wasm-simd', js: 'js' } as const;
 /** The worst relative difference seen, per test, printed at the end (for the change report). */
-const worst: Record<string, { rel: number; abs: number }> = {};
-const note = (key: string, d: { rel: number; abs: number }) => {
-  const w = (worst[key] ??= { rel: 0, abs: 0 });
-  w.rel = Math.max(w.rel, d.rel);
-  w.abs = Math.max(w.abs, d.abs);
-};
+const { worst, note } = worstDifferences();
 afterAll(() => console.log('fused Adam vs tf.train.adam, worst differences:', JSON.stringify(worst)));
-
-function randomVariables(seed: number): tf.Variable[] {
-  return [
-    tf.variable(tf.randomNormal([7, 5], 0, 1, 'float32', seed)),
-    tf.variable(tf.randomNormal([13], 0, 1, 'float32', seed + 1)),
-    tf.variable(tf.randomNormal([33, 3], 0, 1, 'float32', seed + 2)),
-  ];
-}
-
-/** N steps of `opt` on copies of `init` with gradients derived from a fixed loss; returns the weights. */
-function runSteps(opt: tf.Optimizer, init: tf.Tensor[], steps: number): Float32Array[] {
-  const vars = init.map((t) => tf.variable(t.clone()));
-  const target = init.map((t, i) => tf.randomNormal(t.shape, 0, 1, 'float32', 100 + i));
-  for (let s = 0; s < steps; s++) {
-    // Gradients of Σ (w − target)³ / 3 + sin(w): varied signs and magnitudes.
-    opt.minimize(() => tf.addN(vars.map((v, i) => tf.sum(tf.add(tf.div(tf.pow(tf.sub(v, target[i]), 3), 3), tf.sin(v))))) as tf.Scalar, false, vars);
-  }
-  const out = vars.map((v) => Float32Array.from(v.dataSync()));
-  tf.dispose([...vars, ...target]);
-  return out;
-}
-
-function denseModel(seed: number): tf.Sequential {
-  const model = tf.sequential();
-  model.add(tf.layers.dense({ inputShape: [6], units: 12, activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed }) }));
-  model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }) }));
-  return model;
-}
 
 function nmModel(): tf.Sequential {
   const model = tf.sequential();
@@ -78,28 +41,6 @@ function nmModel(): tf.Sequential {
   );
   model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 5 }) }));
   return model;
-}
-
-/** Trains two copies of a model, one per optimizer, with model.fit; returns the float weights of each. */
-async function fitBoth(make: () => tf.Sequential, opt: tf.Optimizer): Promise<{ ref: Float32Array[]; fused: Float32Array[] }> {
-  const x = tf.randomNormal([40, 6], 0, 1, 'float32', 11);
-  const y = tf.oneHot(tf.randomUniform([40], 0, 3, 'int32', 12) as tf.Tensor1D, 3);
-  const out: Float32Array[][] = [];
-  for (const optimizer of [tfAdam(), opt]) {
-    const model = make();
-    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    await model.fit(x, y, { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 });
-    out.push(
-      model
-        .getWeights()
-        .filter((w) => w.dtype === 'float32')
-        .map((w) => Float32Array.from(w.dataSync())),
-    );
-    model.dispose();
-    optimizer.dispose();
-  }
-  tf.dispose([x, y]);
-  return { ref: out[0], fused: out[1] };
 }
 
 describe.each(BACKENDS)('nm.optimizers.adam on %s', (backend) => {
@@ -122,7 +63,7 @@ describe.each(BACKENDS)('nm.optimizers.adam on %s', (backend) => {
   });
 
   it('model.fit of a small dense model: the same weights as with tf.train.adam', async () => {
-    const { ref, fused } = await fitBoth(() => denseModel(7), nm.optimizers.adam(SETTINGS));
+    const { ref, fused } = await fitBoth(() => denseModel(7), tfAdam(), nm.optimizers.adam(SETTINGS));
     fused.forEach((f, i) => {
       const d = diff(f, ref[i]);
       note(`${backend} dense fit`, d);
@@ -131,7 +72,7 @@ describe.each(BACKENDS)('nm.optimizers.adam on %s', (backend) => {
   });
 
   it('model.fit of a NeuralModule model: the same weights as with tf.train.adam', async () => {
-    const { ref, fused } = await fitBoth(nmModel, nm.optimizers.adam(SETTINGS));
+    const { ref, fused } = await fitBoth(nmModel, tfAdam(), nm.optimizers.adam(SETTINGS));
     expect(fused.length).toBe(4);
     fused.forEach((f, i) => {
       const d = diff(f, ref[i]);
@@ -152,18 +93,7 @@ describe.each(BACKENDS)('nm.optimizers.adam on %s', (backend) => {
   });
 
   it('leaks no tensor across steps, and dispose() frees its state', () => {
-    const vars = randomVariables(20);
-    const opt = nm.optimizers.adam();
-    const loss = () => tf.addN(vars.map((v) => tf.sum(tf.square(v)))) as tf.Scalar;
-    const start = tf.memory().numTensors;
-    opt.minimize(loss, false, vars); // the first step makes the state (wasm: 2 variables per weight; cpu: typed arrays)
-    const before = tf.memory().numTensors;
-    expect(before - start).toBe(backend === 'wasm' ? 2 * vars.length : 0);
-    for (let i = 0; i < 5; i++) opt.minimize(loss, false, vars);
-    expect(tf.memory().numTensors).toBe(before);
-    opt.dispose();
-    expect(tf.memory().numTensors).toBe(start);
-    tf.dispose(vars);
+    expectNoLeaks(nm.optimizers.adam(), 2);
   });
 
   it('getWeights/setWeights: a restored optimizer continues exactly like the original', async () => {
@@ -203,18 +133,9 @@ describe.each(BACKENDS)('nm.optimizers.adam on %s', (backend) => {
   it('model.save with includeOptimizer restores a FusedAdam with its state', async () => {
     const model = denseModel(40);
     model.compile({ optimizer: nm.optimizers.adam(SETTINGS), loss: 'categoricalCrossentropy' });
-    const x = tf.randomNormal([16, 6], 0, 1, 'float32', 41);
-    const y = tf.oneHot(tf.randomUniform([16], 0, 3, 'int32', 42) as tf.Tensor1D, 3);
+    const { x, y } = classificationData(16, 41);
     await model.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 });
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-      { includeOptimizer: true },
-    );
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await saveAndLoad(model);
     expect(loaded.optimizer).toBeInstanceOf(FusedAdamOptimizer);
     expect(loaded.optimizer.getConfig()).toEqual(SETTINGS);
     expect(loaded.optimizer.iterations).toBe(4);
@@ -231,41 +152,13 @@ describe.each(BACKENDS)('nm.optimizers.adam on %s', (backend) => {
 });
 
 describe('nm.optimizers.adam on a backend without the fused path', () => {
-  // The cpu kernels under another backend name: the optimizer takes tfjs' tensor-op path there.
-  const NAME = 'cpu-tensor-path';
-  beforeAll(async () => {
-    if (tf.findBackend(NAME) == null) {
-      tf.registerBackend(NAME, () => new MathBackendCPU());
-      for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: NAME });
-    }
-    await useBackend(NAME);
-  });
+  beforeAll(useTensorPathBackend);
   afterAll(async () => useBackend('cpu'));
 
   it('runs tfjs’ op sequence (the same weights) and moves its state between the two paths', async () => {
     const init = randomVariables(50);
-    const ref = runSteps(tfAdam(), init, 8);
-    const opt = nm.optimizers.adam(SETTINGS);
-    const vars = init.map((t) => tf.variable(t.clone()));
-    const target = init.map((t, i) => tf.randomNormal(t.shape, 0, 1, 'float32', 100 + i));
-    const loss = () => tf.addN(vars.map((v, i) => tf.sum(tf.add(tf.div(tf.pow(tf.sub(v, target[i]), 3), 3), tf.sin(v))))) as tf.Scalar;
-    for (let s = 0; s < 6; s++) {
-      await useBackend(s % 2 === 0 ? NAME : 'cpu'); // alternate: tensor path, fused path
-      opt.minimize(loss, false, vars);
-    }
-    await useBackend(NAME);
-    opt.minimize(loss, false, vars); // moves the state into 2 variables per variable
-    const before = tf.memory().numTensors;
-    opt.minimize(loss, false, vars);
-    expect(tf.memory().numTensors).toBe(before);
-    vars.forEach((v, i) => {
-      const d = diff(v.dataSync(), ref[i]);
-      note('tensor path (alternating)', d);
-      expect(d.abs).toBe(0);
-    });
-    opt.dispose();
-    expect(tf.memory().numTensors).toBe(before - 2 * vars.length);
-    tf.dispose([...init, ...vars, ...target]);
+    await expectTensorPathLikeTfjs(nm.optimizers.adam(SETTINGS), runSteps(tfAdam(), init, 8), init, 2, note);
+    tf.dispose(init);
   });
 });
 

@@ -33,7 +33,7 @@ function runAll(k: SparseKernels, rows: number, B: number, seed: number): Float3
   const rand = rngFrom(seed);
   const csr = randomCsr(rows, rows, 24, rand);
   const n = rows * B;
-  k.arena.reset(arenaBytes([csr.ptr.length, csr.idx.length, csr.w.length, ...new Array<number>(12).fill(n), B, B]));
+  k.arena.reset(arenaBytes([csr.ptr.length, csr.idx.length, csr.w.length, ...new Array<number>(14).fill(n), B, B]));
   const ptr = k.arena.i32(csr.ptr.length);
   ptr.set(csr.ptr);
   const idx = k.arena.i32(csr.idx.length);
@@ -45,7 +45,7 @@ function runAll(k: SparseKernels, rows: number, B: number, seed: number): Float3
     for (let i = 0; i < n; i++) a[i] = rand() * 4 - 2;
     return a;
   };
-  const [x, out, g, prevG, prevR, r, dG, dR, m, v, wt, t] = Array.from({ length: 12 }, fill);
+  const [x, out, g, prevG, prevR, r, dG, dR, m, v, wt, t, acc, ws] = Array.from({ length: 14 }, fill);
   const dots = k.arena.f32(B);
   const coef = k.arena.f32(B);
   for (let b = 0; b < B; b++) coef[b] = rand();
@@ -69,7 +69,9 @@ function runAll(k: SparseKernels, rows: number, B: number, seed: number): Float3
     epsilon: 1e-7,
     negLearningRate: -1e-3,
   });
-  return [x, out, t, r, dG, dR, prevG, prevR, m, v, wt, dots].map((a) => a.slice());
+  k.momentumUpdate(ws, g, acc, { momentum: 0.9, negLearningRate: -1e-2, nesterov: false });
+  k.momentumUpdate(ws, t, acc, { momentum: 0.9, negLearningRate: -1e-2, nesterov: true });
+  return [x, out, t, r, dG, dR, prevG, prevR, m, v, wt, dots, acc, ws].map((a) => a.slice());
 }
 
 describe('kernel threads', () => {

@@ -1,7 +1,7 @@
 /**
  * The package's WebAssembly kernels instantiated over tfjs-backend-wasm's own memory,
  * so that they can work on tensors where they are: no copy in, no upload out. Used
- * by `nm.optimizers.adam` to update weights and moments in place.
+ * by `nm.optimizers.adam` and `nm.optimizers.sgd` to update weights and their state in place.
  *
  * Caveats: tfjs-backend-wasm internals (`wasm.asm.memory`, `dataIdMap` with
  * `memoryOffset` and `refCount`; stable through 4.x), checked before use; null when
@@ -9,7 +9,7 @@
  * tensor shares ({@link ownExclusively}) and that no kernel has cached.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmRecord, type WasmBackendInternals } from './host_view.js';
+import { heapOffset, wasmRecord, type WasmBackendInternals } from './host_view.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
 
@@ -70,4 +70,35 @@ export function ownExclusively(v: tf.Variable): boolean {
 export function uninitializedLike(t: tf.Tensor): tf.Tensor {
   const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo };
   return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(t.shape, 'float32'));
+}
+
+/**
+ * One optimizer step in the wasm backend's memory: `run(w, g, state, out)` gets the byte
+ * offsets of variable `value`, its gradient, its `state` variables (made exclusive, to be
+ * updated in place) and a fresh tensor for the new weights, which `value` then takes:
+ * tfjs-wasm caches XNNPACK operators with pre-packed weights per tensor, so a weight
+ * tensor must never change under the same id. Returns false, having changed nothing,
+ * when the backend's bookkeeping is unreadable (the caller then runs tfjs' ops).
+ *
+ * @example
+ * const done = stepInHeap(w, grad, [m, v], (wp, gp, [mp, vp], out) => heap.adamUpdate(wp, gp, mp, vp, n, ..., out));
+ */
+export function stepInHeap(
+  value: tf.Variable,
+  grad: tf.Tensor,
+  state: tf.Variable[],
+  run: (w: number, g: number, state: number[], out: number) => void,
+): boolean {
+  if (!state.every(ownExclusively)) return false;
+  const next = uninitializedLike(value);
+  const offsets = [value, grad, next, ...state].map(heapOffset);
+  if (offsets.some((o) => o === null)) {
+    next.dispose();
+    return false;
+  }
+  const [w, g, out, ...s] = offsets as number[];
+  run(w, g, s, out);
+  value.assign(next);
+  next.dispose();
+  return true;
 }

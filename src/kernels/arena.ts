@@ -303,6 +303,26 @@ export interface SparseKernels {
    * The coefficients are rounded to f32 first (see {@link AdamCoefficients}).
    */
   adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void;
+  /**
+   * One step of tfjs' SGD with momentum over i < w.length (g, a the same length; w and
+   * a updated in place, disjoint from each other and from g), every operation rounded
+   * to f32 in the order of tfjs' MomentumOptimizer:
+   *   a_i = a_i·μ + g_i;  w_i = a_i·(−lr) + w_i, or with Nesterov w_i = (g_i + a_i·μ)·(−lr) + w_i.
+   */
+  momentumUpdate(w: Float32Array, g: Float32Array, a: Float32Array, c: MomentumCoefficients): void;
+}
+
+/**
+ * The scalars of one momentum step, as tfjs' MomentumOptimizer holds them (`momentum`
+ * and `negLearningRate = −learningRate` are rounded to f32 by the kernels).
+ *
+ * @example
+ * const c = { momentum: 0.9, negLearningRate: -0.01, nesterov: false };
+ */
+export interface MomentumCoefficients {
+  momentum: number;
+  negLearningRate: number;
+  nesterov: boolean;
 }
 
 /**

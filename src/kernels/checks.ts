@@ -3,7 +3,7 @@
  * O(1) or O(p) per call, a ConfigError naming the function, the argument and what was expected.
  */
 import { ConfigError } from '../utils/errors.js';
-import type { AdamCoefficients } from './arena.js';
+import type { AdamCoefficients, MomentumCoefficients } from './arena.js';
 import { gemmPackedBytes } from './gemm.js';
 
 type Typed = Float32Array | Int32Array;
@@ -238,6 +238,25 @@ export function checkAndersonDiffsArgs(
   });
 }
 
+/** An optimizer kernel's arrays (`w` among them): all of w's length and pairwise disjoint. */
+function checkUpdateArrays(where: string, w: Float32Array, arrays: Array<[string, Float32Array]>): void {
+  for (const [name, a] of arrays) if (a !== w) checkSameLength(where, 'w', w, name, a);
+  for (let i = 1; i < arrays.length; i++) {
+    for (let j = 0; j < i; j++) checkDisjoint(where, arrays[j][0], arrays[j][1], 0, arrays[j][1].length, arrays[i][0], arrays[i][1], 0, arrays[i][1].length);
+  }
+}
+
+/** An optimizer kernel's coefficients: an object whose `keys` are finite numbers. */
+function checkCoefficients<C extends object>(where: string, c: C, what: string, keys: ReadonlyArray<keyof C & string>): void {
+  if (c == null || typeof c !== 'object') throw new ConfigError(`${where}: 'c' must be an object of ${what} coefficients; received ${String(c)}.`);
+  for (const key of keys) {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new ConfigError(`${where}: coefficient '${key}' must be a finite number; received ${String(v)}.`);
+    }
+  }
+}
+
 /**
  * Checks of {@link SparseKernels.adamUpdate}: g, m, v have the length of w; w, m
  * and v disjoint from each other and from g; finite coefficients. Throws a
@@ -248,22 +267,30 @@ export function checkAndersonDiffsArgs(
  */
 export function checkAdamUpdateArgs(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
   const where = 'adamUpdate';
-  checkSameLength(where, 'w', w, 'g', g);
-  checkSameLength(where, 'w', w, 'm', m);
-  checkSameLength(where, 'w', w, 'v', v);
-  const all: Array<[string, Float32Array]> = [
+  checkUpdateArrays(where, w, [
     ['g', g],
     ['w', w],
     ['m', m],
     ['v', v],
-  ];
-  for (let i = 1; i < all.length; i++) {
-    for (let j = 0; j < i; j++) checkDisjoint(where, all[j][0], all[j][1], 0, all[j][1].length, all[i][0], all[i][1], 0, all[i][1].length);
-  }
-  if (c == null || typeof c !== 'object') throw new ConfigError(`${where}: 'c' must be an object of Adam coefficients; received ${String(c)}.`);
-  for (const key of ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'biasCorrection1', 'biasCorrection2', 'epsilon', 'negLearningRate'] as const) {
-    if (typeof c[key] !== 'number' || !Number.isFinite(c[key])) {
-      throw new ConfigError(`${where}: coefficient '${key}' must be a finite number; received ${String(c[key])}.`);
-    }
-  }
+  ]);
+  checkCoefficients(where, c, 'Adam', ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'biasCorrection1', 'biasCorrection2', 'epsilon', 'negLearningRate']);
+}
+
+/**
+ * Checks of {@link SparseKernels.momentumUpdate}: g and a have the length of w; w, g
+ * and a pairwise disjoint; finite coefficients and a boolean `nesterov`. Throws a
+ * ConfigError naming the argument.
+ *
+ * @example
+ * checkMomentumUpdateArgs(w, g, a, { momentum: 0.9, negLearningRate: -0.01, nesterov: false });
+ */
+export function checkMomentumUpdateArgs(w: Float32Array, g: Float32Array, a: Float32Array, c: MomentumCoefficients): void {
+  const where = 'momentumUpdate';
+  checkUpdateArrays(where, w, [
+    ['g', g],
+    ['w', w],
+    ['a', a],
+  ]);
+  checkCoefficients(where, c, 'momentum', ['momentum', 'negLearningRate']);
+  if (typeof c.nesterov !== 'boolean') throw new ConfigError(`${where}: coefficient 'nesterov' must be a boolean; received ${String(c.nesterov)}.`);
 }

@@ -5,7 +5,7 @@
  * The loops round exactly like src/kernels/sparse.wat (Math.fround on every f32
  * product and sum; f64 sums in dotRows), so the two give bit-identical results.
  */
-import { TypedArena, type AdamCoefficients, type SparseKernels } from './arena.js';
+import { TypedArena, type AdamCoefficients, type MomentumCoefficients, type SparseKernels } from './arena.js';
 import {
   checkAdamUpdateArgs,
   checkAddMulArgs,
@@ -13,6 +13,7 @@ import {
   checkAxpyRowsArgs,
   checkDotRowsArgs,
   checkGemmArgs,
+  checkMomentumUpdateArgs,
   checkPermuteArgs,
   checkRelativeStepArgs,
   checkSpmmArgs,
@@ -69,6 +70,19 @@ function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float3
     v[i] = vi;
     const den = fround(fround(Math.sqrt(fround(vi / d2))) + eps);
     w[i] = fround(fround(fround(mi / d1) / den) * nlr) + w[i];
+  }
+}
+
+/** momentumUpdate without checks: every operation rounded to f32 in sparse.wat's (and tfjs') order. */
+function momentumUpdate(w: Float32Array, g: Float32Array, a: Float32Array, c: MomentumCoefficients): void {
+  const mom = fround(c.momentum),
+    nlr = fround(c.negLearningRate);
+  const n = w.length;
+  for (let i = 0; i < n; i++) {
+    const ai = fround(fround(a[i] * mom) + g[i]);
+    a[i] = ai;
+    const step = c.nesterov ? fround(g[i] + fround(ai * mom)) : ai;
+    w[i] = fround(step * nlr) + w[i];
   }
 }
 
@@ -293,6 +307,10 @@ export function createJsKernels(): SparseKernels {
     adamUpdate(w, g, m, v, c) {
       checkAdamUpdateArgs(w, g, m, v, c);
       adamUpdate(w, g, m, v, c);
+    },
+    momentumUpdate(w, g, a, c) {
+      checkMomentumUpdateArgs(w, g, a, c);
+      momentumUpdate(w, g, a, c);
     },
     gemmNT(h, v, p, B, out, packed) {
       checkGemmArgs(h, v, p, B, out, packed);

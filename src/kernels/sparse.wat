@@ -541,4 +541,46 @@
                    (local.get $nlr))
           (f32.load (local.get $w))))
         (br_if $l1 (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 4))) (local.get $end))))))
+
+  ;; momentumUpdate: one step of tfjs' SGD with momentum (MomentumOptimizer.applyGradients)
+  ;; over n floats, every operation rounded to f32 in tfjs' order, for i < n:
+  ;;   a = a*mom + g;  o = (nest ? g + a*mom : a)*nlr + w
+  ;; with nlr = -learningRate (f32) and nest 0 or 1 (Nesterov). a is updated in place,
+  ;; the new w is written at o (o = w: in place; else a disjoint array), g is read.
+  (func (export "momentumUpdate")
+    (param $w i32) (param $g i32) (param $a i32) (param $n i32)
+    (param $mom f32) (param $nlr f32) (param $nest i32) (param $o i32)
+    (local $e4 i32) (local $end i32) (local $va v128) (local $sa f32)
+    ;; w walks w; g, a and o are at w + (their offset - w).
+    (local.set $g (i32.sub (local.get $g) (local.get $w)))
+    (local.set $a (i32.sub (local.get $a) (local.get $w)))
+    (local.set $o (i32.sub (local.get $o) (local.get $w)))
+    (local.set $end (i32.add (local.get $w) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $w) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $d4
+      (br_if $d4 (i32.ge_u (local.get $w) (local.get $e4)))
+      (loop $l4
+        (v128.store align=4 (i32.add (local.get $w) (local.get $a))
+          (local.tee $va (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $w) (local.get $a))) (f32x4.splat (local.get $mom)))
+                                    (v128.load align=4 (i32.add (local.get $w) (local.get $g))))))
+        (v128.store align=4 (i32.add (local.get $w) (local.get $o)) (f32x4.add
+          (f32x4.mul (select (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $g)))
+                                        (f32x4.mul (local.get $va) (f32x4.splat (local.get $mom))))
+                             (local.get $va) (local.get $nest))
+                     (f32x4.splat (local.get $nlr)))
+          (v128.load align=4 (local.get $w))))
+        (br_if $l4 (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 16))) (local.get $e4)))))
+    (block $d1
+      (br_if $d1 (i32.ge_u (local.get $w) (local.get $end)))
+      (loop $l1
+        (f32.store (i32.add (local.get $w) (local.get $a))
+          (local.tee $sa (f32.add (f32.mul (f32.load (i32.add (local.get $w) (local.get $a))) (local.get $mom))
+                                  (f32.load (i32.add (local.get $w) (local.get $g))))))
+        (f32.store (i32.add (local.get $w) (local.get $o)) (f32.add
+          (f32.mul (select (f32.add (f32.load (i32.add (local.get $w) (local.get $g)))
+                                    (f32.mul (local.get $sa) (local.get $mom)))
+                           (local.get $sa) (local.get $nest))
+                   (local.get $nlr))
+          (f32.load (local.get $w))))
+        (br_if $l1 (i32.lt_u (local.tee $w (i32.add (local.get $w) (i32.const 4))) (local.get $end))))))
 )

@@ -13,6 +13,7 @@ import {
   checkAxpyRowsArgs,
   checkDotRowsArgs,
   checkGemmArgs,
+  checkMomentumUpdateArgs,
   checkPermuteArgs,
   checkRelativeStepArgs,
   checkSpmmArgs,
@@ -58,6 +59,8 @@ export interface SparseExports extends GemmExports {
     /** Where the new w goes: w itself (in place) or a disjoint array. */
     out: number,
   ): void;
+  /** mom and nlr (−learningRate) are rounded to f32 by the call; nesterov 1 or 0; out as for adamUpdate. */
+  momentumUpdate(w: number, g: number, a: number, n: number, mom: number, nlr: number, nesterov: number, out: number): void;
 }
 
 /**
@@ -308,6 +311,15 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
         c.negLearningRate,
         w.byteOffset,
       );
+    },
+    momentumUpdate(w, g, a, c) {
+      const buf = memory.buffer;
+      const where = 'momentumUpdate';
+      inArena(where, 'w', w, buf);
+      inArena(where, 'g', g, buf);
+      inArena(where, 'a', a, buf);
+      checkMomentumUpdateArgs(w, g, a, c);
+      wasm.momentumUpdate(w.byteOffset, g.byteOffset, a.byteOffset, w.length, c.momentum, c.negLearningRate, c.nesterov ? 1 : 0, w.byteOffset);
     },
   };
 }

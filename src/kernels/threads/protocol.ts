@@ -25,6 +25,7 @@ export const KERNEL_EXPORTS = [
   'gemmNT',
   'permuteIn',
   'permuteOut',
+  'momentumUpdate',
 ] as const;
 
 /** Int32 slots of the command block. */

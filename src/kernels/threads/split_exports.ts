@@ -81,7 +81,7 @@ export function splitExports(
   const chunksFor = (work: number) => (team.size === 1 ? 1 : Math.max(1, Math.min(team.size * CHUNKS_PER_THREAD, Math.floor(work / minWork))));
   /** Element-wise kernels: the same call on ranges of n; `args(lo, hi)` builds a part's arguments. */
   const elementwise = (
-    name: 'tanh' | 'addMul' | 'andersonDiffs' | 'adamUpdate',
+    name: 'tanh' | 'addMul' | 'andersonDiffs' | 'adamUpdate' | 'momentumUpdate',
     n: number,
     args: (lo: number, len: number) => number[],
     run: (a: number[]) => void,
@@ -231,6 +231,14 @@ export function splitExports(
         n,
         (lo, len) => [w + 4 * lo, g + 4 * lo, m + 4 * lo, v + 4 * lo, len, b1, c1, b2, c2, d1, d2, eps, nlr, out + 4 * lo],
         (a) => local.adamUpdate(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]),
+      );
+    },
+    momentumUpdate(w, g, a, n, mom, nlr, nesterov, out) {
+      elementwise(
+        'momentumUpdate',
+        n,
+        (lo, len) => [w + 4 * lo, g + 4 * lo, a + 4 * lo, len, mom, nlr, nesterov, out + 4 * lo],
+        (v) => local.momentumUpdate(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]),
       );
     },
     together(calls) {
