@@ -13,7 +13,7 @@ import { expectClose } from './helpers/close.js';
 const n = 12;
 const B = 5;
 
-function workspace(kind: 'js' | 'wasm', options: ReturnType<typeof resolveSolverOptions>, blocks: ColumnBlocks = columnBlocks(B, 1)) {
+function workspace(kind: 'js' | 'wasm', options: ReturnType<typeof resolveSolverOptions>, blocks: ColumnBlocks = columnBlocks(B, 1, n)) {
   const kernels = sparseKernels(kind);
   const count = hostWorkspaceArrays(options);
   kernels.arena.reset((count + 1) * (n * B * 4 + 32) + hostWorkspaceSmall(options) * (B * 4 + 32) + 1024);

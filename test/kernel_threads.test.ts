@@ -157,10 +157,10 @@ describe('nm.backend.setThreads', () => {
   });
 
   it.each([
-    ['auto', 48],
-    ['anderson', 45],
+    ['auto', 96],
+    ['anderson', 90],
   ] as const)('a layer trained with 2 threads gives the same loss and weights, bit for bit, as with 1 (solver %s, batch %i)', async (method, batchSize) => {
-    // Batch 48 and 45 are solved in two column blocks on 2 threads (24 + 24, 24 + 21); 45's last batch of 6 in one.
+    // 400 nodes: batch 96 and 90 are solved in two column blocks on 2 threads (48 + 48, 44 + 46); 90's last batch of 12 in one.
     const train = async (threads: number) => {
       expect(await nm.backend.setThreads(threads)).toBe(threads);
       expect(nm.backend.threads()).toBe(threads);
@@ -177,8 +177,8 @@ describe('nm.backend.setThreads', () => {
       );
       model.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }));
       model.compile({ optimizer: nm.optimizers.adam({ learningRate: 0.01 }), loss: 'meanSquaredError' });
-      const x = tf.randomNormal([96, 6], 0, 1, 'float32', 6);
-      const y = tf.randomNormal([96, 3], 0, 1, 'float32', 7);
+      const x = tf.randomNormal([192, 6], 0, 1, 'float32', 6);
+      const y = tf.randomNormal([192, 3], 0, 1, 'float32', 7);
       const h = await model.fit(x, y, { epochs: 2, batchSize, shuffle: false, verbose: 0 });
       const weights = model.getWeights().map((t) => t.dataSync().slice());
       tf.dispose([x, y]);

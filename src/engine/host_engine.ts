@@ -144,7 +144,7 @@ function forwardSolve(
   const { steps, p } = plan.schedule;
   const { act, solver: options } = ctx;
   const k = kernels;
-  const cb = columnBlocks(batch, k.threads);
+  const cb = columnBlocks(batch, k.threads, p);
   const { full, rowMajor, perm, ext, int, arrays, scratch: c, small } = prepare(k, plan, batch, options, values, [plan.fwdExt, plan.fwdInt]);
   const [X, F] = full;
   rowMajor.set(z);

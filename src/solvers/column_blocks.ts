@@ -14,13 +14,15 @@
  * thread, or a batch too small to split) is the plain layout.
  *
  * @example
- * const cb = columnBlocks(128, 2); // blocks of columns [0, 64) and [64, 128)
+ * const cb = columnBlocks(128, 2, 3000); // blocks of columns [0, 64) and [64, 128)
  * blockOf(x, n, cb, 1); // the [n, 64] node-major array of columns 64..127
  */
 import type { SparseKernels } from '../kernels/arena.js';
 
 /** Fewest columns a block gets (a narrower split is not worth a thread). */
 export const MIN_BLOCK_COLUMNS = 16;
+/** Fewest elements (nodes × columns) a block gets: below this a kernel call is not worth a hand-off to a thread (measured at p = 300, batch 64: 2 blocks were no faster than 1). */
+export const MIN_BLOCK_ELEMENTS = 16_384;
 
 /** How the columns of a batch are split into blocks. */
 export interface ColumnBlocks {
@@ -31,14 +33,15 @@ export interface ColumnBlocks {
 }
 
 /**
- * `B` columns in one block per thread (inner cuts at multiples of 4, the kernels' SIMD
- * width), at most one block per {@link MIN_BLOCK_COLUMNS} columns; one block for one thread.
+ * The `B` columns of `[p, B]` arrays in one block per thread (inner cuts at multiples of
+ * 4, the kernels' SIMD width), each block at least {@link MIN_BLOCK_COLUMNS} columns and
+ * {@link MIN_BLOCK_ELEMENTS} elements; one block for one thread.
  *
  * @example
- * columnBlocks(130, 2).starts; // [0, 64, 130]
+ * columnBlocks(130, 2, 3000).starts; // [0, 64, 130]
  */
-export function columnBlocks(B: number, threads: number): ColumnBlocks {
-  const count = Math.max(1, Math.min(threads, Math.floor(B / MIN_BLOCK_COLUMNS)));
+export function columnBlocks(B: number, threads: number, p: number): ColumnBlocks {
+  const count = Math.max(1, Math.min(threads, Math.floor(B / MIN_BLOCK_COLUMNS), Math.floor((p * B) / MIN_BLOCK_ELEMENTS)));
   const starts = [0];
   for (let j = 1; j < count; j++) starts.push(Math.round((B * j) / count / 4) * 4);
   starts.push(B);
