@@ -1,13 +1,16 @@
 /**
  * Training-step times of a few fixed configurations, one JSON line on stdout, for
  * A/B comparisons of two checkouts run interleaved on the same machine
- * (bench/ab.sh). Uses only the public API, so it runs on older commits too.
+ * (bench/ab.sh). Uses only the public API (the Node entry), so it runs on older commits too.
  *
- *   npx tsx bench/step.ts [--backend wasm] [--reps 20] [--warmup 10] [--large]
+ *   npx tsx bench/step.ts [--backend wasm] [--reps 20] [--warmup 10] [--large] [--tuned [--threads 2]]
+ *
+ * `--tuned`: the package's fast configuration (nm.optimizers.adam, fastTransposedMatMul,
+ * `--threads` kernel threads, default 2) instead of the defaults (tf.train.adam, one thread).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as nm from '../src/index.js';
+import * as nm from '../src/node.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -15,6 +18,11 @@ const arg = (name: string, dflt: string) => {
 };
 await tf.setBackend(arg('backend', 'wasm'));
 await tf.ready();
+const tuned = process.argv.includes('--tuned');
+if (tuned) {
+  await nm.backend.setThreads(Number(arg('threads', '2')));
+  nm.backend.fastTransposedMatMul();
+}
 const reps = Number(arg('reps', '20'));
 const warmup = Number(arg('warmup', '10'));
 const median = (a: number[]) => a.slice().sort((p, q) => p - q)[Math.floor(a.length / 2)];
@@ -23,7 +31,7 @@ function stepTime(hidden: tf.layers.Layer, batch: number, features: number, clas
   const m = tf.sequential();
   m.add(hidden);
   m.add(tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-  const opt = tf.train.adam(0.001);
+  const opt = tuned ? nm.optimizers.adam({ learningRate: 0.001 }) : tf.train.adam(0.001);
   const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2), classes);
   const step = () => {
@@ -77,3 +85,4 @@ if (process.argv.includes('--large')) {
   );
 }
 console.log(JSON.stringify(out));
+if (tuned) await nm.backend.setThreads(1);

@@ -210,10 +210,14 @@ function adjointSolve(
     const dd = d.subarray(0, n * batch);
     copyStep(V, p, cb, s, e, dd, true);
     const intPtr = int.ptr.subarray(s);
+    // A step of every node (one module, the common case at large p): the workspace has V's
+    // layout, so the product reads the iterate where it is instead of a copy in V.
+    const whole = n === p;
     const map = (v: Float32Array, vOut: Float32Array) => {
-      copyStep(V, p, cb, s, e, v, false);
+      if (!whole) copyStep(V, p, cb, s, e, v, false);
+      const src = whole ? v : V;
       vOut.fill(0);
-      eachBlock(k, cb, (j, _c0, w) => k.spmm(intPtr, int.idx, int.w, 0, n, blockOf(V, p, cb, j), blockOf(vOut, n, cb, j), w));
+      eachBlock(k, cb, (j, _c0, w) => k.spmm(intPtr, int.idx, int.w, 0, n, blockOf(src, p, cb, j), blockOf(vOut, n, cb, j), w));
       eachBlock(k, cb, (j) => {
         const o = blockOf(vOut, n, cb, j);
         k.addMul(blockOf(dd, n, cb, j), blockRows(D, p, cb, j, s, e), o, o);
