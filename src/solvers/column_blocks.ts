@@ -80,16 +80,19 @@ export function eachBlock(kernels: SparseKernels, cb: ColumnBlocks, fn: (j: numb
 
 /** `out[b] += Σ_k a[k,b]·c[k,b]` over the n rows of blocked `a` and `c` ({@link SparseKernels.dotRows}). */
 export function blockDotRows(kernels: SparseKernels, cb: ColumnBlocks, a: Float32Array, c: Float32Array, n: number, out: Float32Array): void {
+  if (cb.starts.length === 2) return kernels.dotRows(a, c, 0, n, cb.B, out);
   eachBlock(kernels, cb, (j, s, w) => kernels.dotRows(blockOf(a, n, cb, j), blockOf(c, n, cb, j), 0, n, w, out.subarray(s, s + w)));
 }
 
 /** `out[k,b] += g[b]·a[k,b]` over the n rows of blocked `a` and `out` ({@link SparseKernels.axpyRows}). */
 export function blockAxpyRows(kernels: SparseKernels, cb: ColumnBlocks, g: Float32Array, a: Float32Array, n: number, out: Float32Array): void {
+  if (cb.starts.length === 2) return kernels.axpyRows(g, a, 0, n, cb.B, out);
   eachBlock(kernels, cb, (j, s, w) => kernels.axpyRows(g.subarray(s, s + w), blockOf(a, n, cb, j), 0, n, w, blockOf(out, n, cb, j)));
 }
 
 /** `out = a + d∘t` element-wise ({@link SparseKernels.addMul}), one call per block. */
 export function blockAddMul(kernels: SparseKernels, cb: ColumnBlocks, a: Float32Array, d: Float32Array, t: Float32Array, out: Float32Array, n: number): void {
+  if (cb.starts.length === 2) return kernels.addMul(a, d, t, out);
   eachBlock(kernels, cb, (j) => kernels.addMul(blockOf(a, n, cb, j), blockOf(d, n, cb, j), blockOf(t, n, cb, j), blockOf(out, n, cb, j)));
 }
 
@@ -102,6 +105,7 @@ export function blockAndersonDiffs(
   dG: Float32Array | null,
   dR: Float32Array | null,
 ): void {
+  if (cb.starts.length === 2) return kernels.andersonDiffs(...arrays, dG, dR);
   eachBlock(kernels, cb, (j) => {
     const [g, x, prevG, prevR, r] = arrays.map((a) => blockOf(a, n, cb, j));
     kernels.andersonDiffs(g, x, prevG, prevR, r, dG && blockOf(dG, n, cb, j), dR && blockOf(dR, n, cb, j));

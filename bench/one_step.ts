@@ -1,0 +1,61 @@
+/**
+ * The median training step of one configuration, tuned (nm.optimizers.adam,
+ * fastTransposedMatMul, `--threads` kernel threads): `hidden → Dense(classes, softmax)`
+ * on seeded random data. One line on stdout, for interleaved A/B runs of two checkouts
+ * (uses only the public API, so it runs on older commits too).
+ *
+ *   npx tsx bench/one_step.ts [--p 3000] [--density 0.01] [--batch 128] [--features 16] [--classes 26]
+ *                             [--threads 2] [--solver auto|picard|anderson] [--warmup 30] [--steps 60] [--dense]
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import * as nm from '../src/node.js';
+import { softmaxStep } from './classifier_step.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+await tf.setBackend('wasm');
+await tf.ready();
+const [p, density, batch, features, classes] = ['p', 'density', 'batch', 'features', 'classes'].map((k, i) =>
+  Number(arg(k, ['3000', '0.01', '128', '16', '26'][i])),
+);
+const threads = Number(arg('threads', '2'));
+const solver = arg('solver', 'auto') as 'auto' | 'picard' | 'anderson';
+const [warmup, steps] = [Number(arg('warmup', '30')), Number(arg('steps', '60'))];
+const dense = process.argv.includes('--dense');
+await nm.backend.setThreads(threads);
+nm.backend.fastTransposedMatMul();
+const model = tf.sequential();
+model.add(
+  dense
+    ? tf.layers.dense({ inputShape: [features], units: p, activation: 'tanh' })
+    : nm.layers.neuralModule({
+        inputShape: [features],
+        units: p,
+        density,
+        solver: { method: solver },
+        graphInitializer: new nm.layers.ContractiveGraph({ density, seed: 7 }),
+      }),
+);
+model.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
+const opt = nm.optimizers.adam({ learningRate: 1e-3 });
+const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1);
+const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2) as tf.Tensor1D, classes);
+const step = softmaxStep(model, opt, x, y);
+for (let i = 0; i < warmup; i++) step();
+const ts: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  step();
+  ts.push(performance.now() - t0);
+}
+ts.sort((a, b) => a - b);
+console.log(
+  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s): median ${ts[steps >> 1].toFixed(2)} ms of ${steps} steps after ${warmup}`,
+);
+tf.dispose([x, y]);
+model.dispose();
+opt.dispose();
+await nm.backend.setThreads(1);
