@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../src/node.js';
 import { softmaxStep } from './classifier_step.js';
+import { timeIt } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,16 +45,9 @@ const opt = nm.optimizers.adam({ learningRate: 1e-3 });
 const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1);
 const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2) as tf.Tensor1D, classes);
 const step = softmaxStep(model, opt, x, y);
-for (let i = 0; i < warmup; i++) step();
-const ts: number[] = [];
-for (let i = 0; i < steps; i++) {
-  const t0 = performance.now();
-  step();
-  ts.push(performance.now() - t0);
-}
-ts.sort((a, b) => a - b);
+const ms = timeIt(step, steps, warmup);
 console.log(
-  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s): median ${ts[steps >> 1].toFixed(2)} ms of ${steps} steps after ${warmup}`,
+  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s): median ${ms.toFixed(2)} ms of ${steps} steps after ${warmup}`,
 );
 tf.dispose([x, y]);
 model.dispose();
