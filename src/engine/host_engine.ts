@@ -3,8 +3,10 @@
  * the CPU-resident backends (cpu, wasm). The same level-by-level schedule as the
  * tensor engine, but each iteration costs one sparse product over the step's kept
  * edges (no dense p×p matMul, no tensor op, no device sync). Arrays are permuted
- * and node-major, `[p, batch]`, so the kernels stream over the batch. Per solve:
- * one read of z and of the kept weights, one upload of the result.
+ * and node-major, `[p, batch]`, so the kernels stream over the batch; with kernel
+ * threads, in column blocks of the batch, one per thread (src/solvers/column_blocks.ts),
+ * with the same results. Per solve: one read of z and of the kept weights, one upload
+ * of the result.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hostView, readView } from '../backend/host_view.js';
