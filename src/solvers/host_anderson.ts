@@ -28,7 +28,7 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
   let { x, next } = v;
   const { g, r, prevX, prevG, prevR, tmp, dG, dR, dX } = v;
   const negGamma = ws.small.slice(0, m);
-  const dots = ws.small[m];
+  const gramRow = ws.small.slice(m, 2 * m); // ΔR_sᵀΔR_j of the newest slot s, per sample
   const gram = new Float64Array(B * m * m); // per sample, over ring slots
   const mat = new Float64Array(m * m);
   const rhs = new Float64Array(m);
@@ -37,29 +37,20 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
   let pushes = 0;
   let fallbacks = 0;
   let evaluated = false;
-  const dot = (a: Float32Array, c: Float32Array) => {
-    dots.fill(0);
-    blockDotRows(kernels, blocks, a, c, n, dots);
-    return dots;
-  };
   x.set(x0);
 
   const step = (t: number) => {
     if (evaluated) [x, next] = [next, x];
     f(x, g);
     evaluated = true;
+    const s = pushes % m; // the slot of this iteration's differences (t > 1)
     if (t === 1) {
       blockAndersonDiffs(kernels, blocks, n, [g, x, prevG, prevR, r], null, null);
     } else {
-      const s = pushes % m;
       pushes++;
       count = Math.min(count + 1, m);
       blockAndersonDiffs(kernels, blocks, n, [g, x, prevG, prevR, r], dG[s], dR[s]);
       if (beta !== 1) for (let i = 0; i < len; i++) dX[s][i] = x[i] - prevX[i];
-      for (let j = 0; j < count; j++) {
-        const d = dot(dR[s], dR[j]);
-        for (let b = 0; b < B; b++) gram[b * m * m + s * m + j] = gram[b * m * m + j * m + s] = d[b];
-      }
     }
     if (beta !== 1) prevX.set(x);
     const k = count;
@@ -67,7 +58,20 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
       for (let i = 0; i < len; i++) next[i] = beta * g[i] + (1 - beta) * x[i];
       return;
     }
-    for (let j = 0; j < k; j++) negGamma[j].set(dot(dR[j], r));
+    // Every dot product of the iteration in one parallel batch (they read, never write, the
+    // histories): the new Gram row ΔR_sᵀΔR_j (k > 0 means a difference was just pushed) and ΔR_jᵀr.
+    for (let j = 0; j < k; j++) {
+      gramRow[j].fill(0);
+      negGamma[j].fill(0);
+    }
+    kernels.together(() => {
+      for (let j = 0; j < k; j++) blockDotRows(kernels, blocks, dR[s], dR[j], n, gramRow[j]);
+      for (let j = 0; j < k; j++) blockDotRows(kernels, blocks, dR[j], r, n, negGamma[j]);
+    });
+    for (let j = 0; j < k; j++) {
+      const d = gramRow[j];
+      for (let b = 0; b < B; b++) gram[b * m * m + s * m + j] = gram[b * m * m + j * m + s] = d[b];
+    }
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < k; i++) {
         for (let j = 0; j < k; j++) mat[i * k + j] = gram[b * m * m + i * m + j];

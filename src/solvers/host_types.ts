@@ -54,9 +54,9 @@ export function hostWorkspaceArrays(options: ResolvedSolverOptions): number {
 /** Anderson's fixed (non-history) block arrays, see {@link hostWorkspaceArrays}. */
 export const ANDERSON_FIXED_ARRAYS = 8;
 
-/** How many batch-sized arrays a method needs: the two squared norms of the residual check, and Anderson's γ and dot products. */
+/** How many batch-sized arrays a method needs: Anderson's γ and its new Gram row (m each), then the two squared norms of the residual check. */
 export function hostWorkspaceSmall(options: ResolvedSolverOptions): number {
-  return options.memory + 3;
+  return 2 * options.memory + 2;
 }
 
 /**
@@ -70,8 +70,10 @@ export function hostRowResiduals(ws: HostWorkspace, r: Float32Array, x: Float32A
   const x2 = small[small.length - 1];
   r2.fill(0);
   x2.fill(0);
-  blockDotRows(kernels, blocks, r, r, n, r2);
-  blockDotRows(kernels, blocks, x, x, n, x2);
+  kernels.together(() => {
+    blockDotRows(kernels, blocks, r, r, n, r2);
+    blockDotRows(kernels, blocks, x, x, n, x2);
+  });
   for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
 }
 
