@@ -1,17 +1,18 @@
 /**
  * The median training step of one configuration, tuned (nm.optimizers.adam,
  * fastTransposedMatMul, `--threads` kernel threads): `hidden → Dense(classes, softmax)`
- * on seeded random data. One line on stdout, for interleaved A/B runs of two checkouts
- * (uses only the public API, so it runs on older commits too).
+ * on seeded random data ({@link classifierStepMs}). One line on stdout, for interleaved
+ * A/B runs of two checkouts (uses only the public API and bench/classifier_step.ts).
  *
  *   npx tsx bench/one_step.ts [--p 3000] [--density 0.01] [--batch 128] [--features 16] [--classes 26]
  *                             [--threads 2] [--solver auto|picard|anderson] [--warmup 30] [--steps 60] [--dense]
+ *
+ * The warm-up is at least `--warmup` steps and 3 s (a new worker's JIT needs 75–100 small steps).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../src/node.js';
-import { softmaxStep } from './classifier_step.js';
-import { timeIt } from './timing.js';
+import { classifierStepMs } from './classifier_step.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,8 +29,7 @@ const [warmup, steps] = [Number(arg('warmup', '30')), Number(arg('steps', '60'))
 const dense = process.argv.includes('--dense');
 await nm.backend.setThreads(threads);
 nm.backend.fastTransposedMatMul();
-const model = tf.sequential();
-model.add(
+const hidden = () =>
   dense
     ? tf.layers.dense({ inputShape: [features], units: p, activation: 'tanh' })
     : nm.layers.neuralModule({
@@ -38,18 +38,9 @@ model.add(
         density,
         solver: { method: solver },
         graphInitializer: new nm.layers.ContractiveGraph({ density, seed: 7 }),
-      }),
-);
-model.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
-const opt = nm.optimizers.adam({ learningRate: 1e-3 });
-const x = tf.randomNormal([batch, features], 0, 1, 'float32', 1);
-const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2) as tf.Tensor1D, classes);
-const step = softmaxStep(model, opt, x, y);
-const ms = timeIt(step, steps, warmup);
+      });
+const ms = classifierStepMs(hidden, () => nm.optimizers.adam({ learningRate: 1e-3 }), { batch, features, classes }, steps, warmup);
 console.log(
-  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s): median ${ms.toFixed(2)} ms of ${steps} steps after ${warmup}`,
+  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s): median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
 );
-tf.dispose([x, y]);
-model.dispose();
-opt.dispose();
 await nm.backend.setThreads(1);

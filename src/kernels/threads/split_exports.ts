@@ -66,12 +66,8 @@ export function splitExports(
       i = j;
     }
   };
-  /** True when the call was recorded by `together` (it runs later, whole, as one chunk). */
-  const recorded = (name: KernelName, args: number[], run: (a: number[]) => void) => {
-    if (pending === null) return false;
-    pending.push({ name, args, run });
-    return true;
-  };
+  /** Inside `together`: records a whole call (it runs later, as one chunk). Callers test `pending !== null` first, so no argument list is built outside it. */
+  const record = (name: KernelName, args: number[], run: (a: number[]) => void) => void pending!.push({ name, args, run });
   /** spmm's row pointer k, read from the shared memory. */
   const ptrAt = (ptr: number, k: number) => {
     if (ints.buffer !== memory.buffer) ints = new Int32Array(memory.buffer);
@@ -86,7 +82,7 @@ export function splitExports(
     args: (lo: number, len: number) => number[],
     run: (a: number[]) => void,
   ) => {
-    if (recorded(name, args(0, n), run)) return;
+    if (pending !== null) return record(name, args(0, n), run);
     const t = chunksFor(n);
     if (t === 1) return run(args(0, n));
     const b = cuts(n, t, 16);
@@ -100,7 +96,7 @@ export function splitExports(
   return {
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       const run = (a: number[]) => local.spmm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-      if (recorded('spmm', [ptr, idx, w, lo, hi, x, out, B], run)) return;
+      if (pending !== null) return record('spmm', [ptr, idx, w, lo, hi, x, out, B], run);
       const nnz0 = ptrAt(ptr, lo);
       const nnz = ptrAt(ptr, hi) - nnz0;
       const t = Math.min(chunksFor(nnz * B), hi - lo);
@@ -127,7 +123,7 @@ export function splitExports(
     },
     dotRows(a, c, lo, hi, B, out, nb) {
       const run = (v: number[]) => local.dotRows(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
-      if (recorded('dotRows', [a, c, lo, hi, B, out, nb], run)) return;
+      if (pending !== null) return record('dotRows', [a, c, lo, hi, B, out, nb], run);
       const t = Math.min(chunksFor((hi - lo) * nb), Math.ceil(nb / 8));
       if (t <= 1) return run([a, c, lo, hi, B, out, nb]);
       const b = cuts(nb, t, 8);
@@ -140,7 +136,7 @@ export function splitExports(
     },
     axpyRows(g, a, lo, hi, B, out) {
       const run = (v: number[]) => local.axpyRows(v[0], v[1], v[2], v[3], v[4], v[5]);
-      if (recorded('axpyRows', [g, a, lo, hi, B, out], run)) return;
+      if (pending !== null) return record('axpyRows', [g, a, lo, hi, B, out], run);
       const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
       if (t <= 1) return run([g, a, lo, hi, B, out]);
       const r = cuts(hi - lo, t, 1).map((k) => lo + k);
@@ -182,7 +178,7 @@ export function splitExports(
     },
     permuteIn(src, perm, lo, hi, p, B, out, scale) {
       const run = (a: number[]) => local.permuteIn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-      if (recorded('permuteIn', [src, perm, lo, hi, p, B, out, scale], run)) return;
+      if (pending !== null) return record('permuteIn', [src, perm, lo, hi, p, B, out, scale], run);
       const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
       if (t <= 1) return run([src, perm, lo, hi, p, B, out, scale]);
       const r = cuts(hi - lo, t, 1).map((k) => lo + k);
@@ -195,7 +191,7 @@ export function splitExports(
     },
     permuteOut(src, perm, lo, hi, p, B, out) {
       const run = (a: number[]) => local.permuteOut(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-      if (recorded('permuteOut', [src, perm, lo, hi, p, B, out], run)) return;
+      if (pending !== null) return record('permuteOut', [src, perm, lo, hi, p, B, out], run);
       const t = Math.min(chunksFor((hi - lo) * B), hi - lo);
       if (t <= 1) return run([src, perm, lo, hi, p, B, out]);
       const r = cuts(hi - lo, t, 1).map((k) => lo + k);
@@ -212,7 +208,7 @@ export function splitExports(
     },
     gemmNT(h, vp, jLo, jHi, p, B, out, ldo) {
       const run = (a: number[]) => local.gemmNT(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-      if (recorded('gemmNT', [h, vp, jLo, jHi, p, B, out, ldo], run)) return;
+      if (pending !== null) return record('gemmNT', [h, vp, jLo, jHi, p, B, out, ldo], run);
       const rows = jHi - jLo;
       const t = Math.min(chunksFor(rows * p * B), Math.ceil(rows / 2));
       if (t <= 1) return run([h, vp, jLo, jHi, p, B, out, ldo]);
