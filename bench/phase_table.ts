@@ -99,7 +99,7 @@ export function measurePhases(o: PhaseOptions = {}): { rows: PhaseRow[]; whole: 
     ms: time(() => hostEngine.adjoint(dy, [], fwd.state, ctx).v.dispose()),
   });
   rows.push({
-    name: 'graph gradient hᵀv with the bias diagonal (as the op computes it), uploaded',
+    name: 'graph gradient hᵀv with the bias diagonal (as the op computes it), into a new tensor',
     ms: time(() => tf.tidy(() => sync(graphGradient(fwd.h, adj.v, consts)))),
   });
   rows.push({ name: 'input gradients v·Uᵀ and xᵀ·v', ms: time(() => tf.tidy(() => sync([matMulT(adj.v, U, false, true), matMulT(x, adj.v, true, false)]))) });

@@ -5,6 +5,26 @@ import * as nm from '../src/index.js';
 import { hostGraphGradient } from '../src/engine/host_gradient.js';
 import { tensorGraphGradient } from '../src/engine/op.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
+import { gemmNTJs } from '../src/kernels/gemm.js';
+import { currentTeam } from '../src/kernels/threads/current.js';
+
+/** The kernels' own f32 rule, bit for bit: G[j,k] summed over b in order (gemmNTJs), the diagonal Σ_b v[b,j] in f32. */
+function f32Reference(h: Float32Array, v: Float32Array, B: number, p: number): Float32Array {
+  const H = new Float32Array(p * B);
+  const V = new Float32Array(p * B);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < p; j++) {
+      H[j * B + b] = h[b * p + j];
+      V[j * B + b] = v[b * p + j];
+    }
+  }
+  const g = new Float32Array(p * p);
+  gemmNTJs(H, V, 0, p, p, B, g, p);
+  const d = new Float32Array(p);
+  for (let b = 0; b < B; b++) for (let j = 0; j < p; j++) d[j] += v[b * p + j];
+  for (let j = 0; j < p; j++) g[j * (p + 1)] = d[j];
+  return g;
+}
 
 /** float64 reference: G[j,k] = Σ_b h[b,j]·v[b,k], G[j,j] = Σ_b v[b,j]. */
 function reference(h: Float32Array, v: Float32Array, B: number, p: number): Float64Array {
@@ -52,4 +72,28 @@ describe.each(BACKENDS)('the graph gradient on %s', (backend) => {
       }
     });
   }
+
+  it("is the kernels' f32 rule bit for bit, with the rows of both threads in place, and leaks no tensor", async () => {
+    await useBackend(backend);
+    await nm.backend.setThreads(2);
+    const team = currentTeam();
+    let byWorker = 0;
+    for (let seed = 20; seed < 23 || (backend === 'wasm' && byWorker === 0 && seed < 120); seed++) {
+      const [B, p] = seed % 2 === 0 ? [64, 130] : [37, 97];
+      const h = tf.randomUniform([B, p], -1, 1, 'float32', seed) as tf.Tensor2D;
+      const v = tf.randomUniform([B, p], -1, 1, 'float32', seed + 1000) as tf.Tensor2D;
+      const want = f32Reference(h.dataSync() as Float32Array, v.dataSync() as Float32Array, B, p);
+      const before = tf.memory().numTensors;
+      const [total0, caller0] = [team?.chunksTotal ?? 0, team?.chunksByCaller ?? 0];
+      const got = hostGraphGradient(h, v)!;
+      byWorker += (team?.chunksTotal ?? 0) - total0 - ((team?.chunksByCaller ?? 0) - caller0);
+      expect(tf.memory().numTensors, 'only the gradient is new').toBe(before + 1);
+      expect(got.shape).toEqual([p, p]);
+      const bits = got.dataSync() as Float32Array;
+      expect(Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength).equals(Buffer.from(want.buffer)), `seed ${seed}, B ${B}, p ${p}`).toBe(true);
+      tf.dispose([h, v, got]);
+    }
+    // On wasm the kernel threads computed some rows (copied into the tensor by the caller).
+    if (backend === 'wasm') expect(byWorker).toBeGreaterThan(0);
+  });
 });

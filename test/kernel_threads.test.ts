@@ -125,6 +125,52 @@ describe('kernel threads', () => {
     expect(team.chunksTotal).toBe(before + 2);
   });
 
+  it("run's collect sees every chunk a worker finished exactly once, never the caller's or a trapped one", () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 4, shared: true });
+    const module = new WebAssembly.Module(sparseWasmBytes('shared'));
+    const local = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
+    const id = team.attach(memory, [module, new WebAssembly.Module(gemmWasmBytes('shared'))]);
+    const n = 24;
+    const chunks = Array.from({ length: n }, (_, c) => [0, 65536 + c * 2048, 512]);
+    let byWorker = 0;
+    for (let round = 0; round < 6 || (byWorker === 0 && round < 300); round++) {
+      const ranHere: number[] = [];
+      const collected: number[] = [];
+      const [total0, caller0] = [team.chunksTotal, team.chunksByCaller];
+      team.run(
+        id,
+        'tanh',
+        chunks,
+        (a) => {
+          ranHere.push((a[1] - 65536) / 2048);
+          local.tanh(a[0], a[1], a[2]);
+        },
+        (c) => collected.push(c),
+      );
+      const workers = team.chunksTotal - total0 - (team.chunksByCaller - caller0);
+      byWorker += workers;
+      expect(collected.length).toBe(workers);
+      expect(new Set([...ranHere, ...collected]).size).toBe(n);
+      expect(ranHere.length + collected.length).toBe(n);
+    }
+    expect(byWorker).toBeGreaterThan(0);
+    // A chunk that traps in a worker is not collected: the caller re-runs it and throws.
+    const bad = Array.from({ length: n }, (_, c) => (c === n - 1 ? [4 * 65536 - 64, 2048, 64] : chunks[c]));
+    for (let round = 0; round < 50; round++) {
+      const collected: number[] = [];
+      expect(() =>
+        team.run(
+          id,
+          'tanh',
+          bad,
+          (a) => local.tanh(a[0], a[1], a[2]),
+          (c) => collected.push(c),
+        ),
+      ).toThrow(/out of bounds/);
+      expect(collected).not.toContain(n - 1);
+    }
+  });
+
   it('the worker really takes chunks (counted by the team), and the results stay the same bits', () => {
     const two = createWasmKernels({ team });
     const alone = createWasmKernels({ team: null });

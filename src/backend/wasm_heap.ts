@@ -1,7 +1,8 @@
 /**
  * The package's WebAssembly kernels instantiated over tfjs-backend-wasm's own memory,
  * so that they can work on tensors where they are: no copy in, no upload out. Used
- * by `nm.optimizers.adam` and `nm.optimizers.sgd` to update weights and their state in place.
+ * by `nm.optimizers.adam` and `nm.optimizers.sgd` to update weights and their state in place,
+ * and by the dense graph gradient, whose GEMM writes its rows into the gradient tensor.
  *
  * Caveats: tfjs-backend-wasm internals (`wasm.asm.memory`, `dataIdMap` with
  * `memoryOffset` and `refCount`; stable through 4.x), checked before use; null when
@@ -12,8 +13,36 @@ import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, wasmRecord, type WasmBackendInternals } from './host_view.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
+import { createGemmKernel, type GemmKernel } from '../kernels/gemm.js';
 
 const cache = new WeakMap<object, SparseExports | null>();
+const gemmCache = new WeakMap<object, GemmKernel | null>();
+
+/**
+ * The GEMM kernel (src/kernels/gemm.wat) over the active wasm backend's memory, or null
+ * (as {@link heapKernels}): the dense graph gradient is computed straight into a new
+ * tensor's memory instead of being uploaded. Instantiated once per backend instance.
+ *
+ * @example
+ * const k = heapGemm();
+ * if (k) k.gemmNT(h, vp, 0, p, p, B, heapOffset(out)!, p);
+ */
+export function heapGemm(): GemmKernel | null {
+  if (tf.getBackend() !== 'wasm' || !wasmSimdSupported()) return null;
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  if (gemmCache.has(backend)) return gemmCache.get(backend)!;
+  let out: GemmKernel | null = null;
+  const memory = backend.wasm?.asm?.memory;
+  if (memory instanceof WebAssembly.Memory) {
+    try {
+      out = createGemmKernel(memory);
+    } catch {
+      out = null;
+    }
+  }
+  gemmCache.set(backend, out);
+  return out;
+}
 
 /**
  * The kernels over the active wasm backend's memory, or null (another backend, no
@@ -68,8 +97,19 @@ export function ownExclusively(v: tf.Variable): boolean {
  * const next = uninitializedLike(w); // then write heapOffset(next) ... and w.assign(next)
  */
 export function uninitializedLike(t: tf.Tensor): tf.Tensor {
+  return uninitializedTensor(t.shape);
+}
+
+/**
+ * A new float32 tensor of `shape` whose memory the wasm backend has allocated but not
+ * written (the caller fills every element before anyone reads it).
+ *
+ * @example
+ * const g = uninitializedTensor([p, p]); // then write at heapOffset(g)
+ */
+export function uninitializedTensor(shape: number[]): tf.Tensor {
   const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo };
-  return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(t.shape, 'float32'));
+  return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
 }
 
 /**

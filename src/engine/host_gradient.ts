@@ -5,8 +5,10 @@
  * entry summed over the batch in order, in f32).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostView } from '../backend/host_view.js';
+import { heapOffset, hostView } from '../backend/host_view.js';
+import { heapGemm, uninitializedTensor } from '../backend/wasm_heap.js';
 import { arenaBytes, sparseKernels } from '../kernels/index.js';
+import type { GemmSink } from '../kernels/arena.js';
 import { gemmPackedBytes } from '../kernels/gemm.js';
 
 /** Backends whose tensors live in host memory, where the GEMM kernel can read them. */
@@ -30,6 +32,10 @@ function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32
  * not), `G[j,j] = Σ_b v[b,j]` (the bias). Returns null on backends that do not keep
  * tensors on the host; the caller then uses tensor ops.
  *
+ * On the wasm backend the GEMM writes G straight into the new tensor's memory
+ * ({@link heapSink}): the caller's rows directly, the kernel threads' rows copied as
+ * each part finishes, instead of one 36 MB upload after the product (p = 3000).
+ *
  * Caveats: resets the shared kernel arena (no solve may be in progress; the engines'
  * saved states are copies); holds p² floats of it (36 MB at p = 3000) until the next solve.
  *
@@ -45,15 +51,13 @@ export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D |
   if (hv === null || vv === null) return null;
   const kernels = sparseKernels();
   const packed = gemmPackedBytes(p, B) / 4;
-  // hostView arrays stay valid until tfjs allocates: copy both (transposed) before anything else.
+  // hostView arrays stay valid until tfjs allocates: copy both (transposed) and sum the
+  // diagonal before anything else.
   kernels.arena.reset(arenaBytes([p * B, p * B, packed, p * p]));
   const H = kernels.arena.f32(p * B, false);
   const V = kernels.arena.f32(p * B, false);
   transposeInto(hv, B, p, H);
   transposeInto(vv, B, p, V);
-  const P = kernels.arena.f32(packed, false);
-  const G = kernels.arena.f32(p * p, false);
-  kernels.gemmNT(H, V, p, B, G, P);
   // The bias diagonal Σ_b v[b, j], summed over b in order in float32 (a Float32Array
   // store rounds each partial sum), streaming v row by row.
   const d = new Float32Array(p);
@@ -61,7 +65,70 @@ export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D |
     const o = b * p;
     for (let j = 0; j < p; j++) d[j] += vv[o + j];
   }
+  const P = kernels.arena.f32(packed, false);
+  const G = kernels.arena.f32(p * p, false);
+  const sink = heapSink(H, P, G, p, B);
+  if (sink !== null) {
+    try {
+      kernels.gemmNT(H, V, p, B, G, P, sink);
+      return sink.finish(d);
+    } finally {
+      sink.release();
+    }
+  }
+  kernels.gemmNT(H, V, p, B, G, P);
   for (let j = 0; j < p; j++) G[j * (p + 1)] = d[j];
   // The wasm backend copies the values into its heap; the cpu backend keeps the array itself.
   return tf.tensor2d(tf.getBackend() === 'wasm' ? G : G.slice(), [p, p]);
+}
+
+/**
+ * A {@link GemmSink} that delivers G into a new `[p, p]` tensor of the wasm backend (its
+ * heap is not shared with the kernel threads): h and the packed v are copied into the
+ * heap once, the caller's rows are computed there by the same GEMM code (same bits),
+ * the threads' rows are copied from `G` in the kernels' memory. Null off the wasm
+ * backend or where its internals are unreadable.
+ */
+function heapSink(
+  H: Float32Array,
+  P: Float32Array,
+  G: Float32Array,
+  p: number,
+  B: number,
+): (GemmSink & { finish(diagonal: Float32Array): tf.Tensor2D; release(): void }) | null {
+  const gemm = heapGemm();
+  if (gemm === null) return null;
+  // Every allocation first: the heap may grow (and move its views) while tfjs allocates.
+  const out = uninitializedTensor([p, p]);
+  const hs = uninitializedTensor([H.length]);
+  const ps = uninitializedTensor([P.length]);
+  const [o, ho, po] = [out, hs, ps].map(heapOffset);
+  if (o === null || ho === null || po === null) {
+    tf.dispose([out, hs, ps]);
+    return null;
+  }
+  const heap = () => new Float32Array(gemm.memory.buffer);
+  let handed = false;
+  return {
+    begin() {
+      const f = heap();
+      f.set(H, ho / 4);
+      f.set(P, po / 4);
+    },
+    rows(jLo, jHi) {
+      gemm.gemmNT(ho, po, jLo, jHi, p, B, o, p);
+    },
+    take(jLo, jHi) {
+      heap().set(G.subarray(jLo * p, jHi * p), o / 4 + jLo * p);
+    },
+    finish(diagonal) {
+      const f = heap();
+      for (let j = 0; j < p; j++) f[o / 4 + j * (p + 1)] = diagonal[j];
+      handed = true;
+      return out as tf.Tensor2D;
+    },
+    release() {
+      tf.dispose(handed ? [hs, ps] : [out, hs, ps]);
+    },
+  };
 }

@@ -224,6 +224,20 @@ export class TypedArena implements KernelArena {
  * // ... fill ptr, idx, w, x ...
  * k.spmm(ptr, idx, w, 0, p, x, out, B); // out += A·x
  */
+/**
+ * Where {@link SparseKernels.gemmNT} delivers G = H·Vᵀ when the destination is memory
+ * only the caller's thread can write (tfjs-backend-wasm's heap): the caller computes its
+ * share of the rows straight into it and copies the rows that kernel threads computed.
+ */
+export interface GemmSink {
+  /** Runs once, after v is packed and before any row: the sink takes its copies of h and the packed v. */
+  begin(): void;
+  /** Computes rows [jLo, jHi) of G where they belong (on the caller's thread, the same kernel code). */
+  rows(jLo: number, jHi: number): void;
+  /** Copies rows [jLo, jHi) of G from `out`, where another thread (or the JS kernel) wrote them. */
+  take(jLo: number, jHi: number): void;
+}
+
 export interface SparseKernels {
   readonly name: 'wasm-simd' | 'js';
   /** Threads that large calls are split across (1: the caller only). Results are the same bits for any count. */
@@ -248,8 +262,13 @@ export interface SparseKernels {
    * order from +0, no fused multiply-add (src/kernels/gemm.ts). `packed` is scratch of
    * at least `gemmPackedBytes(p, B) / 4` floats (the wasm kernel packs v there). out
    * must not overlap h, v or packed.
+   *
+   * With a `sink`, G goes there instead (every row exactly once, the same bits): rows the
+   * caller's thread computes through `sink.rows`, rows a kernel thread computed into
+   * `out` through `sink.take` (run on the caller while the other rows are still being
+   * computed). Without threads, `sink.rows(0, p)` does all of it.
    */
-  gemmNT(h: Float32Array, v: Float32Array, p: number, B: number, out: Float32Array, packed: Float32Array): void;
+  gemmNT(h: Float32Array, v: Float32Array, p: number, B: number, out: Float32Array, packed: Float32Array, sink?: GemmSink): void;
   /**
    * From the tensors' row-major `[B, p]` to the solve's node-major `[p, B]`:
    * out[q·B+b] = src[b·p + perm[q]] (times scale[q·B+b] when scale is given), p =

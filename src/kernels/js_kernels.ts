@@ -312,9 +312,13 @@ export function createJsKernels(): SparseKernels {
       checkMomentumUpdateArgs(w, g, a, c);
       momentumUpdate(w, g, a, c);
     },
-    gemmNT(h, v, p, B, out, packed) {
+    gemmNT(h, v, p, B, out, packed, sink) {
       checkGemmArgs(h, v, p, B, out, packed);
       gemmNTJs(h, v, 0, p, p, B, out, p);
+      if (sink !== undefined) {
+        sink.begin();
+        sink.take(0, p);
+      }
     },
     permuteIn(src, perm, B, out, scale) {
       checkPermuteArgs('permuteIn', src, perm, B, out, scale);

@@ -23,7 +23,7 @@ import { gemmWasmBytes, type GemmExports } from './gemm.js';
 import { SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
 import { currentTeam } from './threads/current.js';
 import { KERNEL_EXPORTS } from './threads/protocol.js';
-import { splitExports } from './threads/split_exports.js';
+import { splitExports, type SplitExports } from './threads/split_exports.js';
 import type { KernelTeam } from './threads/team.js';
 
 /** The exports of both kernel modules (sparse.wat, gemm.wat); every pointer is a byte offset into `env.memory`. */
@@ -175,9 +175,11 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
     throw new Error(`sparse kernels: could not compile the wasm SIMD module (${String(err)}); use sparseKernels('js') or 'auto'.`);
   }
   let together = (calls: () => void) => calls();
+  let gemmInto: SplitExports['gemmNTInto'] | null = null;
   if (threaded) {
     const split = splitExports(wasm, team, team.attach(memory, modules), memory);
     together = split.together;
+    gemmInto = split.gemmNTInto;
     wasm = split;
   }
   const arena = TypedArena.wasm(memory);
@@ -276,7 +278,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
       checkPermuteArgs('permuteOut', src, perm, B, out, null);
       if (perm.length > 0 && B > 0) wasm.permuteOut(src.byteOffset, perm.byteOffset, 0, perm.length, perm.length, B, out.byteOffset);
     },
-    gemmNT(h, v, p, B, out, packed) {
+    gemmNT(h, v, p, B, out, packed, sink) {
       const buf = memory.buffer;
       const where = 'gemmNT';
       inArena(where, 'h', h, buf);
@@ -285,7 +287,10 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
       inArena(where, 'packed', packed, buf);
       checkGemmArgs(h, v, p, B, out, packed);
       wasm.packV(v.byteOffset, p, B, packed.byteOffset);
-      wasm.gemmNT(h.byteOffset, packed.byteOffset, 0, p, p, B, out.byteOffset, p);
+      if (sink === undefined) return wasm.gemmNT(h.byteOffset, packed.byteOffset, 0, p, p, B, out.byteOffset, p);
+      sink.begin();
+      if (gemmInto === null) sink.rows(0, p);
+      else gemmInto(h.byteOffset, packed.byteOffset, p, B, out.byteOffset, p, sink);
     },
     adamUpdate(w, g, m, v, c) {
       const buf = memory.buffer;

@@ -3,7 +3,8 @@
  * kernel call as up to {@link MAX_CHUNKS} chunks (argument lists), sets the chunk
  * claim word to the command's generation and bumps `SEQ`; every thread, the caller
  * included, then claims chunks (compareExchange on `CLAIM`) until none is left, and
- * counts each one it finishes in `FINISHED`. A worker that is slow to wake (or descheduled on a busy machine) just
+ * counts each one it finishes in `FINISHED` (a worker also marks it in the `DONE` bit
+ * mask, so the caller can pick up a worker's finished part while others still run). A worker that is slow to wake (or descheduled on a busy machine) just
  * claims fewer chunks: the caller never waits for a chunk nobody has started.
  *
  * Kernels are named by their index in {@link KERNEL_EXPORTS}; their arguments (byte
@@ -50,6 +51,8 @@ export const SLOT = {
   CLAIM: 8,
   /** Chunks finished. */
   FINISHED: 9,
+  /** Bit c set by a worker once it has finished (or thrown in) chunk c of the current command; the caller's own chunks are not marked. */
+  DONE: 10,
 } as const;
 
 /** Control commands (negative FN). */

@@ -14,6 +14,7 @@
  * array (src/solvers/column_blocks.ts).
  */
 import type { SparseExports } from '../wasm_kernels.js';
+import type { GemmSink } from '../arena.js';
 import type { KernelName, KernelTeam } from './team.js';
 import { MAX_CHUNKS } from './protocol.js';
 
@@ -30,6 +31,20 @@ function cuts(n: number, t: number, align: number): number[] {
   return out;
 }
 
+/** The split kernels, plus {@link SparseKernels.together} and the GEMM into a {@link GemmSink}. */
+export interface SplitExports extends SparseExports {
+  together(calls: () => void): void;
+  /**
+   * G = H·Vᵀ (from packed v) delivered to `sink`: row chunks the caller claims go through
+   * `sink.rows`, the workers' chunks are written to `out` (row stride `ldo`) and handed to
+   * `sink.take` by the caller as each finishes (see {@link KernelTeam.run}'s collect).
+   */
+  gemmNTInto(h: number, vp: number, p: number, B: number, out: number, ldo: number, sink: GemmSink): void;
+}
+
+/** Chunks per thread of a GEMM into a sink: finer than {@link CHUNKS_PER_THREAD}, so that the copy of the last worker chunk is short. */
+const SINK_CHUNKS_PER_THREAD = 8;
+
 /**
  * `local`'s kernels, split across `team` for instance `id` (the same module attached
  * over the same shared `memory` in every worker).
@@ -38,13 +53,7 @@ function cuts(n: number, t: number, align: number): number[] {
  * const raw = splitExports(local, team, team.attach(memory, module), memory);
  * raw.tanh(x, out, n); // split when n ≥ 2 × 16384
  */
-export function splitExports(
-  local: SparseExports,
-  team: KernelTeam,
-  id: number,
-  memory: WebAssembly.Memory,
-  minWork = DEFAULT_MIN_SPLIT_WORK,
-): SparseExports & { together(calls: () => void): void } {
+export function splitExports(local: SparseExports, team: KernelTeam, id: number, memory: WebAssembly.Memory, minWork = DEFAULT_MIN_SPLIT_WORK): SplitExports {
   let ints = new Int32Array(memory.buffer);
   /** Calls recorded by `together` (null outside it): each becomes one chunk. */
   let pending: Array<{ name: KernelName; args: number[]; run: (a: number[]) => void }> | null = null;
@@ -219,6 +228,20 @@ export function splitExports(
         'gemmNT',
         r.slice(0, -1).map((r0, i) => [h, vp, r0, r[i + 1], p, B, out, ldo]),
         run,
+      );
+    },
+    gemmNTInto(h, vp, p, B, out, ldo, sink) {
+      flush();
+      const t =
+        team.size === 1 ? 1 : Math.max(1, Math.min(team.size * SINK_CHUNKS_PER_THREAD, MAX_CHUNKS, Math.floor((p * p * B) / minWork), Math.ceil(p / 2)));
+      if (t <= 1) return sink.rows(0, p);
+      const r = cuts(p, t, 2);
+      team.run(
+        id,
+        'gemmNT',
+        r.slice(0, -1).map((r0, i) => [h, vp, r0, r[i + 1], p, B, out, ldo]),
+        (a) => sink.rows(a[2], a[3]),
+        (c) => sink.take(r[c], r[c + 1]),
       );
     },
     adamUpdate(w, g, m, v, n, b1, c1, b2, c2, d1, d2, eps, nlr, out) {

@@ -148,8 +148,14 @@ export class KernelTeam {
    * then the caller waits for the ones still running. Which thread runs a chunk does
    * not change its result. A chunk that throws in a worker is re-run on the caller, so
    * its error is reported where it happened.
+   *
+   * `collect(c)`, when given, runs on the caller once for every chunk c a worker
+   * finished, as soon as the caller sees it (between its own chunks, then while it
+   * waits): for moving a worker's part somewhere only the caller can write while the
+   * other parts still run. Chunks the caller ran itself are not collected (their
+   * `local` can write straight to the destination).
    */
-  run(instance: number, fn: KernelName, chunks: number[][], local: (args: number[]) => void): void {
+  run(instance: number, fn: KernelName, chunks: number[][], local: (args: number[]) => void, collect?: (chunk: number) => void): void {
     const n = chunks.length;
     if (n > MAX_CHUNKS) throw new Error(`kernel threads: ${n} chunks, at most ${MAX_CHUNKS}`);
     if (this.stopped || n === 1) {
@@ -165,6 +171,7 @@ export class KernelTeam {
     I[SLOT.NARGS] = nargs;
     I[SLOT.NCHUNKS] = n;
     I[SLOT.ERROR] = 0;
+    Atomics.store(I, SLOT.DONE, 0);
     Atomics.store(I, SLOT.FINISHED, 0);
     const seq = (this.seq = (this.seq + 1) | 0);
     const gen = generation(seq);
@@ -172,6 +179,22 @@ export class KernelTeam {
     Atomics.store(I, SLOT.SEQ, seq);
     Atomics.notify(I, SLOT.SEQ);
     let mine = 0;
+    /** Chunks already collected (bit c). */
+    let taken = 0;
+    // Only workers set DONE bits, each before counting its chunk in FINISHED, so once
+    // FINISHED reaches n every bit is visible. A chunk that threw is not collected (it is re-run below).
+    const collectDone =
+      collect === undefined
+        ? undefined
+        : () => {
+            let fresh = Atomics.load(I, SLOT.DONE) & ~taken;
+            while (fresh !== 0) {
+              const c = 31 - Math.clz32(fresh & -fresh);
+              fresh &= fresh - 1;
+              taken |= 1 << c;
+              if (I[SLOT.ERROR] !== c + 1) collect(c);
+            }
+          };
     try {
       for (;;) {
         const w = Atomics.load(I, SLOT.CLAIM);
@@ -184,11 +207,21 @@ export class KernelTeam {
         } finally {
           Atomics.add(I, SLOT.FINISHED, 1);
         }
+        collectDone?.();
       }
-    } finally {
+    } catch (err) {
       // Never leave a chunk running against memory the caller is about to reuse.
       this.waitFor(SLOT.FINISHED, n, fn);
+      throw err;
     }
+    try {
+      this.waitFor(SLOT.FINISHED, n, fn, collectDone);
+    } catch (err) {
+      // A collect threw: still wait for the chunks, then report it.
+      if (collectDone !== undefined) this.waitFor(SLOT.FINISHED, n, fn);
+      throw err;
+    }
+    collectDone?.();
     this.chunksByCaller += mine;
     this.chunksTotal += n;
     const bad = I[SLOT.ERROR];
@@ -223,12 +256,16 @@ export class KernelTeam {
     this.waitFor(SLOT.ACKS, this.members.length, 'control');
   }
 
-  /** Waits until `slot` reaches `value`: polls for {@link SPIN_MS}, then sleeps in 1 ms waits where allowed (polls elsewhere). */
-  private waitFor(slot: number, value: number, what: string): void {
+  /**
+   * Waits until `slot` reaches `value`: polls for {@link SPIN_MS}, then sleeps in 1 ms
+   * waits where allowed (polls elsewhere). `onPoll` runs at every poll.
+   */
+  private waitFor(slot: number, value: number, what: string, onPoll?: () => void): void {
     const I = this.I;
     let polls = 0;
     let t0 = -1;
     for (let v = Atomics.load(I, slot); v < value; v = Atomics.load(I, slot)) {
+      onPoll?.();
       if (++polls < POLLS_PER_CLOCK) continue;
       polls = 0;
       const now = performance.now();

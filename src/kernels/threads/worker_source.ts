@@ -55,6 +55,7 @@ function loop() {
       } catch (e) {
         Atomics.compareExchange(I, S.ERROR, 0, c + 1);
       }
+      Atomics.or(I, S.DONE, 1 << c);
       Atomics.add(I, S.FINISHED, 1);
     }
   }
