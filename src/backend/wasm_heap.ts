@@ -15,34 +15,30 @@ import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
 import { createGemmKernel, type GemmKernel } from '../kernels/gemm.js';
 
-const cache = new WeakMap<object, SparseExports | null>();
-const gemmCache = new WeakMap<object, GemmKernel | null>();
-
 /**
- * The GEMM kernel (src/kernels/gemm.wat) over the active wasm backend's memory, or null
- * (as {@link heapKernels}): the dense graph gradient is computed straight into a new
- * tensor's memory instead of being uploaded. Instantiated once per backend instance.
- *
- * @example
- * const k = heapGemm();
- * if (k) k.gemmNT(h, vp, 0, p, p, B, heapOffset(out)!, p);
+ * `make(memory)` over the active wasm backend's memory, instantiated once per backend
+ * instance and kept in `cache`; null on another backend, without WebAssembly SIMD, when
+ * the internals are not found or when `make` throws or returns null.
  */
-export function heapGemm(): GemmKernel | null {
+function overHeap<T>(cache: WeakMap<object, T | null>, make: (memory: WebAssembly.Memory) => T | null): T | null {
   if (tf.getBackend() !== 'wasm' || !wasmSimdSupported()) return null;
   const backend = tf.backend() as unknown as WasmBackendInternals;
-  if (gemmCache.has(backend)) return gemmCache.get(backend)!;
-  let out: GemmKernel | null = null;
+  if (cache.has(backend)) return cache.get(backend)!;
+  let out: T | null = null;
   const memory = backend.wasm?.asm?.memory;
   if (memory instanceof WebAssembly.Memory) {
     try {
-      out = createGemmKernel(memory);
+      out = make(memory);
     } catch {
       out = null;
     }
   }
-  gemmCache.set(backend, out);
+  cache.set(backend, out);
   return out;
 }
+
+const sparseCache = new WeakMap<object, SparseExports | null>();
+const gemmCache = new WeakMap<object, GemmKernel | null>();
 
 /**
  * The kernels over the active wasm backend's memory, or null (another backend, no
@@ -53,22 +49,24 @@ export function heapGemm(): GemmKernel | null {
  * if (k) k.adamUpdate(heapOffset(w)!, heapOffset(g)!, ...);
  */
 export function heapKernels(): SparseExports | null {
-  if (tf.getBackend() !== 'wasm' || !wasmSimdSupported()) return null;
-  const backend = tf.backend() as unknown as WasmBackendInternals;
-  if (cache.has(backend)) return cache.get(backend)!;
-  let out: SparseExports | null = null;
-  const memory = backend.wasm?.asm?.memory;
-  if (memory instanceof WebAssembly.Memory) {
-    try {
-      const module = new WebAssembly.Module(sparseWasmBytes('plain'));
-      const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SparseExports;
-      if (typeof exports.adamUpdate === 'function') out = exports;
-    } catch {
-      out = null;
-    }
-  }
-  cache.set(backend, out);
-  return out;
+  return overHeap(sparseCache, (memory) => {
+    const module = new WebAssembly.Module(sparseWasmBytes('plain'));
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SparseExports;
+    return typeof exports.adamUpdate === 'function' ? exports : null;
+  });
+}
+
+/**
+ * The GEMM kernel (src/kernels/gemm.wat) over the active wasm backend's memory, or null
+ * (as {@link heapKernels}): the dense graph gradient is computed straight into a new
+ * tensor's memory instead of being uploaded.
+ *
+ * @example
+ * const k = heapGemm();
+ * if (k) k.gemmNT(h, vp, 0, p, p, B, heapOffset(out)!, p);
+ */
+export function heapGemm(): GemmKernel | null {
+  return overHeap(gemmCache, createGemmKernel);
 }
 
 /**
@@ -87,17 +85,6 @@ export function ownExclusively(v: tf.Variable): boolean {
   if (typeof refs !== 'number') return false;
   if (refs > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
   return wasmRecord(v)?.refCount === 1;
-}
-
-/**
- * A new float32 tensor shaped like `t` whose memory the wasm backend has allocated but
- * not written (the caller fills every element before anyone reads it).
- *
- * @example
- * const next = uninitializedLike(w); // then write heapOffset(next) ... and w.assign(next)
- */
-export function uninitializedLike(t: tf.Tensor): tf.Tensor {
-  return uninitializedTensor(t.shape);
 }
 
 /**
@@ -130,7 +117,7 @@ export function stepInHeap(
   run: (w: number, g: number, state: number[], out: number) => void,
 ): boolean {
   if (!state.every(ownExclusively)) return false;
-  const next = uninitializedLike(value);
+  const next = uninitializedTensor(value.shape);
   const offsets = [value, grad, next, ...state].map(heapOffset);
   if (offsets.some((o) => o === null)) {
     next.dispose();
