@@ -277,7 +277,7 @@ describe.each(BACKENDS)('divergence is never reported as convergence (%s)', (bac
       w[j * p + ((j + 2) % p)] = -1.2;
     }
     // A circulant: its singular values are 2.4·|sin(πk/6)|, so ‖A‖₂ = 2.4 (a start vector of ones sees 0).
-    const free = nm.layers.neuralModule({ units: p, density: 1 });
+    const free = nm.layers.neuralModule({ units: p, density: 1, graphConstraint: null });
     free.build([null, 2]);
     setKernelAndGraph(free, tf.ones([2, p]), tf.tensor2d(w, [p, p]));
     expect(free.structure().spectralNorm).toBeCloseTo(2.4, 4);

@@ -64,9 +64,31 @@ export class ModulePartitionCallback extends NMCallback {
 
   override async onBatchEnd(): Promise<void> {
     this.batchCount++;
-    if (this.everyBatches != null && this.batchCount % this.everyBatches === 0) {
-      for (const l of this.layers()) l.repartition();
+    const layers = this.layers();
+    const proximal = layers.filter((l) => l.hasProximalRegularizer());
+    if (proximal.length > 0) {
+      const lr = this.learningRate();
+      for (const l of proximal) l.proximalStep(lr);
     }
+    if (this.everyBatches != null && this.batchCount % this.everyBatches === 0) {
+      for (const l of layers) l.repartition();
+    }
+  }
+
+  /** The optimizer's current learning rate η, which scales the proximal steps. */
+  private learningRate(): number {
+    const opt = this.requireModel().optimizer as unknown as { learningRate?: unknown; constructor: { name: string } } | undefined;
+    const lr = opt?.learningRate;
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      fail(
+        this.where,
+        'model.optimizer.learningRate',
+        lr,
+        'a finite number >= 0',
+        `A graph regularizer in proximal mode scales its step by the learning rate; ${opt ? opt.constructor.name : 'the model'} has none. Use an optimizer with a learningRate (tf.train.adam, tf.train.sgd, nm.optimizers.adam, …) or proximal: false.`,
+      );
+    }
+    return lr;
   }
 
   override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {

@@ -27,6 +27,7 @@ import { spectralNormEstimate } from '../graph/spectral.js';
 import type { SolveStats } from '../solvers/types.js';
 import { ConfigError, NonFiniteError, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
+import { isProximal } from '../regularizers/proximal.js';
 import { trackCallPhases } from './call_phase.js';
 import { resolveNeuralModuleArgs, STATE_VERSION, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './nm_args.js';
 import { SolveReport, type SolveCounters } from './nm_report.js';
@@ -268,6 +269,29 @@ export class NeuralModuleLayer extends layers.Layer {
   graphValues(): Float32Array {
     if (!this.graph) throw new ConfigError(`${this.where()}: the layer is not built yet.`);
     return this.graph.read().dataSync().slice() as Float32Array;
+  }
+
+  /** True when the graph regularizer is in proximal mode (`proximal: true`). */
+  hasProximalRegularizer(): boolean {
+    return isProximal(this.options.graphRegularizer);
+  }
+
+  /**
+   * Applies the graph regularizer's decoupled proximal step with learning rate η (for
+   * regularizers created with `proximal: true`; the `modulePartition` callback calls it
+   * after every batch). The mask is not changed until the next re-partition. Returns
+   * false, doing nothing, when the regularizer is not in proximal mode.
+   */
+  proximalStep(learningRate: number): boolean {
+    const reg = this.options.graphRegularizer;
+    if (!isProximal(reg)) return false;
+    const p = this.options.units;
+    const w = this.graphValues();
+    reg.proximalStep(w, p, learningRate);
+    const t = tf.tensor2d(w, [p, p]);
+    this.graph!.write(t);
+    t.dispose();
+    return true;
   }
 
   /** The module structure of the current partition (copies; safe to keep). */

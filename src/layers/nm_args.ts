@@ -31,6 +31,8 @@ export type { Engine };
  * with. 1: models saved before that; their mask is re-derived from the weights.
  */
 export const STATE_VERSION = 2;
+/** Bound of the default graph constraint, `nm.constraints.contractive({ bound: 0.9 })` (topology 'graph'). */
+export const DEFAULT_CONTRACTION_BOUND = 0.9;
 export type NonConvergenceMode = (typeof NON_CONVERGENCE_MODES)[number];
 
 /** Arguments of `nm.layers.neuralModule`. */
@@ -68,8 +70,11 @@ export interface NeuralModuleLayerArgs extends LayerArgs {
    * Constraint on the graph W, applied at every re-partition (build, `repartition()`,
    * the `modulePartition` callback), never on load. `nm.constraints.contractive({ bound })`
    * keeps ‖M∘W‖₂·sup|f'| ≤ bound (the contraction safeguard); any tfjs constraint
-   * (`'nonNeg'`, `tf.constraints.maxNorm(...)`) is applied to the whole graph.
-   * Default: none.
+   * (`'nonNeg'`, `tf.constraints.maxNorm(...)`) is applied to the whole graph; `null`
+   * applies none. Default: `nm.constraints.contractive({ bound: 0.9 })` for topology
+   * `'graph'` (a safe default: without it, edges that grew outside the mask enter it at
+   * a re-partition at full size and the solves stop converging, docs/STRUCTURE.md),
+   * none for `'dag'` (an acyclic graph is solved exactly).
    */
   graphConstraint?: string | Constraint | { className: string; config?: object } | null;
   /**
@@ -151,7 +156,11 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
   const graphConstraint =
     contractionBound != null
       ? new ContractiveConstraint({ bound: contractionBound })
-      : deserializeObject<Constraint>(where, 'graphConstraint', args.graphConstraint, isConstraint);
+      : args.graphConstraint === undefined
+        ? topology === 'graph'
+          ? new ContractiveConstraint({ bound: DEFAULT_CONTRACTION_BOUND })
+          : null
+        : deserializeObject<Constraint>(where, 'graphConstraint', args.graphConstraint, isConstraint);
   const engine = checkOneOf(where, 'engine', args.engine ?? 'auto', ENGINES);
   checkEngineOptions(where, { engine, solver, backwardSolver, density });
   const stateVersion = checkInt(where, 'stateVersion', args.stateVersion ?? STATE_VERSION, 1, STATE_VERSION);

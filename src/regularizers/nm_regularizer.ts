@@ -8,6 +8,7 @@ import type { EdgeMask } from '../graph/mask.js';
 import { ConfigError, checkInt, checkKeys, checkNumber, checkOneOf, fail, show } from '../utils/errors.js';
 import { nmBaseMatrix, nmCoefficients, moduleSizeOfNodes, NM_FORMS, type NMForm, type NMPartition } from './nm_coefficients.js';
 import { RegularizerBase } from '../utils/tfjs_bases.js';
+import { proximalOffDiagonal, ProximalWatch, type ProximalRegularizer } from './proximal.js';
 
 export const NM_NORMS = ['l1', 'l2'] as const;
 /** `'l1'`: Σ C·|W| (the papers' choice); `'l2'`: Σ C·W². */
@@ -30,6 +31,14 @@ export interface NMRegularizerArgs {
   targetSize?: number | null;
   /** `'l1'` (|W|) or `'l2'` (W²). Default: `'l1'`. */
   norm?: NMNorm;
+  /**
+   * Apply the penalty as a decoupled proximal step after every optimizer step (edge
+   * j→k soft-thresholded by η·C[j,k], η the learning rate; applied by the
+   * `modulePartition` callback) instead of as a loss term, so that penalised edges
+   * become exactly zero under Adam. Ours, not the papers' (`src/regularizers/proximal.ts`,
+   * docs/STRUCTURE.md). Default: false.
+   */
+  proximal?: boolean;
 }
 
 /**
@@ -114,9 +123,11 @@ export const NM_DEFAULT_ALPHA = 1e-2;
  * await model.fit(x, y, { epochs: 30, callbacks: [nm.callbacks.modulePartition()] });
  * ```
  */
-export class NMRegularizer extends RegularizerBase {
+export class NMRegularizer extends RegularizerBase implements ProximalRegularizer {
   static className = 'NMRegularizer';
   readonly alpha: number;
+  readonly proximal: boolean;
+  private readonly watch = new ProximalWatch(WHERE);
   readonly form: NMForm;
   readonly norm: NMNorm;
   /** The excess form's target module size, or null for ⌈√p⌉ (and for the other forms). */
@@ -132,9 +143,11 @@ export class NMRegularizer extends RegularizerBase {
   constructor(args: NMRegularizerArgs = {}) {
     super();
     if (args == null || typeof args !== 'object') {
-      fail(WHERE, 'args', args, "an object { alpha?, form?: 'size' | 'repulsion' | 'excess', norm?: 'l1' | 'l2', targetSize? }");
+      fail(WHERE, 'args', args, "an object { alpha?, form?: 'size' | 'repulsion' | 'excess', norm?: 'l1' | 'l2', targetSize?, proximal? }");
     }
-    checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize']);
+    checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize', 'proximal']);
+    this.proximal = args.proximal ?? false;
+    if (typeof this.proximal !== 'boolean') fail(WHERE, 'proximal', args.proximal, 'a boolean');
     this.alpha = checkNumber(WHERE, 'alpha', args.alpha === undefined ? NM_DEFAULT_ALPHA : args.alpha, 0);
     this.form = checkOneOf(WHERE, 'form', args.form ?? 'excess', NM_FORMS);
     this.norm = checkOneOf(WHERE, 'norm', args.norm ?? 'l1', NM_NORMS);
@@ -234,8 +247,25 @@ export class NMRegularizer extends RegularizerBase {
     if (x.rank !== 2 || x.shape[0] !== p || x.shape[1] !== p) {
       throw new ConfigError(`${WHERE}: the regularized weight must be the ${p} × ${p} graph of its partition; received shape ${show(x.shape)}.`);
     }
+    if (this.proximal) {
+      this.watch.penaltyEvaluated();
+      return tf.scalar(0);
+    }
     const c = this.coeffTensor;
     return tf.tidy(() => tf.sum(tf.mul(c, this.norm === 'l1' ? tf.abs(x) : tf.square(x))) as tf.Scalar);
+  }
+
+  /**
+   * The proximal operator of η·Σ C∘norm(W) on the p×p graph `w`, in place (proximal
+   * mode; C from the current partition). Returns how many entries became exactly zero.
+   */
+  proximalStep(w: Float32Array, p: number, learningRate: number): number {
+    this.sync();
+    if (this.coeffs == null || this.part == null || this.part.p !== p) {
+      throw new ConfigError(`${WHERE}: proximalStep() needs the partition of a ${p}-node graph; attach the regularizer to a built NeuralModule layer.`);
+    }
+    this.watch.stepApplied();
+    return proximalOffDiagonal(w, p, learningRate, this.coeffs, this.norm);
   }
 
   /** Frees the coefficient tensor and stops listening to the layer. */
@@ -248,7 +278,7 @@ export class NMRegularizer extends RegularizerBase {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize };
+    return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize, proximal: this.proximal };
   }
 
   /**

@@ -17,7 +17,9 @@ export function setKernelAndGraph(layer: NeuralModuleLayer, kernel: tf.Tensor, g
  * kernel: positive feedback, no contraction, Picard diverges.
  */
 export function positiveFeedbackLayer(args: Partial<NeuralModuleLayerArgs>): NeuralModuleLayer {
-  const layer = neuralModule({ units: 3, density: 2 / 6, activation: 'linear', solver: { method: 'picard', maxIter: 20 }, ...args });
+  // No graph constraint (the default contracts the graph): this layer must stay non-contractive.
+  const free = args.contractionBound == null && !('graphConstraint' in args) ? { graphConstraint: null } : {};
+  const layer = neuralModule({ units: 3, density: 2 / 6, activation: 'linear', solver: { method: 'picard', maxIter: 20 }, ...free, ...args });
   layer.build([null, 2]);
   setKernelAndGraph(
     layer,

@@ -1,0 +1,317 @@
+/**
+ * `npm run bench:planted`: does structure learning recover modules that exist?
+ *
+ * A teacher Neural Module graph of p = k·m nodes with k planted modules (teacher.ts)
+ * generates (u, h*(u)); a student NeuralModule layer of the same p nodes is fitted to
+ * all p node outputs (MSE), so node identities are pinned and the student's modules
+ * (SCCs of its kept mask) can be compared with the planted ones node by node.
+ *
+ * Per arm and seed it records: adjusted Rand index (ARI) between the student's modules
+ * and the planted ones, planted-edge recall of the kept mask, the multi-node module
+ * sizes, train and test MSE (test against the clean targets), and how many solves
+ * missed their tolerance.
+ *
+ * Arms (`--arms a,b,…`): a regularizer, then options joined with '+':
+ *   none | l1:<λ> | size:<α> | rep:<α> | excess:<α>[:<t>]
+ *   oracle                      the teacher's own weights and mask (no training)
+ *   …+x2                        density 2× the planted edge count (default 1×)
+ *   …+every:<n>                 re-partition every n batches (default: every epoch)
+ *   …+sgd                       SGD (lr `--sgd-lr`) instead of Adam
+ * Fixed: Adam 1e-2 (`--lr`), batch 64, `--epochs 40`, `--rows 1500` training rows
+ * and 500 test rows, `--noise 0` (fraction of the targets' sd), seeded everything.
+ *
+ * Usage: npx tsx bench/structure/planted.ts [--sizes 5x6,10x10,20x15] [--seeds 3]
+ *          [--arms none,l1:1e-3,excess:1e-2,oracle] [--tag planted] [--out docs/results/structure]
+ * Appends one JSON line per run to <out>/<tag>.jsonl and rewrites <out>/<tag>.md.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { execSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as nm from '../../src/node.js';
+import { withSeededRandom } from '../uci/seeded_random.js';
+import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const argv = process.argv.slice(2);
+function flag(name: string, dflt: string): string {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = argv[i + 1];
+  if (v == null) throw new Error(`--${name} needs a value`);
+  return v;
+}
+const SIZES = flag('sizes', '5x6')
+  .split(',')
+  .map((s) => s.split('x').map(Number) as [number, number]);
+const SEEDS = Number(flag('seeds', '3'));
+const FIRST_SEED = Number(flag('first-seed', '1'));
+const ARMS = flag('arms', 'none,l1:1e-3,excess:1e-2,oracle').split(',');
+const EPOCHS = Number(flag('epochs', '40'));
+const ROWS = Number(flag('rows', '1500'));
+const NOISE = Number(flag('noise', '0'));
+const LR = Number(flag('lr', '1e-2'));
+const SGD_LR = Number(flag('sgd-lr', '0.1'));
+const BATCH = 64;
+const N_INPUTS = Number(flag('inputs', '8'));
+const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
+const TAG = flag('tag', 'planted');
+const TABLE_ONLY = argv.includes('--table-only');
+const TRACE = argv.includes('--trace');
+const COMMIT = (() => {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+})();
+
+interface Arm {
+  name: string;
+  reg: (() => ReturnType<typeof nm.regularizers.nm> | ReturnType<typeof nm.regularizers.offDiagonalL1> | null) | 'oracle';
+  densityFactor: number;
+  every: number | null;
+  sgd: boolean;
+  /** Bound of nm.constraints.contractive at each re-partition; null: the layer's default; 'none': no constraint. */
+  bound: number | null | 'none';
+  /** The regularizer in proximal mode (`proximal: true`). */
+  proximal: boolean;
+}
+
+function parseArm(spec: string): Arm {
+  const [base, ...opts] = spec.split('+');
+  const [kind, a, b] = base.split(':');
+  const num = (s: string | undefined) => {
+    const v = Number(s);
+    if (!Number.isFinite(v)) throw new Error(`arm '${spec}': '${s}' is not a number`);
+    return v;
+  };
+  let reg: Arm['reg'];
+  if (kind === 'none') reg = () => null;
+  else if (kind === 'oracle') reg = 'oracle';
+  else if (kind === 'l1') reg = () => nm.regularizers.offDiagonalL1({ l1: num(a), proximal: opts.includes('prox') });
+  else if (kind === 'size') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'size', proximal: opts.includes('prox') });
+  else if (kind === 'rep') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'repulsion', proximal: opts.includes('prox') });
+  else if (kind === 'excess') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...(b ? { targetSize: num(b) } : {}) });
+  else throw new Error(`arm '${spec}': unknown regularizer '${kind}'`);
+  const arm: Arm = { name: spec, reg, densityFactor: 1, every: null, sgd: false, bound: null, proximal: false };
+  for (const o of opts) {
+    const [key, val] = o.split(':');
+    if (key === 'x2') arm.densityFactor = 2;
+    else if (key === 'every') arm.every = num(val);
+    else if (key === 'sgd') arm.sgd = true;
+    else if (key === 'dense') arm.densityFactor = Infinity;
+    else if (key === 'contractive') arm.bound = num(val ?? '0.9');
+    else if (key === 'prox') arm.proximal = true;
+    else if (key === 'free') arm.bound = 'none';
+    else throw new Error(`arm '${spec}': unknown option '${o}'`);
+  }
+  return arm;
+}
+
+interface Run {
+  arm: string;
+  size: string;
+  seed: number;
+  noise: number;
+  epochs: number;
+  ari: number;
+  recall: number;
+  multiSizes: number[];
+  largest: number;
+  trainMse: number;
+  testMse: number;
+  nonConverged: number;
+  ariPerEpoch: number[];
+  seconds: number;
+  commit: string;
+}
+
+function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array {
+  const labels = new Int32Array(p);
+  layer.structure().modules.forEach((nodes, i) => nodes.forEach((j) => (labels[j] = i)));
+  return labels;
+}
+
+function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
+  const mask = layer.edges().mask;
+  return t.edges.filter((i) => mask[i] === 1).length / t.edges.length;
+}
+
+function mse(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return s / a.length;
+}
+
+async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
+  const teacher = makeTeacher({ k, m, n: N_INPUTS, inside: 0.3, between: 2, gain: 0.8, seed: 100 + seed });
+  const p = teacher.p;
+  const train = teacherData(teacher, ROWS, 200 + seed, NOISE);
+  const test = teacherData(teacher, 500, 300 + seed);
+  const density = Math.min(1, (arm.densityFactor * teacher.edges.length) / (p * (p - 1)));
+  const reg = arm.reg === 'oracle' ? null : arm.reg();
+  const layer = nm.layers.neuralModule({
+    inputShape: [N_INPUTS],
+    units: p,
+    density,
+    inputInitializer: tf.initializers.glorotUniform({ seed: 1000 + seed }),
+    graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density, seed: 2000 + seed } },
+    graphRegularizer: reg,
+    ...(arm.bound === 'none' ? { graphConstraint: null } : arm.bound != null ? { graphConstraint: nm.constraints.contractive({ bound: arm.bound }) } : {}),
+  });
+  const model = tf.sequential();
+  model.add(layer);
+  const optimizer = arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR);
+  model.compile({ optimizer, loss: 'meanSquaredError' });
+  const ux = tf.tensor2d(train.u, [ROWS, N_INPUTS]);
+  const hy = tf.tensor2d(train.h, [ROWS, p]);
+  const tx = tf.tensor2d(test.u, [500, N_INPUTS]);
+  let nonConverged = 0;
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => {
+    if (String(a[0]).includes('converge')) nonConverged++;
+    else warn(...a);
+  };
+  const ariPerEpoch: number[] = [];
+  let prevMask: Uint8Array | null = null;
+  const t0 = Date.now();
+  try {
+    if (arm.reg === 'oracle') {
+      layer.setWeights([tf.tensor2d(Float32Array.from(teacher.input), [N_INPUTS, p]), tf.tensor2d(Float32Array.from(teacher.graph), [p, p]), ...layer.getWeights().slice(2)]);
+      layer.repartition();
+    } else {
+      const callbacks = [
+        nm.callbacks.modulePartition({ every: arm.every ?? 'epoch' }),
+        {
+          onEpochEnd: async (epoch: number, logs?: tf.Logs) => {
+            ariPerEpoch.push(adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf));
+            if (TRACE) {
+              const s = layer.structure();
+              const mask = layer.edges().mask;
+              let changed = 0;
+              if (prevMask) for (let i = 0; i < mask.length; i++) if (mask[i] === 1 && prevMask[i] === 0) changed++;
+              prevMask = mask.slice();
+              const w = layer.graphValues();
+              let maxOut = 0;
+              for (let i = 0; i < w.length; i++) if (mask[i] === 0 && i % (p + 1) !== 0) maxOut = Math.max(maxOut, Math.abs(w[i]));
+              const order = Array.from({ length: p * p }, (_, i) => i)
+                .filter((i) => i % (p + 1) !== 0)
+                .sort((a, b) => Math.abs(w[b]) - Math.abs(w[a]));
+              const planted = new Set(teacher.edges);
+              const topRecall = order.slice(0, teacher.edges.length).filter((i) => planted.has(i)).length / teacher.edges.length;
+              console.log(
+                `  epoch ${epoch + 1}: loss ${fmt(Number(logs?.loss))} ‖A‖₂ ${s.spectralNorm.toFixed(2)} γ ${s.gamma.toFixed(3)} max unkept ${maxOut.toFixed(3)} ` +
+                  `new edges ${changed}/${s.edges} top-|E| recall ${topRecall.toFixed(2)} recall ${recall(layer, teacher).toFixed(2)} largest ${s.largestModule} fwd ${Number(logs?.nm_fwd_iters).toFixed(1)} warn ${nonConverged}`,
+              );
+            }
+          },
+        },
+      ];
+      await withSeededRandom(7000 + seed, () => model.fit(ux, hy, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }));
+      layer.resetWarnings();
+    }
+  } finally {
+    console.warn = warn;
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  if (TRACE) {
+    const w = layer.graphValues();
+    const planted = new Set(teacher.edges);
+    const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.floor(f * a.length))];
+    const pl = teacher.edges.map((i) => Math.abs(w[i])).sort((a, b) => a - b);
+    const tw = teacher.edges.map((i) => Math.abs(teacher.graph[i])).sort((a, b) => a - b);
+    const fa: number[] = [];
+    for (let i = 0; i < w.length; i++) if (i % (p + 1) !== 0 && !planted.has(i)) fa.push(Math.abs(w[i]));
+    fa.sort((a, b) => b - a);
+    console.log(`  planted |W| q0 ${q(pl, 0).toFixed(3)} q10 ${q(pl, 0.1).toFixed(3)} q50 ${q(pl, 0.5).toFixed(3)} (teacher q0 ${q(tw, 0).toFixed(3)} q50 ${q(tw, 0.5).toFixed(3)}); false |W| top ${fa.slice(0, 8).map((v) => v.toFixed(3)).join(' ')} #>0.01 ${fa.filter((v) => v > 0.01).length} #>0 ${fa.filter((v) => v > 0).length}`);
+  }
+  const predict = (x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
+  const s = layer.structure();
+  const multi = s.moduleSizes.filter((z) => z >= 2).sort((a, b) => b - a);
+  const out: Run = {
+    arm: arm.name,
+    size: `${k}x${m}`,
+    seed,
+    noise: NOISE,
+    epochs: arm.reg === 'oracle' ? 0 : EPOCHS,
+    ari: adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf),
+    recall: recall(layer, teacher),
+    multiSizes: multi,
+    largest: s.largestModule,
+    trainMse: mse(predict(ux), train.clean),
+    testMse: mse(predict(tx), test.clean),
+    nonConverged,
+    ariPerEpoch,
+    seconds,
+    commit: COMMIT,
+  };
+  model.dispose();
+  (reg as { dispose?: () => void } | null)?.dispose?.();
+  tf.dispose([ux, hy, tx]);
+  return out;
+}
+
+// ---- table ---------------------------------------------------------------------------
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(1));
+
+function tableOf(runs: Run[]): string {
+  const groups = new Map<string, Run[]>();
+  for (const r of runs) {
+    const key = `${r.size}|${r.noise}|${r.arm}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const lines = [
+    '| size (k×m) | noise | arm | seeds | ARI median (min–max) | ARI ≥ 0.9 | edge recall | multi-node modules (median count) | largest (median) | train MSE (median) | test MSE (median) | non-converged warnings |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [, rs] of groups) {
+    const r0 = rs[0];
+    const ari = rs.map((r) => r.ari);
+    lines.push(
+      `| ${r0.size} | ${r0.noise} | ${r0.arm} | ${rs.length} | ${median(ari).toFixed(2)} (${Math.min(...ari).toFixed(2)}–${Math.max(...ari).toFixed(2)}) | ` +
+        `${rs.filter((r) => r.ari >= 0.9).length}/${rs.length} | ${median(rs.map((r) => r.recall)).toFixed(2)} | ${median(rs.map((r) => r.multiSizes.length))} | ` +
+        `${median(rs.map((r) => r.largest))} | ${fmt(median(rs.map((r) => r.trainMse)))} | ${fmt(median(rs.map((r) => r.testMse)))} | ${rs.reduce((s, r) => s + r.nonConverged, 0)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function writeTable(): void {
+  const file = join(OUT, `${TAG}.jsonl`);
+  const runs: Run[] = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Run)
+    : [];
+  const commits = [...new Set(runs.map((r) => r.commit))].join(', ');
+  const md = `# Planted modules (\`${TAG}\`)\n\nWritten by \`npx tsx bench/structure/planted.ts --table-only --tag ${TAG}\` from ${runs.length} runs at ${commits}.\n\n${tableOf(runs)}\n`;
+  writeFileSync(join(OUT, `${TAG}.md`), md);
+  console.log(md);
+}
+
+await tf.setBackend(flag('backend', 'wasm'));
+mkdirSync(OUT, { recursive: true });
+if (!TABLE_ONLY) {
+  const arms = ARMS.map(parseArm);
+  for (const [k, m] of SIZES) {
+    for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
+      for (const arm of arms) {
+        const r = await run(arm, k, m, seed);
+        appendFileSync(join(OUT, `${TAG}.jsonl`), JSON.stringify(r) + '\n');
+        console.log(
+          `${r.size} seed ${seed} ${r.arm}: ARI ${r.ari.toFixed(3)} recall ${r.recall.toFixed(2)} modules ${JSON.stringify(r.multiSizes)} ` +
+            `train ${fmt(r.trainMse)} test ${fmt(r.testMse)} nonconv ${r.nonConverged} (${r.seconds.toFixed(1)} s)`,
+        );
+      }
+    }
+  }
+}
+writeTable();

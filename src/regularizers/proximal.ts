@@ -1,0 +1,96 @@
+/**
+ * Decoupled proximal steps for graph regularizers (ours, not the papers'; DESIGN.md §2,
+ * "Proximal mode"; docs/STRUCTURE.md).
+ *
+ * A regularizer in proximal mode adds nothing to the loss. Instead, after every
+ * optimizer step, the `modulePartition` callback applies its proximal operator to the
+ * graph with the optimizer's learning rate η: for an L1-type penalty Σ c·|W| the soft
+ * threshold `W ← sign(W)·max(0, |W| − η·c)`, for an L2-type Σ c·W² the shrink
+ * `W ← W / (1 + 2·η·c)`. The diagonal (bias) is never touched.
+ *
+ * Why: an adaptive optimizer (Adam) divides the penalty's gradient by its own running
+ * scale, so a penalty in the loss never makes a weight exactly zero: every penalised
+ * weight jitters at the optimizer's noise floor (≈ η), and the magnitude mask then
+ * picks among noise. Decoupling the penalty from the optimizer (as AdamW decouples
+ * weight decay) makes unneeded edges exactly zero, and the mask never keeps a zero.
+ * With plain SGD the proximal step is ISTA's, the exact proximal-gradient method for
+ * the same penalty.
+ */
+import { ConfigError } from '../utils/errors.js';
+
+/** A graph regularizer that can be applied as a decoupled proximal step. */
+export interface ProximalRegularizer {
+  /** True when the penalty is applied as a proximal step instead of a loss term. */
+  readonly proximal: boolean;
+  /**
+   * Applies the proximal operator of η·penalty to the row-major p×p graph `w` in place
+   * (off-diagonal entries only). Returns the number of entries it set to exactly zero.
+   */
+  proximalStep(w: Float32Array, p: number, learningRate: number): number;
+}
+
+/** True for a regularizer in proximal mode. */
+export function isProximal(r: unknown): r is ProximalRegularizer {
+  return r != null && typeof (r as ProximalRegularizer).proximalStep === 'function' && (r as ProximalRegularizer).proximal === true;
+}
+
+/**
+ * The proximal operator of η·Σ c[j,k]·norm(W[j,k]) over the off-diagonal entries of
+ * `w`, with `c` one number for every entry or a row-major p×p array. Returns how many
+ * non-zero entries became exactly zero.
+ */
+export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: number, c: number | Float32Array, norm: 'l1' | 'l2'): number {
+  if (!(learningRate >= 0) || !Number.isFinite(learningRate)) {
+    throw new ConfigError(`proximal step: the learning rate must be a finite number >= 0; received ${learningRate}.`);
+  }
+  let zeroed = 0;
+  for (let j = 0; j < p; j++) {
+    const row = j * p;
+    for (let k = 0; k < p; k++) {
+      if (k === j) continue;
+      const i = row + k;
+      const v = w[i];
+      if (v === 0) continue;
+      const t = learningRate * (typeof c === 'number' ? c : c[i]);
+      if (norm === 'l2') {
+        w[i] = v / (1 + 2 * t);
+      } else {
+        const a = Math.abs(v) - t;
+        if (a > 0) {
+          w[i] = v > 0 ? a : -a;
+        } else {
+          w[i] = 0;
+          zeroed++;
+        }
+      }
+    }
+  }
+  return zeroed;
+}
+
+/**
+ * Counts penalty evaluations in training that no proximal step followed, and warns
+ * once when a proximal regularizer is used without the callback that applies it.
+ */
+export class ProximalWatch {
+  private pending = 0;
+  private warned = false;
+
+  constructor(private readonly where: string) {}
+
+  /** Called from the regularizer's `apply` (once per training step). */
+  penaltyEvaluated(): void {
+    if (++this.pending > 3 && !this.warned) {
+      this.warned = true;
+      console.warn(
+        `${this.where}: proximal mode, but no proximal step was applied in the last ${this.pending - 1} training steps, so this regularizer has no effect. ` +
+          "Add nm.callbacks.modulePartition() to model.fit's callbacks (it applies the step after every batch).",
+      );
+    }
+  }
+
+  /** Called after each proximal step. */
+  stepApplied(): void {
+    this.pending = 0;
+  }
+}

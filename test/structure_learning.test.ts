@@ -1,0 +1,178 @@
+/**
+ * Structure learning where structure exists: the proximal mode of the graph
+ * regularizers, the default contraction constraint, and a planted-module teacher
+ * (bench/structure/teacher.ts) that the recipe must recover and the old defaults did not fit.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as nm from '../src/index.js';
+import { proximalOffDiagonal } from '../src/regularizers/proximal.js';
+import { adjustedRandIndex, makeTeacher, teacherData } from '../bench/structure/teacher.js';
+
+describe('proximal operator', () => {
+  it('soft-thresholds off-diagonal entries by η·c, sets exact zeros, leaves the diagonal', () => {
+    const p = 3;
+    const w = Float32Array.from([5, 0.3, -0.3, 0.05, -7, -0.02, 1, -1, 9]);
+    const zeroed = proximalOffDiagonal(w, p, 0.1, 1, 'l1');
+    expect(Array.from(w)).toEqual(Array.from(Float32Array.from([5, 0.2, -0.2, 0, -7, 0, 0.9, -0.9, 9])));
+    expect(zeroed).toBe(2);
+  });
+
+  it('per-entry coefficients, and the l2 shrink w / (1 + 2ηc)', () => {
+    const p = 2;
+    const c = Float32Array.from([100, 2, 0, 100]);
+    const w1 = Float32Array.from([1, 0.5, 0.5, 1]);
+    proximalOffDiagonal(w1, p, 0.1, c, 'l1');
+    expect(Array.from(w1)).toEqual(Array.from(Float32Array.from([1, 0.3, 0.5, 1])));
+    const w2 = Float32Array.from([1, 0.5, 0.5, 1]);
+    proximalOffDiagonal(w2, p, 0.1, c, 'l2');
+    expect(w2[1]).toBeCloseTo(0.5 / 1.4, 6);
+    expect(w2[2]).toBe(0.5);
+    expect(w2[0]).toBe(1);
+  });
+
+  it('rejects a learning rate that is not a finite number >= 0', () => {
+    expect(() => proximalOffDiagonal(new Float32Array(4), 2, NaN, 1, 'l1')).toThrow(/learning rate.*NaN/);
+  });
+});
+
+describe('proximal mode of the graph regularizers', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('adds nothing to the loss, serializes, and validates its argument', () => {
+    const w = tf.tensor2d([1, -2, 3, 4], [2, 2]);
+    const plain = nm.regularizers.offDiagonalL1({ l1: 0.5 });
+    const prox = nm.regularizers.offDiagonalL1({ l1: 0.5, proximal: true });
+    expect(plain.apply(w).dataSync()[0]).toBeCloseTo(2.5, 6);
+    expect(prox.apply(w).dataSync()[0]).toBe(0);
+    expect(prox.getConfig()).toEqual({ l1: 0.5, proximal: true });
+    expect(nm.regularizers.nm({ proximal: true }).getConfig().proximal).toBe(true);
+    expect(() => nm.regularizers.offDiagonalL1({ proximal: 'yes' as unknown as boolean })).toThrow(/'proximal' must be a boolean; received "yes"/);
+    tf.dispose(w);
+    plain.dispose();
+    prox.dispose();
+  });
+
+  it('modulePartition applies the step after every batch with the optimizer learning rate', async () => {
+    const reg = nm.regularizers.offDiagonalL1({ l1: 0.5, proximal: true });
+    const calls: number[] = [];
+    const step = reg.proximalStep.bind(reg);
+    reg.proximalStep = (w, p, lr) => {
+      calls.push(lr);
+      return step(w, p, lr);
+    };
+    const model = tf.sequential();
+    model.add(nm.layers.neuralModule({ inputShape: [3], units: 6, density: 0.5, graphRegularizer: reg }));
+    model.compile({ optimizer: tf.train.sgd(0.25), loss: 'meanSquaredError' });
+    const x = tf.randomNormal([40, 3], 0, 1, 'float32', 1);
+    const y = tf.randomNormal([40, 6], 0, 0.3, 'float32', 2);
+    await model.fit(x, y, { epochs: 2, batchSize: 10, verbose: 0, callbacks: [nm.callbacks.modulePartition()] });
+    expect(calls).toEqual(Array(8).fill(0.25));
+    // η·λ = 0.125 per step over 8 steps removes every off-diagonal weight of this scale: no edge is kept.
+    const layer = model.layers[0] as nm.layers.NeuralModuleLayer;
+    const g = layer.graphValues();
+    for (let j = 0; j < 6; j++) for (let k = 0; k < 6; k++) if (j !== k) expect(g[j * 6 + k]).toBe(0);
+    expect(layer.structure().edges).toBe(0);
+    model.dispose();
+    reg.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('warns once when nothing applies the proximal step', async () => {
+    const reg = nm.regularizers.offDiagonalL1({ l1: 0.5, proximal: true });
+    const model = tf.sequential();
+    model.add(nm.layers.neuralModule({ inputShape: [3], units: 4, density: 0.5, graphRegularizer: reg }));
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+    const x = tf.ones([40, 3]);
+    const y = tf.zeros([40, 4]);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      await model.fit(x, y, { epochs: 2, batchSize: 5, verbose: 0 });
+      const mine = warn.mock.calls.filter((c) => String(c[0]).includes('proximal mode'));
+      expect(mine).toHaveLength(1);
+      expect(String(mine[0][0])).toMatch(/nm\.callbacks\.modulePartition\(\)/);
+    } finally {
+      warn.mockRestore();
+      model.dispose();
+      tf.dispose([x, y]);
+    }
+  });
+});
+
+describe('default graph constraint', () => {
+  it('is contractive (bound 0.9) on a complete graph, none on a DAG or when null is given', () => {
+    const graph = nm.layers.neuralModule({ units: 4 });
+    expect(graph.options.graphConstraint).toBeInstanceOf(nm.constraints.ContractiveConstraint);
+    expect((graph.options.graphConstraint as nm.constraints.ContractiveConstraint).bound).toBe(0.9);
+    expect(nm.layers.neuralModule({ units: 4, topology: 'dag' }).options.graphConstraint).toBeNull();
+    expect(nm.layers.neuralModule({ units: 4, graphConstraint: null }).options.graphConstraint).toBeNull();
+  });
+});
+
+describe('planted modules (teacher network, wasm)', () => {
+  let previous = '';
+  beforeAll(async () => {
+    previous = tf.getBackend();
+    await tf.setBackend('wasm');
+  });
+  afterAll(async () => {
+    await tf.setBackend(previous);
+  });
+
+  const teacher = makeTeacher({ k: 5, m: 6, n: 8, inside: 0.3, between: 2, gain: 0.8, seed: 101 });
+  const p = teacher.p;
+  const rows = 600;
+  const data = teacherData(teacher, rows, 201);
+  const density = teacher.edges.length / (p * (p - 1));
+
+  async function fit(layerArgs: Partial<nm.layers.NeuralModuleLayerArgs>, every: 'epoch' | 'batch', epochs: number) {
+    const layer = nm.layers.neuralModule({
+      inputShape: [8],
+      units: p,
+      density,
+      inputInitializer: tf.initializers.glorotUniform({ seed: 1001 }),
+      graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density, seed: 2001 } },
+      onNonConvergence: 'ignore',
+      ...layerArgs,
+    });
+    const model = tf.sequential();
+    model.add(layer);
+    model.compile({ optimizer: tf.train.adam(1e-2), loss: 'meanSquaredError' });
+    const x = tf.tensor2d(data.u, [rows, 8]);
+    const y = tf.tensor2d(data.h, [rows, p]);
+    await model.fit(x, y, { epochs, batchSize: 64, shuffle: false, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every })] });
+    const pred = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+    let mse = 0;
+    for (let i = 0; i < pred.length; i++) mse += (pred[i] - data.clean[i]) ** 2;
+    const labels = new Int32Array(p);
+    layer.structure().modules.forEach((nodes, i) => nodes.forEach((j) => (labels[j] = i)));
+    const ari = adjustedRandIndex(labels, teacher.moduleOf);
+    model.dispose();
+    tf.dispose([x, y]);
+    return { mse: mse / pred.length, ari };
+  }
+
+  it('the teacher data: the adjusted Rand index is 1 for the same partition, ~0 for a shuffled one', () => {
+    expect(adjustedRandIndex(teacher.moduleOf, teacher.moduleOf)).toBe(1);
+    expect(adjustedRandIndex([0, 0, 1, 1], [1, 1, 0, 0])).toBe(1);
+    expect(adjustedRandIndex([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2])).toBeLessThan(0);
+  });
+
+  it('per-epoch re-partition: the default contraction keeps the fit; without it the solves blow up', async () => {
+    const safe = await fit({}, 'epoch', 15);
+    const unsafe = await fit({ graphConstraint: null }, 'epoch', 15);
+    expect(safe.mse).toBeLessThan(0.06);
+    expect(unsafe.mse).toBeGreaterThan(2 * safe.mse);
+  });
+
+  it('the recipe (proximal L1, re-partition every batch) recovers the planted modules', async () => {
+    const reg = nm.regularizers.offDiagonalL1({ l1: 0.05, proximal: true });
+    const r = await fit({ graphRegularizer: reg }, 'batch', 40);
+    reg.dispose();
+    expect(r.ari).toBeGreaterThan(0.9);
+    expect(r.mse).toBeLessThan(2e-3);
+  });
+});
