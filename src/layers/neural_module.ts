@@ -20,11 +20,10 @@ import { ContractiveConstraint } from '../constraints/contractive.js';
 import { neuralModuleOp, type OpConstants } from '../engine/op.js';
 import { Partition } from '../engine/partition.js';
 import { selectEngine } from '../engine/select.js';
-import { emptyStats } from '../engine/stats.js';
+import { emptyStats, type LayerSolveStats } from '../engine/stats.js';
 import type { EngineName } from '../engine/types.js';
 import { keptEdgeCount, magnitudeMask, maskFromIndices, maskIndices, type EdgeMask } from '../graph/mask.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
-import type { SolveStats } from '../solvers/types.js';
 import { ConfigError, NonFiniteError, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
 import { trackCallPhases } from './call_phase.js';
@@ -294,7 +293,7 @@ export class NeuralModuleLayer extends layers.Layer {
   }
 
   /** Stats of the last forward and backward solves. */
-  solverStats(): { forward: SolveStats; backward: SolveStats } {
+  solverStats(): { forward: LayerSolveStats; backward: LayerSolveStats } {
     return { forward: { ...(this.report.forward ?? emptyStats()) }, backward: { ...(this.report.backward ?? emptyStats()) } };
   }
 
