@@ -244,6 +244,90 @@ describe('arguments', () => {
     expect(() => net.predict(d.x)).toThrow(/the network has been disposed/);
     tf.dispose([d.x, d.y, x5, y2]);
   });
+
+  it('rejects labels that are not one-hot and data of 0 rows, before any update, naming the row', async () => {
+    const net = nm.cff.cyclicForwardForward({ ...base, unitSizes: [2, 2] });
+    const d = blobs(4, 2);
+    const before = net.getWeights();
+    const rows = (r: number[][]) => tf.tensor2d(r);
+    const cases: Array<[number[][], RegExp]> = [
+      [
+        [
+          [1, 0, 0],
+          [0, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+        /^CFFNetwork\.fit: 'yOneHot' must hold one-hot rows \(exactly one 1, the other entries 0\); row 1 is \[0, 0, 0\]: it has no 1 \(all zero\)\. Encode class indices with tf\.oneHot\(labels, 3\)\.$/,
+      ],
+      [
+        [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 1, 1],
+          [0, 0, 1],
+        ],
+        /row 2 is \[0, 1, 1\]: it has 2 ones/,
+      ],
+      [
+        [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+          [0.9, 0.05, 0.05],
+        ],
+        /row 3 is \[0\.9, 0\.05, 0\.05\]: it holds values other than 0 and 1/,
+      ],
+      [
+        [
+          [2, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+          [1, 0, 0],
+        ],
+        /row 0 is \[2, 0, 0\]: it holds values other than 0 and 1/,
+      ],
+      [
+        [
+          [1, 0, 0],
+          [0, NaN, 1],
+          [0, 0, 1],
+          [1, 0, 0],
+        ],
+        /row 1 is \[0, NaN, 1\]: it holds values other than 0 and 1/,
+      ],
+    ];
+    for (const [labels, message] of cases) {
+      const y = rows(labels);
+      await expect(net.fit(d.x, y, { epochs: 1, batchSize: 4 })).rejects.toThrow(message);
+      await expect(net.fit(d.x, d.y, { epochs: 1, batchSize: 4, validationData: [d.x, y] })).rejects.toThrow(
+        /^CFFNetwork\.fit \(validationData\): 'yOneHot' must hold one-hot rows/,
+      );
+      expect(() => net.evaluate(d.x, y)).toThrow(/^CFFNetwork\.evaluate: 'yOneHot' must hold one-hot rows/);
+      y.dispose();
+    }
+    // int32 one-hot labels (tf.oneHot's dtype) are fine.
+    const yInt = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3) as tf.Tensor2D;
+    expect(net.evaluate(d.x, yInt).accuracy).toBeGreaterThanOrEqual(0);
+    // Many classes: the row is cut in the message.
+    const wide = nm.cff.cyclicForwardForward({ inputDim: 4, numClasses: 40, unitSizes: [2] });
+    const yWide = tf.zeros([4, 40]) as tf.Tensor2D;
+    expect(() => wide.evaluate(d.x, yWide)).toThrow(/row 0 is \[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, … \(40 values\)\]: it has no 1/);
+    // No rows at all: fit would report loss [NaN].
+    const x0 = tf.zeros([0, 4]) as tf.Tensor2D;
+    const y0 = tf.zeros([0, 3]) as tf.Tensor2D;
+    await expect(net.fit(x0, y0, { epochs: 1, batchSize: 4 })).rejects.toThrow(
+      /^CFFNetwork\.fit: 'x' must be a 2-D tensor with at least one row \(there is nothing to learn from or score\); received "a tensor of shape \[0, 4\]"\.$/,
+    );
+    await expect(net.fit(d.x, d.y, { epochs: 1, batchSize: 4, validationData: [x0, y0] })).rejects.toThrow(/^CFFNetwork\.fit \(validationData\): 'x' must be/);
+    expect(() => net.evaluate(x0, y0)).toThrow(/^CFFNetwork\.evaluate: 'x' must be a 2-D tensor with at least one row/);
+    // Nothing was trained by the rejected calls.
+    const after = net.getWeights();
+    after.forEach((w, i) => expect(Array.from(w.dataSync()), `weights[${i}]`).toEqual(Array.from(before[i].dataSync())));
+    tf.dispose([...before, ...after, d.x, d.y, yInt, yWide, x0, y0]);
+    net.dispose();
+    wide.dispose();
+  });
 });
 
 describe('memory', () => {

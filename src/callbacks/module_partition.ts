@@ -1,5 +1,6 @@
 /**
- * Re-partitions every Neural Module layer of a model during `model.fit`: the mask,
+ * Re-partitions every Neural Module layer of a model during `model.fit` (also those
+ * inside nested models and wrappers such as `tf.layers.timeDistributed`): the mask,
  * modules and schedule are recomputed from the current graph weights (DESIGN.md §1,
  * "Re-partition"), every epoch, every batch, or every N batches.
  *
@@ -12,7 +13,6 @@
  * await model.fit(x, y, { epochs: 20, callbacks: [nm.callbacks.modulePartition({ every: 'epoch' })] });
  */
 import { checkKeys, fail } from '../utils/errors.js';
-import { neuralModuleLayers } from './find_layers.js';
 import { NMCallback } from './nm_callback.js';
 
 type Logs = Record<string, number | unknown>;
@@ -50,21 +50,17 @@ export class ModulePartitionCallback extends NMCallback {
     return { every, verbose: this.verbose };
   }
 
-  private layers() {
-    return neuralModuleLayers(this.requireModel());
-  }
-
   override async onTrainBegin(): Promise<void> {
-    for (const l of this.layers()) l.resetWarnings();
+    for (const l of this.neuralModules()) l.resetWarnings();
   }
 
   override async onEpochBegin(): Promise<void> {
-    for (const l of this.layers()) l.resetCounters();
+    for (const l of this.neuralModules()) l.resetCounters();
   }
 
   override async onBatchEnd(): Promise<void> {
     this.batchCount++;
-    const layers = this.layers();
+    const layers = this.neuralModules();
     const proximal = layers.filter((l) => l.hasProximalRegularizer());
     if (proximal.length > 0) {
       const lr = this.learningRate();
@@ -92,7 +88,7 @@ export class ModulePartitionCallback extends NMCallback {
   }
 
   override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
-    const layers = this.layers();
+    const layers = this.neuralModules();
     layers.forEach((l, i) => {
       if (this.everyBatches == null) l.repartition();
       const s = l.structure();

@@ -27,7 +27,9 @@
  * object (`tf.callbacks.earlyStopping`, `new tf.CustomCallback`) after a plain object.
  */
 import { Callback, CallbackList, CustomCallback, registerCallbackConstructor, type CustomCallbackArgs, type LayersModel } from '@tensorflow/tfjs-layers';
+import type { NeuralModuleLayer } from '../layers/neural_module.js';
 import { ConfigError } from '../utils/errors.js';
+import { neuralModuleLayers } from './find_layers.js';
 
 type Params = Callback['params'];
 type Logs = Record<string, unknown>;
@@ -79,6 +81,8 @@ type Hook = (typeof HOOKS)[number];
 export abstract class NMCallback extends Callback {
   /** Name used in error messages. */
   protected abstract readonly where: string;
+  /** Whether this callback has already warned that the model has no NeuralModule layer. */
+  private warnedNoModules = false;
 
   constructor() {
     super();
@@ -118,6 +122,23 @@ export abstract class NMCallback extends Callback {
       );
     }
     return this.model;
+  }
+
+  /**
+   * The NeuralModule layers of the model being trained, through nested models and
+   * wrappers (find_layers.ts). When there are none, warns once per callback instance:
+   * a structure callback on such a model would otherwise do nothing without a word.
+   */
+  protected neuralModules(): NeuralModuleLayer[] {
+    const found = neuralModuleLayers(this.requireModel());
+    if (found.length === 0 && !this.warnedNoModules) {
+      this.warnedNoModules = true;
+      console.warn(
+        `${this.where}: the model has no NeuralModule layer (looked in nested models and inside wrappers such as tf.layers.timeDistributed), ` +
+          `so this callback does nothing. Add an nm.layers.neuralModule layer, or remove this callback.`,
+      );
+    }
+    return found;
   }
 
   override async onTrainBegin(_logs?: Logs): Promise<void> {}

@@ -1,5 +1,6 @@
 /**
- * Logs the module structure of every NeuralModule layer during `model.fit`: per-epoch
+ * Logs the module structure of every NeuralModule layer during `model.fit` (also those
+ * inside nested models and wrappers such as `tf.layers.timeDistributed`): per-epoch
  * statistics into the epoch logs (so `history.history`), and, when `dir` is given,
  * pictures of the structure (the papers' Figures 5–7; neural-modules-v3 §4.3).
  *
@@ -35,7 +36,6 @@ import { renderStructurePng, renderStructurePngSideBySide } from '../analysis/re
 import { structureSnapshot, type RenderStructureOptions, type StructureSnapshot } from '../analysis/structure_layout.js';
 import type { NeuralModuleLayer, SolveCounters } from '../layers/neural_module.js';
 import { checkInt, checkKeys, fail } from '../utils/errors.js';
-import { neuralModuleLayers } from './find_layers.js';
 import { nodeHost } from '../platform/host.js';
 import { NMCallback } from './nm_callback.js';
 
@@ -108,16 +108,13 @@ export class StructureLoggerCallback extends NMCallback {
     return { dir: this.dir, every: this.every, formats: this.formats.slice(), render: { ...this.render }, verbose: this.verbose };
   }
 
-  private layers(): NeuralModuleLayer[] {
-    return neuralModuleLayers(this.requireModel());
-  }
-
   override async onTrainBegin(): Promise<void> {
     this.first.clear();
+    const layers = this.neuralModules();
     if (this.dir == null) return;
     const fs = nodeHost('nm.callbacks.structureLogger({ dir })').fsp;
     await fs.mkdir(this.dir, { recursive: true });
-    for (const layer of this.layers()) {
+    for (const layer of layers) {
       const snap = structureSnapshot(layer, 'before training');
       this.first.set(layer, snap);
       await this.write(`${fileStem(layer.name)}_epoch000`, [snap]);
@@ -125,14 +122,14 @@ export class StructureLoggerCallback extends NMCallback {
   }
 
   override async onEpochBegin(): Promise<void> {
-    for (const layer of this.layers()) this.baseline.set(layer, { obj: layer.counters, values: { ...layer.counters } });
+    for (const layer of this.neuralModules()) this.baseline.set(layer, { obj: layer.counters, values: { ...layer.counters } });
   }
 
   override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     this.lastEpoch = epoch + 1;
     const total = typeof this.params?.epochs === 'number' ? this.params.epochs : Infinity;
     if ((epoch + 1) % this.every !== 0 && epoch + 1 !== total) return;
-    const layers = this.layers();
+    const layers = this.neuralModules();
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
       const suffix = layers.length > 1 ? `_${i}` : '';
@@ -168,7 +165,7 @@ export class StructureLoggerCallback extends NMCallback {
 
   override async onTrainEnd(): Promise<void> {
     if (this.dir == null) return;
-    for (const layer of this.layers()) {
+    for (const layer of this.neuralModules()) {
       const first = this.first.get(layer);
       if (first == null) continue;
       await this.write(`${fileStem(layer.name)}_first_vs_last`, [first, structureSnapshot(layer, `epoch ${this.lastEpoch}`)]);

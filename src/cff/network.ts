@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkKeys, ConfigError, fail, show } from '../utils/errors.js';
 import { Random } from '../utils/random.js';
 import { resolveCffArgs, type CFFArgs } from './args.js';
+import { oneHotLabels } from './labels.js';
 
 export { ringEdges, type CFFArgs } from './args.js';
 
@@ -365,9 +366,11 @@ export class CFFNetwork {
     }
   }
 
-  /** Checks (x, yOneHot) and returns the labels (argmax of each row). */
+  /** Checks (x, yOneHot): at least one row, one-hot labels (labels.ts); returns the class of each row. */
   private labelsOf(where: string, x: tf.Tensor2D, y: tf.Tensor2D): Int32Array {
     this.checkX(where, x);
+    if (x.shape[0] === 0)
+      fail(`CFFNetwork.${where}`, 'x', `a tensor of shape ${show(x.shape)}`, 'a 2-D tensor with at least one row (there is nothing to learn from or score)');
     if (!(y instanceof tf.Tensor) || y.rank !== 2 || y.shape[1] !== this.numClasses || y.shape[0] !== x.shape[0]) {
       fail(
         `CFFNetwork.${where}`,
@@ -376,10 +379,7 @@ export class CFFNetwork {
         `a 2-D one-hot tensor of shape [${x.shape[0]}, ${this.numClasses}]`,
       );
     }
-    const a = tf.tidy(() => tf.argMax(y, 1));
-    const out = Int32Array.from(a.dataSync());
-    a.dispose();
-    return out;
+    return oneHotLabels(`CFFNetwork.${where}`, 'yOneHot', y.dataSync(), y.shape[0], this.numClasses);
   }
 }
 

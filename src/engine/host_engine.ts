@@ -13,9 +13,9 @@ import { hostView, readView } from '../backend/host_view.js';
 import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../kernels/index.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../solvers/host_types.js';
 import { getHostSolver } from '../solvers/registry.js';
-import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
+import type { ResolvedSolverOptions } from '../solvers/types.js';
 import type { HostCsr, HostPlan } from './host_plan.js';
-import { addStats, emptyStats } from './stats.js';
+import { addStats, emptyStats, mergeRowChunk, type LayerSolveStats } from './stats.js';
 import { blockOf, blockRows, columnBlocks, eachBlock, type ColumnBlocks } from '../solvers/column_blocks.js';
 import type { EngineContext, SolveEngine } from './types.js';
 
@@ -140,7 +140,7 @@ function forwardSolve(
   plan: HostPlan,
   ctx: EngineContext,
   kernels: SparseKernels,
-  stats: SolveStats,
+  stats: LayerSolveStats,
   out: Float32Array,
 ): HostState {
   const { steps, p } = plan.schedule;
@@ -166,7 +166,7 @@ function forwardSolve(
         eachBlock(k, cb, (j, _c0, w) => k.spmm(intPtr, int.idx, int.w, 0, n, blockOf(F, p, cb, j), blockOf(fxOut, n, cb, j), w));
       };
       const sol = solve(map, cs, options, workspace(k, arrays, small, n, cb));
-      addStats(stats, sol.stats);
+      addStats(stats, sol.stats, step.level);
       copyStep(X, p, cb, s, e, sol.value, false);
     }
     eachBlock(k, cb, (j) => act.hostApply(blockRows(X, p, cb, j, s, e), blockRows(F, p, cb, j, s, e), k));
@@ -184,7 +184,7 @@ function adjointSolve(
   plan: HostPlan,
   ctx: EngineContext,
   kernels: SparseKernels,
-  stats: SolveStats,
+  stats: LayerSolveStats,
   out: Float32Array,
 ): void {
   const { steps, p } = plan.schedule;
@@ -198,7 +198,7 @@ function adjointSolve(
   permuteInBlocks(k, cb, rowMajor, perm, V, D);
   const solve = getHostSolver(options.method);
   for (let i = steps.length - 1; i >= 0; i--) {
-    const { start: s, end: e, iterative } = steps[i];
+    const { start: s, end: e, iterative, level } = steps[i];
     const n = e - s;
     // The step rows of V hold q; add f'·(contributions of the later, solved steps).
     const t = arrays[0].subarray(0, n * batch);
@@ -226,7 +226,7 @@ function adjointSolve(
       });
     };
     const sol = solve(map, dd, options, workspace(k, arrays, small, n, cb));
-    addStats(stats, sol.stats);
+    addStats(stats, sol.stats, level);
     copyStep(V, p, cb, s, e, sol.value, false);
   }
   permuteOutBlocks(k, cb, V, perm, rowMajor);
@@ -243,13 +243,6 @@ function firstBadRow(a: Float32Array, rows: number, p: number): number {
     }
   }
   return -1;
-}
-
-/** Merges the stats of row chunks solved one after the other: iterations of the longest, the worst row (in batch numbering). */
-function mergeChunk(acc: SolveStats, s: SolveStats, b0: number): void {
-  const iterations = Math.max(acc.iterations, s.iterations);
-  addStats(acc, { ...s, worstRow: s.worstRow < 0 ? -1 : b0 + s.worstRow });
-  acc.iterations = iterations;
 }
 
 /** Row chunks [b0, b1) of a batch. */
@@ -292,7 +285,7 @@ export const hostEngine: SolveEngine = {
     for (const [b0, b1] of chunks(batch, size)) {
       const part = emptyStats();
       const state = forwardSolve(zs.subarray(b0 * p, b1 * p), b1 - b0, values, plan, ctx, sparseKernels(), part, out.subarray(b0 * p, b1 * p));
-      mergeChunk(stats, part, b0);
+      mergeRowChunk(stats, part, b0);
       states.push({ b0, rows: b1 - b0, state });
     }
     const badRow = firstBadRow(out, batch, p);
@@ -309,7 +302,7 @@ export const hostEngine: SolveEngine = {
       const part = emptyStats();
       const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
       adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.rows, c.state, plan, ctx, sparseKernels(), part, rows);
-      mergeChunk(stats, part, c.b0);
+      mergeRowChunk(stats, part, c.b0);
     }
     const badRow = firstBadRow(out, batch, p);
     return { v: tf.tensor2d(out, [batch, p]), stats, badRow };

@@ -9,9 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Topology } from '../graph/mask.js';
-import type { SolveStats } from '../solvers/types.js';
 import { hostGraphGradient } from './host_gradient.js';
 import { matMulT } from '../utils/matmul.js';
+import type { LayerSolveStats } from './stats.js';
 import type { EngineContext, SolveEngine } from './types.js';
 
 /** Layer constants the op needs besides the engine context. */
@@ -26,7 +26,7 @@ export interface OpConstants {
 }
 
 /** Receives each solve's stats; throws on a non-finite result or as the layer's non-convergence policy says. */
-export type SolveReporter = (kind: 'forward' | 'backward', stats: SolveStats, badRow: number, batch: number) => void;
+export type SolveReporter = (kind: 'forward' | 'backward', stats: LayerSolveStats, badRow: number, batch: number) => void;
 
 /**
  * The dense graph gradient: Σ_b f(x_j)·v_k on every off-diagonal edge that

@@ -9,18 +9,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { SolveStep } from '../graph/schedule.js';
 import { getSolver } from '../solvers/registry.js';
-import type { FixedPointMap, ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
+import type { FixedPointMap, ResolvedSolverOptions } from '../solvers/types.js';
 import type { NodeActivation } from '../layers/node_activation.js';
-import { addStats, emptyStats } from './stats.js';
+import { addStats, emptyStats, type LayerSolveStats } from './stats.js';
 import type { EngineContext, SolveEngine } from './types.js';
 
 const cols = (t: tf.Tensor2D, start: number, end: number) => tf.slice(t, [0, start], [-1, end - start]) as tf.Tensor2D;
 const block = (a: tf.Tensor2D, r0: number, r1: number, c0: number, c1: number) => tf.slice(a, [r0, c0], [r1 - r0, c1 - c0]) as tf.Tensor2D;
 
-function solveStep(map: FixedPointMap, x0: tf.Tensor2D, step: SolveStep, options: ResolvedSolverOptions, stats: SolveStats): tf.Tensor2D {
+function solveStep(map: FixedPointMap, x0: tf.Tensor2D, step: SolveStep, options: ResolvedSolverOptions, stats: LayerSolveStats): tf.Tensor2D {
   map.blocks = step.blocks;
   const sol = getSolver(options.method)(map, x0, options);
-  addStats(stats, sol.stats);
+  addStats(stats, sol.stats, step.level);
   // The solver returns a kept tensor; hand back a scoped copy so enclosing tidies free it.
   const value = tf.clone(sol.value);
   sol.value.dispose();
@@ -34,7 +34,7 @@ function forwardSolve(
   steps: SolveStep[],
   act: NodeActivation,
   options: ResolvedSolverOptions,
-  stats: SolveStats,
+  stats: LayerSolveStats,
 ): tf.Tensor2D {
   const p = ap.shape[0];
   let acc = zp; // c for positions [cursor, p)
@@ -56,7 +56,14 @@ function forwardSolve(
 }
 
 /** Solves v = q + (v·Aᵀ)∘f'(x*) in reverse step order; `qp`, `dp` are the permuted q = g∘f'(x*) and f'(x*). */
-function adjointSolve(qp: tf.Tensor2D, dp: tf.Tensor2D, ap: tf.Tensor2D, steps: SolveStep[], options: ResolvedSolverOptions, stats: SolveStats): tf.Tensor2D {
+function adjointSolve(
+  qp: tf.Tensor2D,
+  dp: tf.Tensor2D,
+  ap: tf.Tensor2D,
+  steps: SolveStep[],
+  options: ResolvedSolverOptions,
+  stats: LayerSolveStats,
+): tf.Tensor2D {
   let acc = qp; // d for positions [0, cursor)
   const parts: tf.Tensor2D[] = [];
   // Transposed once: tfjs-wasm's matMul with transposeB is ~10× slower (utils/matmul.ts).

@@ -6,9 +6,10 @@
  * products, the non-finite check and the stats reporting are written once, there.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
+import type { ResolvedSolverOptions } from '../solvers/types.js';
 import type { NodeActivation } from '../layers/node_activation.js';
 import type { Partition } from './partition.js';
+import type { LayerSolveStats } from './stats.js';
 
 /** The engines: typed arrays with sparse kernels (`'host'`), or tfjs ops (`'tensor'`). */
 export type EngineName = 'host' | 'tensor';
@@ -27,7 +28,7 @@ export interface EngineContext {
 export interface EngineForward {
   /** h = f(x*), `[batch, p]`, original node order. */
   h: tf.Tensor2D;
-  stats: SolveStats;
+  stats: LayerSolveStats;
   /** First batch row of h holding NaN/Inf, or −1. */
   badRow: number;
   /** Tensors the adjoint needs (kept alive by the op's `save`). */
@@ -40,7 +41,7 @@ export interface EngineForward {
 export interface EngineAdjoint {
   /** v, `[batch, p]`, original node order. */
   v: tf.Tensor2D;
-  stats: SolveStats;
+  stats: LayerSolveStats;
   /** First batch row of v holding NaN/Inf, or −1. */
   badRow: number;
 }

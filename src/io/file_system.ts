@@ -56,7 +56,9 @@ export interface FileSystemOptions {
  *   `model.json.lock` in `dir`; a second save that starts meanwhile fails with a
  *   `ModelFileError` saying that another save is in progress (save again later). A
  *   lock left by a killed process is taken over when that process no longer exists
- *   (checked on this machine only).
+ *   (checked on this machine only), and the lock's temporary files
+ *   (`model.json.lock.new-<pid>-…`) that a save killed while taking the lock leaves
+ *   are removed by the next save once their process no longer exists.
  * - Weight paths of the manifest must stay inside the model directory (relative,
  *   no `..`, no absolute path, backslash or drive letter, no symbolic link leading
  *   out); other paths are refused with a `ModelFileError` naming the manifest entry.

@@ -107,9 +107,12 @@ export async function nodeFs(overrides: Partial<FsLike> = {}, what = 'nm.io.file
     realpath: (path) => fsp.realpath(path),
     async createExclusive(path, data) {
       // Written under a unique name, then hard-linked: link fails with EEXIST when the
-      // name is taken, and readers never see a half-written file.
+      // name is taken, and readers never see a half-written file. The name carries this
+      // process's pid, so that a later save can tell a file left by a killed process
+      // from one being written now (save_lock.ts).
       const rand = Math.floor(Math.random() * 0x100000000).toString(36);
-      const temp = `${path}.new-${Date.now().toString(36)}-${rand}`;
+      const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+      const temp = `${path}.new-${pid}-${Date.now().toString(36)}-${rand}`;
       const handle = await fsp.open(temp, 'wx');
       try {
         await handle.writeFile(data);

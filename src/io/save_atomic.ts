@@ -3,7 +3,8 @@
  *
  * Protocol for one save with a unique token X (all files in the target directory):
  *  0. take the directory's lock `model.json.lock` (created exclusively; a second
- *     writer gets a clear error), then recover from interrupted saves (below);
+ *     writer gets a clear error; save_lock.ts), remove what saves killed while
+ *     taking it left, then recover from interrupted saves (below);
  *  1. write `weights.bin.tmp-X` and `model.json.tmp-X`, each flushed to disk;
  *  2. write the journal `model.json.journal-X` (see journal.ts): the generation X
  *     and the size, CRC-32 and modification time of the current `model.json` and
@@ -28,14 +29,14 @@ import { ConfigError } from '../utils/errors.js';
 import { errorCode, type FsLike, type FsStat, type PathLike } from './fs_adapter.js';
 import { encodeJournal, factsOf, isInterruptedSwap, newJournal, readJournal, type FileFacts } from './journal.js';
 import { ModelFileError } from './model_file_error.js';
+import { acquireLock, removeStaleLockTemps } from './save_lock.js';
 import { checkModelJson, groupByteLength } from './weights_manifest.js';
 
 /** File name of the model description, as tfjs-node writes it. */
 export const MODEL_JSON_FILENAME = 'model.json';
 /** File name of the single weights file, as tfjs-node writes it. */
 export const WEIGHTS_BINARY_FILENAME = 'weights.bin';
-/** File name of the lock a save holds on its directory. */
-export const LOCK_FILENAME = 'model.json.lock';
+export { LOCK_FILENAME } from './save_lock.js';
 
 /** Matches the journal files of an unfinished save: `<model.json|weights.bin>.<tmp|prev|journal>-<token>`. */
 const JOURNAL = /^(model\.json|weights\.bin)\.(tmp|prev|journal)-([A-Za-z0-9_-]+)$/;
@@ -242,61 +243,6 @@ export async function recoverInterruptedSaves(ctx: IoContext, dir: string): Prom
   await ctx.fs.syncDir(dir);
 }
 
-/** Whether process `pid` exists on this machine (best effort: true when unknown). */
-function processAlive(pid: number): boolean {
-  const proc = (globalThis as { process?: { pid?: number; kill?: (pid: number, signal: 0) => void } }).process;
-  if (proc?.kill === undefined) return true;
-  if (pid === proc.pid) return true;
-  try {
-    proc.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errorCode(e) !== 'ESRCH';
-  }
-}
-
-/**
- * Takes the save lock of `dir` (`model.json.lock`, created exclusively). A lock
- * left by a process that no longer exists is taken over; a live one makes this
- * save fail with a `ModelFileError` naming the lock. Returns the release function.
- */
-async function acquireLock(ctx: IoContext, dir: string, token: string): Promise<() => Promise<void>> {
-  const lock = ctx.path.join(dir, LOCK_FILENAME);
-  const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
-  const body = new TextEncoder().encode(JSON.stringify({ pid, generation: token, since: new Date().toISOString() }));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ctx.fs.createExclusive(lock, body);
-      return () => removeQuietly(ctx.fs, lock);
-    } catch (e) {
-      if (errorCode(e) !== 'EEXIST') {
-        throw new ModelFileError(
-          `${ctx.where}.save: creating the lock file '${lock}' failed: ${(e as Error).message}. ` + `Check write permission on '${dir}', then save again.`,
-          lock,
-        );
-      }
-    }
-    let holder: { pid?: unknown; since?: unknown } = {};
-    try {
-      holder = JSON.parse(new TextDecoder('utf-8').decode(await ctx.fs.readFile(lock)));
-    } catch (e) {
-      if (errorCode(e) === 'ENOENT' && attempt < 3) continue; // released meanwhile: try again
-    }
-    const holderPid = typeof holder.pid === 'number' ? holder.pid : null;
-    if (holderPid !== null && !processAlive(holderPid) && attempt < 3) {
-      await removeQuietly(ctx.fs, lock); // left by a killed save
-      continue;
-    }
-    throw new ModelFileError(
-      `${ctx.where}.save: another save into '${dir}' is in progress (the lock file '${lock}' is held by ` +
-        `process ${holderPid ?? 'unknown'}${typeof holder.since === 'string' ? ` since ${holder.since}` : ''}). ` +
-        `Saves into one directory must not overlap: wait for that save to finish and save again, or save ` +
-        `into another directory. If no such process exists, delete the lock file.`,
-      lock,
-    );
-  }
-}
-
 /** Saves `artifacts` into `dir` atomically (see the protocol at the top of this file). */
 export async function saveAtomic(ctx: IoContext, dir: string, artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
   if (artifacts.modelTopology instanceof ArrayBuffer) {
@@ -309,6 +255,7 @@ export async function saveAtomic(ctx: IoContext, dir: string, artifacts: tf.io.M
   const token = newToken();
   const release = await acquireLock(ctx, dir, token);
   try {
+    await removeStaleLockTemps(ctx, dir);
     await recoverInterruptedSaves(ctx, dir);
     await saveLocked(ctx, dir, artifacts, token);
   } finally {

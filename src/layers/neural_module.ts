@@ -20,11 +20,10 @@ import { ContractiveConstraint } from '../constraints/contractive.js';
 import { neuralModuleOp, type OpConstants } from '../engine/op.js';
 import { Partition } from '../engine/partition.js';
 import { selectEngine } from '../engine/select.js';
-import { emptyStats } from '../engine/stats.js';
+import { emptyStats, type LayerSolveStats } from '../engine/stats.js';
 import type { EngineName } from '../engine/types.js';
 import { keptEdgeCount, magnitudeMask, maskFromIndices, maskIndices, type EdgeMask } from '../graph/mask.js';
 import { spectralNormEstimate } from '../graph/spectral.js';
-import type { SolveStats } from '../solvers/types.js';
 import { ConfigError, NonFiniteError, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
 import { isProximal } from '../regularizers/proximal.js';
@@ -111,7 +110,7 @@ export class NeuralModuleLayer extends layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     if (shape.length !== 2 || shape[1] == null) {
       throw new ConfigError(
-        `${this.where()}: input must have rank 2, [batch, features] with a known feature size; received shape ${show(shape)}. Flatten it first (tf.layers.flatten).`,
+        `${this.where()}: input must have rank 2, [batch, features] with a known feature size; received shape ${show(shape)}. ${this.rankAdvice(shape)}`,
       );
     }
     const o = this.options;
@@ -140,6 +139,22 @@ export class NeuralModuleLayer extends layers.Layer {
     reg?.attachLayer?.(this);
     this.built = true;
     this.repartition();
+  }
+
+  /**
+   * How to feed an input of the wrong rank. A sequence `[batch, time, features]` goes
+   * through `tf.layers.timeDistributed` (one shared layer solved at every step): flattening
+   * it would mix the time steps into one feature vector.
+   */
+  private rankAdvice(shape: Shape): string {
+    const wrapped = `tf.layers.timeDistributed({ layer: nm.layers.neuralModule({ units: ${this.options.units}, ... }) })`;
+    if (shape.length === 3) {
+      return `For a sequence [batch, time, features], apply the layer at every time step: ${wrapped}. Do not flatten it (tf.layers.flatten would mix the time steps).`;
+    }
+    if (shape.length > 3) {
+      return `Flatten it first (tf.layers.flatten), or for a sequence reshape it to [batch, time, features] (tf.layers.reshape) and use ${wrapped}.`;
+    }
+    return shape.length === 2 ? 'Give the input a known feature size (inputShape: [features]).' : 'Give it a batch axis: [batch, features].';
   }
 
   /** Size of the `keptEdges` state weight: K = ceil(ρ·candidates), at least 1. */
@@ -302,7 +317,7 @@ export class NeuralModuleLayer extends layers.Layer {
   }
 
   /** Stats of the last forward and backward solves. */
-  solverStats(): { forward: SolveStats; backward: SolveStats } {
+  solverStats(): { forward: LayerSolveStats; backward: LayerSolveStats } {
     return { forward: { ...(this.report.forward ?? emptyStats()) }, backward: { ...(this.report.backward ?? emptyStats()) } };
   }
 

@@ -5,7 +5,8 @@
  * fits the method in use. Warnings are shown once per `fit` call and once per
  * other kind of call between fits, forward and backward separately.
  */
-import type { ResolvedSolverOptions, SolveStats } from '../solvers/types.js';
+import type { LayerSolveStats } from '../engine/stats.js';
+import type { ResolvedSolverOptions } from '../solvers/types.js';
 import { NonConvergenceError, NonFiniteError } from '../utils/errors.js';
 import { currentPhase } from './call_phase.js';
 import type { NonConvergenceMode } from './nm_args.js';
@@ -35,10 +36,26 @@ export function convergenceAdvice(o: ResolvedSolverOptions): string {
   }
 }
 
+/**
+ * What a solve that missed its tolerance did, in per-solve figures: the residual and the
+ * iterations of the worst level's solve, which `maxIter` bounds. With several levels
+ * solved iteratively, the level and the iterations summed over all levels follow.
+ */
+export function nonConvergenceDetail(stats: LayerSolveStats, o: ResolvedSolverOptions, batch: number): string {
+  const solve =
+    `residual ${stats.residual.toExponential(3)} > tol ${o.tol} at row ${stats.worstRow} of ${batch}, ` +
+    `after ${stats.worstLevelIterations} iterations (method '${o.method}', maxIter ${o.maxIter})`;
+  if (stats.iterativeLevels < 2) return solve;
+  return (
+    `${solve} in the solve of condensation level ${stats.worstLevel} (structure().levels[${stats.worstLevel}]); ` +
+    `${stats.iterativeLevels} levels were solved iteratively, ${stats.iterations} iterations in all`
+  );
+}
+
 /** The stats sink of one layer. */
 export class SolveReport {
-  forward: SolveStats | null = null;
-  backward: SolveStats | null = null;
+  forward: LayerSolveStats | null = null;
+  backward: LayerSolveStats | null = null;
   counters: SolveCounters = emptyCounters();
   private warned = new Set<string>();
 
@@ -53,7 +70,7 @@ export class SolveReport {
     this.warned.clear();
   }
 
-  record(kind: 'forward' | 'backward', stats: SolveStats, badRow: number, batch: number): void {
+  record(kind: 'forward' | 'backward', stats: LayerSolveStats, badRow: number, batch: number): void {
     if (kind === 'forward') {
       this.forward = stats;
       this.counters.forwardCalls++;
@@ -73,9 +90,8 @@ export class SolveReport {
       );
     }
     if (stats.converged) return;
-    const detail = `residual ${stats.residual.toExponential(3)} > tol ${o.tol} at row ${stats.worstRow} of ${batch}, after ${stats.iterations} iterations (method '${o.method}', maxIter ${o.maxIter})`;
-    const message = `${this.where()}: the ${kind} solve did not converge: ${detail}. ${convergenceAdvice(o)}`;
-    if (this.policy === 'throw') throw new NonConvergenceError(message, stats.residual, stats.iterations);
+    const message = `${this.where()}: the ${kind} solve did not converge: ${nonConvergenceDetail(stats, o, batch)}. ${convergenceAdvice(o)}`;
+    if (this.policy === 'throw') throw new NonConvergenceError(message, stats.residual, stats.worstLevelIterations);
     if (this.policy !== 'warn') return;
     const { phase, fitGeneration } = currentPhase();
     const key = `${phase}:${fitGeneration}:${kind}`;

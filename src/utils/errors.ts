@@ -20,7 +20,7 @@ export class NonConvergenceError extends Error {
     message: string,
     /** Relative residual at the last check. */
     readonly residual: number,
-    /** Iterations used. */
+    /** Iterations of the solve that missed its tolerance (of a Neural Module layer: the worst condensation level's solve, at most maxIter). */
     readonly iterations: number,
   ) {
     super(message);
