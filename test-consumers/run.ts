@@ -17,6 +17,10 @@
  *    Each runs in Debian's Chromium (playwright-core, headless), trains, and round-trips
  *    through `localstorage://` and `indexeddb://` with identical predictions.
  *
+ * The pack step reports the packed and unpacked sizes; the installed package is checked for
+ * relative links of its Markdown files that do not resolve inside it, and for source maps
+ * that embed their sources.
+ *
  * The esbuild and webpack binaries and TypeScript/Vite come from this repository's
  * devDependencies (they bundle files in the fixture, resolving from there); webpack and
  * Rollup are installed into the fixture. Chromium: /usr/bin/chromium or CHROMIUM_PATH.
@@ -27,11 +31,12 @@ import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build as viteBuild, createLogger } from 'vite';
 import { serveStatic } from '../test-browser/static_server.js';
+import { brokenLinks } from '../test/helpers/doc_links.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -116,7 +121,12 @@ const packed = await step('npm pack (prepack: npm run build)', async () => {
   for (const f of await readdir(WORK)) if (f.endsWith('.tgz')) await rm(join(WORK, f));
   const { stdout } = await execFileP('npm', ['pack', '--pack-destination', WORK, '--json', '--loglevel=error'], { cwd: ROOT, maxBuffer: 64 << 20 });
   // stdout: the build's lines (prepack), then the JSON array.
-  const info = JSON.parse(stdout.slice(stdout.lastIndexOf('\n[') + 1))[0] as { filename: string; files: { path: string }[]; size: number };
+  const info = JSON.parse(stdout.slice(stdout.lastIndexOf('\n[') + 1))[0] as {
+    filename: string;
+    files: { path: string; size: number }[];
+    size: number;
+    unpackedSize: number;
+  };
   tarball = join(WORK, info.filename);
   const files = info.files.map((f) => f.path);
   for (const need of [
@@ -134,7 +144,10 @@ const packed = await step('npm pack (prepack: npm run build)', async () => {
     expect(files.includes(need), `the tarball lacks ${need}`);
   }
   expect(!files.some((f) => f.startsWith('data/') || f.startsWith('src/') || f.startsWith('test')), 'the tarball ships data/, src/ or tests');
-  return `${info.filename}, ${files.length} files, ${(info.size / 1024).toFixed(0)} KiB packed`;
+  expect(Number.isFinite(info.unpackedSize) && info.unpackedSize > 0, `npm pack reported no unpacked size: ${info.unpackedSize}`);
+  const maps = info.files.filter((f) => f.path.endsWith('.map')).reduce((sum, f) => sum + f.size, 0);
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+  return `${info.filename}, ${files.length} files, ${kib(info.size)} packed, ${kib(info.unpackedSize)} unpacked (source maps ${kib(maps)})`;
 });
 
 const installed =
@@ -167,6 +180,23 @@ const installed =
   }));
 
 if (installed) {
+  await step('installed package: relative links of its Markdown files resolve, source maps embed no sources', async () => {
+    const dir = join(APP, 'node_modules/tfjs-neural-modules');
+    const all = (await readdir(dir, { recursive: true })).map((f) => f.split(sep).join('/'));
+    const docs = all.filter((f) => f.endsWith('.md'));
+    expect(docs.includes('README.md'), `no README.md in the installed package: ${docs.join(', ')}`);
+    const { broken, checked } = brokenLinks(dir, docs);
+    expect(broken.length === 0, `relative links that do not resolve in the installed package (link to the repository instead):\n${broken.join('\n')}`);
+    const maps = all.filter((f) => f.endsWith('.map'));
+    const withSources: string[] = [];
+    for (const m of maps) {
+      const map = JSON.parse(await readFile(join(dir, m), 'utf8')) as { sourcesContent?: (string | null)[] };
+      if (map.sourcesContent?.some((c) => c != null)) withSources.push(m);
+    }
+    expect(withSources.length === 0, `source maps with embedded sources: ${withSources.join(', ')}`);
+    return `${docs.length} Markdown files (${docs.join(', ')}), ${checked} relative links, all resolve; ${maps.length} source maps, none embeds its sources`;
+  });
+
   // ------------------------------------------------------------------------ Node
   await step('Node ESM: import (node entry), file:// and nm.io.fileSystem round trips', async () => {
     const r = lastJson(await node(['node-esm.mjs']));

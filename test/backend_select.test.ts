@@ -4,6 +4,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BACKEND_NAMES, classifyWebglRenderer, fastTransposedMatMul, setThreads, threads, useBest, webglRenderer } from '../src/backend/index.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { resetBackendLog } from '../src/backend/select.js';
+import { absentMessage, isAbsent } from '../src/backend/candidates.js';
+
+const WASM = '@tensorflow/tfjs-backend-wasm';
 
 /** The error Node's ESM loader throws for a package that is not installed. */
 function notFound(specifier: string): Error {
@@ -33,8 +36,9 @@ function importer(opts: { absent?: string[]; broken?: string[]; fakeNative?: str
 }
 
 const NATIVE = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
-/** tfjs-wasm's own BatchMatMul, before any fastTransposedMatMul. */
+/** tfjs-wasm's own BatchMatMul and _FusedMatMul, before any fastTransposedMatMul. */
 const originalMatMul = tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc;
+const originalFused = tf.getKernel(tf._FusedMatMul, 'wasm')?.kernelFunc;
 let log: ReturnType<typeof vi.fn<(message: string) => void>>;
 
 beforeEach(() => {
@@ -83,6 +87,30 @@ describe('nm.backend.useBest', () => {
       fastTransposedMatMul({ enable: false });
     }
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc).toBe(originalMatMul);
+  });
+
+  it('reports whether the fast transposed matMul is registered; fastTransposedMatMul: false restores tfjs-wasm kernels', async () => {
+    const imp = importer({ absent: NATIVE });
+    const opts = { importer: imp, env: {}, runtime: 'node', quiet: true } as const;
+    expect(originalMatMul).toBeTypeOf('function');
+    expect(originalFused).toBeTypeOf('function');
+    try {
+      expect(fastTransposedMatMul()).toBe(true);
+      // Left as it is, and reported as it is.
+      expect((await useBest(opts)).fastTransposedMatMul).toBe(true);
+      expect(tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc).not.toBe(originalMatMul);
+      // false takes it off: tfjs-wasm's own kernel functions are registered again.
+      expect((await useBest({ ...opts, fastTransposedMatMul: false })).fastTransposedMatMul).toBe(false);
+      expect(tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc).toBe(originalMatMul);
+      expect(tf.getKernel(tf._FusedMatMul, 'wasm')?.kernelFunc).toBe(originalFused);
+      expect((await useBest(opts)).fastTransposedMatMul).toBe(false);
+      // The report follows the registry, whoever changed it.
+      expect((await useBest({ ...opts, fastTransposedMatMul: true })).fastTransposedMatMul).toBe(true);
+      expect(fastTransposedMatMul({ enable: false })).toBe(false);
+      expect((await useBest(opts)).fastTransposedMatMul).toBe(false);
+    } finally {
+      fastTransposedMatMul({ enable: false });
+    }
   });
 
   it('logs the chosen backend once across repeated calls, and never when quiet', async () => {
@@ -170,6 +198,54 @@ describe('nm.backend.useBest', () => {
   });
 });
 
+describe('a browser page that did not import a backend package', () => {
+  /** What Chromium, Firefox and Safari throw for `import('<bare specifier>')` without an import map. */
+  const unresolved = (specifier: string) => [
+    new TypeError(`Failed to resolve module specifier "${specifier}". Relative references must start with either "/", "./", or "../".`),
+    new TypeError(
+      `The specifier “${specifier}” was a bare specifier, but was not remapped to anything. Relative module specifiers must start with “./”, “../” or “/”.`,
+    ),
+    new TypeError(`Module name, '${specifier}' does not resolve to a valid URL.`),
+  ];
+
+  it('the browsers\' unresolved-specifier errors count as "not imported", not as broken', () => {
+    for (const e of unresolved(WASM)) expect(isAbsent(e, WASM), e.message).toBe(true);
+    expect(isAbsent(unresolved('@tensorflow/tfjs-backend-webgl')[0], WASM)).toBe(false);
+  });
+
+  it('the message says how to load the package, not that it is not installed', () => {
+    const wasm = absentMessage('wasm', false);
+    expect(wasm).toContain("import '@tensorflow/tfjs-backend-wasm';");
+    expect(wasm).toContain('tf-backend-wasm.min.js');
+    expect(wasm).toContain('setWasmPaths(');
+    expect(wasm).not.toContain('not installed');
+    expect(absentMessage('webgl', false)).toContain("import '@tensorflow/tfjs-backend-webgl';");
+    expect(absentMessage('webgl', false)).toContain("import '@tensorflow/tfjs';");
+    expect(absentMessage('node', false)).toBe('@tensorflow/tfjs-node is not available in a browser (it runs in Node only)');
+    // In Node, importing by name fails only when the package is not installed.
+    expect(absentMessage('wasm', true)).toBe('@tensorflow/tfjs-backend-wasm is not installed');
+  });
+
+  it('useBest in a browser reports an unimported wasm package with how to import it', async () => {
+    // No wasm backend registered (an earlier test removed it), as on a page that did not import it.
+    if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
+    for (const thrown of unresolved(WASM)) {
+      resetBackendLog();
+      const calls: string[] = [];
+      const pageImport = async (specifier: string) => {
+        calls.push(specifier);
+        throw specifier === WASM ? thrown : unresolved(specifier)[0];
+      };
+      const result = await useBest({ importer: pageImport, env: {}, runtime: 'browser', log, webglRenderer: () => null });
+      expect(calls).toEqual(['@tensorflow/tfjs-backend-webgl', WASM]);
+      expect(result.backend).toBe('cpu');
+      expect(result.tried[1]).toEqual({ name: 'wasm', ok: false, absent: true, error: absentMessage('wasm', false) });
+      expect(result.tried[1].error).toMatch(/^@tensorflow\/tfjs-backend-wasm is not loaded \(a browser cannot import a package by name at run time/);
+      expect(log.mock.calls.at(-1)?.[0]).toBe('tfjs-neural-modules: using the cpu backend (webgl not imported, wasm not imported).');
+    }
+  });
+});
+
 describe('software WebGL', () => {
   const SOFTWARE = [
     ['ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)', 'SwiftShader'],
@@ -231,7 +307,7 @@ describe('software WebGL', () => {
 
     const forced = importer({ absent: [WEBGL] });
     await expect(useBest({ importer: forced, env: { NM_BACKEND: 'webgl' }, runtime: 'browser', quiet: true, webglRenderer: swiftShader })).rejects.toThrow(
-      /NM_BACKEND=webgl was requested but that backend is unavailable \(webgl: @tensorflow\/tfjs-backend-webgl is not installed\)/,
+      /NM_BACKEND=webgl was requested but that backend is unavailable \(webgl: @tensorflow\/tfjs-backend-webgl is not loaded \(a browser cannot import .*; with script tags, tf\.min\.js includes it\)\. Import @tensorflow\/tfjs-backend-webgl, or unset NM_BACKEND/,
     );
     expect(forced.calls).toContain(WEBGL);
   });

@@ -1,7 +1,8 @@
 /**
  * Packaging invariants that need no build: the browser entry's module graph reaches no
  * `node:` module, the Node entry has the same namespaces, no deep tfjs `dist/` imports,
- * README links resolve in the repository, and the package metadata users rely on.
+ * README links resolve in the repository, the relative links of README.md and the shipped
+ * docs point to files `files` ships, and the package metadata users rely on.
  * (`npm run test:consumers` checks the built tarball itself.)
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as browserEntry from '../src/index.js';
 import * as nodeEntry from '../src/node.js';
+import { relativeLinks, resolveLink, shippedBy, shippedDocs } from './helpers/doc_links.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
@@ -98,12 +100,47 @@ describe('package metadata and docs', () => {
   });
 
   it('every relative README link resolves in the repository, none points outside it', () => {
-    const links = [...read('README.md').matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    const links = relativeLinks(read('README.md'));
     expect(links.length).toBeGreaterThan(0);
     for (const l of links) {
       expect(l.startsWith('..'), l).toBe(false);
       expect(existsSync(join(ROOT, l)), l).toBe(true);
     }
     expect(read('README.md')).not.toContain('../shared');
+  });
+
+  it('every relative link of README.md and the shipped docs points to a file package.json `files` ships', () => {
+    const docs = shippedDocs(pkg.files);
+    expect(docs).toEqual(['README.md', 'docs/API.md', 'docs/DESIGN.md', 'docs/PERFORMANCE.md']);
+    const broken: string[] = [];
+    for (const doc of docs) {
+      for (const link of relativeLinks(read(doc))) {
+        const target = resolveLink(doc, link);
+        if (target.startsWith('..') || !existsSync(join(ROOT, target)) || !shippedBy(pkg.files, target)) broken.push(`${doc}: ${link}`);
+      }
+    }
+    expect(broken, 'link to the repository instead (https://github.com/tfjs-neural-modules/tfjs-neural-modules/blob/main/<path>), or ship the file').toEqual(
+      [],
+    );
+  });
+
+  it('the link parser finds inline, angle-bracket, titled and reference links, and skips code, anchors and URLs', () => {
+    const md = [
+      'See [a](docs/A.md#part), ![b](img/b.png "B"), [c](<docs/C D.md>) and [d][ref].',
+      '[ref]: data/README.md',
+      '[web](https://example.com/x.md), [mail](mailto:a@b.c), [top](#top), [proto](//cdn.example/x.js)',
+      '`[not](code.md)`',
+      '```md',
+      '[not](fenced.md)',
+      '```',
+    ].join('\n');
+    expect(relativeLinks(md)).toEqual(['docs/A.md', 'img/b.png', 'docs/C D.md', 'data/README.md']);
+    expect(resolveLink('docs/API.md', 'STRUCTURE.md')).toBe('docs/STRUCTURE.md');
+    expect(resolveLink('docs/API.md', '../LICENSE')).toBe('LICENSE');
+    expect(resolveLink('README.md', '../shared/API.md')).toBe('../shared/API.md');
+    expect(shippedBy(['dist', 'docs/API.md'], 'dist/src/index.js')).toBe(true);
+    expect(shippedBy(['dist', 'docs/API.md'], 'docs/STRUCTURE.md')).toBe(false);
+    expect(shippedBy(['dist'], 'distillery.md')).toBe(false);
+    expect(shippedBy([], 'LICENSE')).toBe(true);
   });
 });

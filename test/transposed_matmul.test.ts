@@ -89,3 +89,55 @@ describe('fastTransposedMatMul on wasm', () => {
     expect(() => nm.backend.fastTransposedMatMul({ speed: 2 } as never)).toThrow(/speed/);
   });
 });
+
+describe('fastTransposedMatMul with inner dimension 0', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+  afterAll(() => {
+    nm.backend.fastTransposedMatMul({ enable: false });
+  });
+
+  /** Leaves freed wasm heap blocks full of 7.5, so an output that is never written shows up as 7.5s. */
+  function dirtyHeap(): void {
+    for (const n of [12, 24, 48, 4096]) {
+      const junk = tf.fill([n], 7.5);
+      junk.dataSync();
+      junk.dispose();
+    }
+  }
+
+  it('gives zeros for every transpose flag, 2-D and batched, and the bias and activation when fused', () => {
+    expect(nm.backend.fastTransposedMatMul()).toBe(true);
+    const before = tf.memory().numTensors;
+    const dataIds = tf.engine().backend.numDataIds();
+    const bias = [0.5, -1, 2, -3];
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      const flags = `transposeA ${ta}, transposeB ${tb}`;
+      for (const batch of [[], [2]]) {
+        tf.tidy(() => {
+          const a = tf.zeros([...batch, ...(ta ? [0, 3] : [3, 0])]);
+          const b = tf.zeros([...batch, ...(tb ? [4, 0] : [0, 4])]);
+          dirtyHeap();
+          const product = tf.matMul(a, b, ta, tb);
+          expect(product.shape, flags).toEqual([...batch, 3, 4]);
+          expect(Array.from(product.dataSync()), `${flags}, batch [${batch}]`).toEqual(new Array(product.size).fill(0));
+          dirtyHeap();
+          // tfjs-wasm adds a bias to the first row of each batch entry only (whatever the inner
+          // dimension), so batched fused products are checked without one.
+          const withBias = batch.length === 0;
+          const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias: withBias ? tf.tensor1d(bias) : undefined, activation: 'relu' });
+          const row = withBias ? bias.map((v) => Math.max(v, 0)) : [0, 0, 0, 0];
+          expect(Array.from(fused.dataSync()), `fused, ${flags}, batch [${batch}]`).toEqual(new Array(fused.size / 4).fill(row).flat());
+        });
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds);
+  });
+});

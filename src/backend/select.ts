@@ -3,10 +3,10 @@
  * works here, or the one `NM_BACKEND` names.
  */
 import { MAX_THREADS, setThreads, threads } from './threads.js';
-import { fastTransposedMatMul } from './transposed_matmul.js';
+import { fastTransposedMatMul, fastTransposedMatMulInstalled } from './transposed_matmul.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, checkKeys, fail, show } from '../utils/errors.js';
-import { BACKEND_NAMES, BROWSER_ORDER, CANDIDATES, NODE_ORDER, isAbsent, isNodeRuntime, processEnv, type BackendName } from './candidates.js';
+import { BACKEND_NAMES, BROWSER_ORDER, CANDIDATES, NODE_ORDER, absentMessage, isAbsent, isNodeRuntime, processEnv, type BackendName } from './candidates.js';
 import { classifyWebglRenderer, webglRenderer as readWebglRenderer } from './webgl_renderer.js';
 
 /** Options of {@link useBest}. */
@@ -39,9 +39,10 @@ export interface UseBestOptions {
    */
   threads?: number | 'auto';
   /**
-   * On the wasm backend, also install {@link fastTransposedMatMul} (tfjs-wasm's transposed
-   * matMul is 10–25× slower than transposing first). Default false (it changes a
-   * process-wide kernel registration).
+   * true: on the wasm backend, also install {@link fastTransposedMatMul} (tfjs-wasm's
+   * transposed matMul is 10–25× slower than transposing first). false: remove it, restoring
+   * tfjs-wasm's own kernels. Default: undefined, which leaves the kernel registration as it
+   * is (it is process-wide, which is why installing is opt-in).
    */
   fastTransposedMatMul?: boolean;
 }
@@ -52,7 +53,10 @@ export interface BackendAttempt {
   name: BackendName;
   /** True when it was selected and initialised. */
   ok: boolean;
-  /** True when its package is not installed (it was skipped, not broken). */
+  /**
+   * True when its package could not be imported by name (skipped, not broken): in Node it
+   * is not installed; in a browser the page did not import it (`error` says how to).
+   */
   absent?: boolean;
   /** Why it was not used, when `ok` is false. */
   error?: string;
@@ -74,7 +78,10 @@ export interface UseBestResult {
   forced: boolean;
   /** Kernel threads in use after the call ({@link threads}). */
   threads: number;
-  /** True when the fast transposed matMul is installed by this call. */
+  /**
+   * True when the chosen backend runs the fast transposed matMul after the call (installed
+   * by this call or an earlier one); read from tfjs' kernel registry.
+   */
   fastTransposedMatMul: boolean;
 }
 
@@ -92,7 +99,7 @@ export function resetBackendLog(): void {
 const defaultImporter = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
 
 /** Loads the package of `name` if its backend is not registered yet, then activates it. */
-async function tryBackend(name: BackendName, importer: (specifier: string) => Promise<unknown>): Promise<BackendAttempt> {
+async function tryBackend(name: BackendName, importer: (specifier: string) => Promise<unknown>, inNode: boolean): Promise<BackendAttempt> {
   const { specifier, tfName } = CANDIDATES[name];
   // node and node-gpu register the same tfjs name: always import to know which one is there.
   const native = name === 'node' || name === 'node-gpu';
@@ -100,7 +107,7 @@ async function tryBackend(name: BackendName, importer: (specifier: string) => Pr
     try {
       await importer(specifier);
     } catch (e) {
-      if (isAbsent(e, specifier)) return { name, ok: false, absent: true, error: `${specifier} is not installed` };
+      if (isAbsent(e, specifier)) return { name, ok: false, absent: true, error: absentMessage(name, inNode) };
       return { name, ok: false, error: `importing ${specifier} failed: ${(e as Error)?.message ?? show(e)}` };
     }
   }
@@ -153,6 +160,9 @@ function forcedBackend(env: Record<string, string | undefined>): BackendName | u
  * Caveats:
  * - tfjs-node and tfjs-node-gpu are optional peer dependencies: install one
  *   yourself to get native speed (`npm i @tensorflow/tfjs-node`).
+ * - In a browser, a package cannot be imported by name at run time: import the backends
+ *   the page may use (e.g. `import '@tensorflow/tfjs-backend-wasm'`, or its script tag)
+ *   before calling this; `tried` says so for each one that was not imported.
  * - Tensors created before the switch stay on their old backend; call this first.
  * - With a forced `NM_BACKEND` that is not installed or fails, it throws a
  *   `ConfigError` instead of falling back.
@@ -207,20 +217,21 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
         continue;
       }
     }
-    const attempt = { ...(await tryBackend(name, importer)), ...gl };
+    const attempt = { ...(await tryBackend(name, importer, inNode)), ...gl };
     tried.push(attempt);
     if (attempt.ok) {
       const threadCount = opts.threads === undefined ? threads() : await setThreads(opts.threads);
-      const fast = opts.fastTransposedMatMul === true && tf.getBackend() === 'wasm' && fastTransposedMatMul();
+      if (opts.fastTransposedMatMul === true && tf.getBackend() === 'wasm') fastTransposedMatMul();
+      if (opts.fastTransposedMatMul === false) fastTransposedMatMul({ enable: false });
       const result: UseBestResult = {
         backend: name,
         tfBackend: tf.getBackend(),
         tried,
         forced: forced !== undefined,
         threads: threadCount,
-        fastTransposedMatMul: fast,
+        fastTransposedMatMul: fastTransposedMatMulInstalled(tf.getBackend()),
       };
-      announce(result, opts);
+      announce(result, opts, inNode);
       return result;
     }
   }
@@ -228,7 +239,7 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
   if (forced) {
     throw new ConfigError(
       `nm.backend.useBest: NM_BACKEND=${forced} was requested but that backend is unavailable (${report}). ` +
-        `Install ${CANDIDATES[forced].specifier}, or unset NM_BACKEND to pick the best available backend.`,
+        `${inNode ? 'Install' : 'Import'} ${CANDIDATES[forced].specifier}, or unset NM_BACKEND to pick the best available backend.`,
     );
   }
   throw new ConfigError(
@@ -237,12 +248,12 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
   );
 }
 
-function announce(result: UseBestResult, opts: UseBestOptions): void {
+function announce(result: UseBestResult, opts: UseBestOptions, inNode: boolean): void {
   if (opts.quiet || lastLogged === result.backend) return;
   lastLogged = result.backend;
   const skipped = result.tried
     .filter((t) => !t.ok)
-    .map((t) => `${t.name} ${t.absent ? 'not installed' : t.software ? 'software-rendered, skipped' : 'failed'}`);
+    .map((t) => `${t.name} ${t.absent ? (inNode ? 'not installed' : 'not imported') : t.software ? 'software-rendered, skipped' : 'failed'}`);
   const why = result.forced ? ' (forced by NM_BACKEND)' : skipped.length ? ` (${skipped.join(', ')})` : '';
   const extras = [result.threads > 1 ? `${result.threads} kernel threads` : '', result.fastTransposedMatMul ? 'fast transposed matMul' : ''].filter(Boolean);
   (opts.log ?? console.info)(`tfjs-neural-modules: using the ${result.backend} backend${why}${extras.length ? `, ${extras.join(', ')}` : ''}.`);

@@ -17,6 +17,9 @@
  * Caveats: it changes a process-wide kernel registration (that is why it is opt-in);
  * `fastTransposedMatMul({ enable: false })` restores the original kernels. Registering
  * happens per backend name; backends other than wasm are left alone unless named.
+ * A product with inner dimension 0 gives zeros (plus the bias and activation of a fused
+ * product): tfjs-wasm's untransposed path returns uninitialised memory for it, so the
+ * wrapper runs such a product with zero operands of inner dimension 1 instead.
  *
  * @example
  * ```ts
@@ -39,12 +42,22 @@ const KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
 const WHERE = 'fastTransposedMatMul';
 /** The original kernel configs, per `${backend}|${kernel}`, while the wrapper is installed. */
 const originals = new Map<string, tf.KernelConfig>();
+/** The kernel functions this module registered, to tell them from tfjs' own (or anyone else's). */
+const wrappers = new WeakSet<tf.KernelFunc>();
 
 type Backend = { disposeData(dataId: object): void };
+type MatMulAttrs = { transposeA?: boolean; transposeB?: boolean };
+
+/** `[..., rows, cols]` with the last two entries of `shape` replaced. */
+const withLastTwo = (shape: number[], rows: number, cols: number) => [...shape.slice(0, -2), rows, cols];
 
 function wrap(original: tf.KernelConfig, backendName: string): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-    const a = attrs as { transposeA?: boolean; transposeB?: boolean };
+    const a = attrs as MatMulAttrs;
+    const ins = inputs as Record<string, tf.TensorInfo>;
+    const rankA = ins.a.shape.length;
+    const inner = ins.a.shape[a.transposeA ? rankA - 2 : rankA - 1];
+    if (inner === 0) return emptyInner(original, backendName, { inputs, backend, attrs });
     if (!a.transposeA && !a.transposeB) return original.kernelFunc({ inputs, backend, attrs });
     const transpose = tf.getKernel(tf.Transpose, backendName);
     if (!transpose) return original.kernelFunc({ inputs, backend, attrs });
@@ -58,21 +71,57 @@ function wrap(original: tf.KernelConfig, backendName: string): tf.KernelConfig {
       return t;
     };
     try {
-      const ins = inputs as Record<string, tf.TensorInfo>;
       const plain = { ...ins, a: a.transposeA ? flip(ins.a) : ins.a, b: a.transposeB ? flip(ins.b) : ins.b };
       return original.kernelFunc({ inputs: plain, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
     } finally {
       for (const t of made) (backend as unknown as Backend).disposeData(t.dataId);
     }
   };
+  wrappers.add(kernelFunc);
   return { ...original, kernelFunc };
+}
+
+/**
+ * A product whose inner dimension is 0: every sum is empty, so the product is zeros.
+ * Runs the original kernel on zero operands of inner dimension 1 (same batch and outer
+ * dimensions, untransposed), which gives those zeros and then, for a fused product, the
+ * bias and activation. Falls back to the original kernel when the backend has no Fill.
+ */
+function emptyInner(original: tf.KernelConfig, backendName: string, args: Parameters<tf.KernelFunc>[0]): ReturnType<tf.KernelFunc> {
+  const { inputs, backend, attrs } = args;
+  const fill = tf.getKernel(tf.Fill, backendName);
+  if (!fill) return original.kernelFunc(args);
+  const { transposeA, transposeB } = attrs as MatMulAttrs;
+  const ins = inputs as Record<string, tf.TensorInfo>;
+  const [sa, sb] = [ins.a.shape, ins.b.shape];
+  const rows = sa[transposeA ? sa.length - 1 : sa.length - 2];
+  const cols = sb[transposeB ? sb.length - 2 : sb.length - 1];
+  const zeros = (shape: number[]) => fill.kernelFunc({ inputs: {}, backend, attrs: { shape, value: 0, dtype: ins.a.dtype } }) as tf.TensorInfo;
+  const a = zeros(withLastTwo(sa, rows, 1));
+  const b = zeros(withLastTwo(sb, 1, cols));
+  try {
+    return original.kernelFunc({ inputs: { ...ins, a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+  } finally {
+    for (const t of [a, b]) (backend as unknown as Backend).disposeData(t.dataId);
+  }
+}
+
+/**
+ * True when the transpose-first wrapper is what `backendName` runs: every BatchMatMul and
+ * _FusedMatMul kernel registered for it is the wrapper (and at least one is registered).
+ * Reads tfjs' kernel registry, so it is true only while the wrapper is really in place.
+ */
+export function fastTransposedMatMulInstalled(backendName = 'wasm'): boolean {
+  const registered = KERNELS.map((name) => tf.getKernel(name, backendName)).filter((k) => k != null);
+  return registered.length > 0 && registered.every((k) => wrappers.has(k.kernelFunc));
 }
 
 /**
  * Installs (or with `enable: false` removes) the transpose-first wrapper of the
  * backend's BatchMatMul and _FusedMatMul kernels. Returns true when the wrapper is in
  * place afterwards, false when it is not (removed, or the backend has no such kernels:
- * e.g. `@tensorflow/tfjs-backend-wasm` was not imported). Idempotent.
+ * e.g. `@tensorflow/tfjs-backend-wasm` was not imported). Idempotent. Removing it
+ * re-registers the kernel configs that were registered before it (tfjs' own).
  */
 export function fastTransposedMatMul(options: FastTransposedMatMulOptions = {}): boolean {
   if (options == null || typeof options !== 'object' || Array.isArray(options)) fail(WHERE, 'options', options, 'an object { enable?, backend? }');
@@ -81,25 +130,23 @@ export function fastTransposedMatMul(options: FastTransposedMatMulOptions = {}):
   const backendName = options.backend ?? 'wasm';
   if (typeof enable !== 'boolean') fail(WHERE, 'enable', enable, 'true or false');
   if (typeof backendName !== 'string' || backendName === '') fail(WHERE, 'backend', backendName, "a backend name such as 'wasm'");
-  let installed = false;
   for (const name of KERNELS) {
     const key = `${backendName}|${name}`;
     const current = tf.getKernel(name, backendName);
+    const ours = current != null && wrappers.has(current.kernelFunc);
     if (enable) {
-      if (originals.has(key)) {
-        installed = true;
-        continue;
-      }
-      if (!current) continue;
+      if (!current || ours) continue;
       originals.set(key, current);
       tf.unregisterKernel(name, backendName);
       tf.registerKernel(wrap(current, backendName));
-      installed = true;
-    } else if (originals.has(key)) {
-      tf.unregisterKernel(name, backendName);
-      tf.registerKernel(originals.get(key)!);
+    } else {
+      const saved = originals.get(key);
       originals.delete(key);
+      // Someone else's kernel registered over ours stays: only our wrapper is taken off.
+      if (!ours || !saved) continue;
+      tf.unregisterKernel(name, backendName);
+      tf.registerKernel(saved);
     }
   }
-  return installed;
+  return fastTransposedMatMulInstalled(backendName);
 }
