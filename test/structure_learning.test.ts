@@ -9,13 +9,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as nm from '../src/index.js';
 import { proximalOffDiagonal } from '../src/regularizers/proximal.js';
 import { adjustedRandIndex, makeTeacher, teacherData } from '../bench/structure/teacher.js';
+import { withSeededRandom } from '../bench/uci/seeded_random.js';
 
 describe('proximal operator', () => {
   it('soft-thresholds off-diagonal entries by η·c, sets exact zeros, leaves the diagonal', () => {
     const p = 3;
     const w = Float32Array.from([5, 0.3, -0.3, 0.05, -7, -0.02, 1, -1, 9]);
     const zeroed = proximalOffDiagonal(w, p, 0.1, 1, 'l1');
-    expect(Array.from(w)).toEqual(Array.from(Float32Array.from([5, 0.2, -0.2, 0, -7, 0, 0.9, -0.9, 9])));
+    const f = Math.fround;
+    const shrunk = (v: number) => f(f(v) - 0.1);
+    expect(Array.from(w)).toEqual([5, shrunk(0.3), -shrunk(0.3), 0, -7, 0, 0.9, -0.9, 9].map(f));
     expect(zeroed).toBe(2);
   });
 
@@ -24,7 +27,7 @@ describe('proximal operator', () => {
     const c = Float32Array.from([100, 2, 0, 100]);
     const w1 = Float32Array.from([1, 0.5, 0.5, 1]);
     proximalOffDiagonal(w1, p, 0.1, c, 'l1');
-    expect(Array.from(w1)).toEqual(Array.from(Float32Array.from([1, 0.3, 0.5, 1])));
+    expect(Array.from(w1)).toEqual([1, Math.fround(Math.fround(0.5) - 0.2), 0.5, 1]);
     const w2 = Float32Array.from([1, 0.5, 0.5, 1]);
     proximalOffDiagonal(w2, p, 0.1, c, 'l2');
     expect(w2[1]).toBeCloseTo(0.5 / 1.4, 6);
@@ -124,7 +127,7 @@ describe('planted modules (teacher network, wasm)', () => {
 
   const teacher = makeTeacher({ k: 5, m: 6, n: 8, inside: 0.3, between: 2, gain: 0.8, seed: 101 });
   const p = teacher.p;
-  const rows = 600;
+  const rows = 1500;
   const data = teacherData(teacher, rows, 201);
   const density = teacher.edges.length / (p * (p - 1));
 
@@ -143,7 +146,7 @@ describe('planted modules (teacher network, wasm)', () => {
     model.compile({ optimizer: tf.train.adam(1e-2), loss: 'meanSquaredError' });
     const x = tf.tensor2d(data.u, [rows, 8]);
     const y = tf.tensor2d(data.h, [rows, p]);
-    await model.fit(x, y, { epochs, batchSize: 64, shuffle: false, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every })] });
+    await withSeededRandom(7001, () => model.fit(x, y, { epochs, batchSize: 64, shuffle: true, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every })] }));
     const pred = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
     let mse = 0;
     for (let i = 0; i < pred.length; i++) mse += (pred[i] - data.clean[i]) ** 2;
@@ -162,17 +165,17 @@ describe('planted modules (teacher network, wasm)', () => {
   });
 
   it('per-epoch re-partition: the default contraction keeps the fit; without it the solves blow up', async () => {
-    const safe = await fit({}, 'epoch', 15);
-    const unsafe = await fit({ graphConstraint: null }, 'epoch', 15);
+    const safe = await fit({}, 'epoch', 12);
+    const unsafe = await fit({ graphConstraint: null }, 'epoch', 12);
     expect(safe.mse).toBeLessThan(0.06);
     expect(unsafe.mse).toBeGreaterThan(2 * safe.mse);
   });
 
   it('the recipe (proximal L1, re-partition every batch) recovers the planted modules', async () => {
     const reg = nm.regularizers.offDiagonalL1({ l1: 0.05, proximal: true });
-    const r = await fit({ graphRegularizer: reg }, 'batch', 40);
+    const r = await fit({ graphRegularizer: reg }, 'batch', 60);
     reg.dispose();
     expect(r.ari).toBeGreaterThan(0.9);
-    expect(r.mse).toBeLessThan(2e-3);
+    expect(r.mse).toBeLessThan(1e-3);
   });
 });
