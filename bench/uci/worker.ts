@@ -3,9 +3,13 @@
  * the configuration, then trains the trials it is sent, one at a time, and sends each
  * record back. Not a command of its own.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from './backend.js';
 import { TrialTrainer } from './runner.js';
 import type { ParentMessage, WorkerMessage } from './workers.js';
+
+// Under the test runner (its environment reaches this child), keep tfjs' Node banner out of the test output, as test/setup.ts does.
+if (process.env.VITEST) tf.enableProdMode();
 
 let trainer: TrialTrainer | null = null;
 const send = (m: WorkerMessage) => process.send!(m);
