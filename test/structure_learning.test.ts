@@ -146,7 +146,9 @@ describe('planted modules (teacher network, wasm)', () => {
     model.compile({ optimizer: tf.train.adam(1e-2), loss: 'meanSquaredError' });
     const x = tf.tensor2d(data.u, [rows, 8]);
     const y = tf.tensor2d(data.h, [rows, p]);
-    await withSeededRandom(7001, () => model.fit(x, y, { epochs, batchSize: 64, shuffle: true, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every })] }));
+    await withSeededRandom(7001, () =>
+      model.fit(x, y, { epochs, batchSize: 64, shuffle: true, verbose: 0, callbacks: [nm.callbacks.modulePartition({ every })] }),
+    );
     const pred = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
     let mse = 0;
     for (let i = 0; i < pred.length; i++) mse += (pred[i] - data.clean[i]) ** 2;

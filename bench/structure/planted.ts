@@ -94,7 +94,8 @@ function parseArm(spec: string): Arm {
   else if (kind === 'l1') reg = () => nm.regularizers.offDiagonalL1({ l1: num(a), proximal: opts.includes('prox') });
   else if (kind === 'size') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'size', proximal: opts.includes('prox') });
   else if (kind === 'rep') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'repulsion', proximal: opts.includes('prox') });
-  else if (kind === 'excess') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...(b ? { targetSize: num(b) } : {}) });
+  else if (kind === 'excess')
+    reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...(b ? { targetSize: num(b) } : {}) });
   else throw new Error(`arm '${spec}': unknown regularizer '${kind}'`);
   const arm: Arm = { name: spec, reg, densityFactor: 1, every: null, sgd: false, bound: null, proximal: false };
   for (const o of opts) {
@@ -180,7 +181,11 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   const t0 = Date.now();
   try {
     if (arm.reg === 'oracle') {
-      layer.setWeights([tf.tensor2d(Float32Array.from(teacher.input), [N_INPUTS, p]), tf.tensor2d(Float32Array.from(teacher.graph), [p, p]), ...layer.getWeights().slice(2)]);
+      layer.setWeights([
+        tf.tensor2d(Float32Array.from(teacher.input), [N_INPUTS, p]),
+        tf.tensor2d(Float32Array.from(teacher.graph), [p, p]),
+        ...layer.getWeights().slice(2),
+      ]);
       layer.repartition();
     } else {
       const callbacks = [
@@ -226,7 +231,12 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     const fa: number[] = [];
     for (let i = 0; i < w.length; i++) if (i % (p + 1) !== 0 && !planted.has(i)) fa.push(Math.abs(w[i]));
     fa.sort((a, b) => b - a);
-    console.log(`  planted |W| q0 ${q(pl, 0).toFixed(3)} q10 ${q(pl, 0.1).toFixed(3)} q50 ${q(pl, 0.5).toFixed(3)} (teacher q0 ${q(tw, 0).toFixed(3)} q50 ${q(tw, 0.5).toFixed(3)}); false |W| top ${fa.slice(0, 8).map((v) => v.toFixed(3)).join(' ')} #>0.01 ${fa.filter((v) => v > 0.01).length} #>0 ${fa.filter((v) => v > 0).length}`);
+    console.log(
+      `  planted |W| q0 ${q(pl, 0).toFixed(3)} q10 ${q(pl, 0.1).toFixed(3)} q50 ${q(pl, 0.5).toFixed(3)} (teacher q0 ${q(tw, 0).toFixed(3)} q50 ${q(tw, 0.5).toFixed(3)}); false |W| top ${fa
+        .slice(0, 8)
+        .map((v) => v.toFixed(3))
+        .join(' ')} #>0.01 ${fa.filter((v) => v > 0.01).length} #>0 ${fa.filter((v) => v > 0).length}`,
+    );
   }
   const predict = (x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
   const s = layer.structure();

@@ -19,6 +19,8 @@
  *   excess:<α>[:<t>]      nm({ alpha: α, form: 'excess', targetSize: t })
  *   rep+sched:<α>         repulsion + nm.callbacks.nmAlphaSchedule() (balance-aware α)
  *   excess+sched:<α>      excess + nmAlphaSchedule()
+ *   <any>~prox            the regularizer in proximal mode (`proximal: true`)
+ *   <any>~batch           re-partition every batch (default: every epoch)
  *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
  *                         re-partition off-diagonal |W| < τ is set to 0 (never kept)
  *
@@ -110,6 +112,8 @@ interface Variant {
   schedule: boolean;
   /** Threshold τ of the post-repartition zeroing (the `@τ` suffix), or null. */
   tau?: number | null;
+  /** Re-partition every batch instead of every epoch (the `~batch` suffix). */
+  everyBatch?: boolean;
 }
 
 /**
@@ -134,12 +138,14 @@ class ZeroBelow extends ConstraintBase {
 }
 
 function parseVariant(full: string): Variant {
-  const [spec, tauText] = full.split('@');
-  const v = parseBase(spec);
-  return { ...v, name: full, tau: tauText == null ? null : Number(tauText) };
+  const [head, ...flags] = full.split('~');
+  const [spec, tauText] = head.split('@');
+  for (const f of flags) if (f !== 'prox' && f !== 'batch') throw new Error(`variant ${full}: unknown suffix ~${f} (~prox, ~batch)`);
+  const v = parseBase(spec, flags.includes('prox'));
+  return { ...v, name: full, tau: tauText == null ? null : Number(tauText), everyBatch: flags.includes('batch') };
 }
 
-function parseBase(spec: string): Variant {
+function parseBase(spec: string, proximal = false): Variant {
   const [kind, a, t] = spec.split(':');
   const alpha = Number(a);
   const need = () => {
@@ -150,20 +156,20 @@ function parseBase(spec: string): Variant {
       return { name: spec, reg: () => null, schedule: false };
     case 'l1':
       need();
-      return { name: spec, reg: () => nm.regularizers.offDiagonalL1({ l1: alpha }), schedule: false };
+      return { name: spec, reg: () => nm.regularizers.offDiagonalL1({ l1: alpha, proximal }), schedule: false };
     case 'rep':
     case 'size':
     case 'rep+sched': {
       need();
       const form = kind === 'size' ? 'size' : 'repulsion';
-      return { name: spec, reg: () => nm.regularizers.nm({ alpha, form }), schedule: kind === 'rep+sched' };
+      return { name: spec, reg: () => nm.regularizers.nm({ alpha, form, proximal }), schedule: kind === 'rep+sched' };
     }
     case 'excess':
     case 'excess+sched':
       need();
       return {
         name: spec,
-        reg: () => nm.regularizers.nm({ alpha, form: 'excess', targetSize: t == null ? null : Number(t) }),
+        reg: () => nm.regularizers.nm({ alpha, form: 'excess', proximal, targetSize: t == null ? null : Number(t) }),
         schedule: kind === 'excess+sched',
       };
     default:
@@ -279,7 +285,7 @@ async function run(v: Variant, seed: number): Promise<Run> {
   model.add(layer);
   model.add(tf.layers.dense({ units: k, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3000 + seed }) }));
   model.compile({ optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const callbacks = [nm.callbacks.modulePartition({ every: 'epoch' }), ...(v.schedule ? [nm.callbacks.nmAlphaSchedule()] : [])];
+  const callbacks = [nm.callbacks.modulePartition({ every: v.everyBatch ? 'batch' : 'epoch' }), ...(v.schedule ? [nm.callbacks.nmAlphaSchedule()] : [])];
   const t0 = Date.now();
   const hist = await withSeededRandom(7000 + seed, () =>
     model.fit(train.x, train.y, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }),
