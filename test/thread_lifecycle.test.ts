@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as nm from '../src/index.js';
-import { sparseWasmBytes, useKernelTeam } from '../src/kernels/index.js';
+import { arenaBytes, createWasmKernels, sparseWasmBytes, useKernelTeam } from '../src/kernels/index.js';
 import { gemmWasmBytes } from '../src/kernels/gemm.js';
 import { currentTeam } from '../src/kernels/threads/current.js';
 import { KernelTeam } from '../src/kernels/threads/team.js';
@@ -165,6 +165,36 @@ describe('a kernel worker that ends is reported at once', () => {
     expect(currentTeam()).not.toBe(team);
     expect(await nm.backend.setThreads(1)).toBe(1);
     expect(currentTeam()).toBeNull();
+  });
+});
+
+describe('kernels.release()', () => {
+  it('detaches the memory from the workers; the kernels and the team then refuse it', async () => {
+    const team = await KernelTeam.start(2);
+    const k = createWasmKernels({ team });
+    expect(team.attachedCount).toBe(1);
+    k.arena.reset(arenaBytes([64, 64]));
+    const x = k.arena.f32(64).fill(0.25);
+    const out = k.arena.f32(64);
+    k.tanh(x, out);
+    expect(out[63]).toBe(Math.fround(Math.tanh(0.25)));
+    k.release();
+    k.release();
+    expect(team.attachedCount).toBe(0);
+    expect(() => k.tanh(x, out)).toThrow(/sparse kernels: 'tanh' called after release\(\); create new kernels/);
+    const { tanh } = callerKernels(1);
+    expect(() =>
+      team.run(
+        0,
+        'tanh',
+        [
+          [0, 1024, 64],
+          [256, 2048, 64],
+        ],
+        tanh,
+      ),
+    ).toThrow(/kernel threads: instance 0 is not attached/);
+    team.stop();
   });
 });
 
