@@ -143,29 +143,36 @@ describe('a kernel worker that ends is reported at once', () => {
     team.stop();
   });
 
-  it('while idle, without a word (terminated): the next run throws; setThreads then starts a new team', { timeout: 60_000 }, async () => {
-    const team = await KernelTeam.start(2);
-    useKernelTeam(team);
-    const { memory, tanh } = callerKernels(1);
-    const id = team.attach(memory, [sparseModule, gemmModule]);
-    const chunks = [
-      [0, 1024, 64],
-      [256, 2048, 64],
-    ];
-    team.run(id, 'tanh', chunks, tanh);
-    (team as unknown as { members: Array<{ worker: { terminate(): void } }> }).members[0].worker.terminate();
-    // The 'exit' event arrives between calls; until then a run still completes (on the caller).
-    await vi.waitFor(() => expect(() => team.run(id, 'tanh', chunks, tanh)).toThrow(/a kernel worker exited with code 1 while the team was running/), {
-      timeout: 30_000,
-      interval: 5,
-    });
-    expect(() => team.run(id, 'tanh', chunks, tanh)).not.toThrow();
-    expect(nm.backend.threads()).toBe(1);
-    expect(await nm.backend.setThreads(2)).toBe(2);
-    expect(currentTeam()).not.toBe(team);
-    expect(await nm.backend.setThreads(1)).toBe(1);
-    expect(currentTeam()).toBeNull();
-  });
+  it(
+    'while idle, without a word (terminated): a detach (dispose) goes on, the next run throws; setThreads then starts a new team',
+    { timeout: 60_000 },
+    async () => {
+      const team = await KernelTeam.start(2);
+      useKernelTeam(team);
+      const { memory, tanh } = callerKernels(1);
+      const id = team.attach(memory, [sparseModule, gemmModule]);
+      const other = team.attach(callerKernels(1).memory, [sparseModule, gemmModule]);
+      const chunks = [
+        [0, 1024, 64],
+        [256, 2048, 64],
+      ];
+      team.run(id, 'tanh', chunks, tanh);
+      const worker = (team as unknown as { members: Array<{ worker: { terminate(): void }; exitCode: number | null }> }).members[0];
+      worker.worker.terminate();
+      // Its 'exit' event arrives between calls.
+      await vi.waitFor(() => expect(worker.exitCode).toBe(1), { timeout: 30_000, interval: 5 });
+      // Detaching runs in dispose(): it forgets the memory and leaves the report to the next run.
+      expect(() => team.detach(other)).not.toThrow();
+      expect(team.attachedCount).toBe(1);
+      expect(() => team.run(id, 'tanh', chunks, tanh)).toThrow(/a kernel worker exited with code 1 while the team was running \(noticed in 'tanh'\)/);
+      expect(() => team.run(id, 'tanh', chunks, tanh)).not.toThrow();
+      expect(nm.backend.threads()).toBe(1);
+      expect(await nm.backend.setThreads(2)).toBe(2);
+      expect(currentTeam()).not.toBe(team);
+      expect(await nm.backend.setThreads(1)).toBe(1);
+      expect(currentTeam()).toBeNull();
+    },
+  );
 });
 
 describe('kernels.release()', () => {

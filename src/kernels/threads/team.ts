@@ -172,11 +172,15 @@ export class KernelTeam {
    * Makes every worker drop instance `id` (its reference to that memory, which can then
    * be freed); blocks until all have. A no-op for an id not attached, or once stopped
    * (the workers are gone). {@link run} rejects the id afterwards.
+   *
+   * With a worker already lost it only forgets the id: detaching runs in dispose()
+   * paths, so the loss is left for the next run or attach to report (stopping the team
+   * then lets go of every memory).
    */
   detach(id: number): void {
     if (this.stopped || !this.live.has(id)) return;
-    this.checkLost('detach');
     this.live.delete(id);
+    if (this.lostReason() !== null) return;
     this.detached++;
     for (const m of this.members) m.worker.postMessage({ type: 'detach', id });
     this.control(CONTROL.YIELD, 'detach');
@@ -199,7 +203,7 @@ export class KernelTeam {
   run(instance: number, fn: KernelName, chunks: number[][], local: (args: number[]) => void, collect?: (chunk: number) => void): void {
     const n = chunks.length;
     if (n > MAX_CHUNKS) throw new Error(`kernel threads: ${n} chunks, at most ${MAX_CHUNKS}`);
-    if (!this.stopped) this.checkLost(fn);
+    this.checkLost(fn);
     if (this.stopped || n === 1) {
       for (const c of chunks) local(c);
       return;
@@ -315,7 +319,7 @@ export class KernelTeam {
     this.abandon();
     throw new Error(
       `kernel threads: ${reason} while the team was running (noticed in '${what}'). The workers are stopped and the kernels run ` +
-        'on the calling thread from now on (nm.backend.threads() is 1); the outputs of that call are incomplete. ' +
+        'on the calling thread from now on (nm.backend.threads() is 1); the call that noticed did not complete. ' +
         'Call nm.backend.setThreads(n) to start new workers.',
     );
   }
