@@ -14,7 +14,9 @@
  * are `crossOriginIsolated`; before creating layers and optimizers (instances made
  * earlier keep their threads). Caveats: tfjs' own ops (matMul, the dense graph
  * gradient) still run on tfjs' backend; calls below about 32k elements stay on the
- * caller, so small layers gain little; the workers sleep when idle.
+ * caller, so small layers gain little; the workers sleep when idle and never keep a
+ * Node process alive. A worker that ends makes the next kernel call throw (see
+ * src/kernels/threads/team.ts); the kernels then run on the caller until setThreads is called again.
  *
  * @example
  * ```ts
