@@ -11,7 +11,9 @@
  *    (host engine, WebAssembly SIMD kernels) trained for 2 epochs with 1 and then 2
  *    threads gives the same losses and weights, bit for bit, and with 2 threads the
  *    Web Worker (started from a Blob URL) really ran chunks: the team's
- *    chunksTotal > chunksByCaller > 0 (the caller, on the main thread, polls).
+ *    chunksTotal > chunksByCaller > 0 (the caller, on the main thread, polls). A kernel
+ *    instance's memory is attached to the worker while it lives and detached after
+ *    `release()`; a Web Worker that closes itself is reported through `onExit`.
  * 2. Without the headers: not crossOriginIsolated, `setThreads('auto')` resolves to 1,
  *    `setThreads(2)` rejects with a ConfigError naming crossOriginIsolated and the
  *    headers, and training still works on 1 thread (the same bits as in 1).
@@ -130,9 +132,20 @@ describe('kernel threads in Chromium', () => {
     expect(two.chunksByCaller).toBeGreaterThan(0);
     expect(two.chunksTotal).toBeGreaterThan(two.chunksByCaller);
     expectSameBits(two, one);
+    // A kernel instance's memory is attached to the worker while it lives, detached after release().
+    const counts = await page.evaluate(() => (window.__nmThreads as ThreadsPage).attachCycle());
+    expect(counts[1]).toBe(counts[0] + 1);
+    expect(counts[2]).toBe(counts[0]);
     expect(errors).toEqual([]);
     await page.close();
   }, 40_000);
+
+  it('a Web Worker that closes itself is reported through onExit (the Web platform has no exit event)', async () => {
+    const { page, errors } = await open(isolated!);
+    expect(await page.evaluate(() => (window.__nmThreads as ThreadsPage).workerExit())).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 30_000);
 
   it('not isolated: auto is 1 thread, 2 is refused naming the headers, and 1 thread still trains', async () => {
     const { page, errors } = await open(plain!);

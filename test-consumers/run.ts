@@ -9,7 +9,8 @@
  * 2. Node: ESM `import`, CommonJS `require` (Node ≥ 20) and TypeScript (strict,
  *    `skipLibCheck: false`, nodenext ESM + .cts, and bundler resolution) each train
  *    NM(8, ρ = 0.3) → softmax, check the loss went down and the output shape, and save/
- *    load through `file://` (no tfjs-node) with identical predictions.
+ *    load through `file://` (no tfjs-node) with identical predictions. An ESM and a CJS
+ *    script that train on 2 kernel threads and do nothing else must exit by themselves.
  * 3. Browser bundles of one page (test-consumers/app/web/main.mjs) by esbuild
  *    (`--bundle --platform=browser`), webpack 5 (`target: 'web'`), Rollup (node-resolve +
  *    commonjs, the usual minimum) and Vite, without package-specific configuration;
@@ -26,7 +27,7 @@
  * Rollup are installed into the fixture. Chromium: /usr/bin/chromium or CHROMIUM_PATH.
  */
 import { CHROMIUM, launchChromium } from '../test-browser/chromium.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -84,6 +85,29 @@ async function run(cmd: string, args: string[], cwd: string, env: NodeJS.Process
 }
 
 const node = (args: string[], cwd = APP) => run(process.execPath, args, cwd);
+
+/** How long a script that has finished its work may take to exit before it counts as hanging (and is killed). */
+const EXIT_LIMIT_MS = 60_000;
+
+/** Runs `node <args>` in the fixture; resolves to its exit code (null: still running at the limit, then killed) and its output. */
+function exitOf(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, args, { cwd: APP, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr.on('data', (d: Buffer) => (out += String(d)));
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, EXIT_LIMIT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code: hung ? null : code, out });
+    });
+  });
+}
 const lastJson = (out: string) =>
   JSON.parse(
     out
@@ -208,6 +232,19 @@ if (installed) {
     expect(r.roundTrips[0] === 'file', `round trips ${r.roundTrips}`);
     expect(r.threads === 2 && r.threadsSameBits === true, `kernel threads: ${r.threads}, same bits ${r.threadsSameBits}`);
     return `loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)}, shape ${r.shape}, round trips ${r.roundTrips}, 2 kernel threads give the same bits`;
+  });
+  await step('Node ESM and CJS: a script that trains on 2 kernel threads and does nothing else exits by itself', async () => {
+    const lines: string[] = [];
+    for (const script of ['threads-exit.mjs', 'threads-exit.cjs']) {
+      const t0 = performance.now();
+      const { code, out } = await exitOf([script]);
+      expect(code !== null, `${script} was still running ${EXIT_LIMIT_MS / 1000} s after it started (killed): the kernel workers keep Node alive\n${out}`);
+      expect(code === 0, `${script} exited with code ${code}\n${out}`);
+      const r = lastJson(out);
+      expect(r.threads === 2, `${script} trained on ${r.threads} threads`);
+      lines.push(`${script}: ${r.backend}, ${r.threads} threads, exit code 0 after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    return lines.join('; ');
   });
   await step('TypeScript strict, skipLibCheck false: nodenext ESM + .cts, then run; bundler resolution', async () => {
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');

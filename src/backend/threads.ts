@@ -14,7 +14,9 @@
  * are `crossOriginIsolated`; before creating layers and optimizers (instances made
  * earlier keep their threads). Caveats: tfjs' own ops (matMul, the dense graph
  * gradient) still run on tfjs' backend; calls below about 32k elements stay on the
- * caller, so small layers gain little; the workers sleep when idle.
+ * caller, so small layers gain little; the workers sleep when idle and never keep a
+ * Node process alive. A worker that ends makes the next kernel call throw (see
+ * src/kernels/threads/team.ts); the kernels then run on the caller until setThreads is called again.
  *
  * @example
  * ```ts
@@ -26,7 +28,7 @@ import { useKernelTeam } from '../kernels/index.js';
 import { currentTeam } from '../kernels/threads/current.js';
 import { KernelTeam, threadsSupported } from '../kernels/threads/team.js';
 import { maybeNodeHost } from '../platform/host.js';
-import { ConfigError } from '../utils/errors.js';
+import { fail } from '../utils/errors.js';
 
 /** The most threads {@link setThreads} starts. */
 export const MAX_THREADS = 64;
@@ -51,9 +53,11 @@ function availableCores(): number {
  */
 export async function setThreads(count: number | 'auto'): Promise<number> {
   if (count !== 'auto' && !(Number.isInteger(count) && count >= 1 && count <= MAX_THREADS)) {
-    throw new ConfigError(`setThreads: 'count' must be 'auto' or an integer in [1, ${MAX_THREADS}]; received ${JSON.stringify(count)}.`);
+    fail('setThreads', 'count', count, `'auto' or an integer in [1, ${MAX_THREADS}]`);
   }
   const n = count === 'auto' ? (threadsSupported() ? Math.min(MAX_THREADS, availableCores()) : 1) : count;
+  // A team that lost a worker has stopped itself (size 1): forget it.
+  if (currentTeam()?.size === 1) useKernelTeam(null);
   const old = currentTeam();
   if ((old?.size ?? 1) === n) return n;
   const next = n > 1 ? await KernelTeam.start(n) : null;

@@ -252,6 +252,13 @@ export interface SparseKernels {
    * Caveat: with threads the calls run after `calls` returns (or at a `relativeStep`).
    */
   together(calls: () => void): void;
+  /**
+   * Lets go of the kernels' memory: with threads, every worker drops its reference to
+   * it (the memory is freed once the caller drops the kernels too). Call it when done
+   * with an instance that lives shorter than the process; a later call of any kernel
+   * throws. A no-op for the js kernels, and on a second call.
+   */
+  release(): void;
   /** out[k·B+b] += Σ_{e=ptr[k]}^{ptr[k+1]−1} w[e]·x[idx[e]·B+b], for k in [lo, hi), b in [0, B). ptr is indexed by absolute row k. */
   spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi: number, x: Float32Array, out: Float32Array, B: number): void;
   /** out[b] += Σ_{k=lo}^{hi−1} a[k·B+b]·c[k·B+b]  (per-sample dot products over rows; out has length B). */

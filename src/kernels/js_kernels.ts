@@ -275,6 +275,8 @@ export function createJsKernels(): SparseKernels {
     name: 'js',
     threads: 1,
     together: (calls) => calls(),
+    // Plain arrays: nothing outside this object refers to them.
+    release: () => {},
     arena: TypedArena.plain(),
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       checkSpmmArgs(ptr, idx, w, lo, hi, x, out, B);

@@ -121,6 +121,15 @@ function sharedMemory(): WebAssembly.Memory {
   throw new Error(`sparse kernels: could not create a shared WebAssembly.Memory (${String(err)}).`);
 }
 
+/** Stands in for the exports of released kernels: every call throws. */
+function releasedExports(): SparseExports {
+  return new Proxy({} as SparseExports, {
+    get: (_, name) => () => {
+      throw new Error(`sparse kernels: '${String(name)}' called after release(); create new kernels.`);
+    },
+  });
+}
+
 /** Options of {@link createWasmKernels}. */
 export interface WasmKernelOptions {
   /** Kernel threads to split large calls across (a shared memory, attached to every worker). Default: the team of `nm.backend.setThreads`, none while that is 1. */
@@ -176,18 +185,29 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
   }
   let together = (calls: () => void) => calls();
   let gemmInto: SplitExports['gemmNTInto'] | null = null;
+  let detach = () => {};
   if (threaded) {
-    const split = splitExports(wasm, team, team.attach(memory, modules), memory);
+    const id = team.attach(memory, modules);
+    const split = splitExports(wasm, team, id, memory);
     together = split.together;
     gemmInto = split.gemmNTInto;
     wasm = split;
+    detach = () => team.detach(id);
   }
   const arena = TypedArena.wasm(memory);
+  let released = false;
   return {
     name: 'wasm-simd',
     threads: threaded ? team.size : 1,
     arena,
     together,
+    release() {
+      if (released) return;
+      released = true;
+      wasm = releasedExports();
+      gemmInto = null;
+      detach();
+    },
     spmm(ptr, idx, w, lo, hi, x, out, B) {
       const buf = memory.buffer;
       inArena('spmm', 'ptr', ptr, buf);

@@ -70,8 +70,6 @@ export class FusedAdamOptimizer extends FusedOptimizer<AdamCoefficients> {
     return 'FusedAdam';
   }
 
-  /** Step size; may be changed between steps (e.g. by a schedule). */
-  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

@@ -68,8 +68,6 @@ export class FusedMomentumOptimizer extends FusedOptimizer<MomentumCoefficients>
     return 'FusedMomentum';
   }
 
-  /** Step size; may be changed between steps (e.g. by a schedule). */
-  learningRate: number;
   private momentum_: number;
   readonly useNesterov: boolean;
 

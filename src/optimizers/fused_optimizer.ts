@@ -13,7 +13,7 @@ import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
 import { heapKernels } from '../backend/wasm_heap.js';
 import { readView } from '../backend/host_view.js';
-import { ConfigError, fail } from '../utils/errors.js';
+import { checkNumber, ConfigError, fail } from '../utils/errors.js';
 
 /** A named tensor, as tf.Optimizer's getWeights/setWeights/applyGradients take them. */
 export type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -57,6 +57,9 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
   private inHeap = false;
   /** Tensors handed out by getWeights(), disposed on the next getWeights/setWeights/dispose. */
   private handedOut: tf.Tensor[] = [];
+  /** True once dispose() has run: the state is gone, so every later step throws. */
+  private disposed = false;
+  private learningRate_ = 0;
 
   /**
    * @param where the name in error messages ('optimizers.adam').
@@ -72,6 +75,23 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
   ) {
     super();
     if (!['auto', 'heap', 'wasm', 'js'].includes(prefer)) fail(where, 'kernels', prefer, "'auto', 'heap', 'wasm' or 'js'");
+  }
+
+  /**
+   * Step size, read at every step, so a schedule may change it between steps (like
+   * `tf.train.adam`'s field; checked: a finite number ≥ 0, 0 allowed for a warm-up).
+   */
+  get learningRate(): number {
+    return this.learningRate_;
+  }
+
+  set learningRate(learningRate: number) {
+    this.learningRate_ = checkNumber(this.where, 'learningRate', learningRate, 0, Infinity);
+  }
+
+  /** Changes the step size for the next steps, as tfjs' `SGDOptimizer.setLearningRate` (what learning-rate schedules call); see {@link learningRate}. */
+  setLearningRate(learningRate: number): void {
+    this.learningRate = learningRate;
   }
 
   /** The kernels of the last fused step: 'wasm-heap' (in place in the wasm backend's memory), 'wasm-simd' or 'js'; null before the first. */
@@ -92,7 +112,17 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
   /** Runs after setWeights has restored the iterations and the state. */
   protected afterRestore(): void {}
 
+  /** Throws once disposed: its state is gone, and starting over from zero moments while the step count goes on would be silently wrong. */
+  private checkLive(call: string): void {
+    if (this.disposed) {
+      throw new ConfigError(
+        `${this.where}: ${call} on an optimizer that was disposed (dispose() freed its state); create a new nm.${this.where}(…) to train on.`,
+      );
+    }
+  }
+
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    this.checkLive('applyGradients()');
     const where = this.where;
     const list = Array.isArray(variableGradients);
     const names = list ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
@@ -129,7 +159,7 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
     } else {
       // The heap: the state as variables in the wasm heap, updated in place with the weights.
       this.toTensors();
-      if (heap !== null) this.kernels = null;
+      if (heap !== null) this.dropKernels();
     }
     variables.forEach((value, i) => {
       const grad = list ? variableGradients[i].tensor : variableGradients[names[i]];
@@ -245,13 +275,25 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
     for (const s of this.slots) tf.dispose(s.vars.filter((t): t is tf.Variable => t != null));
   }
 
-  /** Frees the state (typed arrays, tensors, the kernels' memory) and the tensors getWeights() handed out. */
-  override dispose(): void {
-    this.releaseState();
-    this.slots = [];
+  /** Lets go of the kernels and their memory (with kernel threads, the workers drop it too). */
+  private dropKernels(): void {
+    this.kernels?.release();
     this.kernels = null;
     this.scratchW = this.scratchG = null;
     this.laidOut = false;
+  }
+
+  /**
+   * Frees the state (typed arrays, tensors, the kernels' memory, which kernel threads
+   * let go of too) and the tensors getWeights() handed out. The optimizer cannot be
+   * used afterwards: a step, getWeights() or setWeights() throws. A second call does nothing.
+   */
+  override dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.releaseState();
+    this.slots = [];
+    this.dropKernels();
     super.dispose();
   }
 
@@ -260,6 +302,7 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
    * Caveat: the tensors are owned by the optimizer (valid until the next getWeights, setWeights or dispose).
    */
   override async getWeights(): Promise<NamedTensor[]> {
+    this.checkLive('getWeights()');
     tf.dispose(this.handedOut);
     const iter = await this.saveIterations();
     const state = (s: Slot, j: number): NamedTensor => {
@@ -275,6 +318,7 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
 
   /** Restores state saved by getWeights() (of this class or of the tfjs optimizer of the same rule); the tensors are copied, not kept. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    this.checkLive('setWeights()');
     const names = this.stateNames;
     const rest = await this.extractIterations(weightValues);
     if (rest.length % names.length !== 0) {

@@ -74,7 +74,11 @@ export interface NodeHost {
   path: HostPath;
   /** zlib-format deflate (RFC 1950) at the given level. */
   deflate(bytes: Uint8Array, level: number): Uint8Array;
-  /** Starts a `node:worker_threads` Worker running `source` (CommonJS, `eval: true`), unref'd so it never keeps the process alive. */
+  /**
+   * Starts a `node:worker_threads` Worker running `source` (CommonJS, `eval: true`),
+   * unref'd so it never keeps the process alive: a script whose work is done exits
+   * while the worker still waits for commands.
+   */
   startWorker(source: string): HostWorker;
   /** `os.availableParallelism()`: the CPUs this process may use. */
   availableParallelism(): number;
@@ -87,6 +91,13 @@ export interface HostWorker {
   onMessage(fn: (data: unknown) => void): void;
   /** Calls `fn` when the worker fails to start or throws. */
   onError(fn: (err: unknown) => void): void;
+  /**
+   * Calls `fn` with the exit code when the worker's thread has ended (after an error,
+   * `process.exit` in the worker, `terminate()`, or its event loop running dry). Node
+   * reports every exit; the Web platform has no exit event, so in a browser only a
+   * worker that closes itself (`self.close()`) is reported, with code 0.
+   */
+  onExit(fn: (code: number) => void): void;
   terminate(): void;
 }
 

@@ -38,11 +38,21 @@ const host: NodeHost = {
   availableParallelism: () => os.availableParallelism(),
   startWorker(source) {
     const worker = new Worker(source, { eval: true });
+    // Node refs a worker's message port again whenever a first 'message' listener is
+    // added, so every listener is attached here, before unref(), and later callers only
+    // join these lists: the worker never keeps the process alive.
+    const onMessage: Array<(data: unknown) => void> = [];
+    const onError: Array<(err: unknown) => void> = [];
+    const onExit: Array<(code: number) => void> = [];
+    worker.on('message', (data: unknown) => onMessage.forEach((fn) => fn(data)));
+    worker.on('error', (err: unknown) => onError.forEach((fn) => fn(err)));
+    worker.on('exit', (code: number) => onExit.forEach((fn) => fn(code)));
     worker.unref();
     return {
       postMessage: (m) => worker.postMessage(m),
-      onMessage: (fn) => void worker.on('message', fn),
-      onError: (fn) => void worker.on('error', fn),
+      onMessage: (fn) => void onMessage.push(fn),
+      onError: (fn) => void onError.push(fn),
+      onExit: (fn) => void onExit.push(fn),
       terminate: () => void worker.terminate(),
     };
   },

@@ -36,13 +36,21 @@ export class NonFiniteError extends Error {
   }
 }
 
-/** Renders a received value for an error message (short, unambiguous). */
+/** Stands for a non-finite number inside JSON until {@link show} unquotes it. */
+const NON_FINITE = '\u2063nonfinite\u2063';
+
+/**
+ * Renders a received value for an error message (short, unambiguous): numbers as
+ * JavaScript prints them (NaN, Infinity, -Infinity; also inside objects, where JSON
+ * would print null), strings quoted.
+ */
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
   try {
-    const s = JSON.stringify(value);
+    const json = JSON.stringify(value, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${NON_FINITE}${v}` : v));
+    const s = json.replace(new RegExp(`"${NON_FINITE}([^"]*)"`, 'g'), '$1');
     return s.length > 120 ? `${s.slice(0, 117)}...` : s;
   } catch {
     return String(value);

@@ -53,6 +53,12 @@ export const SLOT = {
   FINISHED: 9,
   /** Bit c set by a worker once it has finished (or thrown in) chunk c of the current command; the caller's own chunks are not marked. */
   DONE: 10,
+  /** Number of instances detached so far, per the slowest worker (each adds 1 after it has dropped one). */
+  DETACHED: 11,
+  /** 1 once a worker's thread is ending while the team still runs (set by the worker on its way out), else 0. */
+  LOST: 12,
+  /** The exit code of that worker. */
+  LOST_CODE: 13,
 } as const;
 
 /** Control commands (negative FN). */

@@ -8,10 +8,16 @@
  * Caveats: needs SharedArrayBuffer and shared WebAssembly memories (Node; browsers
  * only when `crossOriginIsolated`). The caller blocks in `Atomics.wait` where that is
  * allowed (Node, workers) and polls elsewhere (a browser's main thread).
+ *
+ * A worker that ends while the team runs (an error, `process.exit` in it, killed) is
+ * reported at once: the call that is waiting for it, or the next call, throws an Error
+ * that says what happened, and the team stops itself (size 1: every later kernel call
+ * runs on the caller, with the same bits). `nm.backend.setThreads(n)` starts a new one.
  */
 import { ConfigError } from '../../utils/errors.js';
 import type { HostWorker } from '../../platform/host.js';
 import { maybeNodeHost } from '../../platform/host.js';
+import { startWebWorker } from '../../platform/web_worker.js';
 import { ARGS_BYTE_OFFSET, BLOCK_BYTES, CONTROL, generation, KERNEL_EXPORTS, MAX_ARGS, MAX_CHUNKS, POLLS_PER_CLOCK, SLOT, SPIN_MS } from './protocol.js';
 import { kernelWorkerSource } from './worker_source.js';
 
@@ -23,7 +29,10 @@ const START_TIMEOUT_MS = 120_000;
 
 interface Member {
   worker: HostWorker;
+  /** What the worker's 'error' event reported, or null. */
   error: unknown;
+  /** The worker's exit code once its thread has ended, or null. */
+  exitCode: number | null;
 }
 
 /** True where this thread may block in Atomics.wait (Node's main thread, any worker; not a browser's main thread). */
@@ -46,21 +55,7 @@ export function threadsSupported(): boolean {
 
 function startWorker(source: string): HostWorker {
   const host = maybeNodeHost();
-  if (host !== null) return host.startWorker(source);
-  const g = globalThis as unknown as {
-    Worker: new (url: string) => { postMessage(m: unknown): void; onmessage: unknown; onerror: unknown; terminate(): void };
-    Blob: new (parts: string[], o: { type: string }) => object;
-    URL: { createObjectURL(b: object): string; revokeObjectURL(u: string): void };
-  };
-  const url = g.URL.createObjectURL(new g.Blob([source], { type: 'text/javascript' }));
-  const w = new g.Worker(url);
-  g.URL.revokeObjectURL(url);
-  return {
-    postMessage: (m) => w.postMessage(m),
-    onMessage: (fn) => void (w.onmessage = (e: { data: unknown }) => fn(e.data)),
-    onError: (fn) => void (w.onerror = fn),
-    terminate: () => w.terminate(),
-  };
+  return host !== null ? host.startWorker(source) : startWebWorker(source);
 }
 
 /**
@@ -77,8 +72,15 @@ export class KernelTeam {
   private readonly I: Int32Array;
   private readonly F: Float64Array;
   private seq = 0;
+  /** Instances attached so far (the next id). */
   private attached = 0;
+  /** Instances detached so far. */
+  private detached = 0;
+  /** The ids of the instances attached and not detached. */
+  private readonly live = new Set<number>();
   private stopped = false;
+  /** What ended a worker while the team ran, once it is known; null while all are well. */
+  private lostWhat: string | null = null;
 
   private constructor(
     private readonly members: Member[],
@@ -93,39 +95,61 @@ export class KernelTeam {
     return this.stopped ? 1 : this.members.length + 1;
   }
 
+  /** Memories attached to the workers and not detached (0 once stopped): each holds the workers' reference to one memory. */
+  get attachedCount(): number {
+    return this.live.size;
+  }
+
+  /** What ended a worker while the team ran (the team then stopped itself), or null. */
+  get lost(): string | null {
+    return this.lostWhat;
+  }
+
   /**
    * Starts `size − 1` workers and waits until each is ready.
    * Throws a ConfigError where threads are unavailable (see {@link threadsSupported}).
+   *
+   * @param source internal: the workers' script (tests add hooks to {@link kernelWorkerSource}'s).
    */
-  static async start(size: number): Promise<KernelTeam> {
+  static async start(size: number, source = kernelWorkerSource()): Promise<KernelTeam> {
     if (!threadsSupported()) {
       throw new ConfigError(
         'kernel threads need SharedArrayBuffer and Workers: Node, or a browser page that is crossOriginIsolated ' +
           "(served with 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp'); use 1 thread here.",
       );
     }
-    const source = kernelWorkerSource();
     const ctrl = new SharedArrayBuffer(BLOCK_BYTES);
-    const members = await Promise.all(
-      Array.from({ length: size - 1 }, async () => {
-        const worker = startWorker(source);
-        const member: Member = { worker, error: null };
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`kernel threads: a worker did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-          worker.onMessage(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-          worker.onError((err) => {
-            member.error = err;
-            clearTimeout(timer);
-            reject(new Error(`kernel threads: a worker failed (${String(err)})`));
-          });
-          worker.postMessage({ type: 'init', ctrl });
+    const members: Member[] = [];
+    const ready = Array.from({ length: size - 1 }, () => {
+      const worker = startWorker(source);
+      const member: Member = { worker, error: null, exitCode: null };
+      members.push(member);
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`kernel threads: a worker did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        worker.onMessage(() => {
+          clearTimeout(timer);
+          resolve();
         });
-        return member;
-      }),
-    );
+        worker.onError((err) => {
+          member.error = err;
+          clearTimeout(timer);
+          reject(new Error(`kernel threads: a worker failed (${String(err)})`));
+        });
+        // Recorded for the team's checks; before 'ready' it fails the start (a no-op after).
+        worker.onExit((code) => {
+          member.exitCode = code;
+          clearTimeout(timer);
+          reject(new Error(`kernel threads: a worker exited with code ${code} before it was ready`));
+        });
+        worker.postMessage({ type: 'init', ctrl });
+      });
+    });
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      for (const m of members) m.worker.terminate();
+      throw err;
+    }
     return new KernelTeam(members, ctrl);
   }
 
@@ -134,12 +158,33 @@ export class KernelTeam {
    * worker; returns the instance id that {@link run} takes. Blocks until all are done.
    */
   attach(memory: WebAssembly.Memory, modules: WebAssembly.Module[]): number {
+    this.checkLost('attach');
     if (this.stopped) throw new Error('kernel threads: attach on a stopped team');
     const id = this.attached++;
     for (const m of this.members) m.worker.postMessage({ type: 'attach', id, memory, modules });
-    this.control(CONTROL.YIELD);
+    this.control(CONTROL.YIELD, 'attach');
     this.waitFor(SLOT.ATTACHED, this.members.length * (id + 1), 'attach');
+    this.live.add(id);
     return id;
+  }
+
+  /**
+   * Makes every worker drop instance `id` (its reference to that memory, which can then
+   * be freed); blocks until all have. A no-op for an id not attached, or once stopped
+   * (the workers are gone). {@link run} rejects the id afterwards.
+   *
+   * With a worker already lost it only forgets the id: detaching runs in dispose()
+   * paths, so the loss is left for the next run or attach to report (stopping the team
+   * then lets go of every memory).
+   */
+  detach(id: number): void {
+    if (this.stopped || !this.live.has(id)) return;
+    this.live.delete(id);
+    if (this.lostReason() !== null) return;
+    this.detached++;
+    for (const m of this.members) m.worker.postMessage({ type: 'detach', id });
+    this.control(CONTROL.YIELD, 'detach');
+    this.waitFor(SLOT.DETACHED, this.members.length * this.detached, 'detach');
   }
 
   /**
@@ -158,10 +203,12 @@ export class KernelTeam {
   run(instance: number, fn: KernelName, chunks: number[][], local: (args: number[]) => void, collect?: (chunk: number) => void): void {
     const n = chunks.length;
     if (n > MAX_CHUNKS) throw new Error(`kernel threads: ${n} chunks, at most ${MAX_CHUNKS}`);
+    this.checkLost(fn);
     if (this.stopped || n === 1) {
       for (const c of chunks) local(c);
       return;
     }
+    if (!this.live.has(instance)) throw new Error(`kernel threads: instance ${instance} is not attached (detached, or never attached to this team)`);
     const { I, F } = this;
     const nargs = chunks[0].length;
     if (nargs > MAX_ARGS) throw new Error(`kernel threads: ${nargs} arguments, at most ${MAX_ARGS}`);
@@ -210,7 +257,8 @@ export class KernelTeam {
         collectDone?.();
       }
     } catch (err) {
-      // Never leave a chunk running against memory the caller is about to reuse.
+      // Never leave a chunk running against memory the caller is about to reuse
+      // (a lost worker's chunk never finishes: then waitFor throws that instead).
       this.waitFor(SLOT.FINISHED, n, fn);
       throw err;
     }
@@ -218,7 +266,7 @@ export class KernelTeam {
       this.waitFor(SLOT.FINISHED, n, fn, collectDone);
     } catch (err) {
       // A collect threw: still wait for the chunks, then report it.
-      if (collectDone !== undefined) this.waitFor(SLOT.FINISHED, n, fn);
+      if (collectDone !== undefined && !this.stopped) this.waitFor(SLOT.FINISHED, n, fn);
       throw err;
     }
     collectDone?.();
@@ -236,15 +284,49 @@ export class KernelTeam {
   stop(): void {
     if (this.stopped) return;
     try {
-      this.control(CONTROL.STOP);
+      // A lost worker would never acknowledge the stop.
+      if (this.lostReason() === null) this.control(CONTROL.STOP, 'stop');
     } finally {
-      for (const m of this.members) m.worker.terminate();
-      this.stopped = true;
+      this.abandon();
     }
   }
 
+  /** Terminates every worker without waiting for them; the team has size 1 from now on. */
+  private abandon(): void {
+    for (const m of this.members) m.worker.terminate();
+    this.stopped = true;
+    this.live.clear();
+  }
+
+  /** What ended a worker, or null: the note a worker leaves on its way out (seen at once), else its 'exit' or 'error' event (seen between calls). */
+  private lostReason(): string | null {
+    if (this.lostWhat !== null) return this.lostWhat;
+    if (Atomics.load(this.I, SLOT.LOST) !== 0) return `a kernel worker exited with code ${this.I[SLOT.LOST_CODE]}`;
+    const m = this.members.find((x) => x.error !== null || x.exitCode !== null);
+    if (m === undefined) return null;
+    return m.error !== null ? `a kernel worker failed (${String(m.error)})` : `a kernel worker exited with code ${m.exitCode}`;
+  }
+
+  /**
+   * Throws if a worker has ended: stops the team first (so every later call runs on
+   * the caller) and says so. `what` is the call that noticed.
+   */
+  private checkLost(what: string): void {
+    if (this.stopped) return;
+    const reason = this.lostReason();
+    if (reason === null) return;
+    this.lostWhat = reason;
+    this.abandon();
+    throw new Error(
+      `kernel threads: ${reason} while the team was running (noticed in '${what}'). The workers are stopped and the kernels run ` +
+        'on the calling thread from now on (nm.backend.threads() is 1); the call that noticed did not complete. ' +
+        'Call nm.backend.setThreads(n) to start new workers.',
+    );
+  }
+
   /** Posts a control command and waits until every worker has acknowledged it. */
-  private control(fn: number): void {
+  private control(fn: number, what: string): void {
+    this.checkLost(what);
     const { I } = this;
     Atomics.store(I, SLOT.ACKS, 0);
     I[SLOT.FN] = fn;
@@ -253,7 +335,7 @@ export class KernelTeam {
     Atomics.store(I, SLOT.CLAIM, generation(seq) << 8);
     Atomics.store(I, SLOT.SEQ, seq);
     Atomics.notify(I, SLOT.SEQ);
-    this.waitFor(SLOT.ACKS, this.members.length, 'control');
+    this.waitFor(SLOT.ACKS, this.members.length, what);
   }
 
   /**
@@ -272,11 +354,9 @@ export class KernelTeam {
       if (t0 < 0) t0 = now;
       if (now - t0 < SPIN_MS) continue;
       if (this.block) Atomics.wait(I, slot, v, 1);
-      const lost = this.members.find((m) => m.error !== null);
-      if (lost !== undefined || now - t0 > START_TIMEOUT_MS) {
-        throw new Error(
-          `kernel threads: a worker did not finish '${what}' (${lost !== undefined ? String(lost.error) : `no answer in ${START_TIMEOUT_MS} ms`})`,
-        );
+      this.checkLost(what);
+      if (now - t0 > START_TIMEOUT_MS) {
+        throw new Error(`kernel threads: a worker did not finish '${what}' (no answer in ${START_TIMEOUT_MS} ms)`);
       }
     }
   }

@@ -5,8 +5,14 @@
  * can start it without a separate file to locate.
  *
  * The worker instantiates the shared-memory kernel modules over each memory it is
- * attached to, then loops: wait for a command, claim and run chunks until none is
- * left (protocol.ts), wait again.
+ * attached to (and drops them when detached), then loops: wait for a command, claim
+ * and run chunks until none is left (protocol.ts), wait again. A Node worker whose
+ * thread ends before it was told to stop (`process.exit`, an uncaught error) says so
+ * in the command block on its way out (`SLOT.LOST`), because the caller may be
+ * blocked in Atomics waiting for it and cannot see the 'exit' event until it returns.
+ *
+ * Caveat: a detached memory is freed when the worker's heap is next collected. In Node
+ * the worker collects at once; a browser collects a worker's heap when it decides to.
  */
 import { ARGS_BYTE_OFFSET, CONTROL, KERNEL_EXPORTS, MAX_ARGS, POLLS_PER_CLOCK, SLOT, SPIN_MS } from './protocol.js';
 
@@ -23,9 +29,39 @@ const listen = (fn) => (wt ? wt.parentPort.on('message', fn) : (self.onmessage =
 const reply = (m) => (wt ? wt.parentPort.postMessage(m) : self.postMessage(m));
 const NAMES = ${JSON.stringify(KERNEL_EXPORTS)};
 const S = ${JSON.stringify(SLOT)};
-let I = null, F = null, seen = 0;
+let I = null, F = null, seen = 0, stopping = false;
+if (wt) process.on('exit', (code) => {
+  if (I === null || stopping) return;
+  Atomics.store(I, S.LOST_CODE, code);
+  Atomics.store(I, S.LOST, 1);
+});
 const instances = [];
 const args = [];
+let collect;
+/**
+ * A full garbage collection of this worker (Node; null in a browser), so that a memory
+ * it was detached from is freed now: nothing in this thread allocates enough to start
+ * one. Made on the first detach: \`gc\` when the process runs with --expose-gc, else
+ * taken from a fresh context with that flag set only while the context is made.
+ */
+function collector() {
+  if (collect !== undefined) return collect;
+  collect = null;
+  if (!wt) return collect;
+  if (typeof gc === 'function') return (collect = gc);
+  try {
+    const v8 = require('v8');
+    v8.setFlagsFromString('--expose-gc');
+    try {
+      collect = require('vm').runInNewContext('gc');
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  } catch (e) {
+    collect = null;
+  }
+  return collect;
+}
 function loop() {
   for (;;) {
     let s = Atomics.load(I, S.SEQ), polls = 0, t0 = -1;
@@ -72,8 +108,19 @@ listen((m) => {
     instances[m.id] = NAMES.map((name) => all[name]);
     Atomics.add(I, S.ATTACHED, 1);
     Atomics.notify(I, S.ATTACHED);
+  } else if (m.type === 'detach') {
+    // Drops the instances, the worker's only reference to that memory; the caller goes on
+    // while this worker collects them (about 10 ms, during which the caller takes its chunks).
+    delete instances[m.id];
+    Atomics.add(I, S.DETACHED, 1);
+    Atomics.notify(I, S.DETACHED);
+    const gcNow = collector();
+    if (gcNow !== null) gcNow();
   }
-  if (loop() === ${CONTROL.STOP}) { if (wt) wt.parentPort.close(); else self.close(); }
+  if (loop() === ${CONTROL.STOP}) {
+    stopping = true;
+    if (wt) wt.parentPort.close(); else self.close();
+  }
 });
 `;
 }
