@@ -360,6 +360,7 @@ describe('the residual of a row whose norms overflow float32 is non-finite, neve
     const { tensorRowResiduals } = await import('../src/solvers/tensor_state.js');
     const { hostRowResiduals } = await import('../src/solvers/host_types.js');
     const { sparseKernels } = await import('../src/kernels/index.js');
+    const { blocked } = await import('../src/kernels/blocked.js');
     // Rows: x ~ 1e20 with a residual of 1 (the old batch rule read 0 here); a NaN; an ordinary row.
     const x = [
       [1e20, -1e20, 1e20],
@@ -386,7 +387,7 @@ describe('the residual of a row whose norms overflow float32 is non-finite, neve
     const xa = nodeMajor(x);
     const small = [k.arena.f32(3), k.arena.f32(3)];
     const hostOut = new Float64Array(3);
-    hostRowResiduals({ kernels: k, n: 3, batch: 3, blocks: { B: 3, starts: [0, 3] }, arrays: [], small }, ra, xa, hostOut);
+    hostRowResiduals({ kernels: blocked(k, 3, 3), n: 3, batch: 3, arrays: [], small }, ra, xa, hostOut);
     expect(Number.isNaN(hostOut[0]) && Number.isNaN(hostOut[1])).toBe(true);
     expect(hostOut[2]).toBeCloseTo(0.5 / (5 + 1e-8), 6);
   });

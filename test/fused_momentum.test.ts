@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { FusedMomentumOptimizer } from '../src/optimizers/fused_momentum.js';
 import { arenaBytes, createJsKernels, createWasmKernels, wasmSimdSupported, type SparseKernels } from '../src/kernels/index.js';
-import type { MomentumCoefficients } from '../src/kernels/arena.js';
+import type { MomentumCoefficients } from '../src/kernels/catalog.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import {
   KERNEL_NAME,

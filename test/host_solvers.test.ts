@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { sparseKernels } from '../src/kernels/index.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../src/solvers/host_types.js';
-import { blockedIndex, columnBlocks, type ColumnBlocks } from '../src/solvers/column_blocks.js';
+import { blocked, type ColumnLayout } from '../src/kernels/blocked.js';
 import { getHostSolver, resolveSolverOptions } from '../src/solvers/registry.js';
 import { Random } from '../src/utils/random.js';
 import { expectClose } from './helpers/close.js';
@@ -13,14 +13,14 @@ import { expectClose } from './helpers/close.js';
 const n = 12;
 const B = 5;
 
-function workspace(kind: 'js' | 'wasm', options: ReturnType<typeof resolveSolverOptions>, blocks: ColumnBlocks = columnBlocks(B, 1, n)) {
+function workspace(kind: 'js' | 'wasm', options: ReturnType<typeof resolveSolverOptions>, layout: ColumnLayout = [0, B]) {
   const kernels = sparseKernels(kind);
   const count = hostWorkspaceArrays(options);
   kernels.arena.reset((count + 1) * (n * B * 4 + 32) + hostWorkspaceSmall(options) * (B * 4 + 32) + 1024);
   const arrays = Array.from({ length: count }, () => kernels.arena.f32(n * B));
   const small = Array.from({ length: hostWorkspaceSmall(options) }, () => kernels.arena.f32(B));
   const x0 = kernels.arena.f32(n * B);
-  const ws: HostWorkspace = { kernels, n, batch: B, blocks, arrays, small };
+  const ws: HostWorkspace = { kernels: blocked(kernels, B, n, layout), n, batch: B, arrays, small };
   return { ws, x0 };
 }
 
@@ -94,13 +94,14 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
 
   it('a solve on column blocks gives the same bits and iterations as on the plain layout', () => {
     // Three blocks of columns [0, 2), [2, 4), [4, 5): every array is laid out block by block.
-    const blocks: ColumnBlocks = { B, starts: [0, 2, 4, 5] };
+    const layout: ColumnLayout = [0, 2, 4, 5];
+    const view = blocked(sparseKernels(kind), B, n, layout);
     const toBlocked = (a: Float32Array, out: Float32Array) => {
-      for (let i = 0; i < n; i++) for (let b = 0; b < B; b++) out[blockedIndex(blocks, n, i, b)] = a[i * B + b];
+      for (let i = 0; i < n; i++) for (let b = 0; b < B; b++) out[view.index(n, i, b)] = a[i * B + b];
     };
     const toPlain = (a: Float32Array) => {
       const out = new Float32Array(n * B);
-      for (let i = 0; i < n; i++) for (let b = 0; b < B; b++) out[i * B + b] = a[blockedIndex(blocks, n, i, b)];
+      for (let i = 0; i < n; i++) for (let b = 0; b < B; b++) out[i * B + b] = a[view.index(n, i, b)];
       return out;
     };
     for (const [method, extra] of [
@@ -114,13 +115,13 @@ describe.each(['js', 'wasm'] as const)('host solvers with %s kernels', (kind) =>
       const plain = workspace(kind, options);
       const a = getHostSolver(method)(map, plain.x0, options, plain.ws);
       const aValue = Float32Array.from(a.value);
-      const blocked = workspace(kind, options, blocks);
+      const blockedWs = workspace(kind, options, layout);
       const blockedMap = (x: Float32Array, out: Float32Array) => {
         const o = new Float32Array(n * B);
         map(toPlain(x), o);
         toBlocked(o, out);
       };
-      const b = getHostSolver(method)(blockedMap, blocked.x0, options, blocked.ws);
+      const b = getHostSolver(method)(blockedMap, blockedWs.x0, options, blockedWs.ws);
       expect(b.stats.iterations, method).toBe(a.stats.iterations);
       expect(Array.from(toPlain(b.value)), `${method} ${JSON.stringify(extra)}`).toEqual(Array.from(aValue));
     }

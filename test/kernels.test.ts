@@ -14,7 +14,7 @@ import {
   type SparseKernels,
 } from '../src/kernels/index.js';
 import { SPARSE_WASM_BASE64 } from '../src/kernels/sparse_wasm_bytes.js';
-import type { AdamCoefficients } from '../src/kernels/arena.js';
+import type { AdamCoefficients } from '../src/kernels/catalog.js';
 import { expectClose } from './helpers/close.js';
 
 /** Seeded LCG in [0, 1). */

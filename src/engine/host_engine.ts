@@ -3,20 +3,20 @@
  * the CPU-resident backends (cpu, wasm). The same level-by-level schedule as the
  * tensor engine, but each iteration costs one sparse product over the step's kept
  * edges (no dense p×p matMul, no tensor op, no device sync). Arrays are permuted
- * and node-major, `[p, batch]`, so the kernels stream over the batch; with kernel
- * threads, in column blocks of the batch, one per thread (src/solvers/column_blocks.ts),
- * with the same results. Per solve: one read of z and of the kept weights, one upload
- * of the result.
+ * and node-major, `[p, batch]`, so the kernels stream over the batch, in the layout of
+ * the blocked kernel view (src/kernels/blocked.ts: with kernel threads, column blocks of
+ * the batch, one per thread), with the same results. Per solve: one read of z and of the
+ * kept weights, one upload of the result.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hostView, readView } from '../backend/host_view.js';
 import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../kernels/index.js';
+import { blocked, type BlockedKernels, type ColumnLayout } from '../kernels/blocked.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../solvers/host_types.js';
 import { getHostSolver } from '../solvers/registry.js';
 import type { ResolvedSolverOptions } from '../solvers/types.js';
 import type { HostCsr, HostPlan } from './host_plan.js';
 import { addStats, emptyStats, mergeRowChunk, type LayerSolveStats } from './stats.js';
-import { blockOf, blockRows, columnBlocks, eachBlock, type ColumnBlocks } from '../solvers/column_blocks.js';
 import type { EngineContext, SolveEngine } from './types.js';
 
 /** A plan's CSR copied into the arena with its current weights. */
@@ -80,7 +80,7 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   const nSmall = hostWorkspaceSmall(options);
   kernels.arena.reset(arenaBytes(arenaLengths(plan, batch, options, pair)));
   const arena = kernels.arena;
-  // Every block array is written before it is read (the solvers' too), so none is zero-filled:
+  // Every solve array is written before it is read (the solvers' too), so none is zero-filled:
   // at p = 3000, batch 128 that is ~40 MB of memset per solve (as much as the sparse products).
   const full = [arena.f32(p * batch, false), arena.f32(p * batch, false)];
   // The batch rows in the tensors' row-major layout (input, then output), and the schedule order.
@@ -94,39 +94,17 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   return { full, rowMajor, perm, ext, int, arrays, scratch, small };
 }
 
-function workspace(kernels: SparseKernels, arrays: Float32Array[], small: Float32Array[], n: number, blocks: ColumnBlocks): HostWorkspace {
-  const batch = blocks.B;
-  return { kernels, n, batch, blocks, arrays: arrays.map((a) => a.subarray(0, n * batch)), small };
+function workspace(kernels: BlockedKernels, arrays: Float32Array[], small: Float32Array[], n: number): HostWorkspace {
+  const batch = kernels.batch;
+  return { kernels, n, batch, arrays: arrays.map((a) => a.subarray(0, n * batch)), small };
 }
 
-/** What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (blocked as `blocks`), and the kept weights. */
+/** What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (in `layout`), and the kept weights. */
 interface HostState {
   x: Float32Array;
   fx: Float32Array;
   values: Float32Array;
-  blocks: ColumnBlocks;
-}
-
-/** Copies between the step rows `[s, e)` of a blocked `[p, B]` array and a blocked `[e − s, B]` workspace array. */
-function copyStep(full: Float32Array, p: number, cb: ColumnBlocks, s: number, e: number, ws: Float32Array, toWorkspace: boolean): void {
-  for (let j = 0; j + 1 < cb.starts.length; j++) {
-    const rows = blockRows(full, p, cb, j, s, e);
-    const w = blockOf(ws, e - s, cb, j);
-    if (toWorkspace) w.set(rows);
-    else rows.set(w);
-  }
-}
-
-/** Row-major `[B, p]` rows into the blocked node-major `out` (permuted; times `scale` when given). */
-function permuteInBlocks(k: SparseKernels, cb: ColumnBlocks, src: Float32Array, perm: Int32Array, out: Float32Array, scale: Float32Array | null): void {
-  const p = perm.length;
-  eachBlock(k, cb, (j, c0, w) => k.permuteIn(src.subarray(c0 * p, (c0 + w) * p), perm, w, blockOf(out, p, cb, j), scale && blockOf(scale, p, cb, j)));
-}
-
-/** The inverse of {@link permuteInBlocks} (without scale). */
-function permuteOutBlocks(k: SparseKernels, cb: ColumnBlocks, src: Float32Array, perm: Int32Array, out: Float32Array): void {
-  const p = perm.length;
-  eachBlock(k, cb, (j, c0, w) => k.permuteOut(blockOf(src, p, cb, j), perm, w, out.subarray(c0 * p, (c0 + w) * p)));
+  layout: ColumnLayout;
 }
 
 /**
@@ -145,35 +123,36 @@ function forwardSolve(
 ): HostState {
   const { steps, p } = plan.schedule;
   const { act, solver: options } = ctx;
-  const k = kernels;
-  const cb = columnBlocks(batch, k.threads, p);
-  const { full, rowMajor, perm, ext, int, arrays, scratch: c, small } = prepare(k, plan, batch, options, values, [plan.fwdExt, plan.fwdInt]);
+  const k = blocked(kernels, batch, p);
+  const { full, rowMajor, perm, ext, int, arrays, scratch: c, small } = prepare(kernels, plan, batch, options, values, [plan.fwdExt, plan.fwdInt]);
   const [X, F] = full;
   rowMajor.set(z);
-  permuteInBlocks(k, cb, rowMajor, perm, X, null);
+  k.permuteIn(rowMajor, perm, X, null);
   const solve = getHostSolver(options.method);
   for (const step of steps) {
     const { start: s, end: e } = step;
     const n = e - s;
-    eachBlock(k, cb, (j, _c0, w) => k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, 0, n, blockOf(F, p, cb, j), blockRows(X, p, cb, j, s, e), w));
+    const xs = k.rows(X, s, e),
+      fs = k.rows(F, s, e);
+    k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, F, xs);
     if (step.iterative) {
       const cs = c.subarray(0, n * batch);
-      copyStep(X, p, cb, s, e, cs, true);
+      k.copy(xs, cs);
       const intPtr = int.ptr.subarray(s);
       const map = (x: Float32Array, fxOut: Float32Array) => {
-        eachBlock(k, cb, (j) => act.hostApply(blockOf(x, n, cb, j), blockRows(F, p, cb, j, s, e), k));
+        k.apply(act, x, fs);
         fxOut.set(cs);
-        eachBlock(k, cb, (j, _c0, w) => k.spmm(intPtr, int.idx, int.w, 0, n, blockOf(F, p, cb, j), blockOf(fxOut, n, cb, j), w));
+        k.spmm(intPtr, int.idx, int.w, F, fxOut);
       };
-      const sol = solve(map, cs, options, workspace(k, arrays, small, n, cb));
+      const sol = solve(map, cs, options, workspace(k, arrays, small, n));
       addStats(stats, sol.stats, step.level);
-      copyStep(X, p, cb, s, e, sol.value, false);
+      k.copy(sol.value, xs);
     }
-    eachBlock(k, cb, (j) => act.hostApply(blockRows(X, p, cb, j, s, e), blockRows(F, p, cb, j, s, e), k));
+    k.apply(act, xs, fs);
   }
-  permuteOutBlocks(k, cb, F, perm, rowMajor);
+  k.permuteOut(F, perm, rowMajor);
   out.set(rowMajor);
-  return { x: X.slice(), fx: F.slice(), values, blocks: cb };
+  return { x: X.slice(), fx: F.slice(), values, layout: k.layout };
 }
 
 /** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; v goes into `out` (row-major `[batch, p]`, node order). */
@@ -189,47 +168,41 @@ function adjointSolve(
 ): void {
   const { steps, p } = plan.schedule;
   const { act, backwardSolver: options } = ctx;
-  const k = kernels;
-  const cb = fwd.blocks;
-  const { full, rowMajor, perm, ext, int, arrays, scratch: d, small } = prepare(k, plan, batch, options, fwd.values, [plan.adjExt, plan.adjInt]);
+  const k = blocked(kernels, batch, p, fwd.layout);
+  const { full, rowMajor, perm, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, batch, options, fwd.values, [plan.adjExt, plan.adjInt]);
   const [V, D] = full;
   act.hostDerivative(fwd.x, fwd.fx, D);
   rowMajor.set(dy);
-  permuteInBlocks(k, cb, rowMajor, perm, V, D);
+  k.permuteIn(rowMajor, perm, V, D);
   const solve = getHostSolver(options.method);
   for (let i = steps.length - 1; i >= 0; i--) {
     const { start: s, end: e, iterative, level } = steps[i];
     const n = e - s;
+    const vs = k.rows(V, s, e),
+      ds = k.rows(D, s, e);
     // The step rows of V hold q; add f'·(contributions of the later, solved steps).
     const t = arrays[0].subarray(0, n * batch);
     t.fill(0);
-    eachBlock(k, cb, (j, _c0, w) => k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, 0, n, blockOf(V, p, cb, j), blockOf(t, n, cb, j), w));
-    eachBlock(k, cb, (j) => {
-      const vs = blockRows(V, p, cb, j, s, e);
-      k.addMul(vs, blockRows(D, p, cb, j, s, e), blockOf(t, n, cb, j), vs);
-    });
+    k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, V, t);
+    k.addMul(vs, ds, t, vs);
     if (!iterative) continue;
     const dd = d.subarray(0, n * batch);
-    copyStep(V, p, cb, s, e, dd, true);
+    k.copy(vs, dd);
     const intPtr = int.ptr.subarray(s);
     // A step of every node (one module, the common case at large p): the workspace has V's
     // layout, so the product reads the iterate where it is instead of a copy in V.
     const whole = n === p;
     const map = (v: Float32Array, vOut: Float32Array) => {
-      if (!whole) copyStep(V, p, cb, s, e, v, false);
-      const src = whole ? v : V;
+      if (!whole) k.copy(v, vs);
       vOut.fill(0);
-      eachBlock(k, cb, (j, _c0, w) => k.spmm(intPtr, int.idx, int.w, 0, n, blockOf(src, p, cb, j), blockOf(vOut, n, cb, j), w));
-      eachBlock(k, cb, (j) => {
-        const o = blockOf(vOut, n, cb, j);
-        k.addMul(blockOf(dd, n, cb, j), blockRows(D, p, cb, j, s, e), o, o);
-      });
+      k.spmm(intPtr, int.idx, int.w, whole ? v : V, vOut);
+      k.addMul(dd, ds, vOut, vOut);
     };
-    const sol = solve(map, dd, options, workspace(k, arrays, small, n, cb));
+    const sol = solve(map, dd, options, workspace(k, arrays, small, n));
     addStats(stats, sol.stats, level);
-    copyStep(V, p, cb, s, e, sol.value, false);
+    k.copy(sol.value, vs);
   }
-  permuteOutBlocks(k, cb, V, perm, rowMajor);
+  k.permuteOut(V, perm, rowMajor);
   out.set(rowMajor);
 }
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, hostView } from '../backend/host_view.js';
 import { heapGemm, uninitializedTensor } from '../backend/wasm_heap.js';
 import { arenaBytes, sparseKernels } from '../kernels/index.js';
-import type { GemmSink } from '../kernels/arena.js';
+import type { GemmSink } from '../kernels/catalog.js';
 import { gemmPackedBytes } from '../kernels/gemm.js';
 
 /** Backends whose tensors live in host memory, where the GEMM kernel can read them. */

@@ -1,7 +1,8 @@
 /**
  * Sparse compute kernels for the host (CPU, typed-array) solve engine:
  * WebAssembly SIMD when the runtime has it, else plain JS with the same
- * interface and bit-identical results.
+ * interface and bit-identical results. Each kernel is one entry of the catalog
+ * (catalog.ts); the solves call them through the blocked view (blocked.ts).
  *
  * @example
  * import { sparseKernels, arenaBytes } from './kernels/index.js';
@@ -13,11 +14,13 @@
  */
 import { createJsKernels } from './js_kernels.js';
 import { createWasmKernels, wasmSimdSupported } from './wasm_kernels.js';
-import type { SparseKernels } from './arena.js';
+import type { SparseKernels } from './sparse_kernels.js';
 import { setCurrentTeam } from './threads/current.js';
 import type { KernelTeam } from './threads/team.js';
 
-export { ARENA_ALIGN, TypedArena, arenaBytes, type KernelArena, type SparseKernels } from './arena.js';
+export { ARENA_ALIGN, TypedArena, arenaBytes, type KernelArena } from './arena.js';
+export type { AdamCoefficients, GemmSink, MomentumCoefficients } from './catalog.js';
+export type { SparseKernels } from './sparse_kernels.js';
 export { createJsKernels } from './js_kernels.js';
 export { createWasmKernels, sparseWasmBytes, wasmSimdSupported } from './wasm_kernels.js';
 

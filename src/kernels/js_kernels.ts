@@ -1,25 +1,15 @@
 /**
- * Plain-JS sparse kernels (the fallback when WebAssembly SIMD is unavailable); the
- * argument checks both implementations share are in checks.ts.
+ * Plain-JS sparse kernels (the fallback when WebAssembly SIMD is unavailable): the JS
+ * twin of every kernel of the catalog (src/kernels/catalog.ts), which runs the entry's
+ * checks first.
  *
  * The loops round exactly like src/kernels/sparse.wat (Math.fround on every f32
  * product and sum; f64 sums in dotRows), so the two give bit-identical results.
  */
-import { TypedArena, type AdamCoefficients, type MomentumCoefficients, type SparseKernels } from './arena.js';
-import {
-  checkAdamUpdateArgs,
-  checkAddMulArgs,
-  checkAndersonDiffsArgs,
-  checkAxpyRowsArgs,
-  checkDotRowsArgs,
-  checkGemmArgs,
-  checkMomentumUpdateArgs,
-  checkPermuteArgs,
-  checkRelativeStepArgs,
-  checkSpmmArgs,
-  checkTanhArgs,
-} from './checks.js';
+import { TypedArena } from './arena.js';
+import type { AdamCoefficients, GemmSink, KernelArgs, KernelName, KernelResult, MomentumCoefficients } from './catalog.js';
 import { gemmNTJs } from './gemm.js';
+import { kernelMethods, type Forward, type SparseKernels } from './sparse_kernels.js';
 
 const fround = Math.fround;
 
@@ -259,6 +249,31 @@ function andersonDiffs(
   }
 }
 
+/** gemmNT without checks: the f32 twin of gemm.wat; a sink takes every row from out. */
+function gemmNT(h: Float32Array, v: Float32Array, p: number, B: number, out: Float32Array, _packed: Float32Array, sink?: GemmSink): void {
+  gemmNTJs(h, v, 0, p, p, B, out, p);
+  if (sink !== undefined) {
+    sink.begin();
+    sink.take(0, p);
+  }
+}
+
+/** The JS twin of every kernel (unchecked: the wrapper runs the catalog entry's checks first). */
+const TWINS: { [K in KernelName]: (...args: KernelArgs<K>) => KernelResult<K> } = {
+  spmm,
+  dotRows,
+  axpyRows,
+  tanh,
+  relativeStep,
+  addMul,
+  andersonDiffs,
+  adamUpdate,
+  gemmNT,
+  permuteIn,
+  permuteOut,
+  momentumUpdate,
+};
+
 /**
  * The plain-JS {@link SparseKernels}, with a plain ArrayBuffer-backed arena.
  * Any typed arrays work (arena views or not). Prefer `sparseKernels('js')`,
@@ -271,6 +286,14 @@ function andersonDiffs(
  * k.spmm(ptr, idx, w, 0, p, x, out, B);
  */
 export function createJsKernels(): SparseKernels {
+  const methods = kernelMethods((name, entry) => {
+    const check = entry.check as Forward;
+    const twin = TWINS[name] as Forward;
+    return (a0, a1, a2, a3, a4, a5, a6, a7) => {
+      check(a0, a1, a2, a3, a4, a5, a6, a7);
+      return twin(a0, a1, a2, a3, a4, a5, a6, a7);
+    };
+  });
   return {
     name: 'js',
     threads: 1,
@@ -278,57 +301,6 @@ export function createJsKernels(): SparseKernels {
     // Plain arrays: nothing outside this object refers to them.
     release: () => {},
     arena: TypedArena.plain(),
-    spmm(ptr, idx, w, lo, hi, x, out, B) {
-      checkSpmmArgs(ptr, idx, w, lo, hi, x, out, B);
-      spmm(ptr, idx, w, lo, hi, x, out, B);
-    },
-    dotRows(a, c, lo, hi, B, out) {
-      checkDotRowsArgs(a, c, lo, hi, B, out);
-      dotRows(a, c, lo, hi, B, out);
-    },
-    axpyRows(g, a, lo, hi, B, out) {
-      checkAxpyRowsArgs(g, a, lo, hi, B, out);
-      axpyRows(g, a, lo, hi, B, out);
-    },
-    tanh(x, out) {
-      checkTanhArgs(x, out);
-      tanh(x, out);
-    },
-    relativeStep(a, b) {
-      checkRelativeStepArgs(a, b);
-      return relativeStep(a, b);
-    },
-    addMul(a, d, t, out) {
-      checkAddMulArgs(a, d, t, out);
-      addMul(a, d, t, out);
-    },
-    andersonDiffs(g, x, prevG, prevR, r, dG, dR) {
-      checkAndersonDiffsArgs(g, x, prevG, prevR, r, dG, dR);
-      andersonDiffs(g, x, prevG, prevR, r, dG, dR);
-    },
-    adamUpdate(w, g, m, v, c) {
-      checkAdamUpdateArgs(w, g, m, v, c);
-      adamUpdate(w, g, m, v, c);
-    },
-    momentumUpdate(w, g, a, c) {
-      checkMomentumUpdateArgs(w, g, a, c);
-      momentumUpdate(w, g, a, c);
-    },
-    gemmNT(h, v, p, B, out, packed, sink) {
-      checkGemmArgs(h, v, p, B, out, packed);
-      gemmNTJs(h, v, 0, p, p, B, out, p);
-      if (sink !== undefined) {
-        sink.begin();
-        sink.take(0, p);
-      }
-    },
-    permuteIn(src, perm, B, out, scale) {
-      checkPermuteArgs('permuteIn', src, perm, B, out, scale);
-      permuteIn(src, perm, B, out, scale);
-    },
-    permuteOut(src, perm, B, out) {
-      checkPermuteArgs('permuteOut', src, perm, B, out, null);
-      permuteOut(src, perm, B, out);
-    },
+    ...methods,
   };
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stepInHeap } from '../backend/wasm_heap.js';
-import type { AdamCoefficients } from '../kernels/arena.js';
+import type { AdamCoefficients } from '../kernels/catalog.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import type { Slot } from './fused_optimizer.js';
 

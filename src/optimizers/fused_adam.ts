@@ -15,7 +15,8 @@
  * model.compile({ optimizer: nm.optimizers.adam({ learningRate: 1e-3 }), loss: 'categoricalCrossentropy' });
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AdamCoefficients, SparseKernels } from '../kernels/arena.js';
+import type { AdamCoefficients } from '../kernels/catalog.js';
+import type { SparseKernels } from '../kernels/sparse_kernels.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { heapAdamStep, tensorAdamStep } from './adam_steps.js';
 import { FusedOptimizer, type FusedKernels, type Slot } from './fused_optimizer.js';

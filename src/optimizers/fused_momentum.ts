@@ -15,7 +15,8 @@
  * model.compile({ optimizer: nm.optimizers.sgd({ learningRate: 0.1, momentum: 0.9 }), loss: 'categoricalCrossentropy' });
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { MomentumCoefficients, SparseKernels } from '../kernels/arena.js';
+import type { MomentumCoefficients } from '../kernels/catalog.js';
+import type { SparseKernels } from '../kernels/sparse_kernels.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { stepInHeap } from '../backend/wasm_heap.js';
 import { FusedOptimizer, type FusedKernels, type Slot } from './fused_optimizer.js';

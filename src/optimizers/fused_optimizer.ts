@@ -8,7 +8,8 @@
  * typed arrays, in the wasm heap and as tfjs tensor ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { arenaBytes, type SparseKernels } from '../kernels/arena.js';
+import { arenaBytes } from '../kernels/arena.js';
+import type { SparseKernels } from '../kernels/sparse_kernels.js';
 import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
 import { heapKernels } from '../backend/wasm_heap.js';

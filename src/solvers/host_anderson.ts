@@ -7,7 +7,6 @@
  * is singular takes a plain (mixed) Picard step, counted in `stats.fallbacks`.
  * @example hostAnderson(f, x0, resolveSolverOptions({ method: 'anderson', memory: 5 }), ws)
  */
-import { blockAndersonDiffs, blockAxpyRows, blockDotRows, blockedIndex } from './column_blocks.js';
 import { ANDERSON_FIXED_ARRAYS, hostRowResiduals, hostSolver, type HostMethodInit } from './host_types.js';
 import { regularizedSolveInPlace } from './small_linear.js';
 
@@ -22,7 +21,7 @@ function andersonViews(arrays: Float32Array[], len: number, m: number, withDX: b
 /** `init` of host Anderson. */
 export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
   const { memory: m, beta, lambda } = options;
-  const { kernels, n, batch: B, blocks } = ws;
+  const { kernels, n, batch: B } = ws;
   const len = x0.length;
   const v = andersonViews(ws.arrays, len, m, beta !== 1);
   let { x, next } = v;
@@ -45,11 +44,11 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
     evaluated = true;
     const s = pushes % m; // the slot of this iteration's differences (t > 1)
     if (t === 1) {
-      blockAndersonDiffs(kernels, blocks, n, [g, x, prevG, prevR, r], null, null);
+      kernels.andersonDiffs(g, x, prevG, prevR, r, null, null);
     } else {
       pushes++;
       count = Math.min(count + 1, m);
-      blockAndersonDiffs(kernels, blocks, n, [g, x, prevG, prevR, r], dG[s], dR[s]);
+      kernels.andersonDiffs(g, x, prevG, prevR, r, dG[s], dR[s]);
       if (beta !== 1) for (let i = 0; i < len; i++) dX[s][i] = x[i] - prevX[i];
     }
     if (beta !== 1) prevX.set(x);
@@ -64,10 +63,9 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
       gramRow[j].fill(0);
       negGamma[j].fill(0);
     }
-    kernels.together(() => {
-      for (let j = 0; j < k; j++) blockDotRows(kernels, blocks, dR[s], dR[j], n, gramRow[j]);
-      for (let j = 0; j < k; j++) blockDotRows(kernels, blocks, dR[j], r, n, negGamma[j]);
-    });
+    for (let j = 0; j < k; j++) kernels.queueDotRows(dR[s], dR[j], gramRow[j]);
+    for (let j = 0; j < k; j++) kernels.queueDotRows(dR[j], r, negGamma[j]);
+    kernels.runDotRows();
     for (let j = 0; j < k; j++) {
       const d = gramRow[j];
       for (let b = 0; b < B; b++) gram[b * m * m + s * m + j] = gram[b * m * m + j * m + s] = d[b];
@@ -83,17 +81,17 @@ export const hostAndersonMethod: HostMethodInit = (f, x0, options, ws) => {
       if (!good) fallbacks++;
     }
     next.set(g);
-    for (let j = 0; j < k; j++) blockAxpyRows(kernels, blocks, negGamma[j], dG[j], n, next);
+    for (let j = 0; j < k; j++) kernels.axpyRows(negGamma[j], dG[j], next);
     if (beta !== 1) {
       // next = β(g − ΔGγ) + (1−β)(x − ΔXγ); tmp holds x − ΔXγ.
       tmp.set(x);
-      for (let j = 0; j < k; j++) blockAxpyRows(kernels, blocks, negGamma[j], dX[j], n, tmp);
+      for (let j = 0; j < k; j++) kernels.axpyRows(negGamma[j], dX[j], tmp);
       for (let i = 0; i < len; i++) next[i] = beta * next[i] + (1 - beta) * tmp[i];
     }
     for (let b = 0; b < B; b++) {
       if (ok[b]) continue;
       for (let row = 0; row < n; row++) {
-        const i = blockedIndex(blocks, n, row, b);
+        const i = kernels.index(n, row, b);
         next[i] = beta * g[i] + (1 - beta) * x[i];
       }
     }

@@ -4,7 +4,6 @@
  * update of Neural Modules v3/v4.
  * @example hostPicard(f, x0, resolveSolverOptions({ method: 'picard' }), ws)
  */
-import { blockAddMul } from './column_blocks.js';
 import { hostRowResiduals, hostSolver, type HostMethodInit } from './host_types.js';
 
 /** `init` of host Picard: buffers x_t, f(x_t), the damped x_{t+1}, the residual, and −1s (r = f(x) + (−1)·x in one kernel pass). */
@@ -29,7 +28,7 @@ export const hostPicardMethod: HostMethodInit = (f, x0, options, ws) => {
       evaluated = true;
     },
     residuals(out) {
-      blockAddMul(ws.kernels, ws.blocks, fx, minusOnes, x, r, ws.n);
+      ws.kernels.addMul(fx, minusOnes, x, r);
       hostRowResiduals(ws, r, x, out);
     },
     answer: () => (evaluated ? fx : x),

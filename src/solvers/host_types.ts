@@ -5,12 +5,11 @@
  * `(f, x0, options, ws)` and driven by the same loop and per-row rule as the tensor
  * methods ({@link solveFixedPoint}), so `stats` has the same keys and meaning.
  *
- * Arrays are node-major `[n, batch]` (row k = `a[k·batch .. (k+1)·batch)`), or, with
- * kernel threads, that layout per column block (`ws.blocks`, src/solvers/column_blocks.ts);
- * views into one {@link SparseKernels} arena, so the kernels can work on them.
+ * Arrays are node-major `[n, batch]` (row k holds the batch's values of node k) in the
+ * layout of the workspace's kernel view (src/kernels/blocked.ts); views into one kernel
+ * arena, so the kernels can work on them.
  */
-import type { SparseKernels } from '../kernels/index.js';
-import { blockDotRows, type ColumnBlocks } from './column_blocks.js';
+import type { BlockedKernels } from '../kernels/blocked.js';
 import { relativeResidual, solveFixedPoint, type LoopSolution } from './loop.js';
 import type { FixedPointMethod, ResolvedSolverOptions } from './types.js';
 
@@ -19,13 +18,12 @@ export type HostFixedPointMap = (x: Float32Array, out: Float32Array) => void;
 
 /** Scratch arrays a host solver may use, all views of the kernel arena. */
 export interface HostWorkspace {
-  kernels: SparseKernels;
-  /** Rows n of the block being solved. */
+  /** The kernels, over the layout every array of n·batch floats has. */
+  kernels: BlockedKernels;
+  /** Rows n of the step being solved. */
   n: number;
-  /** Batch size (columns of the node-major block). */
+  /** Batch size (columns of the node-major arrays). */
   batch: number;
-  /** How the columns are laid out: every array of n·batch floats is blocked this way (src/solvers/column_blocks.ts). */
-  blocks: ColumnBlocks;
   /** At least {@link hostWorkspaceArrays} arrays of n·batch floats each. */
   arrays: Float32Array[];
   /** At least {@link hostWorkspaceSmall} arrays of `batch` floats (per-sample coefficients and norms). */
@@ -41,7 +39,7 @@ export type HostMethodInit = (f: HostFixedPointMap, x0: Float32Array, options: R
 /** A host solve: `init`, then the shared loop. */
 export type HostSolver = (f: HostFixedPointMap, x0: Float32Array, options: ResolvedSolverOptions, ws: HostWorkspace) => HostSolution;
 
-/** How many block-sized arrays a method needs in its workspace. */
+/** How many step-sized (n·batch) arrays a method needs in its workspace. */
 export function hostWorkspaceArrays(options: ResolvedSolverOptions): number {
   // Picard: x, f(x), the damped next iterate, the residual, −1s.
   if (options.method === 'picard') return 5;
@@ -51,7 +49,7 @@ export function hostWorkspaceArrays(options: ResolvedSolverOptions): number {
   return ANDERSON_FIXED_ARRAYS + options.memory * (options.beta === 1 ? 2 : 3);
 }
 
-/** Anderson's fixed (non-history) block arrays, see {@link hostWorkspaceArrays}. */
+/** Anderson's fixed (non-history) step-sized arrays, see {@link hostWorkspaceArrays}. */
 export const ANDERSON_FIXED_ARRAYS = 8;
 
 /** How many batch-sized arrays a method needs: Anderson's γ and its new Gram row (m each), then the two squared norms of the residual check. */
@@ -65,15 +63,14 @@ export function hostWorkspaceSmall(options: ResolvedSolverOptions): number {
  * whose norm is not finite. Uses the last two small arrays of the workspace.
  */
 export function hostRowResiduals(ws: HostWorkspace, r: Float32Array, x: Float32Array, out: Float64Array): void {
-  const { kernels, n, batch: B, small, blocks } = ws;
+  const { kernels, batch: B, small } = ws;
   const r2 = small[small.length - 2];
   const x2 = small[small.length - 1];
   r2.fill(0);
   x2.fill(0);
-  kernels.together(() => {
-    blockDotRows(kernels, blocks, r, r, n, r2);
-    blockDotRows(kernels, blocks, x, x, n, x2);
-  });
+  kernels.queueDotRows(r, r, r2);
+  kernels.queueDotRows(x, x, x2);
+  kernels.runDotRows();
   for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
 }
 

@@ -11,23 +11,10 @@
  * offsets, sizes, f32 coefficients) travel as float64, which holds every i32 and
  * every f32 exactly.
  */
+import { EXPORT_SPECS, type ExportName } from '../catalog.js';
 
-/** The exports of src/kernels/sparse.wat and gemm.wat a worker can run, by command index. */
-export const KERNEL_EXPORTS = [
-  'spmm',
-  'dotRows',
-  'axpyRows',
-  'tanh',
-  'relativeStep',
-  'addMul',
-  'andersonDiffs',
-  'adamUpdate',
-  'packV',
-  'gemmNT',
-  'permuteIn',
-  'permuteOut',
-  'momentumUpdate',
-] as const;
+/** The exports of src/kernels/sparse.wat and gemm.wat a worker can run, by command index: every export of the kernel catalog, in its order. */
+export const KERNEL_EXPORTS: readonly ExportName[] = EXPORT_SPECS.map(([name]) => name);
 
 /** Int32 slots of the command block. */
 export const SLOT = {
@@ -71,7 +58,7 @@ export const CONTROL = {
 
 /** Byte offset of the float64 arguments in the block. */
 export const ARGS_BYTE_OFFSET = 64;
-/** Most arguments a kernel takes (adamUpdate: 13). */
+/** Most parameters a kernel export takes (adamUpdate: 14). */
 export const MAX_ARGS = 16;
 /** Most chunks in one command (the low 8 bits of CLAIM). */
 export const MAX_CHUNKS = 32;

@@ -18,11 +18,12 @@ import { ConfigError } from '../../utils/errors.js';
 import type { HostWorker } from '../../platform/host.js';
 import { maybeNodeHost } from '../../platform/host.js';
 import { startWebWorker } from '../../platform/web_worker.js';
+import type { ExportName } from '../catalog.js';
 import { ARGS_BYTE_OFFSET, BLOCK_BYTES, CONTROL, generation, KERNEL_EXPORTS, MAX_ARGS, MAX_CHUNKS, POLLS_PER_CLOCK, SLOT, SPIN_MS } from './protocol.js';
 import { kernelWorkerSource } from './worker_source.js';
 
-/** A kernel name a worker can run. */
-export type KernelName = (typeof KERNEL_EXPORTS)[number];
+/** The name of an export a worker can run (see {@link KERNEL_EXPORTS}). */
+export type KernelName = ExportName;
 
 /** How long the caller waits for a worker (to start, attach or finish a part) before it reports the worker as lost. */
 const START_TIMEOUT_MS = 120_000;
@@ -188,8 +189,8 @@ export class KernelTeam {
   }
 
   /**
-   * Runs one kernel call cut into `chunks` (argument lists, at most 32): the
-   * workers and the caller (through `local`) claim and run chunks until none is left,
+   * Runs one kernel call cut into the first `count` of `chunks` (argument lists, at most
+   * 32; default: all of them): the workers and the caller (through `local`) claim and run chunks until none is left,
    * then the caller waits for the ones still running. Which thread runs a chunk does
    * not change its result. A chunk that throws in a worker is re-run on the caller, so
    * its error is reported where it happened.
@@ -200,12 +201,19 @@ export class KernelTeam {
    * other parts still run. Chunks the caller ran itself are not collected (their
    * `local` can write straight to the destination).
    */
-  run(instance: number, fn: KernelName, chunks: number[][], local: (args: number[]) => void, collect?: (chunk: number) => void): void {
-    const n = chunks.length;
-    if (n > MAX_CHUNKS) throw new Error(`kernel threads: ${n} chunks, at most ${MAX_CHUNKS}`);
+  run(
+    instance: number,
+    fn: KernelName,
+    chunks: readonly number[][],
+    local: (args: number[]) => unknown,
+    collect?: (chunk: number) => void,
+    count = chunks.length,
+  ): void {
+    const n = count;
+    if (n > MAX_CHUNKS || n > chunks.length) throw new Error(`kernel threads: ${n} chunks, at most ${Math.min(MAX_CHUNKS, chunks.length)}`);
     this.checkLost(fn);
     if (this.stopped || n === 1) {
-      for (const c of chunks) local(c);
+      for (let c = 0; c < n; c++) local(chunks[c]);
       return;
     }
     if (!this.live.has(instance)) throw new Error(`kernel threads: instance ${instance} is not attached (detached, or never attached to this team)`);
