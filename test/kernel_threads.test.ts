@@ -5,6 +5,9 @@ import * as nm from '../src/index.js';
 import { arenaBytes, createWasmKernels, sparseWasmBytes, type SparseKernels } from '../src/kernels/index.js';
 import { gemmWasmBytes } from '../src/kernels/gemm.js';
 import { KernelTeam } from '../src/kernels/threads/team.js';
+import { MAX_CHUNKS } from '../src/kernels/threads/protocol.js';
+import { splitExports } from '../src/kernels/threads/split.js';
+import type { SparseExports } from '../src/kernels/catalog.js';
 import { Random } from '../src/utils/random.js';
 
 const rngFrom = (seed: number) => {
@@ -204,6 +207,39 @@ describe('kernel threads', () => {
     }
     expect(team.chunksTotal - total0).toBeGreaterThan(0);
     expect(byWorker()).toBeGreaterThan(0);
+  });
+});
+
+describe('thread split', () => {
+  it('cuts no call into more than the protocol carries (32 chunks), however many threads; the parts give the same bits', () => {
+    // A team of 16 as the split sees it: it records how many chunks each call is cut into and runs them here.
+    const counts: number[] = [];
+    const team = {
+      size: 16,
+      run(_id: number, _fn: string, chunks: number[][], local: (a: number[]) => void, _collect?: unknown, count = chunks.length) {
+        counts.push(count);
+        for (let c = 0; c < count; c++) local(chunks[c]);
+      },
+    } as unknown as KernelTeam;
+    const rows = 4096,
+      B = 256,
+      n = rows * B;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil((4 * 4 * n) / 65536) + 1 });
+    const exports: Record<string, unknown> = {};
+    for (const bytes of [sparseWasmBytes(), gemmWasmBytes()])
+      Object.assign(exports, new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports);
+    const local = exports as unknown as SparseExports;
+    const split = splitExports(local, team, 0, memory);
+    const f = new Float32Array(memory.buffer);
+    const rand = rngFrom(17);
+    for (let i = 0; i < 2 * n; i++) f[i] = rand() * 4 - 2;
+    const [x, g, out, ref] = [0, 4 * n, 8 * n, 12 * n];
+    split.tanh(x, out, n);
+    local.tanh(x, ref, n);
+    split.axpyRows(g, x, 0, rows, B, out);
+    local.axpyRows(g, x, 0, rows, B, ref);
+    expect(counts).toEqual([MAX_CHUNKS, MAX_CHUNKS]);
+    expect(Buffer.from(f.buffer, out, 4 * n).equals(Buffer.from(f.buffer, ref, 4 * n))).toBe(true);
   });
 });
 

@@ -65,7 +65,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
   };
   /** Chunks to cut `work` into, at least 1 (1: run on the caller). */
   const chunksFor = (work: number, perThread = CHUNKS_PER_THREAD) =>
-    team.size === 1 ? 1 : Math.max(1, Math.min(team.size * perThread, Math.floor(work / minWork)));
+    team.size === 1 ? 1 : Math.max(1, Math.min(team.size * perThread, MAX_CHUNKS, Math.floor(work / minWork)));
 
   const splitters = EXPORT_SPECS.map(([name, spec]): Splitter => {
     const fn = local[name] as unknown as (...args: number[]) => unknown;
