@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../src/node.js';
 import { classifierStepMs } from './classifier_step.js';
+import { runtimeLabel } from './runtime.js';
 import { median } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
@@ -109,6 +110,7 @@ for (let r = 0; r < rounds; r++) {
 nm.backend.fastTransposedMatMul({ enable: false });
 await nm.backend.setThreads(1);
 const med = (name: string) => median(times.get(name)!);
+console.log(`${runtimeLabel()}, backend ${tf.getBackend()}\n`);
 console.log(`| configuration | median step ms (${rounds} rounds × ${reps} steps) |\n|---|---|`);
 for (const c of cases) console.log(`| ${c.name} | ${med(c.name).toFixed(2)} |`);
 console.log('\n| ratio | value |\n|---|---|');

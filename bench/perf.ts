@@ -25,6 +25,7 @@ import * as kernels from '../src/kernels/index.js';
 import { softmaxStep } from './classifier_step.js';
 import { letterEpoch } from './letter_epoch.js';
 import { roundTwo } from './round2.js';
+import { runtimeLabel } from './runtime.js';
 import { timeIt as timeAlone } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
@@ -62,7 +63,7 @@ const fwdIters = (m: tf.Sequential) => (m.layers[0] as nm.layers.NeuralModuleLay
 const x = tf.randomNormal([64, 64], 0, 1, 'float32', 1);
 const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32', 2), 10);
 const tol = 1e-4;
-console.log(`backend ${tf.getBackend()}, batch 64, 64 features, tol ${tol}, median of ${reps} steps after ${warmup} warm-up steps`);
+console.log(`${runtimeLabel()}, backend ${tf.getBackend()}, batch 64, 64 features, tol ${tol}, median of ${reps} steps after ${warmup} warm-up steps`);
 
 // 1. NM(p=300, ρ=0.05) train step vs Dense(300, tanh).
 const mlp = classifier(tf.layers.dense({ inputShape: [64], units: 300, activation: 'tanh' }));
