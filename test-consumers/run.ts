@@ -157,6 +157,7 @@ const packed = await step('npm pack (prepack: npm run build)', async () => {
     'LICENSE',
     'README.md',
     'docs/DESIGN.md',
+    'docs/guide/troubleshooting.md',
     'dist/src/index.js',
     'dist/src/node.js',
     'dist/src/index.d.ts',
