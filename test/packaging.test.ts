@@ -115,16 +115,9 @@ describe('package metadata and docs', () => {
       'README.md',
       'docs/API.md',
       'docs/DESIGN.md',
-      ...[
-        'activations-and-callbacks',
-        'backends-and-performance',
-        'benchmarks',
-        'cff',
-        'optnet',
-        'saving',
-        'structure-learning',
-        'troubleshooting',
-      ].map((page) => `docs/guide/${page}.md`),
+      ...['activations-and-callbacks', 'backends-and-performance', 'benchmarks', 'cff', 'optnet', 'saving', 'structure-learning', 'troubleshooting'].map(
+        (page) => `docs/guide/${page}.md`,
+      ),
     ]);
     const broken: string[] = [];
     for (const doc of docs) {

@@ -51,7 +51,12 @@ export function shippedDocs(files: readonly string[], root?: string): string[] {
       const dir = join(root, entry);
       if (f.endsWith('.md') || !existsSync(dir) || !statSync(dir).isDirectory()) continue;
       const inside = readdirSync(dir, { recursive: true }) as string[];
-      docs.push(...inside.filter((n) => n.endsWith('.md')).map((n) => posix.join(entry, n.split(sep).join('/'))).sort());
+      docs.push(
+        ...inside
+          .filter((n) => n.endsWith('.md'))
+          .map((n) => posix.join(entry, n.split(sep).join('/')))
+          .sort(),
+      );
     }
   }
   return ['README.md', ...docs];
