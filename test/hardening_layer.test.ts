@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
-import { HOST_ARENA_BUDGET } from '../src/engine/host_engine.js';
+import { HOST_ARENA_BUDGET } from '../src/layers/neural_module/engine/host_engine.js';
 import { sparseKernels } from '../src/kernels/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as nm from '../../src/node.js';
-import type { NeuralModuleLayerArgs } from '../../src/layers/nm_args.js';
+import type { NeuralModuleLayerArgs } from '../../src/layers/neural_module/args.js';
 import { BenchConfigError, type MethodName } from './config.js';
 import { hashSeed } from './seeded_random.js';
 

@@ -6,11 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { layers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Shape } from '../utils/tfjs_types.js';
-import type { SolveStats } from '../solvers/types.js';
+import type { SolveStats } from '../solvers/solver_types.js';
 import { ConfigError, NonConvergenceError, NonFiniteError, show } from '../utils/errors.js';
 import { serializeObject } from '../utils/serialization.js';
 import { matMulT } from '../utils/matmul.js';
-import { currentPhase } from './call_phase.js';
+import { currentPhase } from '../tfjs_internals/call_phase.js';
 import { resolveOptNetArgs, type OptNetLayerArgs, type ResolvedOptNetArgs } from './optnet_args.js';
 import { qpBackward, solveQPBatch, type QPData } from './optnet_qp.js';
 

@@ -15,7 +15,7 @@
  * @example resolveSolverOptions({ method: 'auto', switchRatio: 0.5 })
  */
 import { terminate } from './loop.js';
-import type { FixedPointMethod } from './types.js';
+import type { FixedPointMethod } from './solver_types.js';
 
 /**
  * The composite method: `first` (Picard) until the residual ratio between two
