@@ -1,5 +1,5 @@
 /**
- * Issue 15's levers, measured A/B in one process, interleaved round by round (so all
+ * The opt-in performance switches and the solver choice, measured A/B in one process, interleaved round by round (so all
  * arms share every moment of the machine's load): training-step medians of a Dense(300)
  * control, NM p = 300 (ρ 0.05, batch 64) and, with --large, the p = 3000 letter step
  * (ρ 0.01, batch 128, 16 features, 26 classes). Backend wasm.

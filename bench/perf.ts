@@ -6,8 +6,8 @@
  *   npm run bench:perf -- [--backend wasm|cpu] [--reps 30] [--warmup 20] [--large] [--data DIR]
  *                         [--threads 1|2|auto] [--rounds 3]
  *
- * Items 1–5 are round one (issue "make the solve fast", tf.train.adam, Anderson).
- * R2.1–R2.5 are issue 15's goals (bench/round2.ts): the tuned configuration
+ * Items 1–5 are the goals of the solve in the defaults configuration (tf.train.adam,
+ * Anderson). R2.1–R2.5 are the goals of the tuned configuration (bench/round2.ts): the tuned configuration
  * (nm.optimizers.adam, fastTransposedMatMul, `--threads` kernel threads, default
  * 'auto') against the defaults, interleaved over `--rounds`, and the phases of the
  * p = 3000 step. --large adds the p = 3000, ρ = 0.01 epochs on UCI letter (needs
@@ -215,7 +215,7 @@ if (process.argv.includes('--large')) {
   }
 }
 
-// R2. Issue 15's goals.
+// R2. The tuned configuration's goals.
 const threadsArg = arg('threads', 'auto');
 const phases = await roundTwo({
   threads: threadsArg === 'auto' ? 'auto' : Number(threadsArg),
