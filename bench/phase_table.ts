@@ -1,5 +1,5 @@
 /**
- * Where one training step of NM(p, ρ) goes (issue 15: profile first). Each phase of the
+ * Where one training step of NM(p, ρ) goes (profile before optimizing). Each phase of the
  * step is timed alone, with the shapes and the values of a real step (the engine's own
  * forward and adjoint, the op's graph gradient, the optimizer on the same variables, the
  * output layer), medians of repeated runs; the whole step is timed too, so the sum can be
@@ -7,10 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as nm from '../src/node.js';
-import { hostEngine } from '../src/engine/host_engine.js';
-import { graphGradient } from '../src/engine/op.js';
-import { Partition } from '../src/engine/partition.js';
-import { nodeActivation } from '../src/layers/node_activation.js';
+import { hostEngine } from '../src/layers/neural_module/engine/host_engine.js';
+import { graphGradient } from '../src/layers/neural_module/engine/op.js';
+import { Partition } from '../src/layers/neural_module/partition.js';
+import { nodeActivation } from '../src/activations/index.js';
 import { matMulT } from '../src/utils/matmul.js';
 import { softmaxStep } from './classifier_step.js';
 import { timeIt, timeItWarm } from './timing.js';

@@ -18,4 +18,4 @@ export * as datasets from './datasets/index.js';
 export * as cff from './cff/index.js';
 export * as optimizers from './optimizers/index.js';
 export { ConfigError, NonConvergenceError, NonFiniteError } from './utils/errors.js';
-export type { SolverConfig, SolverName, SolveStats } from './solvers/types.js';
+export type { SolverConfig, SolverName, SolveStats } from './solvers/solver_types.js';

@@ -3,7 +3,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BACKEND_NAMES, classifyWebglRenderer, fastTransposedMatMul, setThreads, threads, useBest, webglRenderer } from '../src/backend/index.js';
 import '@tensorflow/tfjs-backend-wasm';
-import { resetBackendLog } from '../src/backend/select.js';
+import { resetBackendLog } from '../src/backend/use_best.js';
 import { absentMessage, isAbsent } from '../src/backend/candidates.js';
 
 const WASM = '@tensorflow/tfjs-backend-wasm';

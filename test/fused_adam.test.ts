@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { FusedAdamOptimizer } from '../src/optimizers/fused_adam.js';
-import { readView } from '../src/backend/host_view.js';
+import { readView } from '../src/tfjs_internals/host_view.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import {
   KERNEL_NAME,

@@ -1,12 +1,12 @@
 /**
- * Hardening of the NeuralModule layer (issue "harden persistence and inputs"):
+ * Hardening of the NeuralModule layer (persistence and inputs):
  * resources freed with the model, large batches in bounded memory, empty batches
  * as Dense handles them, and clear errors for bad arguments.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
-import { HOST_ARENA_BUDGET } from '../src/engine/host_engine.js';
+import { HOST_ARENA_BUDGET } from '../src/layers/neural_module/engine/host_engine.js';
 import { sparseKernels } from '../src/kernels/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 

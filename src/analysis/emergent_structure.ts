@@ -6,8 +6,8 @@
  * whether the structure alone reproduces the outputs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { URNLayer } from '../layers/urn.js';
-import { urnForward } from '../layers/urn_forward.js';
+import { URNLayer } from '../layers/urn/layer.js';
+import { urnForward } from '../layers/urn/forward.js';
 import { ConfigError, NonFiniteError, checkInt, checkKeys, checkNumber, fail, show } from '../utils/errors.js';
 
 /** Options of {@link emergentStructure}. */

@@ -4,7 +4,7 @@
  * papers' Figures 5–7, "each black square denoting a neural module";
  * neural-modules-v3 §4.3, neural-modules-v4 App. G.3).
  */
-import { NeuralModuleLayer } from '../layers/neural_module.js';
+import { NeuralModuleLayer } from '../layers/neural_module/layer.js';
 import { ConfigError, checkInt, fail, show } from '../utils/errors.js';
 import {
   defaultTitle,

@@ -4,7 +4,7 @@
  * Evolution in Artificial Neural Networks", Figs. 3–4), and the connectome of a
  * positioned URN (Fig. 6: forward synapses red, backward green, lateral black).
  */
-import { URNLayer } from '../layers/urn.js';
+import { URNLayer } from '../layers/urn/layer.js';
 import { ConfigError, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
 import type { EmergentStructure } from './emergent_structure.js';
 

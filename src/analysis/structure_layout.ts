@@ -12,7 +12,7 @@
  * When to use: through `renderStructure` / `renderStructurePng`; this file only holds
  * the snapshot and the geometry.
  */
-import type { NeuralModuleLayer } from '../layers/neural_module.js';
+import type { NeuralModuleLayer } from '../layers/neural_module/layer.js';
 import { checkInt, checkKeys, fail } from '../utils/errors.js';
 
 /** Everything a picture needs, copied from a layer at one moment (safe to keep). */

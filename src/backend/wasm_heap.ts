@@ -10,7 +10,7 @@
  * tensor shares ({@link ownExclusively}) and that no kernel has cached.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, wasmRecord, type WasmBackendInternals } from './host_view.js';
+import { heapOffset, wasmRecord, type WasmBackendInternals } from '../tfjs_internals/host_view.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
 import { createGemmKernel, type GemmKernel } from '../kernels/gemm.js';

@@ -12,7 +12,7 @@
  * A layer reached twice (a shared layer) is listed once.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { NeuralModuleLayer } from '../layers/neural_module.js';
+import { NeuralModuleLayer } from '../layers/neural_module/layer.js';
 
 /** The fields of models and wrapper layers that hold other layers. */
 interface Container {

@@ -33,7 +33,7 @@
  *   nm.callbacks.nmAlphaSchedule({ targetSize: 10, factor: 1.25, max: 10 }),
  * ] });
  */
-import type { NeuralModuleLayer } from '../layers/neural_module.js';
+import type { NeuralModuleLayer } from '../layers/neural_module/layer.js';
 import { NMRegularizer } from '../regularizers/nm_regularizer.js';
 import { ConfigError, checkInt, checkKeys, checkNumber, fail } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';

@@ -27,7 +27,7 @@
  * object (`tf.callbacks.earlyStopping`, `new tf.CustomCallback`) after a plain object.
  */
 import { Callback, CallbackList, CustomCallback, registerCallbackConstructor, type CustomCallbackArgs, type LayersModel } from '@tensorflow/tfjs-layers';
-import type { NeuralModuleLayer } from '../layers/neural_module.js';
+import type { NeuralModuleLayer } from '../layers/neural_module/layer.js';
 import { ConfigError } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';
 

@@ -34,7 +34,7 @@ import { moduleStats, type ModuleStats } from '../analysis/module_stats.js';
 import { renderStructure, renderStructureSideBySide } from '../analysis/render_structure.js';
 import { renderStructurePng, renderStructurePngSideBySide } from '../analysis/render_structure_png.js';
 import { structureSnapshot, type RenderStructureOptions, type StructureSnapshot } from '../analysis/structure_layout.js';
-import type { NeuralModuleLayer, SolveCounters } from '../layers/neural_module.js';
+import type { NeuralModuleLayer, SolveCounters } from '../layers/neural_module/layer.js';
 import { checkInt, checkKeys, fail } from '../utils/errors.js';
 import { nodeHost } from '../platform/host.js';
 import { NMCallback } from './nm_callback.js';

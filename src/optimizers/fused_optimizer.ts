@@ -13,7 +13,7 @@ import type { SparseKernels } from '../kernels/sparse_kernels.js';
 import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
 import { heapKernels } from '../backend/wasm_heap.js';
-import { readView } from '../backend/host_view.js';
+import { readView } from '../tfjs_internals/host_view.js';
 import { checkNumber, ConfigError, fail } from '../utils/errors.js';
 
 /** A named tensor, as tf.Optimizer's getWeights/setWeights/applyGradients take them. */

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { solveFixedPoint } from './loop.js';
 import { solveGramSystems } from './small_linear.js';
 import { HeldTensors, tensorRowResiduals } from './tensor_state.js';
-import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './types.js';
+import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './solver_types.js';
 
 /** `init` of tensor Anderson. */
 export function andersonMethod(f: FixedPointMap, x0: tf.Tensor2D, options: ResolvedSolverOptions): FixedPointMethod<tf.Tensor2D> {

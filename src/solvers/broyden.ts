@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { solveFixedPoint } from './loop.js';
 import { HeldTensors, tensorRowResiduals } from './tensor_state.js';
-import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './types.js';
+import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './solver_types.js';
 
 const rowDot = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.sum(tf.mul(a, b), 1, true) as tf.Tensor2D;
 

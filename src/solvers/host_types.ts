@@ -11,7 +11,7 @@
  */
 import type { BlockedKernels } from '../kernels/blocked.js';
 import { relativeResidual, solveFixedPoint, type LoopSolution } from './loop.js';
-import type { FixedPointMethod, ResolvedSolverOptions } from './types.js';
+import type { FixedPointMethod, ResolvedSolverOptions } from './solver_types.js';
 
 /** A host fixed-point map: writes f(x) into `out` (both `[n, batch]`, distinct arrays). */
 export type HostFixedPointMap = (x: Float32Array, out: Float32Array) => void;

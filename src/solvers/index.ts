@@ -18,4 +18,4 @@ export {
   type Solution,
   type SolveStats,
   type SolveResult,
-} from './types.js';
+} from './solver_types.js';

@@ -12,7 +12,7 @@
  * The method supplies `step / residuals / answer` (its `init` is the factory that
  * built it); this loop owns `maxIter`, `checkEvery`, the verdict and the stats.
  */
-import type { FixedPointMethod, ResolvedSolverOptions, SolveResult, SolveStats } from './types.js';
+import type { FixedPointMethod, ResolvedSolverOptions, SolveResult, SolveStats } from './solver_types.js';
 
 /** The floor added to ‖x_b‖ in the relative residual (rows near zero use an absolute test). */
 export const RESIDUAL_FLOOR = 1e-8;

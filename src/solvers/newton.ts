@@ -14,7 +14,7 @@ import { ConfigError } from '../utils/errors.js';
 import { solveFixedPoint } from './loop.js';
 import { luSolveInPlace } from './small_linear.js';
 import { HeldTensors, tensorRowResiduals } from './tensor_state.js';
-import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './types.js';
+import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './solver_types.js';
 
 /** `init` of tensor Newton. */
 export function newtonMethod(f: FixedPointMap, x0: tf.Tensor2D, options: ResolvedSolverOptions): FixedPointMethod<tf.Tensor2D> {

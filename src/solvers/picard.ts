@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { solveFixedPoint } from './loop.js';
 import { HeldTensors, tensorRowResiduals } from './tensor_state.js';
-import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './types.js';
+import type { FixedPointMap, FixedPointMethod, ResolvedSolverOptions, Solution } from './solver_types.js';
 
 /** `init` of tensor Picard: the state is x_t, f(x_t) and x_{t+1}. */
 export function picardMethod(f: FixedPointMap, x0: tf.Tensor2D, options: ResolvedSolverOptions): FixedPointMethod<tf.Tensor2D> {

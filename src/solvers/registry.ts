@@ -13,7 +13,7 @@ import { hostPicard, hostPicardMethod } from './host_picard.js';
 import { hostSolver, hostWorkspaceArrays, type HostSolver } from './host_types.js';
 import { solveFixedPoint } from './loop.js';
 import { picardMethod } from './picard.js';
-import { SOLVER_NAMES, type FixedPointSolver, type ResolvedSolverOptions, type SolverConfig, type SolverName } from './types.js';
+import { SOLVER_NAMES, type FixedPointSolver, type ResolvedSolverOptions, type SolverConfig, type SolverName } from './solver_types.js';
 
 /** `'auto'` on the tensor engine: tensor Picard, then tensor Anderson (src/solvers/adaptive.ts). */
 const auto: FixedPointSolver = (f, x0, o) =>

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { neuralModule, type NeuralModuleLayerArgs } from '../../src/layers/index.js';
-import type { NeuralModuleLayer } from '../../src/layers/neural_module.js';
+import type { NeuralModuleLayer } from '../../src/layers/neural_module/layer.js';
 
 /**
  * Sets a built NeuralModule layer's input kernel and graph, keeping its kept-edge

@@ -8,11 +8,11 @@
  * edge, masked or not, gets Σ_b f(x_j)·v_k (straight-through).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Topology } from '../graph/mask.js';
+import type { Topology } from '../../../graph/mask.js';
 import { hostGraphGradient } from './host_gradient.js';
-import { matMulT } from '../utils/matmul.js';
+import { matMulT } from '../../../utils/matmul.js';
 import type { LayerSolveStats } from './stats.js';
-import type { EngineContext, SolveEngine } from './types.js';
+import type { EngineContext, SolveEngine } from './engine_types.js';
 
 /** Layer constants the op needs besides the engine context. */
 export interface OpConstants {

@@ -6,13 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { layers, regularizers, type LayerVariable } from '@tensorflow/tfjs-layers';
-import type { Kwargs, Shape } from '../utils/tfjs_types.js';
-import { ConfigError, fail, show } from '../utils/errors.js';
-import { serializeObject } from '../utils/serialization.js';
-import { resolveURNArgs, type ResolvedURNArgs, type URNLayerArgs } from './urn_args.js';
-import { urnForward, type URNSpec } from './urn_forward.js';
+import type { Kwargs, Shape } from '../../utils/tfjs_types.js';
+import { ConfigError, fail, show } from '../../utils/errors.js';
+import { serializeObject } from '../../utils/serialization.js';
+import { resolveURNArgs, type ResolvedURNArgs, type URNLayerArgs } from './args.js';
+import { urnForward, type URNSpec } from './forward.js';
 
-export type { URNLayerArgs } from './urn_args.js';
+export type { URNLayerArgs } from './args.js';
 
 /**
  * A URN layer. Input `[batch, d_in]` (d_in ≤ S − d_out), output `[batch, d_out]`:

@@ -5,11 +5,11 @@
  * fits the method in use. Warnings are shown once per `fit` call and once per
  * other kind of call between fits, forward and backward separately.
  */
-import type { LayerSolveStats } from '../engine/stats.js';
-import type { ResolvedSolverOptions } from '../solvers/types.js';
-import { NonConvergenceError, NonFiniteError } from '../utils/errors.js';
-import { currentPhase } from './call_phase.js';
-import type { NonConvergenceMode } from './nm_args.js';
+import type { LayerSolveStats } from './engine/stats.js';
+import type { ResolvedSolverOptions } from '../../solvers/solver_types.js';
+import { NonConvergenceError, NonFiniteError } from '../../utils/errors.js';
+import { currentPhase } from '../../tfjs_internals/call_phase.js';
+import type { NonConvergenceMode } from './args.js';
 
 /** Running totals since the last `resetCounters()` (read by callbacks). */
 export interface SolveCounters {

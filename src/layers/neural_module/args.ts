@@ -3,20 +3,20 @@
  * resolved once so the algorithm never sees `undefined`.
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '../utils/tfjs_types.js';
-import type { Topology } from '../graph/mask.js';
-import { ContractiveConstraint } from '../constraints/contractive.js';
-import { isConstraint, isInitializer, isRegularizer, type Constraint } from '../utils/tfjs_bases.js';
-import { checkEngineOptions, ENGINES, type Engine } from '../engine/select.js';
-import { resolveSolverOptions } from '../solvers/registry.js';
-import type { ResolvedSolverOptions, SolverConfig, SolverName } from '../solvers/types.js';
-import { checkActivation } from '../activations/validate.js';
-import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
-import { deserializeObject } from '../utils/serialization.js';
+import type { LayerArgs } from '../../utils/tfjs_types.js';
+import type { Topology } from '../../graph/mask.js';
+import { ContractiveConstraint } from '../../constraints/contractive.js';
+import { isConstraint, isInitializer, isRegularizer, type Constraint } from '../../utils/tfjs_bases.js';
+import { checkEngineOptions, ENGINES, type Engine } from './engine/engine_registry.js';
+import { resolveSolverOptions } from '../../solvers/registry.js';
+import type { ResolvedSolverOptions, SolverConfig, SolverName } from '../../solvers/solver_types.js';
+import { checkActivation } from '../../activations/validate.js';
+import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
+import { deserializeObject } from '../../utils/serialization.js';
 import { ContractiveGraph } from './graph_initializer.js';
-import { NODE_ACTIVATIONS, type NodeActivationName } from './node_activation.js';
+import { NODE_ACTIVATIONS, type NodeActivationName } from '../../activations/index.js';
 
-import type { Initializer, Regularizer } from '../utils/tfjs_types.js';
+import type { Initializer, Regularizer } from '../../utils/tfjs_types.js';
 
 export const NON_CONVERGENCE_MODES = ['warn', 'throw', 'ignore'] as const;
 /**

@@ -9,12 +9,12 @@
  * so Picard converges at rate ≤ gain. For `topology: 'dag'` the lower triangle is 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InitializerBase } from '../utils/tfjs_bases.js';
+import { InitializerBase } from '../../utils/tfjs_bases.js';
 import { serialization } from '@tensorflow/tfjs-core';
-import { magnitudeMask, type Topology } from '../graph/mask.js';
-import { spectralNormEstimate } from '../graph/spectral.js';
-import { checkNumber, checkOneOf } from '../utils/errors.js';
-import { Random } from '../utils/random.js';
+import { magnitudeMask, type Topology } from '../../graph/mask.js';
+import { spectralNormEstimate } from '../../graph/spectral.js';
+import { checkNumber, checkOneOf } from '../../utils/errors.js';
+import { Random } from '../../utils/random.js';
 
 /** Arguments of {@link ContractiveGraph}. */
 export interface ContractiveGraphArgs {

@@ -4,13 +4,13 @@
  * Evolution in Artificial Neural Networks", eqs. 3–9; shared/DESIGN.md §3).
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '../utils/tfjs_types.js';
-import { SynapticLengthRegularizer, type SynapticLengthArgs } from '../regularizers/synaptic_length.js';
-import { checkActivation } from '../activations/validate.js';
-import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
-import { deserializeObject } from '../utils/serialization.js';
-import { URN_ACTIVATIONS, URN_RESIDUALS, type URNActivation, type URNResidual } from './urn_forward.js';
-import { isInitializer } from '../utils/tfjs_bases.js';
+import type { LayerArgs } from '../../utils/tfjs_types.js';
+import { SynapticLengthRegularizer, type SynapticLengthArgs } from '../../regularizers/synaptic_length.js';
+import { checkActivation } from '../../activations/validate.js';
+import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
+import { deserializeObject } from '../../utils/serialization.js';
+import { URN_ACTIVATIONS, URN_RESIDUALS, type URNActivation, type URNResidual } from './forward.js';
+import { isInitializer } from '../../utils/tfjs_bases.js';
 
 type Initializer = ReturnType<typeof initializers.zeros>;
 const isSynaptic = (v: unknown): v is SynapticLengthRegularizer => v instanceof SynapticLengthRegularizer;

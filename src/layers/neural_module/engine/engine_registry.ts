@@ -2,12 +2,12 @@
  * Engine selection, in one place: which engines a configuration may use, and which
  * one `engine: 'auto'` picks on the active backend.
  */
-import type { ResolvedSolverOptions } from '../solvers/types.js';
-import { HOST_SOLVER_NAMES } from '../solvers/registry.js';
-import { fail } from '../utils/errors.js';
+import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
+import { HOST_SOLVER_NAMES } from '../../../solvers/registry.js';
+import { fail } from '../../../utils/errors.js';
 import { hostEngine } from './host_engine.js';
 import { tensorEngine } from './tensor_engine.js';
-import type { EngineName, SolveEngine } from './types.js';
+import type { EngineName, SolveEngine } from './engine_types.js';
 
 export const ENGINES = ['auto', 'host', 'tensor'] as const;
 /** The `engine` option: a fixed engine, or `'auto'`. */

@@ -8,7 +8,7 @@
  * writes `W_ij N_j` with columns as sources: its matrix is our `Wᵀ`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { NODE_ACTIVATIONS, nodeActivation, type NodeActivationName } from '../activations/table.js';
+import { NODE_ACTIVATIONS, nodeActivation, type NodeActivationName } from '../../activations/table.js';
 
 /** The neuron activations φ: the Neural Module layer's set (pointwise tfjs-layers activations, plus 'leakyRelu'). */
 export const URN_ACTIVATIONS = NODE_ACTIVATIONS;

@@ -7,12 +7,12 @@
  * (one matMul per step, no scatter, no gather gradient).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { SolveStep } from '../graph/schedule.js';
-import { getSolver } from '../solvers/registry.js';
-import type { FixedPointMap, ResolvedSolverOptions } from '../solvers/types.js';
-import type { NodeActivation } from '../layers/node_activation.js';
+import type { SolveStep } from '../../../graph/schedule.js';
+import { getSolver } from '../../../solvers/registry.js';
+import type { FixedPointMap, ResolvedSolverOptions } from '../../../solvers/solver_types.js';
+import type { NodeActivation } from '../../../activations/index.js';
 import { addStats, emptyStats, type LayerSolveStats } from './stats.js';
-import type { EngineContext, SolveEngine } from './types.js';
+import type { EngineContext, SolveEngine } from './engine_types.js';
 
 const cols = (t: tf.Tensor2D, start: number, end: number) => tf.slice(t, [0, start], [-1, end - start]) as tf.Tensor2D;
 const block = (a: tf.Tensor2D, r0: number, r1: number, c0: number, c1: number) => tf.slice(a, [r0, c0], [r1 - r0, c1 - c0]) as tf.Tensor2D;

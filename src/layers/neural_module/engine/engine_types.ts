@@ -6,9 +6,9 @@
  * products, the non-finite check and the stats reporting are written once, there.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ResolvedSolverOptions } from '../solvers/types.js';
-import type { NodeActivation } from '../layers/node_activation.js';
-import type { Partition } from './partition.js';
+import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
+import type { NodeActivation } from '../../../activations/index.js';
+import type { Partition } from '../partition.js';
 import type { LayerSolveStats } from './stats.js';
 
 /** The engines: typed arrays with sparse kernels (`'host'`), or tfjs ops (`'tensor'`). */

@@ -16,21 +16,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers, type LayerVariable } from '@tensorflow/tfjs-layers';
-import { ContractiveConstraint } from '../constraints/contractive.js';
-import { neuralModuleOp, type OpConstants } from '../engine/op.js';
-import { Partition } from '../engine/partition.js';
-import { selectEngine } from '../engine/select.js';
-import { emptyStats, type LayerSolveStats } from '../engine/stats.js';
-import type { EngineName } from '../engine/types.js';
-import { keptEdgeCount, magnitudeMask, maskFromIndices, maskIndices, type EdgeMask } from '../graph/mask.js';
-import { spectralNormEstimate } from '../graph/spectral.js';
-import { ConfigError, NonFiniteError, show } from '../utils/errors.js';
-import { serializeObject } from '../utils/serialization.js';
-import { isProximal } from '../regularizers/proximal.js';
-import { trackCallPhases } from './call_phase.js';
-import { resolveNeuralModuleArgs, STATE_VERSION, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './nm_args.js';
-import { SolveReport, type SolveCounters } from './nm_report.js';
-import { nodeActivation, type NodeActivation } from './node_activation.js';
+import { ContractiveConstraint } from '../../constraints/contractive.js';
+import { neuralModuleOp, type OpConstants } from './engine/op.js';
+import { Partition } from './partition.js';
+import { selectEngine } from './engine/engine_registry.js';
+import { emptyStats, type LayerSolveStats } from './engine/stats.js';
+import type { EngineName } from './engine/engine_types.js';
+import { keptEdgeCount, magnitudeMask, maskFromIndices, maskIndices, type EdgeMask } from '../../graph/mask.js';
+import { spectralNormEstimate } from '../../graph/spectral.js';
+import { ConfigError, NonFiniteError, show } from '../../utils/errors.js';
+import { serializeObject } from '../../utils/serialization.js';
+import { isProximal } from '../../regularizers/proximal.js';
+import { trackCallPhases } from '../../tfjs_internals/call_phase.js';
+import { resolveNeuralModuleArgs, STATE_VERSION, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './args.js';
+import { SolveReport, type SolveCounters } from './report.js';
+import { nodeActivation, type NodeActivation } from '../../activations/index.js';
 
 type Shape = Array<number | null>;
 export type { SolveCounters };

@@ -1,5 +1,5 @@
 /** Aggregation of per-level solve stats into a whole forward or adjoint solve of the layer. */
-import type { SolveStats } from '../solvers/types.js';
+import type { SolveStats } from '../../../solvers/solver_types.js';
 
 /**
  * The stats of one forward or adjoint solve of a Neural Module layer, which runs one

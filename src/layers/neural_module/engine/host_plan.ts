@@ -6,8 +6,8 @@
  * and once by source for the adjoint solve v_j = q_j + f'(x_j)·Σ_k A[j,k]·v_k.
  * Only the weight values change between calls; they are gathered in one op.
  */
-import type { EdgeMask } from '../graph/mask.js';
-import type { Schedule } from '../graph/schedule.js';
+import type { EdgeMask } from '../../../graph/mask.js';
+import type { Schedule } from '../../../graph/schedule.js';
 
 /** A compressed sparse row structure over permuted node positions. */
 export interface HostCsr {

@@ -9,15 +9,15 @@
  * kept weights, one upload of the result.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostView, readView } from '../backend/host_view.js';
-import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../kernels/index.js';
-import { blocked, type BlockedKernels, type ColumnLayout } from '../kernels/blocked.js';
-import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../solvers/host_types.js';
-import { getHostSolver } from '../solvers/registry.js';
-import type { ResolvedSolverOptions } from '../solvers/types.js';
+import { hostView, readView } from '../../../tfjs_internals/host_view.js';
+import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../../../kernels/index.js';
+import { blocked, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
+import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../../../solvers/host_types.js';
+import { getHostSolver } from '../../../solvers/registry.js';
+import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
 import type { HostCsr, HostPlan } from './host_plan.js';
 import { addStats, emptyStats, mergeRowChunk, type LayerSolveStats } from './stats.js';
-import type { EngineContext, SolveEngine } from './types.js';
+import type { EngineContext, SolveEngine } from './engine_types.js';
 
 /** A plan's CSR copied into the arena with its current weights. */
 interface ArenaCsr {

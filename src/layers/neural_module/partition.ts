@@ -5,9 +5,9 @@
  * structures for the host engine). Immutable; a re-partition makes a new one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { EdgeMask } from '../graph/mask.js';
-import { buildSchedule, type Schedule } from '../graph/schedule.js';
-import { buildHostPlan, type HostPlan } from './host_plan.js';
+import type { EdgeMask } from '../../graph/mask.js';
+import { buildSchedule, type Schedule } from '../../graph/schedule.js';
+import { buildHostPlan, type HostPlan } from './engine/host_plan.js';
 
 export class Partition {
   readonly schedule: Schedule;
