@@ -34,14 +34,21 @@ import {
   checkRange,
   checkSameLength,
   checkUpdateArrays,
+  checkWrites,
 } from './checks.js';
-import { arg, kernel, param, type ArgTypes, type ExportFn, type Exports, type ExportSpec, type RowSink } from './entry.js';
+import { arg, kernel, param, type ArgTypes, type ExportFn, type Exports, type ExportSpec } from './entry.js';
+import type { GemmSink } from './gemm.js';
 
 const { ptr, lo, hi, len, int, f32 } = param;
 
 /** The one-pass element-wise kernels: `len` cut at multiples of 16 (the SIMD chunk). */
 const ELEMENTS = { by: 'elements', align: 16 } as const;
-/** Row ranges, one nonzero-free row at a time, work = rows × B. */
+/** The AdamCoefficients in the order adamUpdate takes them: the moments' coefficients, then the step's. */
+const ADAM_SCALARS = [
+  ...[f32('beta1'), f32('oneMinusBeta1'), f32('beta2'), f32('oneMinusBeta2')],
+  ...[f32('biasCorrection1'), f32('biasCorrection2'), f32('epsilon'), f32('negLearningRate')],
+] as const;
+/** Row ranges cut anywhere (align 1); work = rows × B. */
 const ROWS_BY_B = { by: 'rows', align: 1, work: ['B'] } as const;
 
 /**
@@ -77,20 +84,6 @@ export interface AdamCoefficients {
   biasCorrection2: number;
   epsilon: number;
   negLearningRate: number;
-}
-
-/**
- * Where {@link SparseKernels.gemmNT} delivers G = H·Vᵀ when the destination is memory
- * only the caller's thread can write (tfjs-backend-wasm's heap): the caller computes its
- * share of the rows straight into it and copies the rows that kernel threads computed.
- */
-export interface GemmSink extends RowSink {
-  /** Runs once, after v is packed and before any row: the sink takes its copies of h and the packed v. */
-  begin(): void;
-  /** Computes rows [lo, hi) of G where they belong (on the caller's thread, the same kernel code). */
-  rows(lo: number, hi: number): void;
-  /** Copies rows [lo, hi) of G from `out`, where another thread (or the JS kernel) wrote them. */
-  take(lo: number, hi: number): void;
 }
 
 export const CATALOG = {
@@ -222,24 +215,10 @@ export const CATALOG = {
           `${where}: 'dG' and 'dR' must both be null (first iteration) or both be arrays; received ${dG === null ? 'null' : 'an array'} and ${dR === null ? 'null' : 'an array'}.`,
         );
       }
-      const inputs: Array<[string, Float32Array]> = [
-        ['g', g],
-        ['x', x],
-      ];
-      const outputs: Array<[string, Float32Array]> = [
-        ['prevG', prevG],
-        ['prevR', prevR],
-        ['r', r],
-      ];
-      if (dG !== null && dR !== null) outputs.push(['dG', dG], ['dR', dR]);
-      for (const [name, a] of [...inputs.slice(1), ...outputs]) checkSameLength(where, 'g', g, name, a);
-      outputs.forEach(([oName, o], i) => {
-        for (const [name, a] of [...inputs, ...outputs.slice(0, i)]) checkDisjoint(where, name, a, 0, a.length, oName, o, 0, o.length);
-      });
+      checkWrites(where, { g, x }, dG !== null && dR !== null ? { prevG, prevR, r, dG, dR } : { prevG, prevR, r });
     },
-    call(k, g, x, prevG, prevR, r, dG, dR) {
-      // Without the differences the kernel leaves dG and dR alone: any offset does.
-      const diffs = dG !== null && dR !== null;
+    // Without the differences (diffs 0) the kernel leaves dG and dR alone: any offset does.
+    call: (k, g, x, prevG, prevR, r, dG, dR) =>
       k.andersonDiffs(
         g.byteOffset,
         x.byteOffset,
@@ -248,10 +227,9 @@ export const CATALOG = {
         r.byteOffset,
         dG?.byteOffset ?? 0,
         dR?.byteOffset ?? 0,
-        diffs ? 1 : 0,
+        dG && dR ? 1 : 0,
         g.length,
-      );
-    },
+      ),
   }),
 
   /**
@@ -267,33 +245,13 @@ export const CATALOG = {
     exports: {
       /** The f32 parameters are the AdamCoefficients in order; out: where the new w goes (w itself, or a disjoint array). */
       adamUpdate: {
-        params: [
-          ptr('w'),
-          ptr('g'),
-          ptr('m'),
-          ptr('v'),
-          len('n'),
-          f32('beta1'),
-          f32('oneMinusBeta1'),
-          f32('beta2'),
-          f32('oneMinusBeta2'),
-          f32('biasCorrection1'),
-          f32('biasCorrection2'),
-          f32('epsilon'),
-          f32('negLearningRate'),
-          ptr('out'),
-        ],
+        params: [ptr('w'), ptr('g'), ptr('m'), ptr('v'), len('n'), ...ADAM_SCALARS, ptr('out')],
         split: ELEMENTS,
       },
     },
     check(w, g, m, v, c) {
       const where = 'adamUpdate';
-      checkUpdateArrays(where, w, [
-        ['g', g],
-        ['w', w],
-        ['m', m],
-        ['v', v],
-      ]);
+      checkUpdateArrays(where, w, { g, w, m, v });
       checkCoefficients(where, c, 'Adam', [
         'beta1',
         'oneMinusBeta1',
@@ -405,11 +363,7 @@ export const CATALOG = {
     },
     check(w, g, a, c) {
       const where = 'momentumUpdate';
-      checkUpdateArrays(where, w, [
-        ['g', g],
-        ['w', w],
-        ['a', a],
-      ]);
+      checkUpdateArrays(where, w, { g, w, a });
       checkCoefficients(where, c, 'momentum', ['momentum', 'negLearningRate']);
       if (typeof c.nesterov !== 'boolean') throw new ConfigError(`${where}: coefficient 'nesterov' must be a boolean; received ${String(c.nesterov)}.`);
     },

@@ -105,8 +105,9 @@ export function checkPermuteArgs(where: string, src: Float32Array, perm: Int32Ar
   if (scale !== null) checkDisjoint(where, 'scale', scale, 0, p * B, 'out', out, 0, p * B);
 }
 
-/** An optimizer kernel's arrays (`w` among them): all of w's length and pairwise disjoint. */
-export function checkUpdateArrays(where: string, w: Float32Array, arrays: Array<[string, Float32Array]>): void {
+/** An optimizer kernel's arrays by name (`w` among them): all of w's length and pairwise disjoint. */
+export function checkUpdateArrays(where: string, w: Float32Array, named: Record<string, Float32Array>): void {
+  const arrays = Object.entries(named);
   for (const [name, a] of arrays) if (a !== w) checkSameLength(where, 'w', w, name, a);
   for (let i = 1; i < arrays.length; i++) {
     for (let j = 0; j < i; j++) checkDisjoint(where, arrays[j][0], arrays[j][1], 0, arrays[j][1].length, arrays[i][0], arrays[i][1], 0, arrays[i][1].length);
@@ -121,5 +122,19 @@ export function checkCoefficients<C extends object>(where: string, c: C, what: s
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new ConfigError(`${where}: coefficient '${key}' must be a finite number; received ${String(v)}.`);
     }
+  }
+}
+
+/**
+ * An element-wise kernel's arrays, by name: the inputs and outputs all of the first
+ * input's length; each output disjoint from the inputs and the outputs before it.
+ */
+export function checkWrites(where: string, inputs: Record<string, Float32Array>, outputs: Record<string, Float32Array>): void {
+  const before = Object.entries(inputs);
+  const [firstName, first] = before[0];
+  for (const [name, a] of [...before.slice(1), ...Object.entries(outputs)]) checkSameLength(where, firstName, first, name, a);
+  for (const [oName, o] of Object.entries(outputs)) {
+    for (const [name, a] of before) checkDisjoint(where, name, a, 0, a.length, oName, o, 0, o.length);
+    before.push([oName, o]);
   }
 }

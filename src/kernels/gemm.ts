@@ -12,6 +12,21 @@
 import { embeddedModule } from './wasm_bytes.js';
 import { ConfigError } from '../utils/errors.js';
 import { GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm_wasm_bytes.js';
+import type { RowSink } from './entry.js';
+
+/**
+ * Where {@link SparseKernels.gemmNT} delivers G = H·Vᵀ when the destination is memory
+ * only the caller's thread can write (tfjs-backend-wasm's heap): the caller computes its
+ * share of the rows straight into it and copies the rows that kernel threads computed.
+ */
+export interface GemmSink extends RowSink {
+  /** Runs once, after v is packed and before any row: the sink takes its copies of h and the packed v. */
+  begin(): void;
+  /** Computes rows [lo, hi) of G where they belong (on the caller's thread, the same kernel code). */
+  rows(lo: number, hi: number): void;
+  /** Copies rows [lo, hi) of G from `out`, where another thread (or the JS kernel) wrote them. */
+  take(lo: number, hi: number): void;
+}
 
 /** Nodes per packed panel of v (the kernel's column block): see {@link GemmKernel.packV}. */
 export const GEMM_PANEL = 16;

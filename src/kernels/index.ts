@@ -19,7 +19,8 @@ import { setCurrentTeam } from './threads/current.js';
 import type { KernelTeam } from './threads/team.js';
 
 export { ARENA_ALIGN, TypedArena, arenaBytes, type KernelArena } from './arena.js';
-export type { AdamCoefficients, GemmSink, MomentumCoefficients } from './catalog.js';
+export type { AdamCoefficients, MomentumCoefficients } from './catalog.js';
+export type { GemmSink } from './gemm.js';
 export type { SparseKernels } from './sparse_kernels.js';
 export { createJsKernels } from './js_kernels.js';
 export { createWasmKernels, sparseWasmBytes, wasmSimdSupported } from './wasm_kernels.js';

@@ -7,8 +7,8 @@
  * product and sum; f64 sums in dotRows), so the two give bit-identical results.
  */
 import { TypedArena } from './arena.js';
-import type { AdamCoefficients, GemmSink, KernelArgs, KernelName, KernelResult, MomentumCoefficients } from './catalog.js';
-import { gemmNTJs } from './gemm.js';
+import type { AdamCoefficients, KernelArgs, KernelName, KernelResult, MomentumCoefficients } from './catalog.js';
+import { gemmNTJs, type GemmSink } from './gemm.js';
 import { kernelMethods, type Forward, type SparseKernels } from './sparse_kernels.js';
 
 const fround = Math.fround;

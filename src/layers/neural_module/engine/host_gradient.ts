@@ -8,8 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, hostView } from '../../../tfjs_internals/host_view.js';
 import { heapGemm, uninitializedTensor } from '../../../backend/wasm_heap.js';
 import { arenaBytes, sparseKernels } from '../../../kernels/index.js';
-import type { GemmSink } from '../../../kernels/catalog.js';
-import { gemmPackedBytes } from '../../../kernels/gemm.js';
+import { gemmPackedBytes, type GemmSink } from '../../../kernels/gemm.js';
 
 /** Backends whose tensors live in host memory, where the GEMM kernel can read them. */
 const HOST_BACKENDS: readonly string[] = ['cpu', 'wasm'];
