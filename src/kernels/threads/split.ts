@@ -88,7 +88,8 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
       const n = args[at.len];
       const rows = at.lo >= 0 ? args[at.hi] - args[at.lo] : 1;
       const t = Math.min(chunksFor(n * rows, perThread), Math.ceil(n / split.align));
-      for (let i = 0; i < t && t > 1; i++) {
+      if (t <= 1) return t;
+      for (let i = 0; i < t; i++) {
         const c = s.chunks[i];
         const start = cut(n, t, split.align, i);
         for (let q = 0; q < args.length; q++) c[q] = args[q];
@@ -104,15 +105,17 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
     const nnz0 = s.balance >= 0 ? ptrAt(args[s.balance], lo) : 0;
     const nnz = s.balance >= 0 ? ptrAt(args[s.balance], lo + rows) - nnz0 : 0;
     const t = Math.min(chunksFor((s.balance >= 0 ? nnz : rows) * perRow, perThread), Math.ceil(rows / split.align));
+    if (t <= 1) return t;
     let r0 = lo;
-    for (let i = 0; i < t && t > 1; i++) {
+    for (let i = 0; i < t; i++) {
       const c = s.chunks[i];
       for (let q = 0; q < args.length; q++) c[q] = args[q];
       let r1 = lo + cut(rows, t, split.align, i + 1);
       if (s.balance >= 0 && i + 1 < t) {
         // A cut with about the same number of nonzeros on each side (binary search on ptr).
         const target = nnz0 + (nnz * (i + 1)) / t;
-        let [a, b] = [r0, lo + rows];
+        let a = r0,
+          b = lo + rows;
         while (a < b) {
           const mid = (a + b) >> 1;
           if (ptrAt(args[s.balance], mid) < target) a = mid + 1;
