@@ -40,12 +40,10 @@ import { execSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
-import { stronglyConnectedComponents } from '../../src/graph/tarjan.js';
-import { ConstraintBase } from '../../src/utils/tfjs_bases.js';
-import { Random } from '../../src/utils/random.js';
+import { ConstraintBase, Random, stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
