@@ -19,7 +19,7 @@ export type WorkerMessage = { type: 'ready' } | { type: 'done'; key: string; rec
 export type ParentMessage = { type: 'init'; cfg: BenchConfig } | { type: 'trial'; trial: PlannedTrial } | { type: 'exit' };
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');
-/** bench/tsconfig.json, whose `paths` map the package name to ../src. */
+/** bench/tsconfig.json, whose `paths` map the package name to the sources (src/). */
 const BENCH_TSCONFIG = join(dirname(fileURLToPath(import.meta.url)), '..', 'tsconfig.json');
 
 export interface WorkerEvents {
