@@ -13,6 +13,7 @@
  */
 export { nodeActivation } from './activations/index.js';
 export { encodePng, type RgbImage } from './analysis/png.js';
+export { maskFromIndices } from './graph/mask.js';
 export { stronglyConnectedComponents } from './graph/tarjan.js';
 export { createGemmKernel, gemmPackedBytes } from './kernels/gemm.js';
 export { arenaBytes, sparseKernels, type SparseKernels } from './kernels/index.js';
