@@ -17,6 +17,9 @@
  *   …+x2                        density 2× the planted edge count (default 1×)
  *   …+every:<n>                 re-partition every n batches (default: every epoch)
  *   …+sgd                       SGD (lr `--sgd-lr`) instead of Adam
+ *   …+anneal:<e>                a density schedule: the first e epochs at density 1 (a
+ *                               separate dense layer, same regularizer), then its weights
+ *                               start the sparse layer for the remaining epochs
  *   …+hyst:<h>                  mask hysteresis: incumbents rank by |W|·(1+h) (mask_policy.ts)
  *   …+floor:<θ>                 drop kept edges below θ·median kept |W| (mask_policy.ts)
  *   …+decay:<f>:<r>             from epoch fraction f on, the learning rate decays
@@ -87,6 +90,8 @@ interface Arm {
   bound: number | null | 'none';
   /** The regularizer in proximal mode (`proximal: true`). */
   proximal: boolean;
+  /** Epochs of a dense warm-up (density 1, same regularizer) whose weights start the sparse layer; 0: none. */
+  anneal: number;
   /** Mask hysteresis h (0: plain top-K). */
   hysteresis: number;
   /** Relative magnitude floor θ (0: none). */
@@ -119,6 +124,7 @@ function parseArm(spec: string): Arm {
   const arm: Arm = {
     name: spec,
     reg,
+    anneal: 0,
     densityFactor: 1,
     every: null,
     sgd: false,
@@ -136,6 +142,7 @@ function parseArm(spec: string): Arm {
     else if (key === 'every') arm.every = num(val);
     else if (key === 'sgd') arm.sgd = true;
     else if (key === 'dense') arm.densityFactor = Infinity;
+    else if (key === 'anneal') arm.anneal = num(val);
     else if (key === 'contractive') arm.bound = num(val ?? '0.9');
     else if (key === 'prox') arm.proximal = true;
     else if (key === 'free') arm.bound = 'none';
@@ -176,6 +183,41 @@ function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array
 function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
   const mask = layer.edges().mask;
   return t.edges.filter((i) => mask[i] === 1).length / t.edges.length;
+}
+
+/**
+ * The density schedule's first phase: the same layer at density 1 (every edge in the
+ * solve, so every gradient is the true one) trained `arm.anneal` epochs with the arm's
+ * regularizer and re-partition, whose input kernel and graph then start `layer`
+ * (re-partitioned to its own density).
+ */
+async function denseWarmUp(arm: Arm, layer: nm.layers.NeuralModuleLayer, ux: tf.Tensor, hy: tf.Tensor, p: number, seed: number): Promise<void> {
+  const reg = arm.reg === 'oracle' ? null : arm.reg();
+  const dense = nm.layers.neuralModule({
+    inputShape: [N_INPUTS],
+    units: p,
+    density: 1,
+    inputInitializer: tf.initializers.glorotUniform({ seed: 1000 + seed }),
+    graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density: 1, seed: 2000 + seed } },
+    graphRegularizer: reg,
+  });
+  const model = tf.sequential();
+  model.add(dense);
+  model.compile({ optimizer: arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR), loss: 'meanSquaredError' });
+  await withSeededRandom(6000 + seed, () =>
+    model.fit(ux, hy, {
+      epochs: arm.anneal,
+      batchSize: BATCH,
+      shuffle: true,
+      verbose: 0,
+      callbacks: [nm.callbacks.modulePartition({ every: arm.every ?? 'epoch' })],
+    }),
+  );
+  const [kernel, graph] = dense.getWeights();
+  layer.setWeights([kernel, graph, ...layer.getWeights().slice(2)]);
+  layer.repartition();
+  model.dispose();
+  (reg as { dispose?: () => void } | null)?.dispose?.();
 }
 
 function mse(a: Float32Array, b: Float32Array): number {
@@ -280,7 +322,9 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
           },
         },
       ];
-      await withSeededRandom(7000 + seed, () => model.fit(ux, hy, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }));
+      if (arm.anneal > 0) await denseWarmUp(arm, layer, ux, hy, p, seed);
+      const epochs = EPOCHS - arm.anneal;
+      await withSeededRandom(7000 + seed, () => model.fit(ux, hy, { epochs, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }));
       if (arm.finalAvg > 0) {
         // the mask from the averaged graph; the weights stay the last ones (masked accordingly)
         const last = layer.graphValues();
