@@ -5,8 +5,8 @@
  * entry summed over the batch in order, in f32).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, hostView } from '../../../tfjs_internals/host_view.js';
-import { heapGemm, uninitializedTensor } from '../../../backend/wasm_heap.js';
+import { heapOffset, hostView, uninitializedTensor } from '../../../tfjs_internals/host_view.js';
+import { heapGemm } from '../../../backend/wasm_heap.js';
 import { copiesOnUpload, isHostResident } from '../../../backend/capabilities.js';
 import { arenaBytes, sparseKernels } from '../../../kernels/index.js';
 import type { GemmSink } from '../../../kernels/arena.js';
