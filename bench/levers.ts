@@ -1,5 +1,5 @@
 /**
- * Issue 15's levers, measured A/B in one process, interleaved round by round (so all
+ * The opt-in performance switches and the solver choice, measured A/B in one process, interleaved round by round (so all
  * arms share every moment of the machine's load): training-step medians of a Dense(300)
  * control, NM p = 300 (ρ 0.05, batch 64) and, with --large, the p = 3000 letter step
  * (ρ 0.01, batch 128, 16 features, 26 classes). Backend wasm.
@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../src/node.js';
 import { classifierStepMs } from './classifier_step.js';
+import { runtimeLabel } from './runtime.js';
 import { median } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
@@ -109,6 +110,7 @@ for (let r = 0; r < rounds; r++) {
 nm.backend.fastTransposedMatMul({ enable: false });
 await nm.backend.setThreads(1);
 const med = (name: string) => median(times.get(name)!);
+console.log(`${runtimeLabel()}, backend ${tf.getBackend()}\n`);
 console.log(`| configuration | median step ms (${rounds} rounds × ${reps} steps) |\n|---|---|`);
 for (const c of cases) console.log(`| ${c.name} | ${med(c.name).toFixed(2)} |`);
 console.log('\n| ratio | value |\n|---|---|');

@@ -6,8 +6,8 @@
  *   npm run bench:perf -- [--backend wasm|cpu] [--reps 30] [--warmup 20] [--large] [--data DIR]
  *                         [--threads 1|2|auto] [--rounds 3]
  *
- * Items 1–5 are round one (issue "make the solve fast", tf.train.adam, Anderson).
- * R2.1–R2.5 are issue 15's goals (bench/round2.ts): the tuned configuration
+ * Items 1–5 are the goals of the solve in the defaults configuration (tf.train.adam,
+ * Anderson). R2.1–R2.5 are the goals of the tuned configuration (bench/round2.ts): the tuned configuration
  * (nm.optimizers.adam, fastTransposedMatMul, `--threads` kernel threads, default
  * 'auto') against the defaults, interleaved over `--rounds`, and the phases of the
  * p = 3000 step. --large adds the p = 3000, ρ = 0.01 epochs on UCI letter (needs
@@ -25,6 +25,7 @@ import * as kernels from '../src/kernels/index.js';
 import { softmaxStep } from './classifier_step.js';
 import { letterEpoch } from './letter_epoch.js';
 import { roundTwo } from './round2.js';
+import { runtimeLabel } from './runtime.js';
 import { timeIt as timeAlone } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
@@ -62,7 +63,7 @@ const fwdIters = (m: tf.Sequential) => (m.layers[0] as nm.layers.NeuralModuleLay
 const x = tf.randomNormal([64, 64], 0, 1, 'float32', 1);
 const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32', 2), 10);
 const tol = 1e-4;
-console.log(`backend ${tf.getBackend()}, batch 64, 64 features, tol ${tol}, median of ${reps} steps after ${warmup} warm-up steps`);
+console.log(`${runtimeLabel()}, backend ${tf.getBackend()}, batch 64, 64 features, tol ${tol}, median of ${reps} steps after ${warmup} warm-up steps`);
 
 // 1. NM(p=300, ρ=0.05) train step vs Dense(300, tanh).
 const mlp = classifier(tf.layers.dense({ inputShape: [64], units: 300, activation: 'tanh' }));
@@ -214,7 +215,7 @@ if (process.argv.includes('--large')) {
   }
 }
 
-// R2. Issue 15's goals.
+// R2. The tuned configuration's goals.
 const threadsArg = arg('threads', 'auto');
 const phases = await roundTwo({
   threads: threadsArg === 'auto' ? 'auto' : Number(threadsArg),

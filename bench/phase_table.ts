@@ -1,5 +1,5 @@
 /**
- * Where one training step of NM(p, ρ) goes (issue 15: profile first). Each phase of the
+ * Where one training step of NM(p, ρ) goes (profile before optimizing). Each phase of the
  * step is timed alone, with the shapes and the values of a real step (the engine's own
  * forward and adjoint, the op's graph gradient, the optimizer on the same variables, the
  * output layer), medians of repeated runs; the whole step is timed too, so the sum can be

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as nm from '../src/node.js';
 import { PHASE_OPTIMIZERS, measurePhases, phaseMarkdown, type PhaseOptimizer } from './phase_table.js';
+import { runtimeLabel } from './runtime.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,7 +33,7 @@ const o = {
 const table = measurePhases(o);
 console.log(
   `\nNM(p=${o.p}, ρ ${o.density}) training step phases, batch ${o.batch}, ${o.features} features, ${o.classes} classes, ${tf.getBackend()}, ` +
-    `${threads} kernel thread(s), ${PHASE_OPTIMIZERS[optimizer].name}, fastTransposedMatMul ${fast ? 'on' : 'off'}; medians of ${o.reps}.\n`,
+    `${threads} kernel thread(s), ${PHASE_OPTIMIZERS[optimizer].name}, fastTransposedMatMul ${fast ? 'on' : 'off'}; medians of ${o.reps}; ${runtimeLabel()}.\n`,
 );
 console.log(phaseMarkdown(table));
 await nm.backend.setThreads(1);

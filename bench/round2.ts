@@ -1,6 +1,6 @@
 /**
- * Issue 15's goal figures ("performance, round two"), measured by `npm run bench:perf`
- * after its round-one items: training steps in the package's fastest configuration
+ * The R2 goal figures (docs/PERFORMANCE.md, "The goals"), measured by `npm run bench:perf`
+ * after its items 1–5: training steps in the package's fastest configuration
  * (`nm.optimizers.adam`, `nm.backend.fastTransposedMatMul()`, `nm.backend.setThreads(n)`,
  * the default 'auto' solver) next to the shipped defaults (tf.train.adam, tfjs' matMul,
  * one thread), in the same process and time window; the phases of the p = 3000 step;

@@ -1,10 +1,10 @@
 // `npm run build`: everything the npm package ships, into dist/ (cleared first).
 //
 //   dist/src/**            ESM (tsc) + .d.ts + source maps (no embedded sources: they name src/**/*.ts,
-//                          which is in the repository, not in the package)
+//                          which is in the repository, not in the package). The only source maps shipped.
 //                          src/index.js  browser/default entry (no `node:` module reachable)
 //                          src/node.js   Node entry (fs/path/zlib services, file:// router)
-//   dist/cjs/node.cjs      CommonJS bundle of the Node entry (esbuild; tfjs external)
+//   dist/cjs/node.cjs      CommonJS bundle of the Node entry (esbuild; tfjs external; not minified, no map)
 //   dist/cjs/index.cjs     CommonJS bundle of the browser entry (for `require` in web bundles)
 //   dist/cjs/types/**      the .d.ts tree as .d.cts, for TypeScript under the `require` condition
 //   dist/tfjs-neural-modules.min.js   script-tag bundle (IIFE): uses the page's global `tf`,
@@ -35,9 +35,13 @@ async function* walk(dir) {
 const t0 = performance.now();
 await rm(DIST, { recursive: true, force: true });
 
-// 1. ESM + declarations (tsc). Every source map below is without sourcesContent: with the
-//    sources embedded they were 4 MB of the package's 6.2 MB, for stack traces that name
-//    the original file and line anyway (tsconfig.build.json: inlineSources false).
+// 1. ESM + declarations (tsc), with source maps without sourcesContent (tsconfig.build.json:
+//    inlineSources false): embedded sources would be most of the package's size, for stack
+//    traces that name the original file and line anyway. Only this build has maps: the ESM
+//    files are what bundlers and Node ESM load, one per source file, so their maps chain
+//    through bundlers. The CommonJS bundles stay readable without one, and a map without
+//    sources does little for the minified script-tag bundle loaded from a CDN, where
+//    src/ is not; together those maps were about a fifth of the packed tarball.
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
   cwd: ROOT,
   stdio: 'inherit',
@@ -54,8 +58,7 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   external: [...tfjsExternal, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
-  sourcemap: true,
-  sourcesContent: false,
+  sourcemap: false,
 });
 await esbuild.build({
   ...common,
@@ -64,8 +67,7 @@ await esbuild.build({
   format: 'cjs',
   platform: 'browser',
   external: [...tfjsExternal, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
-  sourcemap: true,
-  sourcesContent: false,
+  sourcemap: false,
 });
 
 // 3. Script tag: tfjs-core and tfjs-layers imports read the page's global `tf`
@@ -92,8 +94,7 @@ await esbuild.build({
   platform: 'browser',
   target: 'es2020',
   minify: true,
-  sourcemap: true,
-  sourcesContent: false,
+  sourcemap: false,
   // Optional backends the Node selector imports by name at run time are not bundled.
   external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
   plugins: [globalTf],

@@ -43,6 +43,8 @@ const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = resolve(process.env.NM_CONSUMERS_DIR ?? join(tmpdir(), 'tfjs-neural-modules-consumers'));
 const APP = join(WORK, 'app');
+/** The packed tarball must stay at or under this many bytes (npm pack's `size`). */
+const PACKED_LIMIT = 800_000;
 const rootPkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
 
 // The few webpack and Rollup API types used (both are installed in the fixture, not here).
@@ -157,6 +159,7 @@ const packed = await step('npm pack (prepack: npm run build)', async () => {
     'LICENSE',
     'README.md',
     'docs/DESIGN.md',
+    'docs/guide/troubleshooting.md',
     'dist/src/index.js',
     'dist/src/node.js',
     'dist/src/index.d.ts',
@@ -171,6 +174,9 @@ const packed = await step('npm pack (prepack: npm run build)', async () => {
   expect(Number.isFinite(info.unpackedSize) && info.unpackedSize > 0, `npm pack reported no unpacked size: ${info.unpackedSize}`);
   const maps = info.files.filter((f) => f.path.endsWith('.map')).reduce((sum, f) => sum + f.size, 0);
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+  // Size budget of the packed tarball: dist (ESM with maps, CJS bundles, the script-tag
+  // bundle, both declaration trees), README, LICENSE and the docs `files` lists.
+  expect(info.size <= PACKED_LIMIT, `the packed tarball is ${info.size} bytes (${kib(info.size)}), over the ${PACKED_LIMIT}-byte budget`);
   return `${info.filename}, ${files.length} files, ${kib(info.size)} packed, ${kib(info.unpackedSize)} unpacked (source maps ${kib(maps)})`;
 });
 

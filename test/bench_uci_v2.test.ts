@@ -1,5 +1,5 @@
 /**
- * Protocol v2 of the UCI harness (issue 16): the statistics of the claims table
+ * Protocol v2 of the UCI harness: the statistics of the claims table
  * against known values, the configuration draws, the provenance of each trial, and
  * `--workers` giving the same trials as one process.
  */

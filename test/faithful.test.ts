@@ -1,5 +1,5 @@
 /**
- * A faithful layer (issue "the saved model is the trained model"): the kept-edge
+ * A faithful layer (the saved model is the trained model): the kept-edge
  * mask is saved state, a row's answer does not depend on its batch, divergence is
  * never reported as convergence, and warnings are re-armed per fit.
  */

@@ -1,5 +1,5 @@
 /**
- * Hardening of the NeuralModule layer (issue "harden persistence and inputs"):
+ * Hardening of the NeuralModule layer (persistence and inputs):
  * resources freed with the model, large batches in bounded memory, empty batches
  * as Dense handles them, and clear errors for bad arguments.
  */

@@ -110,8 +110,15 @@ describe('package metadata and docs', () => {
   });
 
   it('every relative link of README.md and the shipped docs points to a file package.json `files` ships', () => {
-    const docs = shippedDocs(pkg.files);
-    expect(docs).toEqual(['README.md', 'docs/API.md', 'docs/DESIGN.md', 'docs/PERFORMANCE.md']);
+    const docs = shippedDocs(pkg.files, ROOT);
+    expect(docs).toEqual([
+      'README.md',
+      'docs/API.md',
+      'docs/DESIGN.md',
+      ...['activations-and-callbacks', 'backends-and-performance', 'benchmarks', 'cff', 'optnet', 'saving', 'structure-learning', 'troubleshooting'].map(
+        (page) => `docs/guide/${page}.md`,
+      ),
+    ]);
     const broken: string[] = [];
     for (const doc of docs) {
       for (const link of relativeLinks(read(doc))) {
@@ -142,5 +149,8 @@ describe('package metadata and docs', () => {
     expect(shippedBy(['dist', 'docs/API.md'], 'docs/STRUCTURE.md')).toBe(false);
     expect(shippedBy(['dist'], 'distillery.md')).toBe(false);
     expect(shippedBy([], 'LICENSE')).toBe(true);
+    expect(shippedBy(['docs/guide'], 'docs/guide/cff.md')).toBe(true);
+    expect(shippedDocs(['dist', 'docs/guide', 'docs/API.md'], ROOT)).toContain('docs/guide/saving.md');
+    expect(shippedDocs(['docs/guide'])).toEqual(['README.md']);
   });
 });

@@ -274,18 +274,18 @@ const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.to
 function tableOf(runs: Run[]): string {
   const groups = new Map<string, Run[]>();
   for (const r of runs) {
-    const key = `${r.size}|${r.noise}|${r.arm}`;
+    const key = `${r.size}|${r.noise}|${r.epochs}|${r.arm}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const lines = [
-    '| size (k×m) | noise | arm | seeds | ARI median (min–max) | ARI ≥ 0.9 | edge recall | multi-node modules (median count) | largest (median) | train MSE (median) | test MSE (median) | non-converged warnings |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| size (k×m) | noise | epochs | arm | seeds | ARI median (min–max) | ARI ≥ 0.9 | edge recall | multi-node modules (median count) | largest (median) | train MSE (median) | test MSE (median) | non-converged warnings |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [, rs] of groups) {
     const r0 = rs[0];
     const ari = rs.map((r) => r.ari);
     lines.push(
-      `| ${r0.size} | ${r0.noise} | ${r0.arm} | ${rs.length} | ${median(ari).toFixed(2)} (${Math.min(...ari).toFixed(2)}–${Math.max(...ari).toFixed(2)}) | ` +
+      `| ${r0.size} | ${r0.noise} | ${r0.epochs} | ${r0.arm} | ${rs.length} | ${median(ari).toFixed(2)} (${Math.min(...ari).toFixed(2)}–${Math.max(...ari).toFixed(2)}) | ` +
         `${rs.filter((r) => r.ari >= 0.9).length}/${rs.length} | ${median(rs.map((r) => r.recall)).toFixed(2)} | ${median(rs.map((r) => r.multiSizes.length))} | ` +
         `${median(rs.map((r) => r.largest))} | ${fmt(median(rs.map((r) => r.trainMse)))} | ${fmt(median(rs.map((r) => r.testMse)))} | ${rs.reduce((s, r) => s + r.nonConverged, 0)} |`,
     );

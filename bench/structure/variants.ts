@@ -448,7 +448,7 @@ const all: Run[] = existsSync(jsonl)
   : [];
 const md =
   `# Structure-learning variants (${TAG})\n\n` +
-  `digits, p = ${P}, ρ = ${DENSITY}, Adam ${LR}, batch ${BATCH}, ${[...new Set(all.map((r) => r.epochs))].join(', ')} epochs, modulePartition every epoch, ` +
+  `digits, p = ${P}, ρ = ${DENSITY}, Adam ${LR}, batch ${BATCH}, ${[...new Set(all.map((r) => r.epochs))].join(', ')} epochs, modulePartition every epoch (every batch for ~batch variants), ` +
   `seeded 70/15/15 split (test error on the test part), wasm backend.\n\n` +
   `This file: written by \`${command}\` @ ${commit}${dirty}.\n\n` +
   `Runs (JSONL \`${TAG}.jsonl\`), by command @ commit: ${[...new Set(all.map((r) => `\`${(r as unknown as { command: string }).command}\` @ ${(r as unknown as { commit: string }).commit}`))].join('; ')}\n\n` +

@@ -20,6 +20,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { runtimeLabel } from '../runtime.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,7 +51,9 @@ if (process.argv.includes('--large')) {
 }
 const ours = (threads: number) => ({
   name: `this package, ${threads} thread${threads > 1 ? 's' : ''}`,
-  run: (c: Config) => ['npx', ['tsx', `${here}ours_step.ts`, ...flags(c), '--threads', String(threads), '--optimizer', 'nm', '--fast-matmul']] as const,
+  // This process's Node (not the first on PATH), so the header's runtime is the one measured.
+  run: (c: Config) =>
+    [process.execPath, ['--import', 'tsx', `${here}ours_step.ts`, ...flags(c), '--threads', String(threads), '--optimizer', 'nm', '--fast-matmul']] as const,
 });
 const torchSide = (label: string, variant: string, threads: number) => ({
   name: `PyTorch ${label}, ${threads} thread${threads > 1 ? 's' : ''}`,
@@ -92,7 +95,7 @@ const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here
 const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
 console.log(
   `\nTraining step (ms), median of ${rounds} interleaved rounds (each a median of 20 steps; warm-up: PyTorch 10 steps, ours at least 10 steps and 3 s); commit ${commit}, ` +
-    `torch ${torchVersion} (${python}); load average ${load(loadBefore)} before, ${load(loadAfter)} after.\n`,
+    `${runtimeLabel()}, torch ${torchVersion} (${python}); load average ${load(loadBefore)} before, ${load(loadAfter)} after.\n`,
 );
 console.log(`| configuration | ${sides.map((s) => s.name).join(' | ')} | ours (2 threads) / best PyTorch |`);
 console.log(`|---|${sides.map(() => '---').join('|')}|---|`);

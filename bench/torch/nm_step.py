@@ -1,6 +1,6 @@
 """
 The Neural Module layer coded in PyTorch as a best-effort baseline, for a side-by-side
-timing against this package (bench/torch/compare.ts, `npm run bench:torch`; issue 15).
+timing against this package (bench/torch/compare.ts, `npm run bench:torch`).
 
 Same mathematics as docs/DESIGN.md §1, monolithic (no module decomposition): p nodes,
 input kernel U [n, p], graph W [p, p] whose diagonal is the bias; the kept-edge mask is

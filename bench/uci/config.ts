@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The methods of shared/DESIGN.md §4, in table order, the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/CFF.md), and OPTNET (an OptNet QP hidden layer). */
+/** The methods of shared/DESIGN.md §4, in table order, the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/guide/cff.md), and OPTNET (an OptNet QP hidden layer). */
 export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM', 'NMs&NM+sched', 'OPTNET'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 /** The methods a run trains when --methods is not given (CFF and OPTNET only on request: they are the slow v4 baselines). */

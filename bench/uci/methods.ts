@@ -1,7 +1,7 @@
 /**
  * The compared methods (shared/DESIGN.md §4) and their tuning designs.
  *
- * Protocols v2 and paper (the default, issue 16): per run, B configurations drawn
+ * Protocols v2 (the default) and paper: per run, B configurations drawn
  * from independent grids ({@link V2_GRIDS}, {@link drawConfigs}); `NMs&NM+sched` is
  * NMs&NM with the `nmAlphaSchedule` callback (its defaults).
  *
@@ -274,7 +274,7 @@ export function buildModel(
   };
 }
 
-/** Units of the CFF graph for p hidden nodes: min(4, p) units on a bidirectional ring, sizes as equal as possible (docs/CFF.md). */
+/** Units of the CFF graph for p hidden nodes: min(4, p) units on a bidirectional ring, sizes as equal as possible (docs/guide/cff.md). */
 export function cffUnitSizes(nodes: number): number[] {
   const units = Math.min(4, nodes);
   return Array.from({ length: units }, (_, u) => Math.floor(nodes / units) + (u < nodes % units ? 1 : 0));

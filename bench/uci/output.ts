@@ -20,7 +20,7 @@ export interface BenchResults {
   command: string;
   settings: Omit<BenchConfig, 'reportOnly' | 'dryRun' | 'estimate'> & { split: readonly number[]; tuning: Record<string, unknown> };
   counts: { plannedRuns: number; completeRuns: number; incompleteRuns: number; failedRuns: number; trials: number; trialsAtCap: number };
-  /** The distinct commits, package versions and backends of the trials (issue 16: every trial records them). */
+  /** The distinct commits, package versions and backends of the trials (every trial records them). */
   provenance: { commits: string[]; packageVersions: string[]; backends: string[] };
   /** Sum of the wall time of every trial in the grid, seconds. */
   trainingSeconds: number;

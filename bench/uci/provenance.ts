@@ -1,6 +1,6 @@
 /**
- * The provenance of a trial (issue 16: every trial records the commit, the package
- * version and the backend), read once per process.
+ * The provenance of a trial (every trial records the commit, the package version and
+ * the backend, so every figure can name them), read once per process.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The statistics of the claims table (issue 16): paired differences with their mean,
+ * The statistics of the claims table (protocol v2): paired differences with their mean,
  * a 95 % confidence interval and a two-sided paired t-test, and Holm's step-down
  * correction across the table. Student's t distribution via the regularized
  * incomplete beta function (continued fraction, Numerical Recipes §6.4 in outline).

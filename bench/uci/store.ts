@@ -54,7 +54,7 @@ export interface TrialRecord extends TrialOutcome {
   /** Wall time of the whole trial (build, fit, evaluation), seconds. */
   wallSeconds: number;
   finishedAt: string;
-  /** Absent in trials stored before issue 16. */
+  /** Absent in trials stored before the harness recorded provenance (protocol v1). */
   provenance?: Provenance;
 }
 

@@ -182,7 +182,7 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
 
 /**
  * The CFF counterpart of {@link trainTrial}: trained by the network's own `fit`
- * (forward-forward, docs/CFF.md) with the same early stopping on the validation loss
+ * (forward-forward, docs/guide/cff.md) with the same early stopping on the validation loss
  * (here the network's FF loss, `evaluate().loss`, which is not a cross-entropy: compare
  * CFF's errors, not its losses, with the other methods), the best epoch's weights kept,
  * and the same reported fields (no module or solver statistics).

@@ -1,6 +1,6 @@
 /**
  * `nm.backend.setThreads(n)`: run the package's WebAssembly kernels (the host engine's
- * sparse solves, `nm.optimizers.adam`'s update) on n threads (issue 15, lever 1).
+ * sparse solves, `nm.optimizers.adam`'s update) on n threads.
  *
  * tfjs-backend-wasm cannot start threads in Node, so without this a training step
  * uses one core. With n > 1 the kernels work in one shared WebAssembly memory, and

@@ -1,6 +1,6 @@
 /**
  * `nm.backend.fastTransposedMatMul()`: an opt-in fix for tfjs-wasm's slow transposed
- * matrix products (issue 15, lever 5).
+ * matrix products.
  *
  * tfjs-backend-wasm 4.x runs `matMul(a, b, transposeA, transposeB)` with a transposed
  * operand 10–25× slower than transposing that operand first and multiplying plainly

@@ -1,5 +1,5 @@
 /**
- * Arguments of the cyclic forward-forward network (docs/CFF.md), their validation and
+ * Arguments of the cyclic forward-forward network (docs/guide/cff.md), their validation and
  * defaults, resolved once.
  */
 import { checkInt, checkKeys, checkNumber, ConfigError, fail, show } from '../utils/errors.js';

@@ -1,2 +1,2 @@
-/** `nm.cff`: the cyclic forward-forward baseline (CFF) of the Neural Modules v4 paper; see docs/CFF.md. */
+/** `nm.cff`: the cyclic forward-forward baseline (CFF) of the Neural Modules v4 paper; see docs/guide/cff.md. */
 export { cyclicForwardForward, CFFNetwork, type CFFArgs, type CFFFitArgs, type CFFHistory } from './network.js';

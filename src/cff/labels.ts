@@ -1,6 +1,6 @@
 /**
  * The labels a CFF network trains and evaluates on: `yOneHot` must hold one-hot rows,
- * because the network embeds exactly one class per row (docs/CFF.md). An all-zero row,
+ * because the network embeds exactly one class per row (docs/guide/cff.md). An all-zero row,
  * a row with several ones or with other values has no such class (taking its argmax
  * would silently train on class 0 or on the first of several), so it is an error.
  */

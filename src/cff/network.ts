@@ -2,7 +2,7 @@
  * The CFF baseline of the Neural Modules v4 paper (Table 2, appendix D): a network of
  * units on a predefined cyclic graph, propagated for a fixed number of steps and
  * trained with Hinton's forward-forward algorithm, each unit from its own local loss,
- * with no gradient through the cycle. Every modelling choice is listed in docs/CFF.md.
+ * with no gradient through the cycle. Every modelling choice is listed in docs/guide/cff.md.
  *
  * One propagation step t (synchronous over the units, h⁰ = 0):
  *   a_u = [x ‖ s·onehot(label) ‖ n(h_v^{t−1}) for v ∈ in(u)]      (constants)
@@ -303,7 +303,7 @@ export class CFFNetwork {
     return { loss: loss / (n * per), accuracy: right / n };
   }
 
-  /** Trains with the forward-forward algorithm; see the file comment and docs/CFF.md. */
+  /** Trains with the forward-forward algorithm; see the file comment and docs/guide/cff.md. */
   async fit(x: tf.Tensor2D, yOneHot: tf.Tensor2D, args: CFFFitArgs): Promise<CFFHistory> {
     const where = 'CFFNetwork.fit';
     this.alive('fit');
@@ -385,7 +385,7 @@ export class CFFNetwork {
 
 /**
  * Builds a {@link CFFNetwork}: the cyclic forward-forward baseline (CFF) of the Neural
- * Modules v4 paper (Table 2, appendix D). Choices: docs/CFF.md.
+ * Modules v4 paper (Table 2, appendix D). Choices: docs/guide/cff.md.
  *
  * @example
  * const net = nm.cff.cyclicForwardForward({ inputDim: 4, numClasses: 3, unitSizes: [8, 8, 8], steps: 3 });

@@ -98,7 +98,10 @@ export const NM_DEFAULT_ALPHA = 1e-2;
  *   of an L1 λ, not the papers' 0.2. With Adam the result hardly depends on α
  *   (1e-3…1e-1 give the same structure within the seed spread): Adam normalizes the
  *   gradient, so any α that outweighs an edge's loss gradient drives it to the
- *   optimizer's noise floor (|W| ≈ learning rate) at the same speed.
+ *   optimizer's noise floor (|W| ≈ learning rate) at the same speed. `proximal: true`
+ *   applies the penalty as a decoupled soft threshold instead (ours), which makes such
+ *   edges exactly zero; with `modulePartition({ every: 'batch' })` it is the structure
+ *   recipe of docs/STRUCTURE.md.
  * - The layer keeps a fixed number of edges (top-K by |W|). Once the penalty has
  *   pushed most weights to that noise floor, which near-zero edges are kept is close
  *   to random, and a random directed graph of mean degree ρ·(p − 1) ≈ 5 is one giant

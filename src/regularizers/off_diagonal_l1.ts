@@ -30,6 +30,10 @@ const WHERE = 'offDiagonalL1';
  * When to use: as the `graphRegularizer` of a `neuralModule` layer, as the baseline
  * the NM regularizer is compared with (same kept density, no knowledge of modules).
  *
+ * With `proximal: true` the penalty is applied as a soft threshold after every
+ * optimizer step (by the `modulePartition` callback) instead of as a loss term, so
+ * unneeded edges become exactly zero under Adam too (ours; docs/STRUCTURE.md).
+ *
  * Caveats: it keeps one cached 0/1 off-diagonal mask tensor per weight shape; call
  * {@link dispose} to free it. Non-square weights are accepted (entries with row ≠
  * column are penalised).

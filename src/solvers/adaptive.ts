@@ -1,6 +1,6 @@
 /**
  * `method: 'auto'`: Picard while it contracts fast, Anderson once it does not
- * (issue 15, lever 4). Picard's step is the cheapest (one evaluation of f and one
+ * (the default solver). Picard's step is the cheapest (one evaluation of f and one
  * residual pass); Anderson's bookkeeping costs about as much again per iteration
  * and only pays off when the contraction is slow. So the solve starts with Picard
  * and, at the first check where the worst row's residual fell by less than the

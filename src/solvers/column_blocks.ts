@@ -1,5 +1,5 @@
 /**
- * Column blocks of the host engine's node-major arrays (issue 15, "both cores"). With
+ * Column blocks of the host engine's node-major arrays, for kernel threads. With
  * kernel threads, an `[n, B]` array (n nodes, B batch rows as columns) is stored as
  * `count` blocks one after the other: block j holds columns `[start_j, start_{j+1})` as
  * its own node-major `[n, width_j]` array, at offset `n·start_j`. Each kernel call of

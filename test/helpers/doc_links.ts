@@ -3,8 +3,8 @@
  * resolve inside the package (test/packaging.test.ts without packing, test-consumers/run.ts
  * in the installed tarball).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, posix, sep } from 'node:path';
 
 /**
  * Relative link targets of a Markdown text, without their `#anchor`: inline links and
@@ -38,9 +38,28 @@ export function shippedBy(files: readonly string[], path: string): boolean {
   });
 }
 
-/** The Markdown files `files` ships: README.md and every `.md` entry. */
-export function shippedDocs(files: readonly string[]): string[] {
-  return ['README.md', ...files.filter((f) => f.endsWith('.md') && f !== 'README.md')];
+/**
+ * The Markdown files `files` ships: README.md, every `.md` entry, and, when `root` (the
+ * package directory) is given, the `.md` files inside every folder entry that exists
+ * there (such as `docs/guide`), sorted.
+ */
+export function shippedDocs(files: readonly string[], root?: string): string[] {
+  const docs = files.filter((f) => f.endsWith('.md') && f !== 'README.md');
+  if (root !== undefined) {
+    for (const f of files) {
+      const entry = f.replace(/^\.\//, '').replace(/\/$/, '');
+      const dir = join(root, entry);
+      if (f.endsWith('.md') || !existsSync(dir) || !statSync(dir).isDirectory()) continue;
+      const inside = readdirSync(dir, { recursive: true }) as string[];
+      docs.push(
+        ...inside
+          .filter((n) => n.endsWith('.md'))
+          .map((n) => posix.join(entry, n.split(sep).join('/')))
+          .sort(),
+      );
+    }
+  }
+  return ['README.md', ...docs];
 }
 
 /** The relative links of `docs` (package-relative paths) that do not resolve to a file under `root`, as 'doc: link'; and how many links were checked. */
