@@ -1,6 +1,7 @@
 /** `nm.layers`: the Neural Module, URN and OptNet layers. */
 export { neuralModule, NeuralModuleLayer, type ModuleStructure, type SolveCounters } from './neural_module/layer.js';
-export { type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs, type NonConvergenceMode } from './neural_module/args.js';
+export { type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './neural_module/args.js';
+export { type NonConvergenceMode } from '../solvers/solver_types.js';
 export { ContractiveGraph, type ContractiveGraphArgs } from './neural_module/graph_initializer.js';
 export { NODE_ACTIVATIONS, type NodeActivationName } from '../activations/index.js';
 export { urn, URNLayer, type URNLayerArgs } from './urn/layer.js';

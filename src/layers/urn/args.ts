@@ -4,7 +4,7 @@
  * Evolution in Artificial Neural Networks", eqs. 3–9; shared/DESIGN.md §3).
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '../../utils/tfjs_types.js';
+import { LAYER_ARG_KEYS, type LayerArgs } from '../../utils/tfjs_types.js';
 import { SynapticLengthRegularizer, type SynapticLengthArgs } from '../../regularizers/synaptic_length.js';
 import { checkActivation } from '../../activations/validate.js';
 import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
@@ -55,8 +55,6 @@ export interface ResolvedURNArgs {
   biasInitializer: Initializer;
 }
 
-// 'customObjects' is added by tfjs-layers' deserializer when a model is loaded.
-const LAYER_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
 const URN_KEYS = [
   'neurons',
   'iterations',
@@ -76,7 +74,7 @@ export const MAX_ITERATIONS = 1000;
 export function resolveURNArgs(args: URNLayerArgs): ResolvedURNArgs {
   const where = 'urn';
   if (args == null || typeof args !== 'object') fail(where, 'args', args, 'an object with at least { neurons, outputUnits }');
-  checkKeys(where, args, [...URN_KEYS, ...LAYER_KEYS]);
+  checkKeys(where, args, [...URN_KEYS, ...LAYER_ARG_KEYS]);
   const neurons = checkInt(where, 'neurons', args.neurons, 2);
   const iterations = checkInt(where, 'iterations', args.iterations ?? 4, 1, MAX_ITERATIONS);
   const outputUnits = checkInt(where, 'outputUnits', args.outputUnits, 1, neurons - 1);
