@@ -16,10 +16,11 @@ const repo = fileURLToPath(new URL('../', import.meta.url));
 /** The messages of rule `rule` for `code` linted as the file `file` of the tree at `cwd`. */
 function lint(cwd: string, file: string, code: string, rule: string, options: object): string[] {
   const linter = new Linter({ cwd });
-  const config = [
-    { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, plugins: { layering }, rules: { [`layering/${rule}`]: ['error', options] } },
+  const entry: Linter.RuleEntry = ['error', options];
+  const config: Linter.Config[] = [
+    { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser }, plugins: { layering }, rules: { [`layering/${rule}`]: entry } },
   ];
-  return linter.verify(code, config as Linter.Config[], { filename: `${cwd}${file}` }).map((m) => m.message);
+  return linter.verify(code, config, { filename: `${cwd}${file}` }).map((m) => m.message);
 }
 
 const FLOORS = { root: 'src', floors: [['low'], ['side', 'cycle'], ['high']] };
@@ -49,6 +50,7 @@ describe('layering/floors', () => {
   });
 
   it('on the real tree: a solver importing a layer family is an error', async () => {
+    // @ts-expect-error: the repository's ESLint config is plain JavaScript without type declarations
     const { default: config } = await import('../eslint.config.js');
     const entry = (config as Array<{ rules?: Record<string, unknown> }>).find((c) => c.rules?.['layering/floors']);
     const [, options] = entry!.rules!['layering/floors'] as [string, object];
