@@ -12,13 +12,21 @@ import { serializeObject } from '../utils/serialization.js';
 import { matMulT } from '../utils/matmul.js';
 import { currentPhase } from '../tfjs_internals/call_phase.js';
 import { resolveOptNetArgs, type OptNetLayerArgs, type ResolvedOptNetArgs } from './optnet_args.js';
-import { qpBackward, solveQPBatch, type QPData } from './optnet_qp.js';
+import { qpBackward, solveQPBatch, type QPArray, type QPData, type QPSolution } from './optnet_qp.js';
 
 export type { OptNetLayerArgs, OptNetSolverConfig } from './optnet_args.js';
 
 const emptyStats = (): SolveStats => ({ iterations: 0, residual: 0, worstRow: -1, converged: true, fallbacks: 0 });
 const f64 = (t: tf.Tensor): Float64Array => Float64Array.from(t.dataSync() as Float32Array);
 const ser = (o: tf.serialization.Serializable | null) => serializeObject(o) as unknown as tf.serialization.ConfigDictValue;
+/** The largest |entry| of a variable, for messages. */
+const maxAbsOf = (v: LayerVariable): string => {
+  let a = 0;
+  for (const x of v.read().dataSync()) a = Math.max(a, Math.abs(x));
+  return a.toExponential(2);
+};
+/** Index of the first NaN/Inf of a tensor (−1 when none). */
+const firstBad = (t: tf.Tensor): number => (t.dataSync() as Float32Array).findIndex((v) => !Number.isFinite(v));
 
 /**
  * An OptNet layer. Input x `[batch, n]`, output z* `[batch, units]`, per row the
@@ -138,12 +146,12 @@ export class OptNetLayer extends layers.Layer {
       const weights: tf.Tensor[] = [q, Q];
       if (this.ineqKernel) weights.push(this.ineqKernel.read(), this.ineqBound!.read());
       if (this.eqKernel) weights.push(this.eqKernel.read(), this.eqBound!.read());
-      return this.qpOp(weights);
+      return this.qpOp(weights, x);
     });
   }
 
-  /** The QP as one custom-gradient op over (q, Q, G, h, A, b): every input it depends on is an argument. */
-  private qpOp(inputs: tf.Tensor[]): tf.Tensor2D {
+  /** The QP as one custom-gradient op over (q, Q, G, h, A, b): every input it depends on is an argument (`x` only names a bad input in errors). */
+  private qpOp(inputs: tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
     const { units: n, inequalities: m, equalities: p, solver } = this.resolved;
     const op = tf.customGrad((...args: unknown[]) => {
       const save = args[args.length - 1] as (ts: tf.Tensor[]) => void;
@@ -166,8 +174,16 @@ export class OptNetLayer extends layers.Layer {
       const b = p > 0 ? f64(ts[k++]) : new Float64Array(0);
       const qp: QPData = { n, m, p, Q, G, h, A, b };
       const sol = solveQPBatch(qp, q, batch, solver);
+      if (sol.failure === 'nonFinite') throw new NonFiniteError(this.nonFiniteMessage(sol.nonFiniteArray, sol.failedRow, batch, x));
       this.recordForward(sol, batch);
-      const value = tf.tensor2d(Float32Array.from(sol.z), [batch, n]);
+      const z32 = Float32Array.from(sol.z);
+      const over = z32.findIndex((v) => !Number.isFinite(v));
+      if (over >= 0) {
+        throw new NonFiniteError(
+          `${this.where()}: the solution of the QP of row ${Math.floor(over / n)} of ${batch} overflows float32 (${sol.z[over].toExponential(3)}). Scale the input or the constraint bounds down.`,
+        );
+      }
+      const value = tf.tensor2d(z32, [batch, n]);
       const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
         const g = qpBackward(qp, sol, f64(dy), batch);
         this.stats.backward = { iterations: 0, residual: 0, worstRow: g.ok ? -1 : 0, converged: g.ok, fallbacks: 0 };
@@ -186,29 +202,74 @@ export class OptNetLayer extends layers.Layer {
     return (op as (...ts: tf.Tensor[]) => tf.Tensor2D)(...inputs);
   }
 
-  private recordForward(sol: ReturnType<typeof solveQPBatch>, batch: number): void {
+  /** Names the weight or input behind a NaN/Inf in the QP data `which` (found at batch row `row` for q). */
+  private nonFiniteMessage(which: QPArray | null, row: number, batch: number, x: tf.Tensor2D): string {
+    const w = this.where();
+    if (which == null) {
+      return `${w}: the interior-point iterates of the QP of row ${row} of ${batch} overflowed float64 although the data are finite: their magnitudes are too far apart. Scale the input and the weights to moderate values.`;
+    }
+    const bad = (name: string, v: LayerVariable) => {
+      const i = firstBad(v.read());
+      return i < 0 ? null : `${w}: the weight '${name}' has NaN/Inf (entry ${i} is ${v.read().dataSync()[i]}). Lower the learning rate or re-initialize it.`;
+    };
+    const weights: Record<Exclude<QPArray, 'q' | 'Q'>, [string, LayerVariable | null]> = {
+      G: ['inequalityKernel', this.ineqKernel],
+      h: ['inequalityBound', this.ineqBound],
+      A: ['equalityKernel', this.eqKernel],
+      b: ['equalityBound', this.eqBound],
+    };
+    if (which === 'Q') {
+      return (
+        bad('cholesky', this.cholesky!) ??
+        `${w}: Q = LLᵀ + εI overflows float32: the weight 'cholesky' holds entries up to ${maxAbsOf(this.cholesky!)} (|L| must stay well below 1e19). Lower the learning rate or re-initialize it.`
+      );
+    }
+    if (which === 'q') {
+      const n = x.shape[1];
+      const xi = firstBad(x);
+      if (xi >= 0)
+        return `${w}: the QP of row ${Math.floor(xi / n)} of ${batch} has NaN/Inf data: the input has NaN/Inf (column ${xi % n}). Check the input for NaN/Inf.`;
+      return (
+        bad('kernel', this.kernel!) ??
+        bad('bias', this.bias!) ??
+        `${w}: q = xW + c overflows float32 at row ${row} of ${batch}: the weight 'kernel' holds entries up to ${maxAbsOf(this.kernel!)}, 'bias' up to ${maxAbsOf(this.bias!)}. Scale the input down or lower the learning rate.`
+      );
+    }
+    const [name, v] = weights[which];
+    return bad(name, v!) ?? `${w}: the weight '${name}' has NaN/Inf.`;
+  }
+
+  private recordForward(sol: QPSolution, batch: number): void {
     const stats: SolveStats = { iterations: sol.iterations, residual: sol.residual, worstRow: sol.worstRow, converged: sol.converged, fallbacks: 0 };
     this.stats.forward = stats;
     const { tol, maxIter } = this.resolved.solver;
+    const { units: n, equalities: p, eps } = this.resolved;
     const row = sol.failedRow;
     switch (sol.failure) {
-      case 'nonFinite':
-        throw new NonFiniteError(
-          `${this.where()}: the QP of row ${row} of ${batch} has NaN/Inf data or diverged. Check the input for NaN/Inf; lower the learning rate.`,
-        );
-      case 'infeasible':
+      case 'infeasible': {
+        const { inequalities: gi, equalities: ae } = sol.conflict;
+        const rows = `inequality rows [${gi.join(', ')}]${ae.length > 0 ? ` and equality rows [${ae.join(', ')}]` : ''}`;
         throw new NonConvergenceError(
-          `${this.where()}: the QP of row ${row} of ${batch} is infeasible: no z satisfies Gz ≤ h` +
-            `${this.resolved.equalities > 0 ? ' and Az = b' : ''} (${Number.isFinite(sol.failedPrimal) ? `scaled primal residual ${sol.failedPrimal.toExponential(3)} after ${sol.iterations} interior-point iterations and a phase-1 continuation` : 'the interior-point iterates diverged'}). ` +
+          `${this.where()}: the QP of row ${row} of ${batch} is infeasible: no z satisfies Gz ≤ h${p > 0 ? ' and Az = b' : ''} ` +
+            `(a Farkas certificate, multipliers λ ≥ 0, ν with Gᵀλ + Aᵀν = 0 and hᵀλ + bᵀν < 0, combines ${rows}). ` +
             "The weights 'inequalityKernel'/'inequalityBound'" +
-            `${this.resolved.equalities > 0 ? " and 'equalityKernel'/'equalityBound'" : ''} describe an empty set; keep h > 0 and b = 0 (z = 0 feasible), or lower the learning rate.`,
-          sol.residual,
+            `${p > 0 ? " and 'equalityKernel'/'equalityBound'" : ''} describe an empty set; keep h > 0 and b = 0 (z = 0 feasible), or lower the learning rate.`,
+          NaN,
           sol.iterations,
+        );
+      }
+      case 'notPositiveDefinite':
+        throw new NonConvergenceError(
+          `${this.where()}: Q = LLᵀ + εI (${n} × ${n}) is not positive definite to working precision: the weight 'cholesky' ` +
+            `(largest |L| ${maxAbsOf(this.cholesky!)}) dwarfs eps (${eps}). Raise 'eps' or lower the learning rate.`,
+          NaN,
+          0,
         );
       case 'singular':
         throw new NonConvergenceError(
-          `${this.where()}: the KKT system of row ${row} of ${batch} is singular: the equality rows A (${this.resolved.equalities} × ${this.resolved.units}) are linearly dependent. ` +
-            'Use fewer equalities or re-initialize equalityKernel.',
+          p > 0
+            ? `${this.where()}: the KKT system is singular: the equality rows A (${p} × ${n}) are linearly dependent. Use fewer equalities or re-initialize equalityKernel.`
+            : `${this.where()}: the KKT system [Q + GᵀG] is singular to working precision. Raise 'eps' or lower the learning rate.`,
           NaN,
           0,
         );
@@ -217,7 +278,7 @@ export class OptNetLayer extends layers.Layer {
     const policy = this.resolved.onNonConvergence;
     const message =
       `${this.where()}: the interior-point solve did not converge: scaled residual ${sol.residual.toExponential(3)} > tol ${tol} at row ${sol.worstRow} of ${batch} ` +
-      `after ${sol.iterations} iterations (maxIter ${maxIter}). Raise solver.maxIter, loosen solver.tol, or raise 'eps' (${this.resolved.eps}).`;
+      `after ${sol.worstIterations} iterations (maxIter ${maxIter}). Raise solver.maxIter, loosen solver.tol, or raise 'eps' (${eps}).`;
     if (policy === 'throw') throw new NonConvergenceError(message, sol.residual, sol.iterations);
     if (policy !== 'warn') return;
     const { phase, fitGeneration } = currentPhase();

@@ -20,8 +20,13 @@ type InitializerArg = string | Initializer | { className: string; config?: objec
 /** The interior-point solver's options. */
 export interface OptNetSolverConfig {
   /**
-   * Tolerance on the scaled residual: max(dual residual, primal residuals, duality gap sᵀλ/m)
-   * divided by 1 + max(‖q‖∞, ‖h‖∞, ‖b‖∞), per sample. In (0, 1). Default: 1e-8.
+   * Tolerance of the per-sample stopping test, in (0, 1); each part is relative to the
+   * magnitudes of its own terms, so no other row's numbers (an inactive bound z ≤ 1e20, a
+   * large input) can loosen it: each component of the dual residual Qz + q + Gᵀλ + Aᵀν
+   * relative to 1 + its largest term; each row of Gz ≤ h and Az = b relative to that
+   * row's max(‖G_i‖∞, |h_i|) + max(|h_i|, Σ_k |G_ik z_k|, s_i); each complementarity pair
+   * as min(s_i, λ_i·|G_i|) in those same scales. Also the tolerance of the infeasibility
+   * certificate. Default: 1e-8.
    */
   tol?: number;
   /** Interior-point iterations per sample, at most. Integer in [1, 1000]. Default: 30. */
@@ -43,7 +48,8 @@ export interface OptNetLayerArgs extends LayerArgs {
   /**
    * What a solve that misses its tolerance does: `'warn'` (once per `fit` call and once
    * per kind of call between fits), `'throw'` (a NonConvergenceError) or `'ignore'`.
-   * An infeasible QP always throws a NonConvergenceError, a non-finite one a NonFiniteError. Default: `'warn'`.
+   * Whatever it says, infeasible constraints throw a NonConvergenceError naming the
+   * constraint weights, and NaN/Inf or overflowing data a NonFiniteError naming the weight. Default: `'warn'`.
    */
   onNonConvergence?: NonConvergenceMode;
   /** Initializer of W (n × units) in q = xW + c. Default: `'glorotUniform'`. */

@@ -44,18 +44,33 @@ export function qpBackward(qp: QPData, sol: QPSolution, g: Float64Array, batch: 
   const dnu = new Float64Array(p);
   const dl = new Float64Array(m);
   const { dQ, dG, dh, dA, db } = res;
+  const active = new Uint8Array(m);
+  let qmax = 0;
+  for (let k = 0; k < n; k++) qmax = Math.max(qmax, Math.abs(qp.Q[k * n + k]));
+  const cap = 1e8 * (1 + qmax);
   for (let r = 0; r < batch; r++) {
     const zo = r * n;
     const mo = r * m;
     const po = r * p;
-    for (let i = 0; i < m; i++) d[i] = sol.lam[mo + i] / sol.s[mo + i];
+    for (let i = 0; i < m; i++) {
+      // λ/s, with the limits of a polished solution: s = 0 on its active rows, λ = s = 0 on a degenerate inactive one.
+      const li = sol.lam[mo + i];
+      const si = sol.s[mo + i];
+      d[i] = si > 0 ? li / si : li > 0 ? Infinity : 0;
+      active[i] = sol.active[mo + i];
+    }
     for (let k = 0; k < n; k++) dz[k] = -g[zo + k];
     dnu.fill(0);
-    if (!activeSetAdjoint(qp, d, dz, dnu, dl)) {
-      // Degenerate active set (more active rows than freedom): the interior-point system itself.
-      if (!kkt.factorSafe(m > 0 ? d : null)) {
-        res.ok = false;
-        continue;
+    if (!activeSetAdjoint(qp, active, d, dz, dnu, dl)) {
+      // Degenerate active set (more active rows than freedom): the interior-point system
+      // itself, with λ/s capped where it defeats the factorization (and d̃_λ = D·G·d_z
+      // taken with the same capped D, so the two stay consistent).
+      if (!kkt.factor(m > 0 ? d : null)) {
+        for (let i = 0; i < m; i++) d[i] = Math.min(d[i], cap);
+        if (m === 0 || !kkt.factor(d)) {
+          res.ok = false;
+          continue;
+        }
       }
       for (let k = 0; k < n; k++) dz[k] = -g[zo + k];
       dnu.fill(0);
@@ -90,20 +105,21 @@ export function qpBackward(qp: QPData, sol: QPSolution, g: Float64Array, batch: 
 }
 
 /**
- * The adjoint system in its limit at the solution: the rows with λ/s > 1 (active)
- * become equality constraints G_i·d_z = 0 whose multipliers are d̃_λ,i, the others keep
- * their (vanishing) λ/s weight in H. This is the paper's system without the
- * conditioning of λ/s ~ 1/μ that the last interior-point iterate has (1e10 and more:
- * a Cholesky factor of Q + GᵀDG then loses ~10 digits).
+ * The adjoint system in its limit at the solution: the rows the solver holds active
+ * (`isActive`, decided relative to each row's scale, see QPSolution.active) become
+ * equality constraints G_i·d_z = 0 whose multipliers are d̃_λ,i, the others keep their
+ * (vanishing) λ/s weight in H. This is the paper's system without the conditioning of
+ * λ/s ~ 1/μ that the last interior-point iterate has (1e10 and more: a Cholesky factor
+ * of Q + GᵀDG then loses ~10 digits).
  *
  * In: `d` = λ/s (length m), `dz` = the right-hand side −g. Out: d_z in `dz`, d_ν in
  * `dnu`, d̃_λ in `dl`. False (outputs undefined) when [A; G_active] is rank-deficient.
  */
-function activeSetAdjoint(qp: QPData, d: Float64Array, dz: Float64Array, dnu: Float64Array, dl: Float64Array): boolean {
+function activeSetAdjoint(qp: QPData, isActive: Uint8Array, d: Float64Array, dz: Float64Array, dnu: Float64Array, dl: Float64Array): boolean {
   const { n, m, p, G, A } = qp;
   const active: number[] = [];
   const inactive: number[] = [];
-  for (let i = 0; i < m; i++) (d[i] > 1 ? active : inactive).push(i);
+  for (let i = 0; i < m; i++) (isActive[i] ? active : inactive).push(i);
   const pa = p + active.length;
   if (pa > n) return false;
   const Gi = new Float64Array(inactive.length * n);

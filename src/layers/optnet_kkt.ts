@@ -6,6 +6,9 @@
 import { cholesky, cholSolve } from './optnet_linalg.js';
 import type { QPData } from './optnet_qp.js';
 
+/** Relative diagonal shift of the dual-form system when it is singular to working precision. */
+const DUAL_REGULARIZATION = 1e-12;
+
 // The reduced KKT system [H, Aᵀ; A, 0] with H = Q + Gᵀ·diag(d)·G.
 
 /** A factored reduced KKT system plus its workspaces. */
@@ -17,13 +20,15 @@ export class ReducedKKT {
   /** Cholesky factor of the Schur complement A·H⁻¹·Aᵀ (p×p). */
   private readonly S: Float64Array;
   private readonly t: Float64Array;
+  private readonly w: Float64Array;
 
   constructor(private readonly qp: QPData) {
-    const { n, p } = qp;
+    const { n, m, p } = qp;
     this.H = new Float64Array(n * n);
     this.Y = new Float64Array(p * n);
     this.S = new Float64Array(p * p);
     this.t = new Float64Array(Math.max(p, 1));
+    this.w = new Float64Array(m);
   }
 
   /** Forms and factors the system for the diagonal `d` (length m; `dOff` into a packed array). False when singular. */
@@ -62,6 +67,45 @@ export class ReducedKKT {
     const c = new Float64Array(m);
     for (let i = 0; i < m; i++) c[i] = Math.min(d[dOff + i], cap);
     return this.factor(c, 0);
+  }
+
+  /**
+   * The interior-point direction in this primal form, factored for d = λ/s: solves
+   * Q·dz + Gᵀdλ + Aᵀdν = −rx, G·dz + ds = −rz, A·dz = −ry, λ∘ds + s∘dλ = rc by
+   * dλ = (rc + λ∘rz)/s + D·G·dz and (Q + GᵀDG)·dz + Aᵀdν = −rx − Gᵀ(rc + λ∘rz)/s.
+   */
+  direction(
+    rx: Float64Array,
+    rz: Float64Array,
+    ry: Float64Array,
+    rc: Float64Array,
+    s: Float64Array,
+    lam: Float64Array,
+    d: Float64Array,
+    dz: Float64Array,
+    ds: Float64Array,
+    dl: Float64Array,
+    dnu: Float64Array,
+  ): void {
+    const { n, m, p, G } = this.qp;
+    const w = this.w;
+    for (let i = 0; i < m; i++) w[i] = (rc[i] + lam[i] * rz[i]) / s[i];
+    for (let k = 0; k < n; k++) dz[k] = -rx[k];
+    for (let i = 0; i < m; i++) {
+      const wi = w[i];
+      if (wi === 0) continue;
+      const ri = i * n;
+      for (let k = 0; k < n; k++) dz[k] -= G[ri + k] * wi;
+    }
+    for (let e = 0; e < p; e++) dnu[e] = -ry[e];
+    this.solve(dz, 0, dnu);
+    for (let i = 0; i < m; i++) {
+      const ri = i * n;
+      let g = 0;
+      for (let k = 0; k < n; k++) g += G[ri + k] * dz[k];
+      dl[i] = w[i] + d[i] * g;
+      ds[i] = -rz[i] - g;
+    }
   }
 
   private factorSchur(): boolean {
@@ -131,6 +175,7 @@ export class DualKKT {
   private readonly M: Float64Array;
   private readonly t: Float64Array;
   private readonly u: Float64Array;
+  private readonly base: Float64Array;
 
   constructor(private readonly qp: QPData) {
     const { n, m, p, Q, G, A } = qp;
@@ -142,6 +187,7 @@ export class DualKKT {
     this.M = new Float64Array(k * k);
     this.t = new Float64Array(k);
     this.u = new Float64Array(n);
+    this.base = new Float64Array(k);
     this.ok = cholesky(this.Lq, n);
     if (!this.ok) return;
     const row = (j: number) => (j < m ? G.subarray(j * n, (j + 1) * n) : A.subarray((j - m) * n, (j - m + 1) * n));
@@ -159,15 +205,65 @@ export class DualKKT {
     }
   }
 
-  /** Factors M for the current slacks and multipliers. False when not positive definite. */
+  /**
+   * The equality-constrained QP on the rows `rows` of C (indices into [G; A]) held as
+   * equalities C_S·z = d_S: z = u − (Q⁻¹C_Sᵀ)·y with (C_S·Q⁻¹·C_Sᵀ)·y = C_S·u − d_S and
+   * u = −Q⁻¹q, from the shared factors (a principal submatrix of K). Writes z and the
+   * multipliers y (length rows.length); false when that submatrix is not positive definite.
+   */
+  solveSubset(rows: readonly number[], q: Float64Array, qo: number, d: Float64Array, z: Float64Array, y: Float64Array): boolean {
+    const { n, m, G, A } = this.qp;
+    const k = this.k;
+    const ks = rows.length;
+    const S = this.M;
+    for (let a = 0; a < ks; a++) {
+      for (let c = 0; c <= a; c++) {
+        const ra = rows[a];
+        const rc = rows[c];
+        S[a * ks + c] = ra >= rc ? this.K[ra * k + rc] : this.K[rc * k + ra];
+      }
+    }
+    if (!cholesky(S, ks)) return false;
+    const u = this.u;
+    for (let c = 0; c < n; c++) u[c] = -q[qo + c];
+    cholSolve(this.Lq, n, u);
+    for (let a = 0; a < ks; a++) {
+      const r = rows[a];
+      const row = r < m ? G : A;
+      const o = (r < m ? r : r - m) * n;
+      let v = 0;
+      for (let c = 0; c < n; c++) v += row[o + c] * u[c];
+      y[a] = v - d[a];
+    }
+    cholSolve(S, ks, y);
+    z.set(u);
+    for (let a = 0; a < ks; a++) {
+      const o = rows[a] * n;
+      const ya = y[a];
+      for (let c = 0; c < n; c++) z[c] -= this.X[o + c] * ya;
+    }
+    return true;
+  }
+
+  /**
+   * Factors M for the current slacks and multipliers. When M is not positive definite
+   * to working precision (dependent active rows, such as an equality written as two
+   * opposite inequalities, whose s/λ → 0), retries with each diagonal entry raised by
+   * {@link DUAL_REGULARIZATION} of K's (an inexact Newton step, as interior-point codes
+   * regularize their KKT systems). False when that fails too.
+   */
   factor(s: Float64Array, lam: Float64Array): boolean {
     const { m } = this.qp;
     const k = this.k;
-    this.M.set(this.K);
-    for (let i = 0; i < m; i++) this.M[i * k + i] += s[i] / lam[i];
-    return cholesky(this.M, k);
+    for (let pass = 0; pass < 2; pass++) {
+      this.M.set(this.K);
+      for (let i = 0; i < k; i++) this.M[i * k + i] += (i < m ? s[i] / lam[i] : 0) + pass * DUAL_REGULARIZATION * this.K[i * k + i];
+      if (cholesky(this.M, k)) return true;
+    }
+    return false;
   }
 
+  /** Solves for the direction of {@link DualKKT} (see the class comment) with the factor from {@link factor}. */
   direction(
     rx: Float64Array,
     rz: Float64Array,
@@ -180,24 +276,53 @@ export class DualKKT {
     dl: Float64Array,
     dnu: Float64Array,
   ): void {
+    this.reduce(rx, rz, ry, this.u, this.base);
+    this.finish(this.u, this.base, 1, rc, s, lam, dz, ds, dl, dnu);
+  }
+
+  /**
+   * The part of {@link direction} that does not depend on rc or M: u = Q⁻¹·rx and
+   * base = [rz − G·u; ry − A·u] (length m + p). Directions are linear in the residuals,
+   * so one reduction serves every rc and scaling of the same residuals.
+   */
+  reduce(rx: Float64Array, rz: Float64Array, ry: Float64Array, u: Float64Array, base: Float64Array): void {
     const { n, m, p, G, A } = this.qp;
-    const { k, u, t, X } = this;
     u.set(rx);
     cholSolve(this.Lq, n, u);
     for (let i = 0; i < m; i++) {
       let v = 0;
       for (let c = 0; c < n; c++) v += G[i * n + c] * u[c];
-      t[i] = rz[i] + rc[i] / lam[i] - v;
+      base[i] = rz[i] - v;
     }
     for (let e = 0; e < p; e++) {
       let v = 0;
       for (let c = 0; c < n; c++) v += A[e * n + c] * u[c];
-      t[m + e] = ry[e] - v;
+      base[m + e] = ry[e] - v;
     }
+  }
+
+  /** The direction for the residuals scaled by `eta` (u, base from {@link reduce}) and the complementarity right-hand side rc. */
+  finish(
+    u: Float64Array,
+    base: Float64Array,
+    eta: number,
+    rc: Float64Array,
+    s: Float64Array,
+    lam: Float64Array,
+    dz: Float64Array,
+    ds: Float64Array,
+    dl: Float64Array,
+    dnu: Float64Array,
+  ): void {
+    const { n, m, p } = this.qp;
+    const { k, t, X } = this;
+    for (let i = 0; i < m; i++) t[i] = eta * base[i] + rc[i] / lam[i];
+    for (let e = 0; e < p; e++) t[m + e] = eta * base[m + e];
     cholSolve(this.M, k, t);
-    for (let c = 0; c < n; c++) dz[c] = -u[c];
+    for (let c = 0; c < n; c++) dz[c] = -eta * u[c];
     for (let j = 0; j < k; j++) {
       const y = t[j];
+      if (y === 0) continue;
       const o = j * n;
       for (let c = 0; c < n; c++) dz[c] -= X[o + c] * y;
     }
@@ -208,5 +333,3 @@ export class DualKKT {
     for (let e = 0; e < p; e++) dnu[e] = t[m + e];
   }
 }
-
-/** Extra iterations of the infeasibility check (see `solveQPBatch`). */
