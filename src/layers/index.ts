@@ -7,5 +7,5 @@ export { NODE_ACTIVATIONS, type NodeActivationName } from '../activations/index.
 export { urn, URNLayer, type URNLayerArgs } from './urn/layer.js';
 export { type ResolvedURNArgs } from './urn/args.js';
 export { URN_ACTIVATIONS, URN_RESIDUALS, type URNActivation, type URNResidual, type URNSpec } from './urn/forward.js';
-export { optNet, OptNetLayer, type OptNetLayerArgs, type OptNetSolverConfig } from './optnet.js';
-export { type ResolvedOptNetArgs } from './optnet_args.js';
+export { optNet, OptNetLayer, type OptNetLayerArgs, type OptNetSolverConfig } from './optnet/layer.js';
+export { type ResolvedOptNetArgs } from './optnet/args.js';

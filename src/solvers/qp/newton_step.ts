@@ -6,11 +6,11 @@
  * Directions are linear in their right-hand sides, so in the dual form the residuals are
  * reduced once per step and the unit-τ right-hand side once per sample.
  */
-import type { DualKKT } from './optnet_kkt.js';
-import { ReducedKKT } from './optnet_kkt.js';
-import { matVec } from './optnet_linalg.js';
-import type { HomogeneousIterate, Residuals } from './optnet_stop.js';
-import type { QPData } from './optnet_qp.js';
+import type { DualKKT } from './kkt.js';
+import { ReducedKKT } from './kkt.js';
+import { matVec } from './linalg.js';
+import type { HomogeneousIterate, Residuals } from './stopping.js';
+import type { QPData } from './qp_solve.js';
 
 /** A Newton direction. */
 interface Step {

@@ -3,8 +3,8 @@
  * form M = C·Q⁻¹·Cᵀ + diag(s/λ) shared across the batch, and the primal reduced form
  * [Q + GᵀDG, Aᵀ; A, 0] it falls back to.
  */
-import { cholesky, cholSolve } from './optnet_linalg.js';
-import type { QPData } from './optnet_qp.js';
+import { cholesky, cholSolve } from './linalg.js';
+import type { QPData } from './qp_solve.js';
 
 /** Relative diagonal shift of the dual-form system when it is singular to working precision. */
 const DUAL_REGULARIZATION = 1e-12;

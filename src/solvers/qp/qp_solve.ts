@@ -18,11 +18,11 @@
  * All arrays are row-major: Q (n×n), G (m×n), A (p×n), per-sample vectors packed
  * `[batch, ·]`.
  */
-import { ReducedKKT, DualKKT } from './optnet_kkt.js';
-import { addMatTVec } from './optnet_linalg.js';
-import { HomogeneousIPM } from './optnet_ipm.js';
-import { Residuals } from './optnet_stop.js';
-export { qpBackward, type QPGradients } from './optnet_backward.js';
+import { ReducedKKT, DualKKT } from './kkt.js';
+import { addMatTVec } from './linalg.js';
+import { HomogeneousIPM } from './ipm.js';
+import { Residuals } from './stopping.js';
+export { qpBackward, type QPGradients } from './qp_backward.js';
 
 /** The shared data of the batch's QPs (float64, row-major). */
 export interface QPData {

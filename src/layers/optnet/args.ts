@@ -4,11 +4,11 @@
  * optimization as a layer in neural networks", §3 and the fully-connected layer of §5).
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { Initializer, LayerArgs, Regularizer } from '../utils/tfjs_types.js';
-import { isInitializer, isRegularizer } from '../utils/tfjs_bases.js';
-import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
-import { deserializeObject } from '../utils/serialization.js';
-import { NON_CONVERGENCE_MODES, type NonConvergenceMode } from './neural_module/args.js';
+import type { Initializer, LayerArgs, Regularizer } from '../../utils/tfjs_types.js';
+import { isInitializer, isRegularizer } from '../../utils/tfjs_bases.js';
+import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
+import { deserializeObject } from '../../utils/serialization.js';
+import { NON_CONVERGENCE_MODES, type NonConvergenceMode } from '../neural_module/args.js';
 
 /** Largest `units`: the per-sample KKT systems are dense units×units float64 factorizations on the CPU. */
 export const OPTNET_MAX_UNITS = 1024;

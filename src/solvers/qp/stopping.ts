@@ -9,7 +9,7 @@
  * per vector). The data are the equilibrated ones (rows divided by `rowScale`); the
  * optimality error is measured in the caller's original units.
  */
-import type { QPData } from './optnet_qp.js';
+import type { QPData } from './qp_solve.js';
 
 /** A point of the homogeneous embedding: (z, ν, s, λ)/τ is the QP's candidate, κ the gap variable. */
 export interface HomogeneousIterate {
