@@ -18,7 +18,7 @@ const FLOORS = [
   ['kernels', 'graph', 'datasets', 'io'],
   ['activations', 'backend', 'solvers', 'constraints', 'regularizers'],
   ['optimizers'],
-  ['layers/neural_module', 'layers/urn', 'layers/optnet*', 'cff'],
+  ['layers/neural_module', 'layers/urn', 'layers/optnet', 'cff'],
   ['layers/index.ts', 'analysis'],
   ['callbacks'],
   ['index.ts'],

@@ -30,7 +30,6 @@ export type { Engine };
 export const STATE_VERSION = 2;
 /** Bound of the default graph constraint, `nm.constraints.contractive({ bound: 0.9 })` (topology 'graph'). */
 export const DEFAULT_CONTRACTION_BOUND = 0.9;
-export { NON_CONVERGENCE_MODES, type NonConvergenceMode };
 
 /** Arguments of `nm.layers.neuralModule`. */
 export interface NeuralModuleLayerArgs extends LayerArgs {

@@ -20,7 +20,7 @@ import { matVec } from './linalg.js';
 import { Residuals, type HomogeneousIterate } from './stopping.js';
 import { Polisher } from './polish.js';
 import { NewtonStep } from './newton_step.js';
-import type { QPData, QPOptions } from './qp_solve.js';
+import type { QPData, QPOptions } from './qp_data.js';
 
 /** How a sample's solve ended. */
 export type SampleStatus = 'solved' | 'infeasible' | 'maxIter' | 'stalled';

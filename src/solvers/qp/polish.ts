@@ -8,7 +8,7 @@
  * iterations.
  */
 import type { DualKKT } from './kkt.js';
-import type { QPData } from './qp_solve.js';
+import type { QPData } from './qp_data.js';
 import { Residuals, type HomogeneousIterate } from './stopping.js';
 
 /** Polishes iterates of one batch's QPs (equilibrated data); workspaces reused. */

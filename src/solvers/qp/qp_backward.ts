@@ -5,7 +5,7 @@
  */
 import { matVec } from './linalg.js';
 import { ReducedKKT } from './kkt.js';
-import type { QPData, QPSolution } from './qp_solve.js';
+import type { QPData, QPSolution } from './qp_data.js';
 
 export interface QPGradients {
   /** dℓ/dq `[batch, n]`. */
