@@ -14,22 +14,6 @@ import type { initializers, layers, regularizers } from '@tensorflow/tfjs-layers
 /** Base arguments of every tfjs layer (`name`, `inputShape`, `trainable`, ...). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
 
-/**
- * The keys a layer's arguments may carry besides its own: those of {@link LayerArgs},
- * plus 'customObjects', which tfjs-layers' deserializer adds when a model is loaded.
- */
-export const LAYER_ARG_KEYS: readonly string[] = [
-  'inputShape',
-  'batchInputShape',
-  'batchSize',
-  'dtype',
-  'name',
-  'trainable',
-  'weights',
-  'inputDType',
-  'customObjects',
-];
-
 /** A tfjs-layers weight initializer instance (the `Initializer` base class of tfjs-layers). */
 export type Initializer = ReturnType<typeof initializers.ones>;
 

@@ -3,7 +3,8 @@
  * resolved once so the algorithm never sees `undefined`.
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import { LAYER_ARG_KEYS, type Initializer, type LayerArgs, type Regularizer } from '../../utils/tfjs_types.js';
+import type { Initializer, LayerArgs, Regularizer } from '../../utils/tfjs_types.js';
+import { checkLayerArgs } from '../../utils/layer_args.js';
 import type { Topology } from '../../graph/mask.js';
 import { ContractiveConstraint } from '../../constraints/contractive.js';
 import { isConstraint, isInitializer, isRegularizer, type Constraint } from '../../utils/tfjs_bases.js';
@@ -11,7 +12,7 @@ import { checkEngineOptions, ENGINES, type Engine } from './engine/engine_regist
 import { resolveSolverOptions } from '../../solvers/registry.js';
 import { NON_CONVERGENCE_MODES, type NonConvergenceMode, type ResolvedSolverOptions, type SolverConfig, type SolverName } from '../../solvers/solver_types.js';
 import { checkActivation } from '../../activations/validate.js';
-import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
+import { checkInt, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
 import { deserializeObject } from '../../utils/serialization.js';
 import { ContractiveGraph } from './graph_initializer.js';
 import { NODE_ACTIVATIONS, type NodeActivationName } from '../../activations/index.js';
@@ -132,8 +133,7 @@ const OWN_KEYS = [
 /** Validates `args` and fills every default. */
 export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNeuralModuleArgs {
   const where = `neuralModule${args?.name ? ` '${args.name}'` : ''}`;
-  if (args == null || typeof args !== 'object') fail(where, 'args', args, 'an object such as { units: 100 }');
-  checkKeys(where, args, [...OWN_KEYS, ...LAYER_ARG_KEYS]);
+  checkLayerArgs(where, args, OWN_KEYS, 'an object such as { units: 100 }');
   const units = checkInt(where, 'units', args.units, 1, MAX_UNITS);
   const density = checkNumber(where, 'density', args.density ?? 0.05, 0, 1, { lo: true });
   const topology = checkOneOf(where, 'topology', args.topology ?? 'graph', ['graph', 'dag'] as const);
