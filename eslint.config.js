@@ -64,5 +64,16 @@ export default tseslint.config(
   { files: ['src/activations/**', 'test/helpers/reference.ts'], rules: { 'no-loss-of-precision': 'off' } },
   // CommonJS fixtures and scripts load with require().
   { files: ['**/*.cjs', '**/*.cts'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  // bench/ uses the package as a user would ('tfjs-neural-modules'), plus its one internal entry
+  // ('tfjs-neural-modules/internal'); never the sources by path.
+  {
+    files: ['bench/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src', '**/src/**'], message: "import 'tfjs-neural-modules' or 'tfjs-neural-modules/internal' (src/internal.ts)." }] },
+      ],
+    },
+  },
   prettier,
 );

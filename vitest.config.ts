@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const source = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
 export default defineConfig({
+  // The bench/ code some tests run imports the package by name: resolve it to the sources,
+  // as tsconfig.json's `paths` do for tsc and tsx.
+  resolve: {
+    alias: [
+      { find: /^tfjs-neural-modules\/internal$/, replacement: source('./src/internal.ts') },
+      { find: /^tfjs-neural-modules$/, replacement: source('./src/node.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createHash } from 'node:crypto';
-import * as nm from '../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { withSeededRandom } from './uci/seeded_random.js';
 
 function data(seed: number, rows: number, n: number, classes: number) {

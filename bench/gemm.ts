@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { createGemmKernel, gemmPackedBytes } from '../src/kernels/gemm.js';
+import { createGemmKernel, gemmPackedBytes } from 'tfjs-neural-modules/internal';
 
 /** Seeded LCG in [0, 1). */
 function rng(seed: number): () => number {

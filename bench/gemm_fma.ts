@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
-import { gemmPackedBytes } from '../src/kernels/gemm.js';
+import { GEMM_WAT_URL, gemmPackedBytes } from 'tfjs-neural-modules/internal';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +25,7 @@ const arg = (name: string, dflt: number) => {
 };
 const [p, B, reps] = [arg('p', 3000), arg('B', 128), arg('reps', 9)];
 
-const source = readFileSync(fileURLToPath(new URL('../src/kernels/gemm.wat', import.meta.url)), 'utf8');
+const source = readFileSync(fileURLToPath(GEMM_WAT_URL), 'utf8');
 const pair = /\(f32x4\.add \(local\.get (\$a\d\d)\) \(f32x4\.mul \(local\.get (\$s\d)\) \(local\.get (\$w\d)\)\)\)/g;
 const fmaSource = source.replace(pair, '(f32x4.relaxed_madd (local.get $2) (local.get $3) (local.get $1))');
 const pairs = (source.match(pair) ?? []).length;

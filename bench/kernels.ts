@@ -6,7 +6,7 @@
  *
  * Run: npx tsx bench/kernels.ts
  */
-import { sparseKernels, arenaBytes, type SparseKernels } from '../src/kernels/index.js';
+import { sparseKernels, arenaBytes, type SparseKernels } from 'tfjs-neural-modules/internal';
 
 /** Seeded LCG in [0, 1). */
 function rng(seed: number): () => number {

@@ -3,7 +3,7 @@
  * `hidden → Dense(26, softmax)` model, timed with its peak RSS: bench:perf's item 3 and R2.4.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as nm from '../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 
 /** What one epoch measured. */
 export interface LetterEpoch {

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as nm from '../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { classifierStepMs } from './classifier_step.js';
 import { runtimeLabel } from './runtime.js';
 import { median } from './timing.js';

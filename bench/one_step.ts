@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as nm from '../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { classifierStepMs } from './classifier_step.js';
 
 const arg = (name: string, dflt: string) => {

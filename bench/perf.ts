@@ -17,11 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../src/node.js';
-import { hostEngine } from '../src/layers/neural_module/engine/host_engine.js';
-import { Partition } from '../src/layers/neural_module/partition.js';
-import { nodeActivation } from '../src/activations/index.js';
-import * as kernels from '../src/kernels/index.js';
+import * as nm from 'tfjs-neural-modules';
+import { hostEngine, nodeActivation, Partition, sparseKernels } from 'tfjs-neural-modules/internal';
 import { softmaxStep } from './classifier_step.js';
 import { letterEpoch } from './letter_epoch.js';
 import { roundTwo } from './round2.js';
@@ -160,7 +157,7 @@ function effectiveRate(label: string, p: number, density: number, batch: number,
         ),
       ) as tf.Tensor2D,
   );
-  const kernelSet = kernels.sparseKernels();
+  const kernelSet = sparseKernels();
   let iterations = 0;
   const tSolve = timeIt(() => {
     const fwd = hostEngine.forward(z, w, ctx);

@@ -6,12 +6,8 @@
  * compared with it. Used by `npm run bench:phases` and `npm run bench:perf`.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as nm from '../src/node.js';
-import { hostEngine } from '../src/layers/neural_module/engine/host_engine.js';
-import { graphGradient } from '../src/layers/neural_module/engine/op.js';
-import { Partition } from '../src/layers/neural_module/partition.js';
-import { nodeActivation } from '../src/activations/index.js';
-import { matMulT } from '../src/utils/matmul.js';
+import * as nm from 'tfjs-neural-modules';
+import { graphGradient, hostEngine, matMulT, nodeActivation, Partition } from 'tfjs-neural-modules/internal';
 import { softmaxStep } from './classifier_step.js';
 import { timeIt, timeItWarm } from './timing.js';
 

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as nm from '../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { PHASE_OPTIMIZERS, measurePhases, phaseMarkdown, type PhaseOptimizer } from './phase_table.js';
 import { runtimeLabel } from './runtime.js';
 

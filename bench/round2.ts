@@ -7,7 +7,7 @@
  * with `--large` one epoch of UCI letter at p = 3000 with peak memory.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as nm from '../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { measurePhases, phaseMarkdown } from './phase_table.js';
 import { classifierStepMs } from './classifier_step.js';
 import { letterEpoch } from './letter_epoch.js';

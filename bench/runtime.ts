@@ -4,7 +4,7 @@
  * change what the kernels can do. Run a benchmark on Node 24 with
  * `PATH="$(dirname "$(node scripts/node24.mjs)")":$PATH npm run bench:perf`.
  */
-import { relaxedSimdSupported } from '../src/kernels/relaxed_simd.js';
+import { relaxedSimdSupported } from 'tfjs-neural-modules/internal';
 
 /** E.g. 'node v24.22.3, relaxed SIMD yes'. */
 export function runtimeLabel(): string {

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as nm from '../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

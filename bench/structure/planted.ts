@@ -17,6 +17,17 @@
  *   …+x2                        density 2× the planted edge count (default 1×)
  *   …+every:<n>                 re-partition every n batches (default: every epoch)
  *   …+sgd                       SGD (lr `--sgd-lr`) instead of Adam
+ *   …+anneal:<e>                a density schedule: the first e epochs at density 1 (a
+ *                               separate dense layer, same regularizer), then its weights
+ *                               start the sparse layer for the remaining epochs
+ *   …+hyst:<h>                  mask hysteresis: incumbents rank by |W|·(1+h) (mask_policy.ts)
+ *   …+floor:<θ>                 drop kept edges below θ·median kept |W| (mask_policy.ts)
+ *   …+decay:<f>:<r>             from epoch fraction f on, the learning rate decays
+ *                               geometrically to r·lr at the last epoch
+ *   …+prune:<θ>:<f>             at epoch fraction f: one re-partition that drops kept edges
+ *                               below θ·median kept |W|, then the mask is frozen
+ *   …+final:<n>                 after training, one last re-partition from the mean of
+ *                               the graph weights over the last n epochs' ends
  * Fixed: Adam 1e-2 (`--lr`), batch 64, `--epochs 40`, `--rows 1500` training rows
  * and 500 test rows, `--noise 0` (fraction of the targets' sd), seeded everything.
  *
@@ -30,9 +41,10 @@ import { execSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
+import { withMaskPolicy } from './mask_policy.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
@@ -78,6 +90,18 @@ interface Arm {
   bound: number | null | 'none';
   /** The regularizer in proximal mode (`proximal: true`). */
   proximal: boolean;
+  /** Epochs of a dense warm-up (density 1, same regularizer) whose weights start the sparse layer; 0: none. */
+  anneal: number;
+  /** Mask hysteresis h (0: plain top-K). */
+  hysteresis: number;
+  /** Relative magnitude floor θ (0: none). */
+  floor: number;
+  /** Learning-rate decay: start epoch fraction and final factor; null: constant. */
+  decay: [number, number] | null;
+  /** Final re-partition from the graph averaged over the last n epoch ends (0: none). */
+  finalAvg: number;
+  /** One pruning re-partition (floor θ) at epoch fraction f, then a frozen mask; null: none. */
+  prune: [number, number] | null;
 }
 
 function parseArm(spec: string): Arm {
@@ -97,16 +121,36 @@ function parseArm(spec: string): Arm {
   else if (kind === 'excess')
     reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...(b ? { targetSize: num(b) } : {}) });
   else throw new Error(`arm '${spec}': unknown regularizer '${kind}'`);
-  const arm: Arm = { name: spec, reg, densityFactor: 1, every: null, sgd: false, bound: null, proximal: false };
+  const arm: Arm = {
+    name: spec,
+    reg,
+    anneal: 0,
+    densityFactor: 1,
+    every: null,
+    sgd: false,
+    bound: null,
+    proximal: false,
+    hysteresis: 0,
+    floor: 0,
+    decay: null,
+    finalAvg: 0,
+    prune: null,
+  };
   for (const o of opts) {
     const [key, val] = o.split(':');
     if (key === 'x2') arm.densityFactor = 2;
     else if (key === 'every') arm.every = num(val);
     else if (key === 'sgd') arm.sgd = true;
     else if (key === 'dense') arm.densityFactor = Infinity;
+    else if (key === 'anneal') arm.anneal = num(val);
     else if (key === 'contractive') arm.bound = num(val ?? '0.9');
     else if (key === 'prox') arm.proximal = true;
     else if (key === 'free') arm.bound = 'none';
+    else if (key === 'hyst') arm.hysteresis = num(val);
+    else if (key === 'floor') arm.floor = num(val);
+    else if (key === 'decay') arm.decay = [num(val), num(o.split(':')[2])];
+    else if (key === 'final') arm.finalAvg = num(val);
+    else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
     else throw new Error(`arm '${spec}': unknown option '${o}'`);
   }
   return arm;
@@ -141,6 +185,41 @@ function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
   return t.edges.filter((i) => mask[i] === 1).length / t.edges.length;
 }
 
+/**
+ * The density schedule's first phase: the same layer at density 1 (every edge in the
+ * solve, so every gradient is the true one) trained `arm.anneal` epochs with the arm's
+ * regularizer and re-partition, whose input kernel and graph then start `layer`
+ * (re-partitioned to its own density).
+ */
+async function denseWarmUp(arm: Arm, layer: nm.layers.NeuralModuleLayer, ux: tf.Tensor, hy: tf.Tensor, p: number, seed: number): Promise<void> {
+  const reg = arm.reg === 'oracle' ? null : arm.reg();
+  const dense = nm.layers.neuralModule({
+    inputShape: [N_INPUTS],
+    units: p,
+    density: 1,
+    inputInitializer: tf.initializers.glorotUniform({ seed: 1000 + seed }),
+    graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density: 1, seed: 2000 + seed } },
+    graphRegularizer: reg,
+  });
+  const model = tf.sequential();
+  model.add(dense);
+  model.compile({ optimizer: arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR), loss: 'meanSquaredError' });
+  await withSeededRandom(6000 + seed, () =>
+    model.fit(ux, hy, {
+      epochs: arm.anneal,
+      batchSize: BATCH,
+      shuffle: true,
+      verbose: 0,
+      callbacks: [nm.callbacks.modulePartition({ every: arm.every ?? 'epoch' })],
+    }),
+  );
+  const [kernel, graph] = dense.getWeights();
+  layer.setWeights([kernel, graph, ...layer.getWeights().slice(2)]);
+  layer.repartition();
+  model.dispose();
+  (reg as { dispose?: () => void } | null)?.dispose?.();
+}
+
 function mse(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
@@ -163,6 +242,14 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     graphRegularizer: reg,
     ...(arm.bound === 'none' ? { graphConstraint: null } : arm.bound != null ? { graphConstraint: nm.constraints.contractive({ bound: arm.bound }) } : {}),
   });
+  const control =
+    arm.hysteresis > 0 || arm.floor > 0 || arm.prune
+      ? withMaskPolicy(layer, p, {
+          hysteresis: arm.hysteresis,
+          floor: arm.floor,
+          bound: arm.bound === 'none' ? null : typeof arm.bound === 'number' ? arm.bound : 0.9,
+        })
+      : null;
   const model = tf.sequential();
   model.add(layer);
   const optimizer = arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR);
@@ -177,6 +264,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     else warn(...a);
   };
   const ariPerEpoch: number[] = [];
+  const graphHistory: Float32Array[] = [];
   let prevMask: Uint8Array | null = null;
   const t0 = Date.now();
   try {
@@ -189,9 +277,28 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       layer.repartition();
     } else {
       const callbacks = [
+        {
+          // before modulePartition, so the proximal step of an epoch's batches uses this rate
+          onEpochBegin: async (epoch: number) => {
+            if (arm.prune && control && epoch === Math.floor(arm.prune[1] * EPOCHS)) {
+              control.policy.floor = arm.prune[0];
+              layer.repartition();
+              control.frozen = true;
+            }
+            if (!arm.decay) return;
+            const [from, to] = arm.decay;
+            const start = Math.floor(from * EPOCHS);
+            const t = epoch < start ? 0 : (epoch - start + 1) / Math.max(1, EPOCHS - start);
+            (optimizer as unknown as { learningRate: number }).learningRate = (arm.sgd ? SGD_LR : LR) * Math.pow(to, t);
+          },
+        },
         nm.callbacks.modulePartition({ every: arm.every ?? 'epoch' }),
         {
           onEpochEnd: async (epoch: number, logs?: tf.Logs) => {
+            if (arm.finalAvg > 0) {
+              graphHistory.push(layer.graphValues());
+              if (graphHistory.length > arm.finalAvg) graphHistory.shift();
+            }
             ariPerEpoch.push(adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf));
             if (TRACE) {
               const s = layer.structure();
@@ -215,7 +322,27 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
           },
         },
       ];
-      await withSeededRandom(7000 + seed, () => model.fit(ux, hy, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }));
+      if (arm.anneal > 0) await denseWarmUp(arm, layer, ux, hy, p, seed);
+      const epochs = EPOCHS - arm.anneal;
+      await withSeededRandom(7000 + seed, () => model.fit(ux, hy, { epochs, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }));
+      if (arm.finalAvg > 0) {
+        // the mask from the averaged graph; the weights stay the last ones (masked accordingly)
+        const last = layer.graphValues();
+        const avg = new Float32Array(p * p);
+        for (const g of graphHistory) for (let i = 0; i < avg.length; i++) avg[i] += g[i] / graphHistory.length;
+        const set = (g: Float32Array) => {
+          const ws = layer.getWeights().slice();
+          const t = tf.tensor2d(g, [p, p]);
+          ws[1] = t;
+          layer.setWeights(ws);
+          t.dispose();
+        };
+        set(avg);
+        layer.repartition();
+        const mask = layer.edges().mask;
+        for (let i = 0; i < p * p; i++) if (i % (p + 1) !== 0 && mask[i] === 1 && last[i] === 0) last[i] = avg[i];
+        set(last);
+      }
       layer.resetWarnings();
     }
   } finally {
@@ -237,6 +364,23 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
         .map((v) => v.toFixed(3))
         .join(' ')} #>0.01 ${fa.filter((v) => v > 0.01).length} #>0 ${fa.filter((v) => v > 0).length}`,
     );
+  }
+  if (TRACE) {
+    // the kept false edges and the unkept planted ones, by magnitude (student and teacher)
+    const w = layer.graphValues();
+    const mask = layer.edges().mask;
+    const planted = new Set(teacher.edges);
+    const mod = (i: number) => `${teacher.moduleOf[Math.floor(i / p)]}→${teacher.moduleOf[i % p]}`;
+    const kept = [...mask.keys()]
+      .filter((i) => mask[i] === 1)
+      .map((i) => Math.abs(w[i]))
+      .sort((x, y) => x - y);
+    console.log(`  kept |W| min ${kept[0]?.toFixed(3)} median ${kept[kept.length >> 1]?.toFixed(3)}`);
+    for (let i = 0; i < w.length; i++) {
+      if (mask[i] === 1 && !planted.has(i)) console.log(`  false kept ${i} modules ${mod(i)} |W| ${Math.abs(w[i]).toFixed(3)}`);
+      if (mask[i] === 0 && planted.has(i))
+        console.log(`  planted unkept ${i} modules ${mod(i)} |W| ${Math.abs(w[i]).toFixed(3)} teacher ${Math.abs(teacher.graph[i]).toFixed(3)}`);
+    }
   }
   const predict = (x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
   const s = layer.structure();

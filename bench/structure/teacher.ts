@@ -16,7 +16,7 @@
  * float32 solvers), so a student NeuralModule of the same p nodes fitted to (u, h*) has
  * its node identities pinned to the teacher's.
  */
-import { Random } from '../../src/utils/random.js';
+import { Random } from 'tfjs-neural-modules/internal';
 
 export interface TeacherSpec {
   /** Number of planted modules. */

@@ -21,6 +21,12 @@
  *   excess+sched:<α>      excess + nmAlphaSchedule()
  *   <any>~prox            the regularizer in proximal mode (`proximal: true`)
  *   <any>~batch           re-partition every batch (default: every epoch)
+ *   <any>~hyst:<h>        mask hysteresis h (bench/structure/mask_policy.ts)
+ *   <any>~floor:<θ>       drop kept edges below θ·median kept |W| (mask_policy.ts)
+ *   <any>~prune:<θ>:<f>   at epoch fraction f one re-partition with floor θ, then the
+ *                         mask only shrinks (kept edges below the floor are dropped)
+ *   nn                    baseline without a NeuralModule: Dense(100, tanh) hidden
+ *                         layer, same split, optimizer, epochs and output layer
  *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
  *                         re-partition off-diagonal |W| < τ is set to 0 (never kept)
  *
@@ -40,12 +46,11 @@ import { execSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as nm from '../../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
-import { stronglyConnectedComponents } from '../../src/graph/tarjan.js';
-import { ConstraintBase } from '../../src/utils/tfjs_bases.js';
-import { Random } from '../../src/utils/random.js';
+import { ConstraintBase, Random, stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
+import { withMaskPolicy } from './mask_policy.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
@@ -114,6 +119,13 @@ interface Variant {
   tau?: number | null;
   /** Re-partition every batch instead of every epoch (the `~batch` suffix). */
   everyBatch?: boolean;
+  /** Mask hysteresis and relative floor (the `~hyst:h`, `~floor:θ` suffixes); 0: off. */
+  hysteresis?: number;
+  floor?: number;
+  /** Prune (floor θ, then shrink-only mask) at epoch fraction f (the `~prune:θ:f` suffix). */
+  prune?: [number, number] | null;
+  /** The Dense(100, tanh) baseline instead of a NeuralModule layer. */
+  nn?: boolean;
 }
 
 /**
@@ -140,9 +152,25 @@ class ZeroBelow extends ConstraintBase {
 function parseVariant(full: string): Variant {
   const [head, ...flags] = full.split('~');
   const [spec, tauText] = head.split('@');
-  for (const f of flags) if (f !== 'prox' && f !== 'batch') throw new Error(`variant ${full}: unknown suffix ~${f} (~prox, ~batch)`);
+  const valueOf = (key: string) => Number(flags.find((f) => f.startsWith(`${key}:`))?.split(':')[1] ?? 0);
+  for (const f of flags) {
+    if (f !== 'prox' && f !== 'batch' && !/^(hyst|floor|prune):[0-9.e-]+(:[0-9.e-]+)?$/.test(f))
+      throw new Error(`variant ${full}: unknown suffix ~${f} (~prox, ~batch, ~hyst:h, ~floor:θ)`);
+  }
+  if (spec === 'nn') return { name: full, reg: () => null, schedule: false, nn: true };
   const v = parseBase(spec, flags.includes('prox'));
-  return { ...v, name: full, tau: tauText == null ? null : Number(tauText), everyBatch: flags.includes('batch') };
+  return {
+    ...v,
+    name: full,
+    tau: tauText == null ? null : Number(tauText),
+    everyBatch: flags.includes('batch'),
+    hysteresis: valueOf('hyst'),
+    floor: valueOf('floor'),
+    prune: (() => {
+      const f = flags.find((x) => x.startsWith('prune:'));
+      return f ? [Number(f.split(':')[1]), Number(f.split(':')[2])] : null;
+    })(),
+  };
 }
 
 function parseBase(spec: string, proximal = false): Variant {
@@ -260,7 +288,58 @@ function medianKept(layer: nm.layers.NeuralModuleLayer): number {
   return a[a.length >> 1] ?? 0;
 }
 
+/** The Dense(100, tanh) baseline: test error and loss only (no structure). */
+async function runNN(v: Variant, seed: number): Promise<Run> {
+  const split = makeSplit(table, seed);
+  const k = split.numClasses;
+  const x = tf.tensor2d(split.train.x, [split.train.numSamples, split.train.numFeatures]);
+  const y = tf.oneHot(tf.tensor1d(split.train.y, 'int32'), k);
+  const tx = tf.tensor2d(split.test.x, [split.test.numSamples, split.test.numFeatures]);
+  const model = tf.sequential();
+  model.add(
+    tf.layers.dense({ inputShape: [split.numFeatures], units: P, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 1000 + seed }) }),
+  );
+  model.add(tf.layers.dense({ units: k, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3000 + seed }) }));
+  model.compile({ optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const t0 = Date.now();
+  const hist = await withSeededRandom(7000 + seed, () => model.fit(x, y, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0 }));
+  const seconds = (Date.now() - t0) / 1000;
+  const probs = tf.tidy(() => (model.predict(tx) as tf.Tensor).dataSync());
+  let ce = 0;
+  let wrong = 0;
+  split.test.y.forEach((label, i) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
+    wrong += best === label ? 0 : 1;
+    ce -= Math.log(Math.max(probs[i * k + label], 1e-12));
+  });
+  model.dispose();
+  tf.dispose([x, y, tx]);
+  const none = { edges: 0, meanC: null, meanAbsW: 0 };
+  const n = split.test.numSamples;
+  return {
+    variant: v.name,
+    seed,
+    epochs: EPOCHS,
+    testError: wrong / n,
+    testLoss: ce / n,
+    modules: 0,
+    largest: 0,
+    balance: 0,
+    cyclicModules: 0,
+    secondLargest: 0,
+    largestPerEpoch: [],
+    finalLoss: Number(hist.history.loss[EPOCHS - 1]),
+    census: { coreCore: none, otherCore: none, coreOther: none, otherOther: none },
+    gamma: 0,
+    medianKeptAbsW: 0,
+    threshold: TAUS.map((tau) => ({ tau, edges: 0, largest: 0, cyclicModules: 0 })),
+    seconds,
+  };
+}
+
 async function run(v: Variant, seed: number): Promise<Run> {
+  if (v.nn) return runNN(v, seed);
   const split = makeSplit(table, seed);
   const k = split.numClasses;
   const t = (d: nm.datasets.Table) => ({
@@ -281,11 +360,25 @@ async function run(v: Variant, seed: number): Promise<Run> {
     graphRegularizer: reg,
     ...(v.tau != null ? { graphConstraint: new ZeroBelow(v.tau) } : {}),
   });
+  const control = v.hysteresis || v.floor || v.prune ? withMaskPolicy(layer, P, { hysteresis: v.hysteresis ?? 0, floor: v.floor ?? 0, bound: 0.9 }) : null;
+  const pruner = {
+    onEpochBegin: async (epoch: number) => {
+      if (v.prune && control && epoch === Math.floor(v.prune[1] * EPOCHS)) {
+        control.policy.floor = v.prune[0];
+        layer.repartition();
+        control.frozen = true;
+      }
+    },
+  };
   const model = tf.sequential();
   model.add(layer);
   model.add(tf.layers.dense({ units: k, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3000 + seed }) }));
   model.compile({ optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const callbacks = [nm.callbacks.modulePartition({ every: v.everyBatch ? 'batch' : 'epoch' }), ...(v.schedule ? [nm.callbacks.nmAlphaSchedule()] : [])];
+  const callbacks = [
+    pruner,
+    nm.callbacks.modulePartition({ every: v.everyBatch ? 'batch' : 'epoch' }),
+    ...(v.schedule ? [nm.callbacks.nmAlphaSchedule()] : []),
+  ];
   const t0 = Date.now();
   const hist = await withSeededRandom(7000 + seed, () =>
     model.fit(train.x, train.y, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }),

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as nm from '../../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { softmaxStep } from '../classifier_step.js';
 import { timeItWarm } from '../timing.js';
 

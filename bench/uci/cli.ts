@@ -60,7 +60,9 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
   }
   const results = buildResults(cfg, new TrialStore(cfg.out), command);
   const files = await writeOutputs(cfg, results);
-  log(`${results.counts.completeRuns}/${results.counts.plannedRuns} runs complete; wrote ${files.length} files: ${cfg.out}/{results.json,tables.md,plots/}`);
+  log(
+    `${results.counts.completeRuns}/${results.counts.plannedRuns} runs complete; wrote ${files.length} files: ${cfg.tables ?? cfg.out}/{results.json,tables.md,plots/}`,
+  );
   return 0;
 }
 

@@ -59,7 +59,10 @@ export interface BenchConfig {
   /** Training processes run at once (one per core). */
   workers: number;
   batchSize: number;
+  /** Directory of the trial store (trials.jsonl, or trials.jsonl.gz as kept in bench/results/) and, by default, of the report. */
   out: string;
+  /** Directory of the report (results.json, tables.md, plots/); default null = {@link out}. E.g. docs/results/uci16 for the published tables of bench/results/uci16. */
+  tables?: string | null;
   backend: (typeof BACKENDS)[number];
   /** Cap on training samples (stratified subsample), or null for all. */
   maxTrain: number | null;
@@ -124,7 +127,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   patience: { help: 'early-stopping patience in epochs; default 10 (v2), 20 (paper), 6 (v1)' },
   budget: { help: `tuning configurations per method: 1..${MAX_BUDGET} (v2, paper) or ${BUDGETS.join(', ')} (v1); default 4` },
   'batch-size': { help: 'mini-batch size; default 64' },
-  out: { help: 'output directory; default out/uci (relative to the working directory)' },
+  out: { help: 'output directory (trials.jsonl; trials.jsonl.gz is read too); default out/uci (relative to the working directory)' },
+  tables: { help: 'directory of results.json, tables.md and plots/; default: --out' },
   backend: { help: `tfjs backend (${BACKENDS.join(', ')}); default wasm` },
   'max-train': { help: 'cap on training samples (stratified subsample); default: all' },
   'nm-form': { help: `form of the NM regularizer (${NM_FORMS.join(', ')}); default repulsion` },
@@ -254,6 +258,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     workers,
     batchSize: int('batch-size', f.get('batch-size') ?? '64', 1),
     out: resolve(cwd, f.get('out') ?? 'out/uci'),
+    tables: f.has('tables') ? resolve(cwd, f.get('tables')!) : null,
     backend: oneOf('backend', f.get('backend') ?? 'wasm', BACKENDS),
     maxTrain: f.has('max-train') ? int('max-train', f.get('max-train')!, 2) : null,
     nmForm: oneOf('nm-form', f.get('nm-form') ?? 'repulsion', NM_FORMS),

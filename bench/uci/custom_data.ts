@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import * as nm from '../../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 import { BenchConfigError, type CustomDataSpec } from './config.js';
 import { capTraining, makeSplit, SPLIT_FRACTIONS, standardizedSplit, type SplitData, type SplitIndices } from './data.js';
 

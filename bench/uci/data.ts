@@ -4,7 +4,7 @@
  * training statistics.
  */
 import { join } from 'node:path';
-import * as nm from '../../src/node.js';
+import * as nm from 'tfjs-neural-modules';
 
 type Table = nm.datasets.Table;
 

@@ -18,8 +18,7 @@
  * see the NMRegularizer caveats). DEQ is ρ = 1 by definition. All use Adam.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as nm from '../../src/node.js';
-import type { NeuralModuleLayerArgs } from '../../src/layers/neural_module/args.js';
+import * as nm from 'tfjs-neural-modules';
 import { BenchConfigError, type MethodName } from './config.js';
 import { hashSeed } from './seeded_random.js';
 
@@ -202,11 +201,11 @@ export function unavailableMethods(methods: readonly MethodName[]): { method: Me
   });
 }
 
-function graphRegularizer(name: 'nm' | 'offDiagonalL1', args: Record<string, unknown>): NeuralModuleLayerArgs['graphRegularizer'] {
+function graphRegularizer(name: 'nm' | 'offDiagonalL1', args: Record<string, unknown>): nm.layers.NeuralModuleLayerArgs['graphRegularizer'] {
   const f = regularizerFactory(name);
   if (!f)
     throw new BenchConfigError(`nm.regularizers.${name} is not exported by src/regularizers/index.ts yet; leave out the methods that need it (--methods).`);
-  return f(args) as NeuralModuleLayerArgs['graphRegularizer'];
+  return f(args) as nm.layers.NeuralModuleLayerArgs['graphRegularizer'];
 }
 
 /** What a built model needs to be trained and inspected. */
@@ -238,7 +237,7 @@ export function buildModel(
     // OptNet (Amos & Kolter 2017): z* of a QP with p variables and p inequalities; no modules.
     model.add(nm.layers.optNet({ inputShape: [features], units: nodes, inequalities: nodes, onNonConvergence: 'ignore' }));
   } else {
-    const args: NeuralModuleLayerArgs = {
+    const args: nm.layers.NeuralModuleLayerArgs = {
       inputShape: [features],
       units: nodes,
       activation: 'tanh',

@@ -81,10 +81,11 @@ export function tableShape(cfg: BenchConfig): TableShape {
 
 /** Writes results.json, tables.md and the plots; returns the files written. */
 export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Promise<string[]> {
-  mkdirSync(join(cfg.out, 'plots'), { recursive: true });
+  const dir = cfg.tables ?? cfg.out;
+  mkdirSync(join(dir, 'plots'), { recursive: true });
   const files: string[] = [];
   const put = (name: string, data: string | Uint8Array) => {
-    const path = join(cfg.out, name);
+    const path = join(dir, name);
     writeAtomic(path, data);
     files.push(path);
   };

@@ -10,19 +10,28 @@ import type { Provenance } from './store.js';
 
 let cached: Omit<Provenance, 'backend' | 'tfjsVersion'> | null = null;
 
-function git(args: string[]): string | null {
+function git(args: string[], cwd = PACKAGE_ROOT): string | null {
   try {
-    return execFileSync('git', args, { cwd: PACKAGE_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return null;
   }
 }
 
-/** The package's commit (`+dirty` when src/ or bench/ differ from it), version and Node version. */
+/**
+ * Whether the code of the checkout at `root` differs from its commit: src/ and bench/, but
+ * not bench/results/, where the benchmarks write their trials (a run would otherwise mark
+ * its own later trials dirty). False outside a git checkout.
+ */
+export function codeDirty(root: string = PACKAGE_ROOT): boolean {
+  return (git(['status', '--porcelain', '--', 'src', 'bench', ':(exclude)bench/results'], root) ?? '') !== '';
+}
+
+/** The package's commit (`+dirty` when src/ or bench/ other than bench/results/ differ from it), version and Node version. */
 export function packageProvenance(): Omit<Provenance, 'backend' | 'tfjsVersion'> {
   if (cached) return cached;
   const head = git(['rev-parse', '--short', 'HEAD']);
-  const dirty = head != null && (git(['status', '--porcelain', '--', 'src', 'bench']) ?? '') !== '';
+  const dirty = head != null && codeDirty();
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   cached = { commit: head == null ? 'unknown' : `${head}${dirty ? '+dirty' : ''}`, packageVersion: pkg.version, node: process.version };
   return cached;

@@ -4,8 +4,8 @@
  * M, N, W, drawn at 2× for the labels; lower case is drawn as upper case) and encoded with the package's PNG
  * encoder (src/analysis/png.ts).
  */
-import '../../src/platform/node.js'; // zlib deflate, as for Node users
-import { encodePng, type RgbImage } from '../../src/analysis/png.js';
+import 'tfjs-neural-modules'; // the Node entry installs zlib deflate, as for Node users
+import { encodePng, type RgbImage } from 'tfjs-neural-modules/internal';
 import { chartFrame, tickLabel, type ChartSpec } from './plots.js';
 
 type Rgb = [number, number, number];

@@ -4,7 +4,7 @@
  * are reproducible for a benchmark run. Restored afterwards, even on errors.
  * One run at a time: the replacement is process-wide.
  */
-import { Random } from '../../src/utils/random.js';
+import { Random } from 'tfjs-neural-modules/internal';
 
 export async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
   const original = Math.random;

@@ -3,9 +3,14 @@
  * directory), which makes the benchmark resumable: one JSON line per finished
  * trial, written and fsynced when the trial ends. A trial interrupted before its
  * line is complete is not in the file (a torn last line is ignored) and is redone.
+ *
+ * A store kept in the repository may be gzipped (`trials.jsonl.gz`, bench/results/): its
+ * trials are read first, then those of `trials.jsonl` when present, and new trials are
+ * appended to `trials.jsonl` (a later line with the same key replaces an earlier one).
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { BenchConfig, MethodName } from './config.js';
 import { customKeyTag } from './custom_data.js';
 import type { MethodConfig } from './methods.js';
@@ -59,6 +64,8 @@ export interface TrialRecord extends TrialOutcome {
 }
 
 export const TRIALS_FILE = 'trials.jsonl';
+/** The gzipped form of {@link TRIALS_FILE}, read before it. */
+export const TRIALS_FILE_GZ = `${TRIALS_FILE}.gz`;
 
 export function trialSettings(cfg: BenchConfig): TrialSettings {
   return {
@@ -110,13 +117,7 @@ export class TrialStore {
     mkdirSync(outDir, { recursive: true });
     this.path = join(outDir, TRIALS_FILE);
     let skipped = 0;
-    if (existsSync(this.path)) {
-      const text = readFileSync(this.path, 'utf8');
-      // A torn last line (crash mid-write): cut it off so the next append starts a fresh line.
-      if (text.length > 0 && !text.endsWith('\n')) {
-        truncateSync(this.path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
-        skipped++;
-      }
+    const load = (text: string) => {
       for (const line of text.split('\n').slice(0, text.endsWith('\n') ? undefined : -1)) {
         if (line.trim() === '') continue;
         try {
@@ -127,6 +128,15 @@ export class TrialStore {
           skipped++;
         }
       }
+      if (text.length > 0 && !text.endsWith('\n')) skipped++;
+    };
+    const gz = join(outDir, TRIALS_FILE_GZ);
+    if (existsSync(gz)) load(gunzipSync(readFileSync(gz)).toString('utf8'));
+    if (existsSync(this.path)) {
+      const text = readFileSync(this.path, 'utf8');
+      // A torn last line (crash mid-write): cut it off so the next append starts a fresh line.
+      if (text.length > 0 && !text.endsWith('\n')) truncateSync(this.path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+      load(text);
     }
     this.skippedLines = skipped;
   }

@@ -4,7 +4,7 @@
  * test error with them, the module structure and the solver statistics.
  */
 import * as tf from '@tensorflow/tfjs';
-import type * as nm from '../../src/node.js';
+import type * as nm from 'tfjs-neural-modules';
 import type { BuiltModel } from './methods.js';
 import type { SplitData } from './data.js';
 

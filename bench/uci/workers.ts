@@ -19,6 +19,8 @@ export type WorkerMessage = { type: 'ready' } | { type: 'done'; key: string; rec
 export type ParentMessage = { type: 'init'; cfg: BenchConfig } | { type: 'trial'; trial: PlannedTrial } | { type: 'exit' };
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+/** bench/tsconfig.json, whose `paths` map the package name to the sources (src/). */
+const BENCH_TSCONFIG = join(dirname(fileURLToPath(import.meta.url)), '..', 'tsconfig.json');
 
 export interface WorkerEvents {
   started(t: PlannedTrial): void;
@@ -56,7 +58,9 @@ export function runInWorkers(cfg: BenchConfig, pending: PlannedTrial[], events: 
       child.send({ type: 'trial', trial: t } satisfies ParentMessage);
     };
     for (let i = 0; i < count; i++) {
-      const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // TSX_TSCONFIG_PATH: the child resolves `tfjs-neural-modules` to the sources whatever the working directory.
+      const env = { ...process.env, TSX_TSCONFIG_PATH: process.env.TSX_TSCONFIG_PATH ?? BENCH_TSCONFIG };
+      const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') next(child);

@@ -4,17 +4,20 @@
  * inputs), and the prune check on the held-out test inputs, per seed and as
  * mean ± std, with the paper's claims counted as "held in k of n seeds".
  *
- * Run: npx tsx bench/urn/seeds.ts --seeds 5 --experiment both --out docs/results/urn
+ * Run: npx tsx bench/urn/seeds.ts --seeds 5 --experiment both
  * Flags: --seeds N (default 5), --first-seed (default 1), --experiment spheres|digits|both (default both),
- *        --out DIR (default docs/results/urn), --epochs-spheres (default 40), --epochs-digits (default 60),
- *        --report-only (rewrite DIR/*.md from the existing DIR/*.jsonl without training).
+ *        --out DIR (default bench/results/urn), --tables TDIR (default docs/results/urn, or DIR when --out
+ *        is given), --epochs-spheres (default 40), --epochs-digits (default 60),
+ *        --report-only (rewrite TDIR/*.md from the existing DIR/*.jsonl without training).
  * Writes DIR/{spheres,digits}.jsonl (one line per seed and variant, appended as runs finish) and
- * DIR/{spheres,digits}.md, with the command and `git rev-parse --short HEAD`. Results: docs/URN_RESULTS.md.
+ * TDIR/{spheres,digits}.md, with the command and `git rev-parse --short HEAD`. Results: docs/URN_RESULTS.md.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { execSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DIGITS_DEFAULTS, SPHERES_DEFAULTS, digitsData, disposeData, runDigits, runSpheres, spheresData, type UrnRun } from '../../examples/urn-experiments.js';
 
 function flag(name: string, dflt: string): string {
@@ -24,7 +27,10 @@ function flag(name: string, dflt: string): string {
 const SEEDS = Number(flag('seeds', '5'));
 const FIRST = Number(flag('first-seed', '1'));
 const EXPERIMENT = flag('experiment', 'both');
-const OUT = flag('out', 'docs/results/urn');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// The raw rows (JSONL) stay with the benchmarks; the tables docs/URN_RESULTS.md links to are in docs/results.
+const OUT = resolve(flag('out', resolve(ROOT, 'bench/results/urn')));
+const TABLES = resolve(flag('tables', process.argv.includes('--out') ? OUT : resolve(ROOT, 'docs/results/urn')));
 const REPORT_ONLY = process.argv.includes('--report-only');
 const EPOCHS = { spheres: Number(flag('epochs-spheres', '40')), digits: Number(flag('epochs-digits', '60')) };
 if (!['spheres', 'digits', 'both'].includes(EXPERIMENT)) throw new Error(`--experiment must be spheres, digits or both; received ${EXPERIMENT}`);
@@ -378,6 +384,7 @@ function report(experiment: Row['experiment'], rows: Row[]): string {
 
 await tf.setBackend('wasm');
 mkdirSync(OUT, { recursive: true });
+mkdirSync(TABLES, { recursive: true });
 const experiments = (EXPERIMENT === 'both' ? ['spheres', 'digits'] : [EXPERIMENT]) as Row['experiment'][];
 console.log(`URN seeds: ${experiments.join(' + ')}, seeds ${FIRST}…${FIRST + SEEDS - 1}, backend ${tf.getBackend()}, commit ${COMMIT}`);
 for (const experiment of experiments) {
@@ -407,6 +414,6 @@ for (const experiment of experiments) {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Row);
-  writeFileSync(`${OUT}/${experiment}.md`, report(experiment, rows));
-  console.log(`${experiment}: ${((Date.now() - t0) / 60000).toFixed(1)} min; wrote ${jsonl} and ${OUT}/${experiment}.md`);
+  writeFileSync(`${TABLES}/${experiment}.md`, report(experiment, rows));
+  console.log(`${experiment}: ${((Date.now() - t0) / 60000).toFixed(1)} min; wrote ${jsonl} and ${TABLES}/${experiment}.md`);
 }
