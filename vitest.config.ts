@@ -22,7 +22,7 @@ export default defineConfig({
     // The tests import the sources (src/index.ts is the browser-safe entry); install the
     // Node services (fs, path, zlib) the package's Node entry installs, as Node users get them.
     // test/setup.ts silences tfjs' "install our node backend" banner (tfjs' PROD flag).
-    setupFiles: ['src/platform/node.ts', 'test/setup.ts'],
+    setupFiles: ['src/platform/node_host.ts', 'test/setup.ts'],
     // Arena arrays taken without zero-fill start as NaN in tests, so a read before a write fails.
     env: { NM_ARENA_POISON: '1' },
   },

@@ -10,7 +10,7 @@
  * explicitly. Browsers and bundlers targeting the web get `src/index.ts`, which never
  * reaches a `node:` module.
  */
-import './platform/node.js';
+import './platform/node_host.js';
 import { registerFileRouter } from './io/file_router.js';
 
 registerFileRouter();

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as nm from '../src/index.js';
-import { qpBackward, solveQPBatch, type QPData } from '../src/layers/optnet_qp.js';
+import { qpBackward, solveQPBatch, type QPData } from '../src/solvers/qp/qp_solve.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { expectClose } from './helpers/close.js';
 import { referenceQP } from './helpers/qp_reference.js';

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as nm from '../src/index.js';
-import { qpBackward, solveQPBatch, type QPData } from '../src/layers/optnet_qp.js';
+import { qpBackward, solveQPBatch, type QPData } from '../src/solvers/qp/qp_solve.js';
 import { useBackend } from './helpers/backends.js';
 import { referenceQP } from './helpers/qp_reference.js';
 

@@ -28,6 +28,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { isKernelWrapper, unwrapKernel, wrapKernel } from '../tfjs_internals/kernel_swap.js';
 import { checkKeys, fail } from '../utils/errors.js';
 
 /** Options of {@link fastTransposedMatMul}. */
@@ -40,10 +41,6 @@ export interface FastTransposedMatMulOptions {
 
 const KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
 const WHERE = 'fastTransposedMatMul';
-/** The original kernel configs, per `${backend}|${kernel}`, while the wrapper is installed. */
-const originals = new Map<string, tf.KernelConfig>();
-/** The kernel functions this module registered, to tell them from tfjs' own (or anyone else's). */
-const wrappers = new WeakSet<tf.KernelFunc>();
 
 type Backend = { disposeData(dataId: object): void };
 type MatMulAttrs = { transposeA?: boolean; transposeB?: boolean };
@@ -51,8 +48,9 @@ type MatMulAttrs = { transposeA?: boolean; transposeB?: boolean };
 /** `[..., rows, cols]` with the last two entries of `shape` replaced. */
 const withLastTwo = (shape: number[], rows: number, cols: number) => [...shape.slice(0, -2), rows, cols];
 
-function wrap(original: tf.KernelConfig, backendName: string): tf.KernelConfig {
-  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+/** The transpose-first wrapper of a BatchMatMul or _FusedMatMul kernel of `backendName`. */
+function transposeFirst(original: tf.KernelConfig, backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
     const a = attrs as MatMulAttrs;
     const ins = inputs as Record<string, tf.TensorInfo>;
     const rankA = ins.a.shape.length;
@@ -77,8 +75,6 @@ function wrap(original: tf.KernelConfig, backendName: string): tf.KernelConfig {
       for (const t of made) (backend as unknown as Backend).disposeData(t.dataId);
     }
   };
-  wrappers.add(kernelFunc);
-  return { ...original, kernelFunc };
 }
 
 /**
@@ -113,7 +109,7 @@ function emptyInner(original: tf.KernelConfig, backendName: string, args: Parame
  */
 export function fastTransposedMatMulInstalled(backendName = 'wasm'): boolean {
   const registered = KERNELS.map((name) => tf.getKernel(name, backendName)).filter((k) => k != null);
-  return registered.length > 0 && registered.every((k) => wrappers.has(k.kernelFunc));
+  return registered.length > 0 && registered.every(isKernelWrapper);
 }
 
 /**
@@ -131,22 +127,8 @@ export function fastTransposedMatMul(options: FastTransposedMatMulOptions = {}):
   if (typeof enable !== 'boolean') fail(WHERE, 'enable', enable, 'true or false');
   if (typeof backendName !== 'string' || backendName === '') fail(WHERE, 'backend', backendName, "a backend name such as 'wasm'");
   for (const name of KERNELS) {
-    const key = `${backendName}|${name}`;
-    const current = tf.getKernel(name, backendName);
-    const ours = current != null && wrappers.has(current.kernelFunc);
-    if (enable) {
-      if (!current || ours) continue;
-      originals.set(key, current);
-      tf.unregisterKernel(name, backendName);
-      tf.registerKernel(wrap(current, backendName));
-    } else {
-      const saved = originals.get(key);
-      originals.delete(key);
-      // Someone else's kernel registered over ours stays: only our wrapper is taken off.
-      if (!ours || !saved) continue;
-      tf.unregisterKernel(name, backendName);
-      tf.registerKernel(saved);
-    }
+    if (enable) wrapKernel(name, backendName, (original) => transposeFirst(original, backendName));
+    else unwrapKernel(name, backendName);
   }
   return fastTransposedMatMulInstalled(backendName);
 }

@@ -4,13 +4,13 @@
  * by `nm.optimizers.adam` and `nm.optimizers.sgd` to update weights and their state in place,
  * and by the dense graph gradient, whose GEMM writes its rows into the gradient tensor.
  *
- * Caveats: tfjs-backend-wasm internals (`wasm.asm.memory`, `dataIdMap` with
- * `memoryOffset` and `refCount`; stable through 4.x), checked before use; null when
+ * Caveats: reads tfjs-backend-wasm internals (its memory, each tensor's heap offset and
+ * reference count) through tfjs_internals/host_view.ts, checked before use; null when
  * they are missing. Writing in place is only done to tensors whose data no other
  * tensor shares ({@link ownExclusively}) and that no kernel has cached.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, wasmRecord, type WasmBackendInternals } from '../tfjs_internals/host_view.js';
+import { heapOffset, uninitializedTensor, wasmMemory, wasmRecord } from '../tfjs_internals/host_view.js';
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
 import { createGemmKernel, type GemmKernel } from '../kernels/gemm.js';
@@ -22,11 +22,11 @@ import { createGemmKernel, type GemmKernel } from '../kernels/gemm.js';
  */
 function overHeap<T>(cache: WeakMap<object, T | null>, make: (memory: WebAssembly.Memory) => T | null): T | null {
   if (tf.getBackend() !== 'wasm' || !wasmSimdSupported()) return null;
-  const backend = tf.backend() as unknown as WasmBackendInternals;
+  const backend = tf.backend();
   if (cache.has(backend)) return cache.get(backend)!;
   let out: T | null = null;
-  const memory = backend.wasm?.asm?.memory;
-  if (memory instanceof WebAssembly.Memory) {
+  const memory = wasmMemory(backend);
+  if (memory !== null) {
     try {
       out = make(memory);
     } catch {
@@ -85,18 +85,6 @@ export function ownExclusively(v: tf.Variable): boolean {
   if (typeof refs !== 'number') return false;
   if (refs > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
   return wasmRecord(v)?.refCount === 1;
-}
-
-/**
- * A new float32 tensor of `shape` whose memory the wasm backend has allocated but not
- * written (the caller fills every element before anyone reads it).
- *
- * @example
- * const g = uninitializedTensor([p, p]); // then write at heapOffset(g)
- */
-export function uninitializedTensor(shape: number[]): tf.Tensor {
-  const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo };
-  return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
 }
 
 /**

@@ -20,14 +20,16 @@
  *    for every fit, and always given `setModel`) that remembers params → model.
  * 2. In case 1, plain objects in a list that holds one of our callbacks are wrapped in
  *    `tf.CustomCallback`, exactly as tfjs wraps them in case 2. This is a small shim on
- *    `CallbackList.prototype.setParams` (installed once, when the first of our callbacks
- *    is created); it leaves every list without one of our callbacks untouched.
+ *    `CallbackList.prototype.setParams` (tfjs_internals/callback_list.ts, installed once,
+ *    when the first of our callbacks is created); it leaves every list without one of our
+ *    callbacks untouched.
  *
  * Not fixable from here (tfjs wraps them before any callback runs): a tfjs callback
  * object (`tf.callbacks.earlyStopping`, `new tf.CustomCallback`) after a plain object.
  */
-import { Callback, CallbackList, CustomCallback, registerCallbackConstructor, type CustomCallbackArgs, type LayersModel } from '@tensorflow/tfjs-layers';
+import { Callback, registerCallbackConstructor, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { NeuralModuleLayer } from '../layers/neural_module/layer.js';
+import { CALLBACK_BRAND, wrapPlainCallbacksBesideOurs } from '../tfjs_internals/callback_list.js';
 import { ConfigError } from '../utils/errors.js';
 import { neuralModuleLayers } from './find_layers.js';
 
@@ -45,16 +47,6 @@ class ModelTracker extends Callback {
   }
 }
 
-const SHIM = Symbol.for('tfjs-neural-modules.callbackListShim');
-/** Brand of our callbacks, shared by every copy of this package. */
-const BRAND = Symbol.for('tfjs-neural-modules.callback');
-
-/** True for objects tfjs can use as they are (BaseCallback instances and look-alikes). */
-function isCallbackObject(c: unknown): boolean {
-  const o = c as { setParams?: unknown; setModel?: unknown } | null;
-  return o != null && typeof o === 'object' && typeof o.setParams === 'function' && typeof o.setModel === 'function';
-}
-
 let installed = false;
 
 function install(): void {
@@ -62,16 +54,7 @@ function install(): void {
   installed = true;
   // Verbosity level 0: tfjs creates it for every fit, whatever `verbose` is.
   registerCallbackConstructor(0, ModelTracker);
-  const proto = CallbackList.prototype as unknown as Record<PropertyKey, unknown> & { setParams(this: { callbacks: unknown[] }, p: Params): void };
-  if (proto[SHIM]) return;
-  const original = proto.setParams;
-  proto.setParams = function (this: { callbacks: unknown[] }, params: Params): void {
-    if (Array.isArray(this.callbacks) && this.callbacks.some((c) => c != null && (c as Record<PropertyKey, unknown>)[BRAND] === true)) {
-      this.callbacks = this.callbacks.map((c) => (isCallbackObject(c) ? c : new CustomCallback(c as CustomCallbackArgs)));
-    }
-    original.call(this, params);
-  };
-  proto[SHIM] = true;
+  wrapPlainCallbacksBesideOurs();
 }
 
 const HOOKS = ['onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd'] as const;
@@ -87,7 +70,7 @@ export abstract class NMCallback extends Callback {
   constructor() {
     super();
     install();
-    Object.defineProperty(this, BRAND, { value: true });
+    Object.defineProperty(this, CALLBACK_BRAND, { value: true });
     // The hooks below are plain functions whose own `this` is tfjs' wrapper, so the callback is captured by name.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;

@@ -7,7 +7,8 @@ import { checkKeys, fail } from '../utils/errors.js';
 import { nodeHost } from '../platform/host.js';
 import { nodeFs, nodePath, type FsLike } from './fs_adapter.js';
 import { loadModel } from './load_model.js';
-import { saveAtomic, type IoContext } from './save_atomic.js';
+import type { IoContext } from './io_context.js';
+import { saveAtomic } from './save_atomic.js';
 
 /** Options of {@link fileSystem}. */
 export interface FileSystemOptions {

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { errorCode, type FsStat } from './fs_adapter.js';
 import { ModelFileError } from './model_file_error.js';
-import { MODEL_JSON_FILENAME, WEIGHTS_BINARY_FILENAME, findInterruptedSwap, isJournalEntry, prevTokens, statOrNull, type IoContext } from './save_atomic.js';
+import { MODEL_JSON_FILENAME, WEIGHTS_BINARY_FILENAME, findInterruptedSwap, isJournalEntry, prevTokens, statOrNull } from './save_atomic.js';
+import type { IoContext } from './io_context.js';
 import { checkTopology } from './topology_check.js';
 import { weightFile } from './weight_paths.js';
 import { checkModelJson, groupByteLength } from './weights_manifest.js';

@@ -26,8 +26,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../utils/errors.js';
-import { errorCode, type FsLike, type FsStat, type PathLike } from './fs_adapter.js';
+import { errorCode, type FsLike, type FsStat } from './fs_adapter.js';
 import { encodeJournal, factsOf, isInterruptedSwap, newJournal, readJournal, type FileFacts } from './journal.js';
+import type { IoContext } from './io_context.js';
 import { ModelFileError } from './model_file_error.js';
 import { acquireLock, removeStaleLockTemps } from './save_lock.js';
 import { checkModelJson, groupByteLength } from './weights_manifest.js';
@@ -40,14 +41,6 @@ export { LOCK_FILENAME } from './save_lock.js';
 
 /** Matches the journal files of an unfinished save: `<model.json|weights.bin>.<tmp|prev|journal>-<token>`. */
 const JOURNAL = /^(model\.json|weights\.bin)\.(tmp|prev|journal)-([A-Za-z0-9_-]+)$/;
-
-/** What save and load share: the file system, path helpers and a label for messages. */
-export interface IoContext {
-  fs: FsLike;
-  path: PathLike;
-  /** `nm.io.fileSystem('<dir>')`, the prefix of every message. */
-  where: string;
-}
 
 /** Journal file name of a token. */
 export function journalName(base: string, kind: 'tmp' | 'prev' | 'journal', token: string): string {

@@ -15,7 +15,7 @@
  */
 import { errorCode } from './fs_adapter.js';
 import { ModelFileError } from './model_file_error.js';
-import type { IoContext } from './save_atomic.js';
+import type { IoContext } from './io_context.js';
 
 /** File name of the lock a save holds on its directory. */
 export const LOCK_FILENAME = 'model.json.lock';

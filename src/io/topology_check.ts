@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../utils/errors.js';
 import { ModelFileError } from './model_file_error.js';
-import type { IoContext } from './save_atomic.js';
+import type { IoContext } from './io_context.js';
 
 type Json = Record<string, unknown>;
 

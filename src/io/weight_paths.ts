@@ -6,7 +6,7 @@
 import { show } from '../utils/errors.js';
 import { errorCode } from './fs_adapter.js';
 import { ModelFileError } from './model_file_error.js';
-import type { IoContext } from './save_atomic.js';
+import type { IoContext } from './io_context.js';
 
 /** The model being loaded: its directory (as given and with links resolved) and its model.json. */
 export interface ModelLocation {

@@ -14,6 +14,7 @@ import { createJsKernels } from '../kernels/js_kernels.js';
 import { createWasmKernels, wasmSimdSupported, type SparseExports } from '../kernels/wasm_kernels.js';
 import { heapKernels } from '../backend/wasm_heap.js';
 import { readView } from '../tfjs_internals/host_view.js';
+import { copiesOnUpload, isHostResident } from '../backend/capabilities.js';
 import { checkNumber, ConfigError, fail } from '../utils/errors.js';
 
 /** A named tensor, as tf.Optimizer's getWeights/setWeights/applyGradients take them. */
@@ -38,9 +39,6 @@ export interface Slot {
   /** The state as non-trainable variables (the wasm heap, the other backends), or null. */
   vars: Array<tf.Variable | null>;
 }
-
-/** The backends on which the update runs fused over typed arrays. */
-const FUSED_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 /**
  * A tf.Optimizer whose update runs fused on the cpu and wasm backends (see the module
@@ -153,7 +151,7 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
     if (this.prefer === 'heap' && heap === null) {
       throw new ConfigError(`${where}: kernels 'heap' need the wasm backend (active: '${tf.getBackend()}') with WebAssembly SIMD.`);
     }
-    const fused = heap === null && FUSED_BACKENDS.includes(tf.getBackend());
+    const fused = heap === null && isHostResident();
     this.inHeap = heap !== null;
     if (fused) {
       this.toArrays();
@@ -178,9 +176,9 @@ export abstract class FusedOptimizer<C> extends tf.Optimizer {
   /** One pass over typed arrays; the new weights go back with one assign. */
   private fusedStep(slot: Slot, value: tf.Variable, grad: tf.Tensor, c: C): void {
     const n = slot.size;
-    // The wasm backend copies the values of a new tensor into its heap, so scratch can
-    // hold w there; the cpu backend keeps the array itself, so w must be fresh.
-    const copiedByBackend = tf.getBackend() === 'wasm';
+    // A backend that copies the values of a new tensor (wasm, into its heap) lets scratch
+    // hold w; one that keeps the array itself (cpu) needs a fresh w.
+    const copiedByBackend = copiesOnUpload();
     let w: Float32Array, g: Float32Array;
     if (this.laidOut) {
       // wasm kernels: w and g are copied into the kernels' memory.

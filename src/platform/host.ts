@@ -5,7 +5,7 @@
  * The modules of the public surface never import `node:*` themselves. They ask
  * {@link nodeHost} at call time; the Node entry (`src/node.ts`, package export
  * condition `node` and the `tfjs-neural-modules/node` subpath) installs the real
- * implementation from `src/platform/node.ts` when it is imported. In the browser
+ * implementation from `src/platform/node_host.ts` when it is imported. In the browser
  * build nothing is installed, and the Node-only helpers (`nm.io.fileSystem`,
  * `nm.datasets.loadCsv`, file output of `nm.callbacks.structureLogger`) throw a
  * `ConfigError` that says which entry to use instead.
@@ -104,7 +104,7 @@ export interface HostWorker {
 const KEY = Symbol.for('tfjs-neural-modules.nodeHost');
 type HostSlot = { [KEY]?: NodeHost };
 
-/** Installs the Node services (called by `src/platform/node.ts`). */
+/** Installs the Node services (called by `src/platform/node_host.ts`). */
 export function installNodeHost(host: NodeHost): void {
   (globalThis as HostSlot)[KEY] = host;
 }

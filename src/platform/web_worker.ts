@@ -1,6 +1,6 @@
 /**
  * A {@link HostWorker} over a Web Worker started from a Blob URL (browsers; the Node
- * build uses `node:worker_threads` through src/platform/node.ts instead).
+ * build uses `node:worker_threads` through src/platform/node_host.ts instead).
  *
  * The Web platform has no exit event for a worker. The script is prefixed with a
  * small shim that makes `self.close()` post a private notice first, which this wrapper

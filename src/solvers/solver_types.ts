@@ -6,6 +6,11 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
+/** What a layer does when a solve stops before its tolerance: warn once per fit or call, throw, or nothing. */
+export const NON_CONVERGENCE_MODES = ['warn', 'throw', 'ignore'] as const;
+/** The `onNonConvergence` option of the layers that solve (Neural Module, OptNet). */
+export type NonConvergenceMode = (typeof NON_CONVERGENCE_MODES)[number];
+
 /** Names of the built-in solvers. */
 export const SOLVER_NAMES = ['picard', 'anderson', 'broyden', 'newton', 'auto'] as const;
 export type SolverName = (typeof SOLVER_NAMES)[number];

@@ -4,6 +4,10 @@
  * call between fits. tfjs gives a layer no hook for the start of `fit`, so the
  * model methods are wrapped once, transparently (same arguments, same result,
  * same errors), the first time a Neural Module layer is created.
+ *
+ * tfjs-layers' assumption (test/tfjs_internals.test.ts checks it): every `fit`,
+ * `evaluate` and `predict` of a model goes through these methods of
+ * `LayersModel.prototype` (a `Sequential` inherits them).
  */
 import { LayersModel } from '@tensorflow/tfjs-layers';
 

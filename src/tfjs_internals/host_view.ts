@@ -1,6 +1,12 @@
 /**
  * Views of a tensor's values where the backend keeps them on the host (cpu, wasm),
- * without the copy `dataSync()` makes on the wasm backend.
+ * without the copy `dataSync()` makes on the wasm backend, and the other reads of the
+ * wasm backend's internals: its memory, a tensor's heap offset and reference count, an
+ * allocated but unwritten output.
+ *
+ * Internals read (test/tfjs_internals.test.ts checks each): tfjs-backend-wasm's
+ * `wasm.HEAPU8`, `wasm.asm.memory`, `dataIdMap.get(dataId)` with `memoryOffset` and
+ * `refCount`, `makeOutput(shape, dtype)`; tfjs-backend-cpu's `data.get(dataId).values`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -38,6 +44,31 @@ export function hostView(t: tf.Tensor): Float32Array | null {
 export interface WasmBackendInternals {
   wasm?: { HEAPU8?: unknown; asm?: { memory?: unknown } };
   dataIdMap?: { get?(id: object): { memoryOffset?: unknown; refCount?: unknown } | undefined };
+}
+
+/**
+ * The WebAssembly memory (the heap) of `backend`, a tfjs-backend-wasm instance, or null
+ * when that internal is not found.
+ *
+ * @example
+ * const memory = wasmMemory(tf.backend()); // WebAssembly.Memory | null
+ */
+export function wasmMemory(backend: object): WebAssembly.Memory | null {
+  const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+/**
+ * A new float32 tensor of `shape` whose memory the active wasm backend has allocated but
+ * not written (the caller fills every element before anyone reads it): tfjs-backend-wasm's
+ * `makeOutput`, made a tensor by the engine.
+ *
+ * @example
+ * const g = uninitializedTensor([p, p]); // then write at heapOffset(g)
+ */
+export function uninitializedTensor(shape: number[]): tf.Tensor {
+  const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo };
+  return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
 }
 
 /**

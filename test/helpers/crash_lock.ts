@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { basename } from 'node:path';
-import '../../src/platform/node.js'; // the Node services the package's Node entry installs
+import '../../src/platform/node_host.js'; // the Node services the package's Node entry installs
 import { maybeNodeHost } from '../../src/platform/host.js';
 import { fileSystem } from '../../src/io/index.js';
 import { useBackend } from './backends.js';

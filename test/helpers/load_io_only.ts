@@ -5,7 +5,7 @@
  * Usage: node --import tsx test/helpers/load_io_only.ts <fs|router> <dir>
  */
 import * as tf from '@tensorflow/tfjs';
-import '../../src/platform/node.js'; // the Node services the package's Node entry installs
+import '../../src/platform/node_host.js'; // the Node services the package's Node entry installs
 import { fileSystem, registerFileRouter } from '../../src/io/index.js';
 import { useBackend } from './backends.js';
 

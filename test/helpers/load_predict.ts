@@ -4,7 +4,7 @@
  * Usage: node --import tsx test/helpers/load_predict.ts <dir> '<input rows JSON>'
  */
 import * as tf from '@tensorflow/tfjs';
-import '../../src/platform/node.js'; // the Node services the package's Node entry installs
+import '../../src/platform/node_host.js'; // the Node services the package's Node entry installs
 import { fileSystem } from '../../src/io/index.js';
 import { useBackend } from './backends.js';
 

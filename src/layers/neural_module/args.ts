@@ -3,22 +3,20 @@
  * resolved once so the algorithm never sees `undefined`.
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '../../utils/tfjs_types.js';
+import type { Initializer, LayerArgs, Regularizer } from '../../utils/tfjs_types.js';
+import { checkLayerArgs } from '../../utils/layer_args.js';
 import type { Topology } from '../../graph/mask.js';
 import { ContractiveConstraint } from '../../constraints/contractive.js';
 import { isConstraint, isInitializer, isRegularizer, type Constraint } from '../../utils/tfjs_bases.js';
 import { checkEngineOptions, ENGINES, type Engine } from './engine/engine_registry.js';
 import { resolveSolverOptions } from '../../solvers/registry.js';
-import type { ResolvedSolverOptions, SolverConfig, SolverName } from '../../solvers/solver_types.js';
+import { NON_CONVERGENCE_MODES, type NonConvergenceMode, type ResolvedSolverOptions, type SolverConfig, type SolverName } from '../../solvers/solver_types.js';
 import { checkActivation } from '../../activations/validate.js';
-import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
+import { checkInt, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
 import { deserializeObject } from '../../utils/serialization.js';
 import { ContractiveGraph } from './graph_initializer.js';
 import { NODE_ACTIVATIONS, type NodeActivationName } from '../../activations/index.js';
 
-import type { Initializer, Regularizer } from '../../utils/tfjs_types.js';
-
-export const NON_CONVERGENCE_MODES = ['warn', 'throw', 'ignore'] as const;
 /**
  * Largest `units`: the p×p graph, its gradient and the optimizer's slots are dense
  * float32 (4·p² bytes each, 1 GiB at p = 16384), beyond what a tfjs backend allocates.
@@ -33,7 +31,6 @@ export type { Engine };
 export const STATE_VERSION = 2;
 /** Bound of the default graph constraint, `nm.constraints.contractive({ bound: 0.9 })` (topology 'graph'). */
 export const DEFAULT_CONTRACTION_BOUND = 0.9;
-export type NonConvergenceMode = (typeof NON_CONVERGENCE_MODES)[number];
 
 /** Arguments of `nm.layers.neuralModule`. */
 export interface NeuralModuleLayerArgs extends LayerArgs {
@@ -132,14 +129,11 @@ const OWN_KEYS = [
   'engine',
   'stateVersion',
 ];
-// LayerArgs keys, plus 'customObjects', which tfjs passes when deserializing.
-const BASE_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
 
 /** Validates `args` and fills every default. */
 export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNeuralModuleArgs {
   const where = `neuralModule${args?.name ? ` '${args.name}'` : ''}`;
-  if (args == null || typeof args !== 'object') fail(where, 'args', args, 'an object such as { units: 100 }');
-  checkKeys(where, args, [...OWN_KEYS, ...BASE_KEYS]);
+  checkLayerArgs(where, args, OWN_KEYS, 'an object such as { units: 100 }');
   const units = checkInt(where, 'units', args.units, 1, MAX_UNITS);
   const density = checkNumber(where, 'density', args.density ?? 0.05, 0, 1, { lo: true });
   const topology = checkOneOf(where, 'topology', args.topology ?? 'graph', ['graph', 'dag'] as const);

@@ -28,6 +28,7 @@ import { ConfigError, NonFiniteError, show } from '../../utils/errors.js';
 import { serializeObject } from '../../utils/serialization.js';
 import { isProximal } from '../../regularizers/proximal.js';
 import { trackCallPhases } from '../../tfjs_internals/call_phase.js';
+import { onVariableWrite } from '../../tfjs_internals/variable_write.js';
 import { resolveNeuralModuleArgs, STATE_VERSION, type NeuralModuleLayerArgs, type ResolvedNeuralModuleArgs } from './args.js';
 import { SolveReport, type SolveCounters } from './report.js';
 import { nodeActivation, type NodeActivation } from '../../activations/index.js';
@@ -53,16 +54,6 @@ export interface ModuleStructure {
   spectralNorm: number;
   /** How many times the graph constraint has changed the graph so far. */
   contractionRescales: number;
-}
-
-/** Calls `after` whenever tfjs writes the variable (setWeights, model loading). */
-function onWrite(v: LayerVariable, after: () => void): void {
-  const write = v.write.bind(v);
-  v.write = (value: tf.Tensor) => {
-    const r = write(value);
-    after();
-    return r;
-  };
 }
 
 export class NeuralModuleLayer extends layers.Layer {
@@ -118,7 +109,7 @@ export class NeuralModuleLayer extends layers.Layer {
     this.inputKernel = this.addWeight('inputKernel', [shape[1], p], 'float32', o.inputInitializer, o.inputRegularizer ?? undefined, true);
     this.graph = this.addWeight('graph', [p, p], 'float32', o.graphInitializer, o.graphRegularizer ?? undefined, true);
     // Version 1 (no saved mask): a write of the graph means the mask must be re-derived.
-    onWrite(this.graph, () => {
+    onVariableWrite(this.graph, () => {
       if (this.stateVersion < 2) this.stale = 'weights';
     });
     if (this.stateVersion >= 2) this.addMaskState();
@@ -164,7 +155,7 @@ export class NeuralModuleLayer extends layers.Layer {
 
   private addMaskState(): void {
     this.keptEdges = this.addWeight('keptEdges', [this.keptEdgeCapacity()], 'int32', initializers.zeros(), undefined, false);
-    onWrite(this.keptEdges, () => {
+    onVariableWrite(this.keptEdges, () => {
       if (!this.writingState) this.stale = 'state';
     });
     this.stateVersion = STATE_VERSION;

@@ -9,7 +9,7 @@ import type { LayerSolveStats } from './engine/stats.js';
 import type { ResolvedSolverOptions } from '../../solvers/solver_types.js';
 import { NonConvergenceError, NonFiniteError } from '../../utils/errors.js';
 import { currentPhase } from '../../tfjs_internals/call_phase.js';
-import type { NonConvergenceMode } from './args.js';
+import type { NonConvergenceMode } from '../../solvers/solver_types.js';
 
 /** Running totals since the last `resetCounters()` (read by callbacks). */
 export interface SolveCounters {

@@ -5,9 +5,10 @@
  */
 import { initializers } from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '../../utils/tfjs_types.js';
+import { checkLayerArgs } from '../../utils/layer_args.js';
 import { SynapticLengthRegularizer, type SynapticLengthArgs } from '../../regularizers/synaptic_length.js';
 import { checkActivation } from '../../activations/validate.js';
-import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
+import { checkInt, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
 import { deserializeObject } from '../../utils/serialization.js';
 import { URN_ACTIVATIONS, URN_RESIDUALS, type URNActivation, type URNResidual } from './forward.js';
 import { isInitializer } from '../../utils/tfjs_bases.js';
@@ -55,8 +56,6 @@ export interface ResolvedURNArgs {
   biasInitializer: Initializer;
 }
 
-// 'customObjects' is added by tfjs-layers' deserializer when a model is loaded.
-const LAYER_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
 const URN_KEYS = [
   'neurons',
   'iterations',
@@ -75,8 +74,7 @@ export const MAX_ITERATIONS = 1000;
 /** Validates URN args and fills defaults. Throws ConfigError naming the argument, value and expectation. */
 export function resolveURNArgs(args: URNLayerArgs): ResolvedURNArgs {
   const where = 'urn';
-  if (args == null || typeof args !== 'object') fail(where, 'args', args, 'an object with at least { neurons, outputUnits }');
-  checkKeys(where, args, [...URN_KEYS, ...LAYER_KEYS]);
+  checkLayerArgs(where, args, URN_KEYS, 'an object with at least { neurons, outputUnits }');
   const neurons = checkInt(where, 'neurons', args.neurons, 2);
   const iterations = checkInt(where, 'iterations', args.iterations ?? 4, 1, MAX_ITERATIONS);
   const outputUnits = checkInt(where, 'outputUnits', args.outputUnits, 1, neurons - 1);

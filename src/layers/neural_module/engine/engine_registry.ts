@@ -1,21 +1,24 @@
 /**
- * Engine selection, in one place: which engines a configuration may use, and which
- * one `engine: 'auto'` picks on the active backend.
+ * The engine registry, in one place: the engines by name, which ones a configuration
+ * may use, and which one `engine: 'auto'` picks on the active backend.
  */
 import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
 import { HOST_SOLVER_NAMES } from '../../../solvers/registry.js';
 import { fail } from '../../../utils/errors.js';
+import { isHostResident } from '../../../backend/capabilities.js';
 import { hostEngine } from './host_engine.js';
 import { tensorEngine } from './tensor_engine.js';
 import type { EngineName, SolveEngine } from './engine_types.js';
 
-export const ENGINES = ['auto', 'host', 'tensor'] as const;
+/** Every engine, by name. */
+const ENGINE_BY_NAME: Readonly<Record<EngineName, SolveEngine>> = { host: hostEngine, tensor: tensorEngine };
+
+/** The values of the `engine` option: `'auto'`, then every engine's name. */
+export const ENGINES = ['auto', 'host', 'tensor'] as const satisfies readonly ('auto' | EngineName)[];
 /** The `engine` option: a fixed engine, or `'auto'`. */
 export type Engine = (typeof ENGINES)[number];
 /** Above this density `engine: 'auto'` keeps the tensor engine (dense matMul beats sparse kernels there). */
 export const AUTO_HOST_MAX_DENSITY = 0.3;
-/** Backends whose tensors live in CPU memory, where the host engine reads them for free. */
-const CPU_RESIDENT = ['cpu', 'wasm'];
 
 /** What engine selection reads from a layer's options. */
 export interface EngineChoiceInput {
@@ -48,11 +51,10 @@ export function checkEngineOptions(where: string, o: EngineChoiceInput): void {
 
 /**
  * The engine a call uses: the configured one, or for `'auto'` the host engine on a
- * CPU-resident backend (cpu, wasm) when both solvers are host solvers and the
- * density is at most {@link AUTO_HOST_MAX_DENSITY}, else the tensor engine.
+ * host-resident backend (backend/capabilities.ts) when both solvers are host solvers
+ * and the density is at most {@link AUTO_HOST_MAX_DENSITY}, else the tensor engine.
  */
 export function selectEngine(o: EngineChoiceInput, backend: string): SolveEngine {
-  const name: EngineName =
-    o.engine !== 'auto' ? o.engine : hostSolves(o) && CPU_RESIDENT.includes(backend) && o.density <= AUTO_HOST_MAX_DENSITY ? 'host' : 'tensor';
-  return name === 'host' ? hostEngine : tensorEngine;
+  const name: EngineName = o.engine !== 'auto' ? o.engine : hostSolves(o) && isHostResident(backend) && o.density <= AUTO_HOST_MAX_DENSITY ? 'host' : 'tensor';
+  return ENGINE_BY_NAME[name];
 }

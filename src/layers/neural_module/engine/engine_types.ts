@@ -2,7 +2,7 @@
  * The one engine contract of the Neural Module layer: a {@link SolveEngine} solves
  * the forward system x = z + f(x)·A and the adjoint system v = q + (v·Aᵀ)∘f'(x*)
  * module by module (DESIGN.md §1). The single differentiable operation (op.ts)
- * wraps whichever engine is selected (select.ts) in one `tf.customGrad`: the dense
+ * wraps whichever engine is selected (engine_registry.ts) in one `tf.customGrad`: the dense
  * products, the non-finite check and the stats reporting are written once, there.
  */
 import type * as tf from '@tensorflow/tfjs-core';

@@ -107,20 +107,23 @@ interface HostState {
   layout: ColumnLayout;
 }
 
+/** What the solve of one row chunk works with besides its input and output. */
+interface ChunkSolve {
+  /** The chunk's rows. */
+  batch: number;
+  plan: HostPlan;
+  ctx: EngineContext;
+  kernels: SparseKernels;
+  /** Where the chunk's solver statistics go. */
+  stats: LayerSolveStats;
+}
+
 /**
  * Solves x = z + f(x)·A. `z` is `[batch, p]` row-major in node order (bias included);
  * h = f(x*) goes into `out` (the same layout).
  */
-function forwardSolve(
-  z: Float32Array,
-  batch: number,
-  values: Float32Array,
-  plan: HostPlan,
-  ctx: EngineContext,
-  kernels: SparseKernels,
-  stats: LayerSolveStats,
-  out: Float32Array,
-): HostState {
+function forwardSolve(z: Float32Array, values: Float32Array, run: ChunkSolve, out: Float32Array): HostState {
+  const { batch, plan, ctx, kernels, stats } = run;
   const { steps, p } = plan.schedule;
   const { act, solver: options } = ctx;
   const k = blocked(kernels, batch, p);
@@ -156,16 +159,8 @@ function forwardSolve(
 }
 
 /** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; v goes into `out` (row-major `[batch, p]`, node order). */
-function adjointSolve(
-  dy: Float32Array,
-  batch: number,
-  fwd: HostState,
-  plan: HostPlan,
-  ctx: EngineContext,
-  kernels: SparseKernels,
-  stats: LayerSolveStats,
-  out: Float32Array,
-): void {
+function adjointSolve(dy: Float32Array, fwd: HostState, run: ChunkSolve, out: Float32Array): void {
+  const { batch, plan, ctx, kernels, stats } = run;
   const { steps, p } = plan.schedule;
   const { act, backwardSolver: options } = ctx;
   const k = blocked(kernels, batch, p, fwd.layout);
@@ -257,7 +252,8 @@ export const hostEngine: SolveEngine = {
     const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
     for (const [b0, b1] of chunks(batch, size)) {
       const part = emptyStats();
-      const state = forwardSolve(zs.subarray(b0 * p, b1 * p), b1 - b0, values, plan, ctx, sparseKernels(), part, out.subarray(b0 * p, b1 * p));
+      const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part };
+      const state = forwardSolve(zs.subarray(b0 * p, b1 * p), values, run, out.subarray(b0 * p, b1 * p));
       mergeRowChunk(stats, part, b0);
       states.push({ b0, rows: b1 - b0, state });
     }
@@ -274,7 +270,8 @@ export const hostEngine: SolveEngine = {
     for (const c of state as Array<{ b0: number; rows: number; state: HostState }>) {
       const part = emptyStats();
       const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
-      adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.rows, c.state, plan, ctx, sparseKernels(), part, rows);
+      const run = { batch: c.rows, plan, ctx, kernels: sparseKernels(), stats: part };
+      adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.state, run, rows);
       mergeRowChunk(stats, part, c.b0);
     }
     const badRow = firstBadRow(out, batch, p);

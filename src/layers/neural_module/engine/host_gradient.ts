@@ -5,13 +5,11 @@
  * entry summed over the batch in order, in f32).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, hostView } from '../../../tfjs_internals/host_view.js';
-import { heapGemm, uninitializedTensor } from '../../../backend/wasm_heap.js';
+import { heapOffset, hostView, uninitializedTensor } from '../../../tfjs_internals/host_view.js';
+import { heapGemm } from '../../../backend/wasm_heap.js';
+import { copiesOnUpload, isHostResident } from '../../../backend/capabilities.js';
 import { arenaBytes, sparseKernels } from '../../../kernels/index.js';
 import { gemmPackedBytes, type GemmSink } from '../../../kernels/gemm.js';
-
-/** Backends whose tensors live in host memory, where the GEMM kernel can read them. */
-const HOST_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 /** `a` ([rows, cols] row-major) transposed into `out` ([cols, rows]), in 32-column tiles. */
 function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32Array): void {
@@ -42,7 +40,7 @@ function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32
  * const g = hostGraphGradient(h, v) ?? tensorGraphGradient(h, v);
  */
 export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D | null {
-  if (!HOST_BACKENDS.includes(tf.getBackend())) return null;
+  if (!isHostResident()) return null;
   const [B, p] = h.shape;
   if (B === 0 || p === 0) return null;
   const hv = hostView(h);
@@ -77,8 +75,8 @@ export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D |
   }
   kernels.gemmNT(H, V, p, B, G, P);
   for (let j = 0; j < p; j++) G[j * (p + 1)] = d[j];
-  // The wasm backend copies the values into its heap; the cpu backend keeps the array itself.
-  return tf.tensor2d(tf.getBackend() === 'wasm' ? G : G.slice(), [p, p]);
+  // G is the kernels' arena: hand a copy to a backend that would keep the array itself.
+  return tf.tensor2d(copiesOnUpload() ? G : G.slice(), [p, p]);
 }
 
 /**

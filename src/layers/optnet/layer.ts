@@ -5,16 +5,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { layers, type LayerVariable } from '@tensorflow/tfjs-layers';
-import type { Shape } from '../utils/tfjs_types.js';
-import type { SolveStats } from '../solvers/solver_types.js';
-import { ConfigError, NonConvergenceError, NonFiniteError, show } from '../utils/errors.js';
-import { serializeObject } from '../utils/serialization.js';
-import { matMulT } from '../utils/matmul.js';
-import { currentPhase } from '../tfjs_internals/call_phase.js';
-import { resolveOptNetArgs, type OptNetLayerArgs, type ResolvedOptNetArgs } from './optnet_args.js';
-import { qpBackward, solveQPBatch, type QPArray, type QPData, type QPSolution } from './optnet_qp.js';
+import type { Shape } from '../../utils/tfjs_types.js';
+import type { SolveStats } from '../../solvers/solver_types.js';
+import { ConfigError, NonConvergenceError, NonFiniteError, show } from '../../utils/errors.js';
+import { serializeObject } from '../../utils/serialization.js';
+import { matMulT } from '../../utils/matmul.js';
+import { currentPhase } from '../../tfjs_internals/call_phase.js';
+import { resolveOptNetArgs, type OptNetLayerArgs, type ResolvedOptNetArgs } from './args.js';
+import { qpBackward, solveQPBatch, type QPArray, type QPData, type QPSolution } from '../../solvers/qp/qp_solve.js';
 
-export type { OptNetLayerArgs, OptNetSolverConfig } from './optnet_args.js';
+export type { OptNetLayerArgs, OptNetSolverConfig } from './args.js';
 
 const emptyStats = (): SolveStats => ({ iterations: 0, residual: 0, worstRow: -1, converged: true, fallbacks: 0 });
 const f64 = (t: tf.Tensor): Float64Array => Float64Array.from(t.dataSync() as Float32Array);

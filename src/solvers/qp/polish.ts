@@ -7,9 +7,9 @@
  * its active rows exactly instead of to the interior-point method's tolerance, in fewer
  * iterations.
  */
-import type { DualKKT } from './optnet_kkt.js';
-import type { QPData } from './optnet_qp.js';
-import { Residuals, type HomogeneousIterate } from './optnet_stop.js';
+import type { DualKKT } from './kkt.js';
+import type { QPData } from './qp_data.js';
+import { Residuals, type HomogeneousIterate } from './stopping.js';
 
 /** Polishes iterates of one batch's QPs (equilibrated data); workspaces reused. */
 export class Polisher {

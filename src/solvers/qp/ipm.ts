@@ -15,12 +15,12 @@
  * This file holds the loop and its decisions (start, stopping, polishing, the iterate
  * returned); each Newton step is a {@link NewtonStep}.
  */
-import { ReducedKKT, DualKKT } from './optnet_kkt.js';
-import { matVec } from './optnet_linalg.js';
-import { Residuals, type HomogeneousIterate } from './optnet_stop.js';
-import { Polisher } from './optnet_polish.js';
-import { NewtonStep } from './optnet_newton.js';
-import type { QPData, QPOptions } from './optnet_qp.js';
+import { ReducedKKT, DualKKT } from './kkt.js';
+import { matVec } from './linalg.js';
+import { Residuals, type HomogeneousIterate } from './stopping.js';
+import { Polisher } from './polish.js';
+import { NewtonStep } from './newton_step.js';
+import type { QPData, QPOptions } from './qp_data.js';
 
 /** How a sample's solve ended. */
 export type SampleStatus = 'solved' | 'infeasible' | 'maxIter' | 'stalled';

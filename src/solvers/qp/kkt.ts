@@ -1,10 +1,10 @@
 /**
- * The two KKT systems of the OptNet interior-point step (see optnet_qp.ts): the dual
+ * The two KKT systems of the OptNet interior-point step (see qp_solve.ts): the dual
  * form M = C·Q⁻¹·Cᵀ + diag(s/λ) shared across the batch, and the primal reduced form
  * [Q + GᵀDG, Aᵀ; A, 0] it falls back to.
  */
-import { cholesky, cholSolve } from './optnet_linalg.js';
-import type { QPData } from './optnet_qp.js';
+import { cholesky, cholSolve } from './linalg.js';
+import type { QPData } from './qp_data.js';
 
 /** Relative diagonal shift of the dual-form system when it is singular to working precision. */
 const DUAL_REGULARIZATION = 1e-12;

@@ -4,11 +4,12 @@
  * optimization as a layer in neural networks", §3 and the fully-connected layer of §5).
  */
 import { initializers } from '@tensorflow/tfjs-layers';
-import type { Initializer, LayerArgs, Regularizer } from '../utils/tfjs_types.js';
-import { isInitializer, isRegularizer } from '../utils/tfjs_bases.js';
-import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../utils/errors.js';
-import { deserializeObject } from '../utils/serialization.js';
-import { NON_CONVERGENCE_MODES, type NonConvergenceMode } from './neural_module/args.js';
+import type { Initializer, LayerArgs, Regularizer } from '../../utils/tfjs_types.js';
+import { checkLayerArgs } from '../../utils/layer_args.js';
+import { isInitializer, isRegularizer } from '../../utils/tfjs_bases.js';
+import { checkInt, checkKeys, checkNumber, checkOneOf, fail } from '../../utils/errors.js';
+import { deserializeObject } from '../../utils/serialization.js';
+import { NON_CONVERGENCE_MODES, type NonConvergenceMode } from '../../solvers/solver_types.js';
 
 /** Largest `units`: the per-sample KKT systems are dense units×units float64 factorizations on the CPU. */
 export const OPTNET_MAX_UNITS = 1024;
@@ -108,14 +109,11 @@ const OWN_KEYS = [
   'kernelRegularizer',
   'inequalityKernelRegularizer',
 ];
-// LayerArgs keys, plus 'customObjects', which tfjs passes when deserializing.
-const BASE_KEYS = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType', 'customObjects'];
 
 /** Validates `args` and fills every default. Throws a ConfigError naming the argument, the value and what was expected. */
 export function resolveOptNetArgs(args: OptNetLayerArgs): ResolvedOptNetArgs {
   const where = `optNet${args?.name ? ` '${args.name}'` : ''}`;
-  if (args == null || typeof args !== 'object') fail(where, 'args', args, 'an object such as { units: 20 }');
-  checkKeys(where, args, [...OWN_KEYS, ...BASE_KEYS]);
+  checkLayerArgs(where, args, OWN_KEYS, 'an object such as { units: 20 }');
   const units = checkInt(where, 'units', args.units, 1, OPTNET_MAX_UNITS);
   const inequalities = checkInt(where, 'inequalities', args.inequalities ?? units, 0, OPTNET_MAX_CONSTRAINTS);
   const equalities = checkInt(where, 'equalities', args.equalities ?? 0, 0, units);

@@ -1,5 +1,5 @@
 /**
- * The stopping tests of the OptNet interior-point method (see optnet_ipm.ts): the
+ * The stopping tests of the OptNet interior-point method (see ipm.ts): the
  * residuals of the homogeneous embedding at an iterate, the per-row scaled optimality
  * error, and the test for a Farkas certificate of infeasibility.
  *
@@ -9,7 +9,7 @@
  * per vector). The data are the equilibrated ones (rows divided by `rowScale`); the
  * optimality error is measured in the caller's original units.
  */
-import type { QPData } from './optnet_qp.js';
+import type { QPData } from './qp_data.js';
 
 /** A point of the homogeneous embedding: (z, ν, s, λ)/τ is the QP's candidate, κ the gap variable. */
 export interface HomogeneousIterate {

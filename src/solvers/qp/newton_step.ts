@@ -1,16 +1,16 @@
 /**
  * One Newton step of the OptNet interior-point method on the QP's homogeneous embedding
- * (see optnet_ipm.ts): Mehrotra's predictor-corrector, each direction a solve of the QP's
+ * (see ipm.ts): Mehrotra's predictor-corrector, each direction a solve of the QP's
  * KKT system ({@link DualKKT}, or {@link ReducedKKT} when that is not positive definite)
  * plus a multiple of the response to a unit change of τ, which one scalar equation fixes.
  * Directions are linear in their right-hand sides, so in the dual form the residuals are
  * reduced once per step and the unit-τ right-hand side once per sample.
  */
-import type { DualKKT } from './optnet_kkt.js';
-import { ReducedKKT } from './optnet_kkt.js';
-import { matVec } from './optnet_linalg.js';
-import type { HomogeneousIterate, Residuals } from './optnet_stop.js';
-import type { QPData } from './optnet_qp.js';
+import type { DualKKT } from './kkt.js';
+import { ReducedKKT } from './kkt.js';
+import { matVec } from './linalg.js';
+import type { HomogeneousIterate, Residuals } from './stopping.js';
+import type { QPData } from './qp_data.js';
 
 /** A Newton direction. */
 interface Step {

@@ -3,9 +3,9 @@
  * at the solution, in its active-set limit where it is well conditioned; the solver is
  * never unrolled.
  */
-import { matVec } from './optnet_linalg.js';
-import { ReducedKKT } from './optnet_kkt.js';
-import type { QPData, QPSolution } from './optnet_qp.js';
+import { matVec } from './linalg.js';
+import { ReducedKKT } from './kkt.js';
+import type { QPData, QPSolution } from './qp_data.js';
 
 export interface QPGradients {
   /** dℓ/dq `[batch, n]`. */

@@ -6,9 +6,9 @@
  *
  * that share Q (positive definite), G, h, A, b and differ only in q_b, solved in
  * float64 on typed arrays by a primal-dual interior-point method on the QP's
- * homogeneous embedding (optnet_ipm.ts), which ends either with a solution or with a
+ * homogeneous embedding (ipm.ts), which ends either with a solution or with a
  * Farkas certificate that the constraints are infeasible; and the backward pass of the
- * paper's eqs. 7–8 (optnet_backward.ts; the solver is never unrolled).
+ * paper's eqs. 7–8 (qp_backward.ts; the solver is never unrolled).
  *
  * Before solving, the data are checked for NaN/Inf, and each row of [G h] and [A b] is
  * divided by its largest magnitude (row equilibration), so a row such as z ≤ 1e20 does
@@ -18,82 +18,13 @@
  * All arrays are row-major: Q (n×n), G (m×n), A (p×n), per-sample vectors packed
  * `[batch, ·]`.
  */
-import { ReducedKKT, DualKKT } from './optnet_kkt.js';
-import { addMatTVec } from './optnet_linalg.js';
-import { HomogeneousIPM } from './optnet_ipm.js';
-import { Residuals } from './optnet_stop.js';
-export { qpBackward, type QPGradients } from './optnet_backward.js';
-
-/** The shared data of the batch's QPs (float64, row-major). */
-export interface QPData {
-  /** Variables n (the layer's units). */
-  n: number;
-  /** Inequalities m (rows of G). */
-  m: number;
-  /** Equalities p (rows of A). */
-  p: number;
-  Q: Float64Array;
-  G: Float64Array;
-  h: Float64Array;
-  A: Float64Array;
-  b: Float64Array;
-}
-
-/** Interior-point settings. */
-export interface QPOptions {
-  /** Tolerance on the scaled optimality error (see {@link QPSolution.residual}) and on the certificate test. */
-  tol: number;
-  /** Iteration cap per sample. */
-  maxIter: number;
-}
-
-/**
- * Why a sample's solve failed (beyond missing the tolerance): NaN/Inf data, Q not
- * positive definite to working precision, linearly dependent equality rows, or
- * constraints without a solution.
- */
-export type QPFailure = 'none' | 'nonFinite' | 'notPositiveDefinite' | 'singular' | 'infeasible';
-
-/** The arrays a NaN/Inf can be found in. */
-export type QPArray = 'q' | 'Q' | 'G' | 'h' | 'A' | 'b';
-
-/** Solutions and statistics of one batch. */
-export interface QPSolution {
-  /** z* `[batch, n]`. */
-  z: Float64Array;
-  /** Inequality multipliers λ* `[batch, m]` (≥ 0). */
-  lam: Float64Array;
-  /** Slacks s = h − Gz* `[batch, m]` as the solver left them (≥ 0; 0 on the active rows of a polished solution). */
-  s: Float64Array;
-  /**
-   * Per sample and inequality row `[batch, m]`, 1 when the solution holds the row active
-   * (relatively smaller slack than multiplier, see {@link Residuals.active}), else 0.
-   */
-  active: Uint8Array;
-  /** Equality multipliers ν* `[batch, p]`. */
-  nu: Float64Array;
-  /** Largest iteration count over the batch. */
-  iterations: number;
-  /**
-   * Largest over the batch of the per-row scaled optimality error: each dual component,
-   * primal row and complementarity pair relative to the magnitudes of its own terms
-   * (see {@link Residuals.res}).
-   */
-  residual: number;
-  /** The row with that residual. */
-  worstRow: number;
-  /** The iteration count of that row. */
-  worstIterations: number;
-  /** Whether every row reached `tol`. */
-  converged: boolean;
-  /** The first failed row (−1 when none) and why. */
-  failedRow: number;
-  failure: QPFailure;
-  /** For 'nonFinite': the array holding the first NaN/Inf (null when the data are finite but the iterates overflowed). */
-  nonFiniteArray: QPArray | null;
-  /** For 'infeasible': the inequality rows (then the equality rows) the certificate combines, largest weight first, at most 8. */
-  conflict: { inequalities: number[]; equalities: number[] };
-}
+import { ReducedKKT, DualKKT } from './kkt.js';
+import { addMatTVec } from './linalg.js';
+import { HomogeneousIPM } from './ipm.js';
+import { Residuals } from './stopping.js';
+import type { QPData, QPFailure, QPOptions, QPSolution } from './qp_data.js';
+export { qpBackward, type QPGradients } from './qp_backward.js';
+export type { QPArray, QPData, QPFailure, QPOptions, QPSolution } from './qp_data.js';
 
 const firstNonFinite = (v: Float64Array, off = 0, len = v.length - off): number => {
   for (let i = 0; i < len; i++) if (!Number.isFinite(v[off + i])) return i;
