@@ -56,10 +56,6 @@ export default tseslint.config(
       'layering/no-cycle': ['error', { root: 'src' }],
     },
   },
-  // The one circle left in src/: a type import back from the thread splitter to the kernel
-  // exports it wraps. The kernel catalog rework (src/kernels/, owned there) removes it;
-  // delete this entry then.
-  { files: ['src/kernels/wasm_kernels.ts', 'src/kernels/threads/split_exports.ts'], rules: { 'layering/no-cycle': 'off' } },
   // Published coefficient tables (erf, tanh, the float64 reference) keep the digits they were printed with.
   { files: ['src/activations/**', 'test/helpers/reference.ts'], rules: { 'no-loss-of-precision': 'off' } },
   // CommonJS fixtures and scripts load with require().
