@@ -5,7 +5,7 @@ import * as nm from '../src/index.js';
 import { arenaBytes, createWasmKernels, sparseWasmBytes, type SparseKernels } from '../src/kernels/index.js';
 import { gemmWasmBytes } from '../src/kernels/gemm.js';
 import { KernelTeam } from '../src/kernels/threads/team.js';
-import { MAX_CHUNKS } from '../src/kernels/threads/protocol.js';
+import { claimable, claimWord, generation, MAX_CHUNKS } from '../src/kernels/threads/protocol.js';
 import { splitExports } from '../src/kernels/threads/split.js';
 import type { SparseExports } from '../src/kernels/catalog.js';
 import { Random } from '../src/utils/random.js';
@@ -207,6 +207,23 @@ describe('kernel threads', () => {
     }
     expect(team.chunksTotal - total0).toBeGreaterThan(0);
     expect(byWorker()).toBeGreaterThan(0);
+  });
+});
+
+describe('claim word', () => {
+  it('a thread that saw an earlier command never claims a chunk of it once all are taken, whatever the next command sets up', () => {
+    // The worker read SEQ = s; the caller then ran every chunk of s itself and is writing
+    // command s + 1 (its chunk count goes to NCHUNKS before its claim word is published).
+    // The count must come from the claim word of s, so nothing is left to claim.
+    const s = 41;
+    const all = claimWord(s, 2) + 2;
+    expect(claimable(all, generation(s))).toBe(-1);
+    expect(claimable(claimWord(s, 2), generation(s))).toBe(0);
+    expect(claimable(claimWord(s, 2) + 1, generation(s))).toBe(1);
+    expect(claimable(claimWord(s + 1, 5), generation(s))).toBe(-1);
+    expect(claimable(claimWord(s, 0), generation(s))).toBe(-1);
+    expect(claimable(claimWord(0x7ffff, MAX_CHUNKS) + MAX_CHUNKS - 1, generation(0x7ffff))).toBe(MAX_CHUNKS - 1);
+    expect(claimWord(0x7ffff, MAX_CHUNKS) + MAX_CHUNKS).toBeLessThan(2 ** 31);
   });
 });
 

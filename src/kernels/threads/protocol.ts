@@ -34,7 +34,12 @@ export const SLOT = {
   ATTACHED: 6,
   /** Chunks in the current command. */
   NCHUNKS: 7,
-  /** `(generation << 8) | next chunk`: claimed with compareExchange, so a claim can never land in a later command. */
+  /**
+   * `(generation << 12) | (chunks << 6) | next chunk` ({@link claimWord}): claimed with
+   * compareExchange, so a claim can never land in a later command, and the chunk count is
+   * read from the same word, never from NCHUNKS (which the caller rewrites for the next
+   * command before it publishes that command's claim word).
+   */
   CLAIM: 8,
   /** Chunks finished. */
   FINISHED: 9,
@@ -60,10 +65,21 @@ export const CONTROL = {
 export const ARGS_BYTE_OFFSET = 64;
 /** Most parameters a kernel export takes (adamUpdate: 14). */
 export const MAX_ARGS = 16;
-/** Most chunks in one command (the low 8 bits of CLAIM). */
+/** Most chunks in one command (CLAIM holds the count and the next chunk in 6 bits each). */
 export const MAX_CHUNKS = 32;
-/** The generation of command `seq` in CLAIM (23 bits, so the word stays a positive int32). */
-export const generation = (seq: number): number => seq & 0x7fffff;
+/** The generation of command `seq` in CLAIM (19 bits, so the word stays a positive int32). */
+export const generation = (seq: number): number => seq & 0x7ffff;
+/** The claim word that opens command `seq` with `chunks` chunks (0 for a control command). */
+export const claimWord = (seq: number, chunks: number): number => (generation(seq) << 12) | (chunks << 6);
+/**
+ * The chunk a thread may claim with claim word `w` in the command of generation `gen`,
+ * or -1 when none is left (or `w` belongs to another command). Written without closures:
+ * the workers run its source text.
+ */
+export function claimable(w: number, gen: number): number {
+  const c = w & 63;
+  return w >>> 12 === gen && c < ((w >>> 6) & 63) ? c : -1;
+}
 /** Bytes of the command block. */
 export const BLOCK_BYTES = ARGS_BYTE_OFFSET + 8 * MAX_ARGS * MAX_CHUNKS;
 /**

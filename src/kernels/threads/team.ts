@@ -19,7 +19,20 @@ import type { HostWorker } from '../../platform/host.js';
 import { maybeNodeHost } from '../../platform/host.js';
 import { startWebWorker } from '../../platform/web_worker.js';
 import type { ExportName } from '../catalog.js';
-import { ARGS_BYTE_OFFSET, BLOCK_BYTES, CONTROL, generation, KERNEL_EXPORTS, MAX_ARGS, MAX_CHUNKS, POLLS_PER_CLOCK, SLOT, SPIN_MS } from './protocol.js';
+import {
+  ARGS_BYTE_OFFSET,
+  BLOCK_BYTES,
+  claimable,
+  claimWord,
+  CONTROL,
+  generation,
+  KERNEL_EXPORTS,
+  MAX_ARGS,
+  MAX_CHUNKS,
+  POLLS_PER_CLOCK,
+  SLOT,
+  SPIN_MS,
+} from './protocol.js';
 import { kernelWorkerSource } from './worker_source.js';
 
 /** The name of an export a worker can run (see {@link KERNEL_EXPORTS}). */
@@ -230,7 +243,7 @@ export class KernelTeam {
     Atomics.store(I, SLOT.FINISHED, 0);
     const seq = (this.seq = (this.seq + 1) | 0);
     const gen = generation(seq);
-    Atomics.store(I, SLOT.CLAIM, gen << 8);
+    Atomics.store(I, SLOT.CLAIM, claimWord(seq, n));
     Atomics.store(I, SLOT.SEQ, seq);
     Atomics.notify(I, SLOT.SEQ);
     let mine = 0;
@@ -253,8 +266,8 @@ export class KernelTeam {
     try {
       for (;;) {
         const w = Atomics.load(I, SLOT.CLAIM);
-        const c = w & 255;
-        if (c >= n) break;
+        const c = claimable(w, gen);
+        if (c < 0) break;
         if (Atomics.compareExchange(I, SLOT.CLAIM, w, w + 1) !== w) continue;
         mine++;
         try {
@@ -340,7 +353,7 @@ export class KernelTeam {
     I[SLOT.FN] = fn;
     I[SLOT.NCHUNKS] = 0;
     const seq = (this.seq = (this.seq + 1) | 0);
-    Atomics.store(I, SLOT.CLAIM, generation(seq) << 8);
+    Atomics.store(I, SLOT.CLAIM, claimWord(seq, 0));
     Atomics.store(I, SLOT.SEQ, seq);
     Atomics.notify(I, SLOT.SEQ);
     this.waitFor(SLOT.ACKS, this.members.length, what);

@@ -14,7 +14,7 @@
  * Caveat: a detached memory is freed when the worker's heap is next collected. In Node
  * the worker collects at once; a browser collects a worker's heap when it decides to.
  */
-import { ARGS_BYTE_OFFSET, CONTROL, KERNEL_EXPORTS, MAX_ARGS, POLLS_PER_CLOCK, SLOT, SPIN_MS } from './protocol.js';
+import { ARGS_BYTE_OFFSET, claimable, CONTROL, KERNEL_EXPORTS, MAX_ARGS, POLLS_PER_CLOCK, SLOT, SPIN_MS } from './protocol.js';
 
 /**
  * The worker's script.
@@ -28,6 +28,7 @@ const wt = typeof require === 'function' ? require('worker_threads') : null;
 const listen = (fn) => (wt ? wt.parentPort.on('message', fn) : (self.onmessage = (e) => fn(e.data)));
 const reply = (m) => (wt ? wt.parentPort.postMessage(m) : self.postMessage(m));
 const NAMES = ${JSON.stringify(KERNEL_EXPORTS)};
+${claimable.toString()}
 const S = ${JSON.stringify(SLOT)};
 let I = null, F = null, seen = 0, stopping = false;
 if (wt) process.on('exit', (code) => {
@@ -77,11 +78,11 @@ function loop() {
     seen = s;
     const fn = I[S.FN];
     if (fn < 0) { Atomics.add(I, S.ACKS, 1); Atomics.notify(I, S.ACKS); return fn; }
-    const gen = s & 0x7fffff;
+    const gen = s & 0x7ffff;
     for (;;) {
       const w = Atomics.load(I, S.CLAIM);
-      const c = w & 255;
-      if (w >>> 8 !== gen || c >= Atomics.load(I, S.NCHUNKS)) break;
+      const c = claimable(w, gen);
+      if (c < 0) break;
       if (Atomics.compareExchange(I, S.CLAIM, w, w + 1) !== w) continue;
       const n = I[S.NARGS], base = c * ${MAX_ARGS};
       args.length = n;
