@@ -1,7 +1,6 @@
 // `npm run build`: everything the npm package ships, into dist/ (cleared first).
 //
-//   dist/src/**            ESM (tsc) + .d.ts + source maps (no embedded sources: they name src/**/*.ts,
-//                          which is in the repository, not in the package). The only source maps shipped.
+//   dist/src/**            ESM (tsc) + .d.ts, no source maps (the package does not ship src/**/*.ts).
 //                          src/index.js  browser/default entry (no `node:` module reachable)
 //                          src/node.js   Node entry (fs/path/zlib services, file:// router)
 //   dist/cjs/node.cjs      CommonJS bundle of the Node entry (esbuild; tfjs external; not minified, no map)
@@ -35,13 +34,10 @@ async function* walk(dir) {
 const t0 = performance.now();
 await rm(DIST, { recursive: true, force: true });
 
-// 1. ESM + declarations (tsc), with source maps without sourcesContent (tsconfig.build.json:
-//    inlineSources false): embedded sources would be most of the package's size, for stack
-//    traces that name the original file and line anyway. Only this build has maps: the ESM
-//    files are what bundlers and Node ESM load, one per source file, so their maps chain
-//    through bundlers. The CommonJS bundles stay readable without one, and a map without
-//    sources does little for the minified script-tag bundle loaded from a CDN, where
-//    src/ is not; together those maps were about a fifth of the packed tarball.
+// 1. ESM + declarations (tsc), without source maps (tsconfig.build.json): a map could
+//    only point at src/**/*.ts, which the package does not ship, and the ESM files are
+//    tsc's readable output, one per source file, so stack traces name a readable file and
+//    line anyway. The CommonJS bundles and the minified script-tag bundle have none either.
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
   cwd: ROOT,
   stdio: 'inherit',
