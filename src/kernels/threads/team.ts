@@ -40,6 +40,8 @@ export type KernelName = ExportName;
 
 /** How long the caller waits for a worker (to start, attach or finish a part) before it reports the worker as lost. */
 const START_TIMEOUT_MS = 120_000;
+/** How long stopping the team waits for the workers to acknowledge before it terminates them anyway. */
+const STOP_TIMEOUT_MS = 2_000;
 
 interface Member {
   worker: HostWorker;
@@ -305,8 +307,9 @@ export class KernelTeam {
   stop(): void {
     if (this.stopped) return;
     try {
-      // A lost worker would never acknowledge the stop.
-      if (this.lostReason() === null) this.control(CONTROL.STOP, 'stop');
+      // A lost worker would never acknowledge the stop. The workers are terminated right
+      // after, so a worker that does not answer within STOP_TIMEOUT_MS is not waited for.
+      if (this.lostReason() === null) this.control(CONTROL.STOP, 'stop', STOP_TIMEOUT_MS);
     } finally {
       this.abandon();
     }
@@ -345,8 +348,11 @@ export class KernelTeam {
     );
   }
 
-  /** Posts a control command and waits until every worker has acknowledged it. */
-  private control(fn: number, what: string): void {
+  /**
+   * Posts a control command and waits until every worker has acknowledged it, or, with
+   * `giveUpMs`, at most that long (then returns without the acknowledgements).
+   */
+  private control(fn: number, what: string, giveUpMs?: number): void {
     this.checkLost(what);
     const { I } = this;
     Atomics.store(I, SLOT.ACKS, 0);
@@ -356,14 +362,14 @@ export class KernelTeam {
     Atomics.store(I, SLOT.CLAIM, claimWord(seq, 0));
     Atomics.store(I, SLOT.SEQ, seq);
     Atomics.notify(I, SLOT.SEQ);
-    this.waitFor(SLOT.ACKS, this.members.length, what);
+    this.waitFor(SLOT.ACKS, this.members.length, what, undefined, giveUpMs);
   }
 
   /**
    * Waits until `slot` reaches `value`: polls for {@link SPIN_MS}, then sleeps in 1 ms
    * waits where allowed (polls elsewhere). `onPoll` runs at every poll.
    */
-  private waitFor(slot: number, value: number, what: string, onPoll?: () => void): void {
+  private waitFor(slot: number, value: number, what: string, onPoll?: () => void, giveUpMs?: number): void {
     const I = this.I;
     let polls = 0;
     let t0 = -1;
@@ -376,6 +382,7 @@ export class KernelTeam {
       if (now - t0 < SPIN_MS) continue;
       if (this.block) Atomics.wait(I, slot, v, 1);
       this.checkLost(what);
+      if (giveUpMs !== undefined && now - t0 > giveUpMs) return;
       if (now - t0 > START_TIMEOUT_MS) {
         throw new Error(`kernel threads: a worker did not finish '${what}' (no answer in ${START_TIMEOUT_MS} ms)`);
       }
