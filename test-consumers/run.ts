@@ -27,7 +27,7 @@
  * Rollup are installed into the fixture. Chromium: /usr/bin/chromium or CHROMIUM_PATH.
  */
 import { CHROMIUM, launchChromium } from '../test-browser/chromium.js';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -38,6 +38,7 @@ import { promisify } from 'node:util';
 import { build as viteBuild, createLogger } from 'vite';
 import { serveStatic } from '../test-browser/static_server.js';
 import { brokenLinks } from '../test/helpers/doc_links.js';
+import { EXIT_LIMIT_MS, exitOf } from '../test/helpers/exit_of.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -88,28 +89,6 @@ async function run(cmd: string, args: string[], cwd: string, env: NodeJS.Process
 
 const node = (args: string[], cwd = APP) => run(process.execPath, args, cwd);
 
-/** How long a script that has finished its work may take to exit before it counts as hanging (and is killed). */
-const EXIT_LIMIT_MS = 60_000;
-
-/** Runs `node <args>` in the fixture; resolves to its exit code (null: still running at the limit, then killed) and its output. */
-function exitOf(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, args, { cwd: APP, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (out += String(d)));
-    let hung = false;
-    const timer = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, EXIT_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code: hung ? null : code, out });
-    });
-  });
-}
 const lastJson = (out: string) =>
   JSON.parse(
     out
@@ -243,7 +222,7 @@ if (installed) {
     const lines: string[] = [];
     for (const script of ['threads-exit.mjs', 'threads-exit.cjs']) {
       const t0 = performance.now();
-      const { code, out } = await exitOf([script]);
+      const { code, out } = await exitOf([script], APP);
       expect(code !== null, `${script} was still running ${EXIT_LIMIT_MS / 1000} s after it started (killed): the kernel workers keep Node alive\n${out}`);
       expect(code === 0, `${script} exited with code ${code}\n${out}`);
       const r = lastJson(out);

@@ -4,7 +4,6 @@
  * optimizer's memory is let go by the workers; setThreads names a bad count as it is.
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as nm from '../src/index.js';
@@ -14,36 +13,15 @@ import { currentTeam } from '../src/kernels/threads/current.js';
 import { KernelTeam } from '../src/kernels/threads/team.js';
 import { kernelWorkerSource } from '../src/kernels/threads/worker_source.js';
 import { useBackend } from './helpers/backends.js';
+import { EXIT_LIMIT_MS, exitOf } from './helpers/exit_of.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-/** How long the child script may run before it counts as hanging (and is killed). */
-const EXIT_LIMIT_MS = 60_000;
-
-/** Runs `node --import tsx <args>`; resolves to its exit code (null: still running at the limit, then killed) and its output. */
-function runNode(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (out += String(d)));
-    let hung = false;
-    const timer = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, EXIT_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code: hung ? null : code, out });
-    });
-  });
-}
 
 describe('a Node script that trains on 2 kernel threads and does nothing else', () => {
   it(
     'exits by itself with code 0',
     async () => {
-      const { code, out } = await runNode([join(ROOT, 'test/helpers/train_with_threads.ts')]);
+      const { code, out } = await exitOf(['--import', 'tsx', join(ROOT, 'test/helpers/train_with_threads.ts')], ROOT);
       expect(out).toMatch(/trained on 2 threads/);
       expect(code, `exit code (null: still running after ${EXIT_LIMIT_MS} ms, killed)\n${out}`).toBe(0);
     },

@@ -45,16 +45,10 @@ import * as nm from 'tfjs-neural-modules';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
 import { withMaskPolicy } from './mask_policy.js';
+import { flag } from '../flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
-function flag(name: string, dflt: string): string {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = argv[i + 1];
-  if (v == null) throw new Error(`--${name} needs a value`);
-  return v;
-}
 const SIZES = flag('sizes', '5x6')
   .split(',')
   .map((s) => s.split('x').map(Number) as [number, number]);

@@ -51,16 +51,10 @@ import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { ConstraintBase, Random, stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
 import { withMaskPolicy } from './mask_policy.js';
+import { flag } from '../flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
-function flag(name: string, dflt: string): string {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = argv[i + 1];
-  if (v == null) throw new Error(`--${name} needs a value`);
-  return v;
-}
 const SEEDS = Number(flag('seeds', '5'));
 const FIRST_SEED = Number(flag('first-seed', '1'));
 const EPOCHS = Number(flag('epochs', '30'));

@@ -3,6 +3,7 @@
  * and friends): V8 ships it from 11.4, so Node 22 and later have it and Node 20 does
  * not. Internal (not exported from the package): FMA kernels pick their variant by it.
  */
+import { validatesOnce } from './wasm_bytes.js';
 
 /**
  * The smallest module that uses `f32x4.relaxed_madd`: one function `() -> ()` whose body
@@ -31,15 +32,4 @@ export function relaxedSimdProbeBytes(): Uint8Array<ArrayBuffer> {
  * @example
  * const fma = relaxedSimdSupported(); // Node 24: true; Node 20: false
  */
-export function relaxedSimdSupported(): boolean {
-  if (supported === null) {
-    try {
-      supported = typeof WebAssembly === 'object' && WebAssembly.validate(relaxedSimdProbeBytes());
-    } catch {
-      supported = false;
-    }
-  }
-  return supported;
-}
-
-let supported: boolean | null = null;
+export const relaxedSimdSupported: () => boolean = validatesOnce(relaxedSimdProbeBytes);

@@ -25,3 +25,24 @@ export function embeddedModule(plain: string, shared: string): (variant?: Module
   const cache: Partial<Record<ModuleVariant, Uint8Array<ArrayBuffer>>> = {};
   return (variant = 'plain') => (cache[variant] ??= decode(variant === 'shared' ? shared : plain));
 }
+
+/**
+ * A check, made once per process, that this runtime's WebAssembly validates the bytes
+ * `bytes()` returns (false without WebAssembly, or when validating throws).
+ *
+ * @example
+ * export const wasmSimdSupported = validatesOnce(() => sparseWasmBytes());
+ */
+export function validatesOnce(bytes: () => Uint8Array<ArrayBuffer>): () => boolean {
+  let valid: boolean | null = null;
+  return () => {
+    if (valid === null) {
+      try {
+        valid = typeof WebAssembly === 'object' && WebAssembly.validate(bytes());
+      } catch {
+        valid = false;
+      }
+    }
+    return valid;
+  };
+}

@@ -4,7 +4,7 @@
  * WebAssembly.Memory that the kernels' arena owns and grows; every kernel of the catalog
  * (src/kernels/catalog.ts) wrapped by one generic method.
  */
-import { embeddedModule } from './wasm_bytes.js';
+import { embeddedModule, validatesOnce } from './wasm_bytes.js';
 import { ConfigError } from '../utils/errors.js';
 import { TypedArena } from './arena.js';
 import { EXPORT_SPECS, type ExportsDispatch, type SparseExports } from './catalog.js';
@@ -36,19 +36,8 @@ export const sparseWasmBytes = embeddedModule(SPARSE_WASM_BASE64, SPARSE_WASM_SH
  * @example
  * const kernels = wasmSimdSupported() ? createWasmKernels() : createJsKernels();
  */
-export function wasmSimdSupported(): boolean {
-  // Validating the module takes ~0.1 ms: once per process (callers ask on every step).
-  if (simdSupported === null) {
-    try {
-      simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(sparseWasmBytes());
-    } catch {
-      simdSupported = false;
-    }
-  }
-  return simdSupported;
-}
-
-let simdSupported: boolean | null = null;
+// Validating the module takes ~0.1 ms: once per process (callers ask on every step).
+export const wasmSimdSupported: () => boolean = validatesOnce(() => sparseWasmBytes());
 
 function instantiate(memory: WebAssembly.Memory, modules: WebAssembly.Module[]): SparseExports {
   const exports: Record<string, unknown> = {};
