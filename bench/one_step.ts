@@ -8,6 +8,8 @@
  *                             [--threads 2] [--solver auto|picard|anderson] [--warmup 30] [--steps 60] [--dense]
  *
  * The warm-up is at least `--warmup` steps and 3 s (a new worker's JIT needs 75–100 small steps).
+ * The line names the Node and the kernels' arithmetic (`nm.backend.kernelVariant()`: 'fma'
+ * on Node ≥ 22; `TFJS_NM_KERNELS=muladd` forces mul+add, for an A/B of the two).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -39,8 +41,11 @@ const hidden = () =>
         solver: { method: solver },
         graphInitializer: new nm.layers.ContractiveGraph({ density, seed: 7 }),
       });
+/** The kernels' arithmetic; checkouts from before the FMA kernels have none (mul+add). */
+const kernels = (nm.backend as { kernelVariant?: () => string }).kernelVariant?.() ?? 'muladd';
 const ms = classifierStepMs(hidden, () => nm.optimizers.adam({ learningRate: 1e-3 }), { batch, features, classes }, steps, warmup);
 console.log(
-  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s): median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
+  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s), kernels ${kernels}, node ${process.version}: ` +
+    `median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
 );
 await nm.backend.setThreads(1);
