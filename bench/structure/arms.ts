@@ -8,6 +8,7 @@
  *   …+every:<n>                 re-partition every n batches (default: every epoch)
  *   …+sgd                       SGD instead of Adam
  *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
+ *   …+warm:<e>                  like anneal:<e>, but the dense warm-up has no regularizer
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +prune:<θ>:<f>, +final:<n>
  *                               planted.ts only (see its header)
  */
@@ -27,6 +28,8 @@ export interface Arm {
   proximal: boolean;
   /** Epochs of a dense warm-up (density 1, same regularizer) whose weights start the sparse layer; 0: none. */
   anneal: number;
+  /** The dense warm-up runs without the regularizer (`warm:<e>`). */
+  annealPlain: boolean;
   /** Mask hysteresis h (0: plain top-K). */
   hysteresis: number;
   /** Relative magnitude floor θ (0: none). */
@@ -60,6 +63,7 @@ export function parseArm(spec: string): Arm {
     name: spec,
     reg,
     anneal: 0,
+    annealPlain: false,
     densityFactor: 1,
     every: null,
     sgd: false,
@@ -78,6 +82,7 @@ export function parseArm(spec: string): Arm {
     else if (key === 'sgd') arm.sgd = true;
     else if (key === 'dense') arm.densityFactor = Infinity;
     else if (key === 'anneal') arm.anneal = num(val);
+    else if (key === 'warm') [arm.anneal, arm.annealPlain] = [num(val), true];
     else if (key === 'contractive') arm.bound = num(val ?? '0.9');
     else if (key === 'prox') arm.proximal = true;
     else if (key === 'free') arm.bound = 'none';

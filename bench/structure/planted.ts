@@ -95,7 +95,7 @@ function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
  * (re-partitioned to its own density).
  */
 async function denseWarmUp(arm: Arm, layer: nm.layers.NeuralModuleLayer, ux: tf.Tensor, hy: tf.Tensor, p: number, seed: number): Promise<void> {
-  const reg = arm.reg === 'oracle' ? null : arm.reg();
+  const reg = arm.reg === 'oracle' || arm.annealPlain ? null : arm.reg();
   const dense = nm.layers.neuralModule({
     inputShape: [N_INPUTS],
     units: p,
