@@ -38,10 +38,10 @@ export const EXACT_SIGN_FLIP_MAX = 20;
 /**
  * Two-sided sign-flip permutation test of mean(x) = 0: the share of sign patterns s
  * with |mean(s·x)| ≥ |mean(x)| (a relative tolerance of 1e-9 counts float ties as
- * ties). Exact up to {@link EXACT_SIGN_FLIP_MAX} values; beyond, `draws` random
+ * ties). Exact up to `exactUpTo` ({@link EXACT_SIGN_FLIP_MAX}) values; beyond, `draws` (100 000) random
  * patterns from a generator seeded by `seed`, p = (1 + k) / (1 + draws). NaN when x is empty.
  */
-export function signFlipTest(x: readonly number[], opts: { draws?: number; seed?: number } = {}): { p: number; exact: boolean } {
+export function signFlipTest(x: readonly number[], opts: { draws?: number; seed?: number; exactUpTo?: number } = {}): { p: number; exact: boolean } {
   const n = x.length;
   if (n === 0) return { p: NaN, exact: true };
   const obs = Math.abs(x.reduce((s, v) => s + v, 0));
@@ -52,7 +52,7 @@ export function signFlipTest(x: readonly number[], opts: { draws?: number; seed?
       x.reduce((s, v) => s + Math.abs(v), 0),
       1e-300,
     );
-  if (n <= EXACT_SIGN_FLIP_MAX) {
+  if (n <= (opts.exactUpTo ?? EXACT_SIGN_FLIP_MAX)) {
     let hit = 0;
     const total = 2 ** n;
     for (let mask = 0; mask < total; mask++) {
