@@ -148,7 +148,7 @@ function checkShape(where: string, jLo: number, jHi: number, p: number, B: numbe
  * ConfigError where that is missing).
  *
  * Speed: about 36–40 GFLOP/s single-threaded (2·p²·B flops) on a ~3 GHz x64 core
- * for p = 300…3000, B = 64…128 with mul+add; see bench/gemm.ts and bench/gemm_fma.ts.
+ * for p = 300…3000, B = 64…128 with mul+add; see bench/gemm.ts and bench/fma.ts.
  * Caveats: throws when WebAssembly SIMD is unavailable; the packed v costs
  * `gemmPackedBytes(p, B)` bytes of the memory (1.5 MB at p = 3000, B = 128), and
  * is streamed from cache once per pair of rows, so past a few MB (L2) it slows.
