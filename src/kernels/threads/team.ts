@@ -126,8 +126,11 @@ export class KernelTeam {
    * Throws a ConfigError where threads are unavailable (see {@link threadsSupported}).
    *
    * @param source internal: the workers' script (tests add hooks to {@link kernelWorkerSource}'s).
+   * @param options.holdsProcess false: the start's time limit does not keep a Node process
+   *   alive (a start nobody awaits, src/backend/default_threads.ts). Default true: an
+   *   awaited start reports a worker that never gets ready.
    */
-  static async start(size: number, source = kernelWorkerSource()): Promise<KernelTeam> {
+  static async start(size: number, source = kernelWorkerSource(), options: { holdsProcess?: boolean } = {}): Promise<KernelTeam> {
     if (!threadsSupported()) {
       throw new ConfigError(
         'kernel threads need SharedArrayBuffer and Workers: Node, or a browser page that is crossOriginIsolated ' +
@@ -142,6 +145,7 @@ export class KernelTeam {
       members.push(member);
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`kernel threads: a worker did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        if (options.holdsProcess === false) (timer as { unref?: () => void }).unref?.();
         worker.onMessage(() => {
           clearTimeout(timer);
           resolve();

@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hostView, readView } from '../../../tfjs_internals/host_view.js';
 import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../../../kernels/index.js';
-import { blocked, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
+import { blocked, columnLayout, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
+import { offerThreads } from '../../../backend/default_threads.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../../../solvers/host_types.js';
 import { getHostSolver } from '../../../solvers/registry.js';
 import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
@@ -250,6 +251,8 @@ export const hostEngine: SolveEngine = {
     const out = new Float32Array(batch * p);
     const states: Array<{ b0: number; rows: number; state: HostState }> = [];
     const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
+    // In Node, kernel threads start by themselves once a solve would be cut into column blocks.
+    offerThreads((n) => columnLayout(size, n, p).length > 2);
     for (const [b0, b1] of chunks(batch, size)) {
       const part = emptyStats();
       const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part };
