@@ -83,6 +83,40 @@ describe('kernel threads by default in Node', () => {
     oneThread.dispose();
   });
 
+  it('a training loop that never yields to the event loop takes the team too; the steps give the bytes of setThreads(1)', async () => {
+    await useBackend('wasm');
+    node2();
+    const run = (m: tf.Sequential) => {
+      const opt = tf.train.adam(0.01);
+      const [x, y] = [tf.randomNormal([96, 6], 0, 1, 'float32', 8), tf.randomNormal([96, 3], 0, 1, 'float32', 9)];
+      const step = () => opt.minimize(() => tf.losses.meanSquaredError(y, m.apply(x) as tf.Tensor) as tf.Scalar, true)!.dataSync()[0];
+      return { step, dispose: () => (tf.dispose([x, y]), opt.dispose()) };
+    };
+    const byDefault = model(400);
+    const a = run(byDefault);
+    const losses: number[] = [];
+    // A hang detector, not a timing: the workers are ready long before.
+    const limit = performance.now() + 60_000;
+    while (nm.backend.threads() === 1 && performance.now() < limit) losses.push(a.step());
+    expect(defaultThreadsState()).toBe('started');
+    expect(nm.backend.threads()).toBe(2);
+    const chunks = currentTeam()!.chunksTotal;
+    for (let i = 0; i < 3; i++) losses.push(a.step());
+    expect(currentTeam()!.chunksTotal, 'kernel calls were split across the team').toBeGreaterThan(chunks);
+
+    await nm.backend.setThreads(1);
+    const oneThread = model(400);
+    const b = run(oneThread);
+    const reference = losses.map(() => b.step());
+    expect(losses).toEqual(reference);
+    const [wa, wb] = [bytes(byDefault), bytes(oneThread)];
+    wa.forEach((w, i) => expect(w.equals(wb[i]), `weight ${i}`).toBe(true));
+    a.dispose();
+    b.dispose();
+    byDefault.dispose();
+    oneThread.dispose();
+  });
+
   it('a layer too small to split starts nothing', async () => {
     await useBackend('cpu');
     node2();
@@ -165,7 +199,7 @@ describe('kernel threads by default in Node', () => {
 
   it('a start that fails warns once and leaves the kernels on the caller', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    node2({ start: () => Promise.reject(new Error('no workers here')) });
+    node2({ start: () => ({ poll: () => null, ready: Promise.reject(new Error('no workers here')) }) });
     offerThreads(() => true);
     await defaultThreadsSettled();
     expect(defaultThreadsState()).toBe('failed');

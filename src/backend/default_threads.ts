@@ -2,29 +2,31 @@
  * Kernel threads by default in Node. The first kernel work that would be split across
  * threads (a Neural Module solve whose batch the blocked view would cut into column
  * blocks, src/kernels/blocked.ts) starts a team of `os.availableParallelism()` threads
- * in the background; from the next kernel call on, the package's kernels run on it.
- * Nothing waits for the start: the calls made meanwhile run on the caller, with the
- * same bits (every kernel gives the same result for any thread count).
+ * in the background. Nothing waits for the start: the calls made meanwhile run on the
+ * caller, with the same bits (every kernel gives the same result for any thread count),
+ * and the kernels use the team from the first solve after its workers are ready (seen
+ * by the next offer, which reads a counter the workers bump: this also works in a
+ * training loop that never yields to the event loop; in one that does, the team is
+ * taken as soon as the workers say so).
  *
  * Not started: when the count was chosen ({@link setThreads} or `useBest({ threads })`:
  * an explicit `setThreads(1)` sticks, even while a start is under way), when the
  * environment variable `NM_THREADS` is `1`, outside Node (a browser page needs
  * crossOriginIsolated for threads, so they stay opt-in there), and for layers too small
- * to split (they would pay the start, 35–120 ms of worker start-up on this project's
- * machine, for nothing). `NM_THREADS=n` starts n threads instead of one per core.
+ * to split (they would pay for starting workers and gain nothing). `NM_THREADS=n` starts n threads instead of one per core.
  *
  * The workers never keep a Node process alive (src/platform/node_host.ts), and neither
  * does a start under way: a script that ends before the workers are ready exits.
  */
 import { useKernelTeam } from '../kernels/index.js';
 import { currentTeam } from '../kernels/threads/current.js';
-import { KernelTeam } from '../kernels/threads/team.js';
+import { KernelTeam, type TeamStart } from '../kernels/threads/team.js';
 import { maybeNodeHost } from '../platform/host.js';
 import { ConfigError, show } from '../utils/errors.js';
 import { processEnv } from './candidates.js';
 import { availableCores, forgetThreadsChoice, MAX_THREADS, threadsChosen } from './threads.js';
 
-/** Where the default stands: not started yet, starting, started (or found unneeded), or failed to start. */
+/** Where the default stands: not decided yet, starting, started, not applicable (`off`: see {@link defaultThreadsState}), or failed to start. */
 export type DefaultThreadsState = 'idle' | 'starting' | 'started' | 'off' | 'failed';
 
 /** What the default reads from its surroundings (tests replace it). */
@@ -36,7 +38,7 @@ interface Surroundings {
   /** True in Node (the only runtime where threads start by default). */
   node: () => boolean;
   /** Starts a team of n threads. */
-  start: (n: number) => Promise<KernelTeam>;
+  start: (n: number) => TeamStart;
 }
 
 /**
@@ -45,8 +47,8 @@ interface Surroundings {
  *
  * @param source internal: the workers' script (tests use one that never gets ready).
  */
-export function startInBackground(n: number, source?: string): Promise<KernelTeam> {
-  return KernelTeam.start(n, source, { holdsProcess: false });
+export function startInBackground(n: number, source?: string): TeamStart {
+  return KernelTeam.begin(n, source, { holdsProcess: false });
 }
 
 const NODE: Surroundings = {
@@ -58,7 +60,9 @@ const NODE: Surroundings = {
 
 let around: Surroundings = NODE;
 let state: DefaultThreadsState = 'idle';
-/** The start under way (resolves when it has settled, never rejects), or null. */
+/** The start under way, or null. */
+let starting: TeamStart | null = null;
+/** Settles when the start under way has (never rejects), or null. */
 let pending: Promise<void> | null = null;
 
 /**
@@ -81,8 +85,9 @@ function wantedThreads(): number {
 
 /**
  * Starts the default kernel team in the background if `splits(n)` says the work at hand
- * would be split across n threads and nothing above rules the default out. Cheap when
- * the default is settled (one comparison): callers may call it on every kernel call.
+ * would be split across n threads and nothing above rules the default out; while a start
+ * is under way, takes the team once its workers are ready. Cheap when the default is
+ * settled (one comparison): callers call it before every solve.
  *
  * @param splits whether the caller's work would be cut into more than one part on n threads.
  * @throws ConfigError for a malformed `NM_THREADS` (see {@link wantedThreads}).
@@ -91,6 +96,11 @@ function wantedThreads(): number {
  * offerThreads((n) => columnLayout(batch, n, p).length > 2);
  */
 export function offerThreads(splits: (threads: number) => boolean): void {
+  if (state === 'starting') {
+    const team = starting?.poll() ?? null;
+    if (team !== null) settle(team);
+    return;
+  }
   if (state !== 'idle') return;
   if (threadsChosen() || currentTeam() !== null || !around.node()) {
     state = 'off';
@@ -103,24 +113,35 @@ export function offerThreads(splits: (threads: number) => boolean): void {
   }
   if (!splits(n)) return;
   state = 'starting';
-  pending = around.start(n).then(
-    (team) => {
-      // setThreads (or a test's useKernelTeam) decided meanwhile: theirs stands.
-      if (threadsChosen() || currentTeam() !== null) {
-        team.stop();
-        state = 'off';
-      } else {
-        useKernelTeam(team);
-        state = 'started';
-      }
-    },
-    (err: unknown) => {
-      state = 'failed';
-      console.warn(
-        `tfjs-neural-modules: the kernel threads could not start (${String(err)}); the kernels run on the calling thread. ` +
-          'nm.backend.setThreads(n) tries again; NM_THREADS=1 or nm.backend.setThreads(1) turns the default off.',
-      );
-    },
+  try {
+    starting = around.start(n);
+  } catch (err) {
+    failed(err);
+    return;
+  }
+  pending = starting.ready.then(settle, failed);
+}
+
+/** Takes the started team, unless the count was chosen meanwhile (setThreads, or a test's useKernelTeam: theirs stands). */
+function settle(team: KernelTeam): void {
+  if (state !== 'starting') return;
+  starting = null;
+  if (threadsChosen() || currentTeam() !== null) {
+    team.stop();
+    state = 'off';
+  } else {
+    useKernelTeam(team);
+    state = 'started';
+  }
+}
+
+function failed(err: unknown): void {
+  if (state !== 'starting') return;
+  starting = null;
+  state = 'failed';
+  console.warn(
+    `tfjs-neural-modules: the kernel threads could not start (${String(err)}); the kernels run on the calling thread. ` +
+      'nm.backend.setThreads(n) tries again; NM_THREADS=1 or nm.backend.setThreads(1) turns the default off.',
   );
 }
 
@@ -152,6 +173,7 @@ export async function defaultThreadsSettled(): Promise<void> {
 export function resetDefaultThreads(replace: Partial<Surroundings> = {}): void {
   around = { ...NODE, ...replace };
   state = 'idle';
+  starting = null;
   pending = null;
   forgetThreadsChoice();
 }

@@ -17,7 +17,7 @@ import { defaultThreadsState, startInBackground } from '../../src/backend/defaul
 
 const mode = process.argv[2] ?? 'train';
 if (mode === 'never-ready') {
-  void startInBackground(2, 'setInterval(() => {}, 1000);').catch(() => {});
+  startInBackground(2, 'setInterval(() => {}, 1000);').ready.catch(() => {});
   console.log('returned');
 } else {
   await train();
@@ -33,7 +33,7 @@ async function train(): Promise<void> {
   const x = tf.randomNormal([192, 6], 0, 1, 'float32', 1);
   const y = tf.randomNormal([192, 3], 0, 1, 'float32', 2);
   if (mode === 'start-only') {
-    (model.predict(x, { batchSize: 96 }) as tf.Tensor).dispose();
+    (model.predict(x.slice(0, 96), { batchSize: 96 }) as tf.Tensor).dispose();
     console.log(`returned while ${defaultThreadsState()}`);
   } else {
     await model.fit(x, y, { epochs: 1, batchSize: 96, verbose: 0 });
