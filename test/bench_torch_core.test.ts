@@ -26,7 +26,7 @@ describe('the OpenBLAS core type of bench:torch', () => {
 
   it("keeps the user's OPENBLAS_CORETYPE, else takes the flags', and --coretype overrides both", () => {
     const avx512 = cpuFlags(CPUINFO('avx2 avx512f'));
-    expect(chooseCoreType('auto', {}, avx512)).toEqual({ value: 'SkylakeX', source: 'from the CPU flags (avx512f)' });
+    expect(chooseCoreType('auto', {}, avx512)).toEqual({ value: 'SkylakeX', source: 'set from the CPU flags: avx512f' });
     expect(chooseCoreType('auto', { OPENBLAS_CORETYPE: 'Zen' }, avx512)).toEqual({ value: 'Zen', source: 'OPENBLAS_CORETYPE set by the user' });
     expect(chooseCoreType('auto', { OPENBLAS_CORETYPE: '' }, avx512).value).toBe('SkylakeX');
     expect(chooseCoreType('auto', {}, cpuFlags(CPUINFO('avx'))).value).toBeNull();

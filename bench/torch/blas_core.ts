@@ -49,7 +49,7 @@ export interface CoreTypeChoice {
  * own detection) or a core type name (forced).
  *
  * @example
- * chooseCoreType('auto', process.env, cpuFlags()); // { value: 'Haswell', source: 'from the CPU flags (avx2)' }
+ * chooseCoreType('auto', process.env, cpuFlags()); // { value: 'Haswell', source: 'set from the CPU flags: avx2' }
  */
 export function chooseCoreType(option: string, env: Record<string, string | undefined>, flags: Set<string>): CoreTypeChoice {
   if (option === 'detect') return { value: null, source: "unset (--coretype detect): OpenBLAS's own detection" };
@@ -58,5 +58,5 @@ export function chooseCoreType(option: string, env: Record<string, string | unde
   if (user !== undefined && user !== '') return { value: user, source: 'OPENBLAS_CORETYPE set by the user' };
   const fromFlags = coreTypeFromFlags(flags);
   if (fromFlags === null) return { value: null, source: "unset (no avx2 or avx512f flag): OpenBLAS's own detection" };
-  return { value: fromFlags.core, source: `from the CPU flags (${fromFlags.flag})` };
+  return { value: fromFlags.core, source: `set from the CPU flags: ${fromFlags.flag}` };
 }
