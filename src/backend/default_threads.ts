@@ -15,6 +15,10 @@
  * crossOriginIsolated for threads, so they stay opt-in there), and for layers too small
  * to split (they would pay for starting workers and gain nothing). `NM_THREADS=n` starts n threads instead of one per core.
  *
+ * The fused optimizers do not start it: their update is one memory-bound pass, copied
+ * into and out of the kernels' memory off the wasm backend, and was not faster on two
+ * threads (on wasm it runs in tfjs' own memory, which the workers cannot share).
+ *
  * The workers never keep a Node process alive (src/platform/node_host.ts), and neither
  * does a start under way: a script that ends before the workers are ready exits.
  */
