@@ -8,6 +8,10 @@
  * Configurations: NeuralModule (host and tensor engine, with the NM regularizer in
  * proximal mode and a re-partition every batch) on cpu and wasm with 1 and 2 kernel
  * threads, nm.optimizers.adam on wasm, URN, OptNet and CFF on cpu.
+ *
+ * The header names the Node and the kernels' arithmetic: the host-engine hashes differ
+ * between 'fma' (Node ≥ 22 by default) and 'muladd' (Node 20, or `TFJS_NM_KERNELS=muladd`),
+ * so compare hashes only between runs with the same kernels line.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -79,6 +83,10 @@ async function cff(): Promise<string> {
   tf.dispose([x, y]);
   return out;
 }
+
+/** The kernels' arithmetic; checkouts from before the FMA kernels have none (mul+add). */
+const kernels = (nm.backend as { kernelVariant?: () => string }).kernelVariant?.() ?? 'muladd';
+console.log(`fit_hash: node ${process.version}, kernels ${kernels} (compare hashes only between runs with the same kernels)`);
 
 const lines: string[] = [];
 const run = async (name: string, fn: () => Promise<string>) => {

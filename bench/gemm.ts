@@ -1,7 +1,8 @@
 /**
  * The dense graph-gradient product G = H·Vᵀ (G[j,k] = Σ_b h[j,b]·v[k,b], 2·p²·B
- * flops), single-threaded: the gemm wasm SIMD kernel (src/kernels/gemm.ts) vs
- * tfjs-backend-wasm's matMul (XNNPACK), on the wasm tfjs backend.
+ * flops), single-threaded: the gemm wasm SIMD kernel (src/kernels/gemm.ts, the default
+ * variant: FMA on Node ≥ 22, see the header) vs tfjs-backend-wasm's matMul (XNNPACK), on
+ * the wasm tfjs backend.
  *
  * Columns, median ms of ≥ 15 interleaved reps after warm-up, and GFLOP/s:
  *   (a) kernel: packV + gemmNT on h, v already in the kernel's memory;
@@ -16,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { createGemmKernel, gemmPackedBytes } from 'tfjs-neural-modules/internal';
+import { runtimeLabel } from './runtime.js';
 
 /** Seeded LCG in [0, 1). */
 function rng(seed: number): () => number {
@@ -121,7 +123,7 @@ await tf.setBackend('wasm');
 await tf.ready();
 const rows = [run(3000, 128, 15), run(1000, 128, 31), run(300, 64, 101)];
 const gf = (row: Row, ms: number) => ((2 * row.p * row.p * row.B) / (ms * 1e6)).toFixed(1);
-console.log(`tfjs ${tf.version_core}, backend ${tf.getBackend()}, Node ${process.version}; median ms (GFLOP/s), 2·p²·B flops\n`);
+console.log(`tfjs ${tf.version_core}, backend ${tf.getBackend()}, ${runtimeLabel()}; median ms (GFLOP/s), 2·p²·B flops\n`);
 console.log('| p | B | reps | (a) kernel | (b) tf.matMul + dataSync | (c) kernel + copy out | packV (in a) | max rel. diff a vs b |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const row of rows) {

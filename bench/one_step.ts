@@ -10,6 +10,8 @@
  *                             [--threads 2] [--solver auto|picard|anderson] [--warmup 30] [--steps 60] [--dense] [--defaults]
  *
  * The warm-up is at least `--warmup` steps and 3 s (a new worker's JIT needs 75–100 small steps).
+ * The line names the Node and the kernels' arithmetic (`nm.backend.kernelVariant()`: 'fma'
+ * on Node ≥ 22; `TFJS_NM_KERNELS=muladd` forces mul+add, for an A/B of the two).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -44,10 +46,12 @@ const hidden = () =>
         solver: { method: solver },
         graphInitializer: new nm.layers.ContractiveGraph({ density, seed: 7 }),
       });
+/** The kernels' arithmetic; checkouts from before the FMA kernels have none (mul+add). */
+const kernels = (nm.backend as { kernelVariant?: () => string }).kernelVariant?.() ?? 'muladd';
 const optimizer = () => (defaults ? tf.train.adam(1e-3) : nm.optimizers.adam({ learningRate: 1e-3 }));
 const ms = classifierStepMs(hidden, optimizer, { batch, features, classes }, steps, warmup);
 console.log(
   `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${defaults ? 'defaults' : 'tuned'}, ` +
-    `${nm.backend.threads()} thread(s): median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
+    `${nm.backend.threads()} thread(s), kernels ${kernels}, node ${process.version}: median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
 );
 await nm.backend.setThreads(1);

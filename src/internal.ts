@@ -7,16 +7,17 @@
  * this file), and everything else from `tfjs-neural-modules`, the public API.
  *
  * Each name is here because a benchmark times or reuses it on its own: the sparse and GEMM
- * kernels, the host engine and the op's graph gradient, the partition, the node
- * activations, the transposed matMul, the seeded generator, Tarjan's components, the PNG
- * encoder and tfjs-layers' Constraint base class.
+ * kernels and the switch between their arithmetics (useKernelVariant), the host engine
+ * and the op's graph gradient, the partition, the node activations, the transposed
+ * matMul, the seeded generator, Tarjan's components, the PNG encoder and tfjs-layers'
+ * Constraint base class.
  */
 export { nodeActivation } from './activations/index.js';
 export { encodePng, type RgbImage } from './analysis/png.js';
 export { maskFromIndices } from './graph/mask.js';
 export { stronglyConnectedComponents } from './graph/tarjan.js';
 export { createGemmKernel, gemmPackedBytes } from './kernels/gemm.js';
-export { arenaBytes, sparseKernels, type SparseKernels } from './kernels/index.js';
+export { arenaBytes, sparseKernels, useKernelVariant, type KernelVariant, type SparseKernels } from './kernels/index.js';
 export { relaxedSimdSupported } from './kernels/relaxed_simd.js';
 export { hostEngine } from './layers/neural_module/engine/host_engine.js';
 export { graphGradient } from './layers/neural_module/engine/op.js';
@@ -24,6 +25,3 @@ export { Partition } from './layers/neural_module/partition.js';
 export { matMulT } from './utils/matmul.js';
 export { Random } from './utils/random.js';
 export { ConstraintBase } from './utils/tfjs_bases.js';
-
-/** The WebAssembly text of the GEMM micro-kernel (bench/gemm_fma.ts rewrites it with a fused multiply-add). */
-export const GEMM_WAT_URL = new URL('./kernels/gemm.wat', import.meta.url);

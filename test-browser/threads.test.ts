@@ -14,6 +14,11 @@
  *    chunksTotal > chunksByCaller > 0 (the caller, on the main thread, polls). A kernel
  *    instance's memory is attached to the worker while it lives and detached after
  *    `release()`; a Web Worker that closes itself is reported through `onExit`.
+ *    Chromium has WebAssembly relaxed SIMD, so that training runs the FMA kernels
+ *    (src/kernels/kernel_variant.ts); forced to mul+add it again gives the same bits on 1
+ *    and 2 threads, different from the FMA ones. A probe that only a fused multiply-add
+ *    gets right shows the FMA products fused on every code path, and within their error
+ *    bound of a float64 reference.
  * 2. Without the headers: not crossOriginIsolated, `setThreads('auto')` resolves to 1,
  *    `setThreads(2)` rejects with a ConfigError naming crossOriginIsolated and the
  *    headers, and training still works on 1 thread (the same bits as in 1).
@@ -87,7 +92,7 @@ describe('kernel threads in Chromium', () => {
   const info = (page: Page) =>
     page.evaluate(() => {
       const p = window.__nmThreads as ThreadsPage;
-      return { crossOriginIsolated: p.crossOriginIsolated, threadsSupported: p.threadsSupported, backend: p.backend };
+      return { crossOriginIsolated: p.crossOriginIsolated, threadsSupported: p.threadsSupported, backend: p.backend, relaxedSimd: p.relaxedSimd };
     });
   const train = (page: Page, threads: number) => page.evaluate((n) => (window.__nmThreads as ThreadsPage).train(n), threads);
 
@@ -100,7 +105,7 @@ describe('kernel threads in Chromium', () => {
 
   it('crossOriginIsolated: 2 threads train to the same bits as 1, with chunks run on the worker', async () => {
     const { page, errors } = await open(isolated!);
-    expect(await info(page)).toEqual({ crossOriginIsolated: true, threadsSupported: true, backend: 'cpu' });
+    expect(await info(page)).toEqual({ crossOriginIsolated: true, threadsSupported: true, backend: 'cpu', relaxedSimd: true });
 
     const set = await page.evaluate(async () => {
       const p = window.__nmThreads as ThreadsPage;
@@ -122,6 +127,7 @@ describe('kernel threads in Chromium', () => {
     for (const run of [one, two]) {
       expect(run.engine).toBe('host');
       expect(run.kernels).toBe('wasm-simd');
+      expect(run.variant).toBe('fma');
       expect(run.loss).toHaveLength(2);
       run.loss.forEach((l) => expect(Number.isFinite(l)).toBe(true));
     }
@@ -140,6 +146,36 @@ describe('kernel threads in Chromium', () => {
     await page.close();
   }, 40_000);
 
+  it('the FMA kernels fuse on every code path and stay within the float64 bound; forced mul+add, 1 and 2 threads give the same bits', async () => {
+    const { page, errors } = await open(isolated!);
+    const probe = await page.evaluate(() => (window.__nmThreads as ThreadsPage).fmaProbe());
+    // spmm at B = 1, 5, 16 (22 columns), axpyRows (5), the GEMM (1): a·a + c = 2^-24 exactly.
+    expect(probe.fma).toEqual(new Array(28).fill(2 ** -24));
+    expect(probe.muladd).toEqual(new Array(28).fill(0));
+    expect(probe.fmaErrorOverBound[0]).toBeLessThanOrEqual(1);
+
+    const runs = await page.evaluate(async () => {
+      const p = window.__nmThreads as ThreadsPage;
+      p.useKernelVariant('muladd');
+      try {
+        return [await p.train(1), await p.train(2)];
+      } finally {
+        p.useKernelVariant('auto');
+        await p.setThreads(1);
+      }
+    });
+    const [one, two] = runs;
+    expect([one.variant, two.variant, two.threads]).toEqual(['muladd', 'muladd', 2]);
+    expectSameBits(two, one);
+    if (reference) {
+      // The FMA run of the first test: other last bits, the same training.
+      expect(one.checksum).not.toBe(reference.checksum);
+      one.loss.forEach((l, i) => expect(Math.abs(l - reference!.loss[i])).toBeLessThan(1e-3 * Math.abs(reference!.loss[i])));
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 40_000);
+
   it('a Web Worker that closes itself is reported through onExit (the Web platform has no exit event)', async () => {
     const { page, errors } = await open(isolated!);
     expect(await page.evaluate(() => (window.__nmThreads as ThreadsPage).workerExit())).toBe(0);
@@ -149,7 +185,7 @@ describe('kernel threads in Chromium', () => {
 
   it('not isolated: auto is 1 thread, 2 is refused naming the headers, and 1 thread still trains', async () => {
     const { page, errors } = await open(plain!);
-    expect(await info(page)).toEqual({ crossOriginIsolated: false, threadsSupported: false, backend: 'cpu' });
+    expect(await info(page)).toEqual({ crossOriginIsolated: false, threadsSupported: false, backend: 'cpu', relaxedSimd: true });
 
     const res = await page.evaluate(async () => {
       const p = window.__nmThreads as ThreadsPage;
@@ -167,7 +203,7 @@ describe('kernel threads in Chromium', () => {
     expect(res.two.message).toMatch(/Cross-Origin-Embedder-Policy: require-corp/);
 
     const one = await train(page, 1);
-    expect([one.setThreads, one.threads, one.engine, one.kernels]).toEqual([1, 1, 'host', 'wasm-simd']);
+    expect([one.setThreads, one.threads, one.engine, one.kernels, one.variant]).toEqual([1, 1, 'host', 'wasm-simd', 'fma']);
     expect([one.chunksTotal, one.chunksByCaller]).toEqual([0, 0]);
     if (reference) expectSameBits(one, reference);
     else one.loss.forEach((l) => expect(Number.isFinite(l)).toBe(true));

@@ -1,10 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BACKEND_NAMES, classifyWebglRenderer, fastTransposedMatMul, setThreads, threads, useBest, webglRenderer } from '../src/backend/index.js';
+import {
+  BACKEND_NAMES,
+  classifyWebglRenderer,
+  fastTransposedMatMul,
+  kernelVariant,
+  setThreads,
+  threads,
+  useBest,
+  webglRenderer,
+} from '../src/backend/index.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { resetBackendLog } from '../src/backend/use_best.js';
 import { absentMessage, isAbsent } from '../src/backend/candidates.js';
+import { useKernelVariant } from '../src/kernels/index.js';
+import { relaxedSimdSupported } from '../src/kernels/relaxed_simd.js';
 
 const WASM = '@tensorflow/tfjs-backend-wasm';
 
@@ -87,6 +98,19 @@ describe('nm.backend.useBest', () => {
       fastTransposedMatMul({ enable: false });
     }
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc).toBe(originalMatMul);
+  });
+
+  it(`reports the kernels' arithmetic: 'fma' exactly where relaxed SIMD validates (here: ${relaxedSimdSupported()}), 'muladd' when forced`, async () => {
+    const imp = importer({ absent: NATIVE });
+    try {
+      expect((await useBest({ importer: imp, env: {}, runtime: 'node', quiet: true })).kernelVariant).toBe(relaxedSimdSupported() ? 'fma' : 'muladd');
+      expect(kernelVariant()).toBe(relaxedSimdSupported() ? 'fma' : 'muladd');
+      useKernelVariant('muladd');
+      expect((await useBest({ importer: imp, env: {}, runtime: 'node', quiet: true })).kernelVariant).toBe('muladd');
+      expect(kernelVariant()).toBe('muladd');
+    } finally {
+      useKernelVariant('auto');
+    }
   });
 
   it('reports whether the fast transposed matMul is registered; fastTransposedMatMul: false restores tfjs-wasm kernels', async () => {

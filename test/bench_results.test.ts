@@ -64,9 +64,10 @@ describe('TrialStore with a gzipped store', () => {
 describe('the published tables from the moved store', () => {
   it('--report-only --tables rebuilds docs/results/uci16-paper/tables.md from bench/results/uci16-paper/trials.jsonl.gz', async () => {
     const published = readFileSync(join(ROOT, 'docs/results/uci16-paper/tables.md'), 'utf8');
-    // The flags of the published run, from its header (without --out, --data and --report-only).
+    // The flags of the published run, from its header (without --out, --tables, --data and --report-only).
     const command = published.split('\n')[2].match(/`npm run bench:uci -- ([^`]*)`/)![1];
-    const flags = command.split(' ').filter((a, i, all) => !['--out', '--data', '--report-only'].includes(a) && !['--out', '--data'].includes(all[i - 1]));
+    const withValue = ['--out', '--tables', '--data'];
+    const flags = command.split(' ').filter((a, i, all) => ![...withValue, '--report-only'].includes(a) && !withValue.includes(all[i - 1]));
     const tables = join(dir, 'uci16-paper');
     const code = await main([...flags, '--out', join(ROOT, 'bench/results/uci16-paper'), '--tables', tables, '--report-only'], () => {});
     expect(code).toBe(0);

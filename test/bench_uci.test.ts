@@ -308,8 +308,10 @@ describe('flags', () => {
 
   it('rejects unknown flags and values with the valid ones listed', () => {
     expect(err(['--bogus', '1'])).toMatch(/unknown flag --bogus; valid flags: .*--datasets.*--max-train/);
-    expect(err(['--methods', 'NN,MLP'])).toMatch(/--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, CFF, NMs, NMs&L1, NMs&NM, NMs&NM\+sched, OPTNET/);
-    expect(err(['--protocol', 'v3'])).toMatch(/--protocol: unknown value 'v3'; valid values: v2, paper, v1/);
+    expect(err(['--methods', 'NN,MLP'])).toMatch(
+      /--methods: unknown value 'MLP'; valid values: NN, DEQ, DAG, CFF, NMs, NMs&L1, NMs&NM, NMs&NM\+sched, NM-default, NM-recipe, OPTNET/,
+    );
+    expect(err(['--protocol', 'v4'])).toMatch(/--protocol: unknown value 'v4'; valid values: v2, paper, v1, v3/);
     expect(err(['--budget', '33'])).toMatch(/--budget: expected an integer from 1 to 32; received '33'/);
     expect(err(['--workers', '0'])).toMatch(/--workers: expected an integer >= 1/);
     expect(err(['--backend', 'gpu'])).toMatch(/valid values: wasm, cpu/);

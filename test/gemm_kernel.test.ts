@@ -4,6 +4,9 @@ import initWabt from 'wabt';
 import { describe, expect, it } from 'vitest';
 import { GEMM_PANEL, createGemmKernel, gemmNTJs, gemmPackedBytes, gemmWasmBytes } from '../src/kernels/gemm.js';
 import { GEMM_WASM_BASE64 } from '../src/kernels/gemm_wasm_bytes.js';
+import type { KernelVariant } from '../src/kernels/kernel_variant.js';
+import { KERNEL_VARIANTS, itForVariant } from './helpers/variants.js';
+import { relaxedSimdSupported } from '../src/kernels/relaxed_simd.js';
 import { ConfigError } from '../src/utils/errors.js';
 import { expectClose } from './helpers/close.js';
 
@@ -27,7 +30,7 @@ function randomF32(r: () => number, n: number): Float32Array {
 const UNTOUCHED = -12345.5;
 
 /** A wasm memory laid out as [h | v | vp | out], every region at a 4-byte (not 16-byte) aligned offset. */
-function setup(p: number, B: number, ldo: number, seed: number) {
+function setup(p: number, B: number, ldo: number, seed: number, variant: KernelVariant = 'muladd') {
   const r = rng(seed);
   const h = randomF32(r, p * B),
     v = randomF32(r, p * B);
@@ -42,7 +45,7 @@ function setup(p: number, B: number, ldo: number, seed: number) {
   f32.set(v, vOff / 4);
   f32.fill(NaN, vpOff / 4, (vpOff + gemmPackedBytes(p, B)) / 4); // packV must overwrite all of it, padding included
   f32.fill(UNTOUCHED, outOff / 4, outOff / 4 + outLen);
-  const kernel = createGemmKernel(memory);
+  const kernel = createGemmKernel(memory, variant);
   const out = () => new Float32Array(memory.buffer, outOff, outLen);
   return { h, v, kernel, memory, hOff, vOff, vpOff, outOff, outLen, out };
 }
@@ -56,15 +59,18 @@ function expectSameBits(a: Float32Array, b: Float32Array, ldo: number): void {
   if (i >= 0) expect.fail(`out[${Math.floor(i / ldo)}, ${i % ldo}]: wasm ${a[i]}, gemmNTJs ${b[i]} (bits differ)`);
 }
 
-/** Float64 G[j,k] and the f32 error bound (B+1)·2^-24·Σ|h·v| (plus a tiny floor) of a sequential f32 sum. */
-function reference64(h: Float32Array, v: Float32Array, j: number, k: number, B: number): { g: number; tol: number } {
+/**
+ * Float64 G[j,k] and the f32 error bound n·2^-24·Σ|h·v| (plus a tiny floor) of a sequential f32 sum:
+ * n = B + 1 with mul+add (B sums and B products rounded), n = B with a fused multiply-add.
+ */
+function reference64(h: Float32Array, v: Float32Array, j: number, k: number, B: number, n = B + 1): { g: number; tol: number } {
   let g = 0,
     mag = 0;
   for (let b = 0; b < B; b++) {
     g += h[j * B + b] * v[k * B + b];
     mag += Math.abs(h[j * B + b] * v[k * B + b]);
   }
-  return { g, tol: 1.01 * (B + 1) * 2 ** -24 * mag + 1e-30 };
+  return { g, tol: 1.01 * n * 2 ** -24 * mag + 1e-30 };
 }
 
 // [p, B, jLo, jHi, ldo]: p not a multiple of 4 or 16, odd row counts, jLo > 0, jHi < p, ldo > p.
@@ -109,7 +115,7 @@ describe.skipIf(!simd)('gemm wasm kernel', () => {
 
   for (const [p, B, jLo, jHi, ldo] of SHAPES) {
     it(`p=${p} B=${B} rows [${jLo}, ${jHi}) ldo=${ldo}: bit-identical to gemmNTJs, close to float64, nothing else written`, () => {
-      const s = setup(p, B, ldo, 1000 + p * 7 + B);
+      const s = setup(p, B, ldo, 1000 + p * 7 + B, 'muladd');
       s.kernel.packV(s.vOff, p, B, s.vpOff);
       s.kernel.gemmNT(s.hOff, s.vpOff, jLo, jHi, p, B, s.outOff, ldo);
       const got = s.out();
@@ -141,18 +147,48 @@ describe.skipIf(!simd)('gemm wasm kernel', () => {
     });
   }
 
-  it('two row ranges give the same bits as one call (the two-thread split)', () => {
-    const p = 45,
-      B = 33;
-    const a = setup(p, B, p, 7),
-      b = setup(p, B, p, 7);
-    a.kernel.packV(a.vOff, p, B, a.vpOff);
-    a.kernel.gemmNT(a.hOff, a.vpOff, 0, p, p, B, a.outOff, p);
-    b.kernel.packV(b.vOff, p, B, b.vpOff);
-    b.kernel.gemmNT(b.hOff, b.vpOff, 17, p, p, B, b.outOff, p);
-    b.kernel.gemmNT(b.hOff, b.vpOff, 0, 17, p, B, b.outOff, p);
-    expectSameBits(b.out(), a.out(), p);
-  });
+  for (const [p, B, jLo, jHi, ldo] of SHAPES) {
+    it.skipIf(!relaxedSimdSupported())(
+      `fma: p=${p} B=${B} rows [${jLo}, ${jHi}) ldo=${ldo}: within γ_B·Σ|h·v| of float64, nothing else written (needs relaxed SIMD)`,
+      () => {
+        const s = setup(p, B, ldo, 1000 + p * 7 + B, 'fma');
+        s.kernel.packV(s.vOff, p, B, s.vpOff);
+        s.kernel.gemmNT(s.hOff, s.vpOff, jLo, jHi, p, B, s.outOff, ldo);
+        const got = s.out();
+        const expected: number[] = [],
+          actual: number[] = [],
+          atol: number[] = [];
+        for (let j = 0; j < p; j++)
+          for (let k = 0; k < ldo; k++) {
+            const i = j * ldo + k;
+            if (j < jLo || j >= jHi || k >= p) {
+              expect(got[i], `out[${j}, ${k}] outside the written block`).toBe(UNTOUCHED);
+              continue;
+            }
+            const { g, tol } = reference64(s.h, s.v, j, k, B, B);
+            expected.push(g);
+            actual.push(got[i]);
+            atol.push(tol);
+          }
+        expect(actual.length).toBe((jHi - jLo) * p);
+        expectClose(actual, expected, { atol });
+      },
+    );
+  }
+
+  for (const variant of KERNEL_VARIANTS)
+    itForVariant(variant, 'two row ranges give the same bits as one call (the two-thread split)', () => {
+      const p = 45,
+        B = 33;
+      const a = setup(p, B, p, 7, variant),
+        b = setup(p, B, p, 7, variant);
+      a.kernel.packV(a.vOff, p, B, a.vpOff);
+      a.kernel.gemmNT(a.hOff, a.vpOff, 0, p, p, B, a.outOff, p);
+      b.kernel.packV(b.vOff, p, B, b.vpOff);
+      b.kernel.gemmNT(b.hOff, b.vpOff, 17, p, p, B, b.outOff, p);
+      b.kernel.gemmNT(b.hOff, b.vpOff, 0, 17, p, B, b.outOff, p);
+      expectSameBits(b.out(), a.out(), p);
+    });
 
   it('empty row ranges write nothing; B = 0 writes +0', () => {
     const p = 9;
@@ -211,7 +247,7 @@ describe('gemmNTJs', () => {
     const f32 = new Float32Array(memory.buffer);
     f32.set(h, 0);
     f32.set(v, 4);
-    const k = createGemmKernel(memory);
+    const k = createGemmKernel(memory, 'muladd');
     k.packV(16, 1, 4, 64);
     k.gemmNT(0, 64, 0, 1, 1, 4, 1024, 1);
     expect(f32[256]).toBe(0);

@@ -1,16 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { hostGraphGradient } from '../src/layers/neural_module/engine/host_gradient.js';
 import { tensorGraphGradient } from '../src/layers/neural_module/engine/op.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
-import { gemmNTJs } from '../src/kernels/gemm.js';
+import { gemmNTJs, gemmPackedBytes } from '../src/kernels/gemm.js';
 import { currentTeam } from '../src/kernels/threads/current.js';
 import { heapGemm } from '../src/backend/wasm_heap.js';
+import { arenaBytes, createWasmKernels, sparseKernels, useKernelVariant, type KernelVariant } from '../src/kernels/index.js';
+import { KERNEL_VARIANTS, itForVariant } from './helpers/variants.js';
 
-/** The kernels' own f32 rule, bit for bit: G[j,k] summed over b in order (gemmNTJs), the diagonal Σ_b v[b,j] in f32. */
-function f32Reference(h: Float32Array, v: Float32Array, B: number, p: number): Float32Array {
+/**
+ * The kernels' own f32 rule, bit for bit: G[j,k] summed over b in order, the diagonal Σ_b v[b,j]
+ * in f32. 'muladd': the JS twin gemmNTJs; 'fma': the fused GEMM on one thread (no JS twin).
+ */
+function f32Reference(h: Float32Array, v: Float32Array, B: number, p: number, variant: KernelVariant): Float32Array {
   const H = new Float32Array(p * B);
   const V = new Float32Array(p * B);
   for (let b = 0; b < B; b++) {
@@ -20,7 +25,17 @@ function f32Reference(h: Float32Array, v: Float32Array, B: number, p: number): F
     }
   }
   const g = new Float32Array(p * p);
-  gemmNTJs(H, V, 0, p, p, B, g, p);
+  if (variant === 'muladd') gemmNTJs(H, V, 0, p, p, B, g, p);
+  else {
+    const k = createWasmKernels({ team: null, variant });
+    const packed = gemmPackedBytes(p, B) / 4;
+    k.arena.reset(arenaBytes([p * B, p * B, packed, p * p]));
+    const [hk, vk, pk, gk] = [k.arena.f32(p * B), k.arena.f32(p * B), k.arena.f32(packed), k.arena.f32(p * p)];
+    hk.set(H);
+    vk.set(V);
+    k.gemmNT(hk, vk, p, B, gk, pk);
+    g.set(gk);
+  }
   const d = new Float32Array(p);
   for (let b = 0; b < B; b++) for (let j = 0; j < p; j++) d[j] += v[b * p + j];
   for (let j = 0; j < p; j++) g[j * (p + 1)] = d[j];
@@ -42,6 +57,7 @@ function reference(h: Float32Array, v: Float32Array, B: number, p: number): Floa
 
 describe.each(BACKENDS)('the graph gradient on %s', (backend) => {
   afterAll(async () => nm.backend.setThreads(1));
+  afterEach(() => useKernelVariant('auto'));
 
   for (const threads of [1, 2]) {
     it(`the host GEMM path matches the float64 reference and the tensor path (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
@@ -74,38 +90,41 @@ describe.each(BACKENDS)('the graph gradient on %s', (backend) => {
     });
   }
 
-  it("is the kernels' f32 rule bit for bit, with the rows of both threads in place, and leaks no tensor", async () => {
-    await useBackend(backend);
-    await nm.backend.setThreads(2);
-    const team = currentTeam();
-    let byWorker = 0;
-    for (let seed = 20; seed < 23 || (backend === 'wasm' && byWorker === 0 && seed < 120); seed++) {
-      // p = 512 is long enough (~1 ms) for a sleeping worker to wake and take rows on a busy machine.
-      const [B, p] = (
-        [
-          [64, 130],
-          [37, 97],
-          [64, 512],
-        ] as const
-      )[seed % 3];
-      const h = tf.randomUniform([B, p], -1, 1, 'float32', seed) as tf.Tensor2D;
-      const v = tf.randomUniform([B, p], -1, 1, 'float32', seed + 1000) as tf.Tensor2D;
-      const want = f32Reference(h.dataSync() as Float32Array, v.dataSync() as Float32Array, B, p);
-      const before = tf.memory().numTensors;
-      const [total0, caller0] = [team?.chunksTotal ?? 0, team?.chunksByCaller ?? 0];
-      const got = hostGraphGradient(h, v)!;
-      byWorker += (team?.chunksTotal ?? 0) - total0 - ((team?.chunksByCaller ?? 0) - caller0);
-      expect(tf.memory().numTensors, 'only the gradient is new').toBe(before + 1);
-      expect(got.shape).toEqual([p, p]);
-      const bits = got.dataSync() as Float32Array;
-      expect(Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength).equals(Buffer.from(want.buffer)), `seed ${seed}, B ${B}, p ${p}`).toBe(true);
-      tf.dispose([h, v, got]);
-    }
-    // On wasm the kernel threads computed some rows (copied into the tensor by the caller),
-    // and the caller's rows went straight into the tensor (the GEMM over tfjs' heap exists).
-    if (backend === 'wasm') {
-      expect(byWorker).toBeGreaterThan(0);
-      expect(heapGemm(), 'the GEMM over the wasm heap').not.toBeNull();
-    }
-  });
+  for (const variant of KERNEL_VARIANTS)
+    itForVariant(variant, "is the kernels' f32 rule bit for bit, with the rows of both threads in place, and leaks no tensor", async () => {
+      useKernelVariant(variant);
+      await useBackend(backend);
+      await nm.backend.setThreads(2);
+      expect(sparseKernels().variant).toBe(variant);
+      const team = currentTeam();
+      let byWorker = 0;
+      for (let seed = 20; seed < 23 || (backend === 'wasm' && byWorker === 0 && seed < 120); seed++) {
+        // p = 512 is long enough (~1 ms) for a sleeping worker to wake and take rows on a busy machine.
+        const [B, p] = (
+          [
+            [64, 130],
+            [37, 97],
+            [64, 512],
+          ] as const
+        )[seed % 3];
+        const h = tf.randomUniform([B, p], -1, 1, 'float32', seed) as tf.Tensor2D;
+        const v = tf.randomUniform([B, p], -1, 1, 'float32', seed + 1000) as tf.Tensor2D;
+        const want = f32Reference(h.dataSync() as Float32Array, v.dataSync() as Float32Array, B, p, variant);
+        const before = tf.memory().numTensors;
+        const [total0, caller0] = [team?.chunksTotal ?? 0, team?.chunksByCaller ?? 0];
+        const got = hostGraphGradient(h, v)!;
+        byWorker += (team?.chunksTotal ?? 0) - total0 - ((team?.chunksByCaller ?? 0) - caller0);
+        expect(tf.memory().numTensors, 'only the gradient is new').toBe(before + 1);
+        expect(got.shape).toEqual([p, p]);
+        const bits = got.dataSync() as Float32Array;
+        expect(Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength).equals(Buffer.from(want.buffer)), `seed ${seed}, B ${B}, p ${p}`).toBe(true);
+        tf.dispose([h, v, got]);
+      }
+      // On wasm the kernel threads computed some rows (copied into the tensor by the caller),
+      // and the caller's rows went straight into the tensor (the GEMM over tfjs' heap exists).
+      if (backend === 'wasm') {
+        expect(byWorker).toBeGreaterThan(0);
+        expect(heapGemm(sparseKernels().variant), 'the GEMM over the wasm heap').not.toBeNull();
+      }
+    });
 });

@@ -9,6 +9,7 @@ import { claimable, claimWord, generation, MAX_CHUNKS } from '../src/kernels/thr
 import { splitExports } from '../src/kernels/threads/split.js';
 import type { SparseExports } from '../src/kernels/catalog.js';
 import { Random } from '../src/utils/random.js';
+import { KERNEL_VARIANTS, itForVariant } from './helpers/variants.js';
 
 const rngFrom = (seed: number) => {
   const r = new Random(seed);
@@ -84,23 +85,25 @@ describe('kernel threads', () => {
   });
   afterAll(() => team.stop());
 
-  it('a team of 2 splits every large kernel call and gives the same bits as one thread', () => {
-    const one = createWasmKernels({ team: null });
-    const two = createWasmKernels({ team });
-    expect(one.threads).toBe(1);
-    expect(two.threads).toBe(2);
-    // Sizes with odd tails: B not a multiple of 4 or 8, rows·B above and below the split threshold.
-    for (const [rows, B, seed] of [
-      [1500, 131, 1],
-      [700, 64, 2],
-      [41, 3, 3],
-      [2000, 1, 4],
-    ] as const) {
-      const a = runAll(one, rows, B, seed);
-      const b = runAll(two, rows, B, seed);
-      a.forEach((arr, i) => expect(Buffer.from(b[i].buffer).equals(Buffer.from(arr.buffer)), `output ${i} at rows ${rows}, B ${B}`).toBe(true));
-    }
-  });
+  for (const variant of KERNEL_VARIANTS)
+    itForVariant(variant, 'a team of 2 splits every large kernel call and gives the same bits as one thread', () => {
+      const one = createWasmKernels({ team: null, variant });
+      const two = createWasmKernels({ team, variant });
+      expect([one.variant, two.variant]).toEqual([variant, variant]);
+      expect(one.threads).toBe(1);
+      expect(two.threads).toBe(2);
+      // Sizes with odd tails: B not a multiple of 4 or 8, rows·B above and below the split threshold.
+      for (const [rows, B, seed] of [
+        [1500, 131, 1],
+        [700, 64, 2],
+        [41, 3, 3],
+        [2000, 1, 4],
+      ] as const) {
+        const a = runAll(one, rows, B, seed);
+        const b = runAll(two, rows, B, seed);
+        a.forEach((arr, i) => expect(Buffer.from(b[i].buffer).equals(Buffer.from(arr.buffer)), `output ${i} at rows ${rows}, B ${B}`).toBe(true));
+      }
+    });
 
   it('a chunk that traps in a worker is re-run on the caller, which throws; the team keeps working', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
@@ -193,21 +196,22 @@ describe('kernel threads', () => {
     expect(trappedInWorker, 'rounds in which a worker trapped on the bad chunk').toBeGreaterThan(0);
   });
 
-  it('the worker really takes chunks (counted by the team), and the results stay the same bits', () => {
-    const two = createWasmKernels({ team });
-    const alone = createWasmKernels({ team: null });
-    const [total0, caller0] = [team.chunksTotal, team.chunksByCaller];
-    // Which thread claims a chunk is up to the scheduler (the tests run two processes on two
-    // cores): keep going, within a bound, until the worker has taken at least one.
-    const byWorker = () => team.chunksTotal - total0 - (team.chunksByCaller - caller0);
-    for (let seed = 5; seed < 9 || (byWorker() === 0 && seed < 200); seed++) {
-      const got = runAll(two, 900, 96, seed);
-      const ref = runAll(alone, 900, 96, seed);
-      ref.forEach((arr, i) => expect(Buffer.from(got[i].buffer).equals(Buffer.from(arr.buffer))).toBe(true));
-    }
-    expect(team.chunksTotal - total0).toBeGreaterThan(0);
-    expect(byWorker()).toBeGreaterThan(0);
-  });
+  for (const variant of KERNEL_VARIANTS)
+    itForVariant(variant, 'the worker really takes chunks (counted by the team), and the results stay the same bits', () => {
+      const two = createWasmKernels({ team, variant });
+      const alone = createWasmKernels({ team: null, variant });
+      const [total0, caller0] = [team.chunksTotal, team.chunksByCaller];
+      // Which thread claims a chunk is up to the scheduler (the tests run two processes on two
+      // cores): keep going, within a bound, until the worker has taken at least one.
+      const byWorker = () => team.chunksTotal - total0 - (team.chunksByCaller - caller0);
+      for (let seed = 5; seed < 9 || (byWorker() === 0 && seed < 200); seed++) {
+        const got = runAll(two, 900, 96, seed);
+        const ref = runAll(alone, 900, 96, seed);
+        ref.forEach((arr, i) => expect(Buffer.from(got[i].buffer).equals(Buffer.from(arr.buffer))).toBe(true));
+      }
+      expect(team.chunksTotal - total0).toBeGreaterThan(0);
+      expect(byWorker()).toBeGreaterThan(0);
+    });
 });
 
 describe('claim word', () => {

@@ -14,6 +14,7 @@ import {
   type SparseKernels,
 } from '../src/kernels/index.js';
 import { SPARSE_WASM_BASE64 } from '../src/kernels/sparse_wasm_bytes.js';
+import { relaxedSimdSupported } from '../src/kernels/relaxed_simd.js';
 import type { AdamCoefficients } from '../src/kernels/catalog.js';
 import { expectClose } from './helpers/close.js';
 
@@ -69,7 +70,10 @@ function bitsEqual(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-const impls: SparseKernels[] = [createJsKernels(), ...(wasmSimdSupported() ? [createWasmKernels()] : [])];
+/** The JS twins and the wasm kernels in their mul+add variant (bit-identical to the twins). */
+const impls: SparseKernels[] = [createJsKernels(), ...(wasmSimdSupported() ? [createWasmKernels({ variant: 'muladd' })] : [])];
+/** The same plus the wasm 'fma' variant where relaxed SIMD validates (the products differ from the twins in the last bits; test/kernel_variant.test.ts). */
+const productImpls: SparseKernels[] = [...impls, ...(relaxedSimdSupported() ? [createWasmKernels({ variant: 'fma' })] : [])];
 // [p (rows of out), q (rows of x), B, max nonzeros per row]
 const shapes: Array<[number, number, number, number]> = [
   [6, 6, 1, 4],
@@ -149,7 +153,7 @@ function runAll(k: SparseKernels, [p, q, B, maxDeg]: [number, number, number, nu
   };
 }
 
-describe.each(impls.map((k) => [k.name, k] as const))('sparse kernels (%s)', (_name, k) => {
+describe.each(productImpls.map((k) => [`${k.name} ${k.variant}`, k] as const))('sparse kernels (%s)', (_name, k) => {
   for (const shape of shapes) {
     const [p, q, B] = shape;
     it(`match the float64 reference: p=${p} q=${q} B=${B}, full and sub-ranges`, () => {
@@ -505,10 +509,11 @@ describe.runIf(wasmSimdSupported())('wasm SIMD specifics', () => {
   const wasm = sparseKernels('wasm');
   const js = sparseKernels('js');
 
-  it('gives bit-identical results to the js kernels', () => {
+  it('the mul+add variant gives bit-identical results to the js kernels', () => {
+    const muladd = createWasmKernels({ variant: 'muladd' });
     for (const shape of shapes) {
       const [p] = shape;
-      const a = runAll(wasm, shape, 1, p, 7 + p);
+      const a = runAll(muladd, shape, 1, p, 7 + p);
       const b = runAll(js, shape, 1, p, 7 + p);
       expect(bitsEqual(a.spmm, b.spmm)).toBe(true);
       expect(bitsEqual(a.dots, b.dots)).toBe(true);

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
-import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { CallbackList, CustomCallback, LayersModel } from '@tensorflow/tfjs-layers';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -185,6 +185,17 @@ describe('host_view.ts: the backends’ storage', () => {
     expect(out.shape).toEqual([2, 3]);
     expect(heapOffset(out)).not.toBeNull();
     tf.dispose([t, out]);
+  });
+
+  it('wasm in Node: tfjs reports no thread support and loads its unthreaded build, whose heap is not shared (the heap kernels import an unshared memory)', async () => {
+    await useBackend('wasm');
+    // The threaded build would import a shared memory (no asm.memory) that the heap kernels
+    // cannot link: see docs/PERFORMANCE.md, "tfjs-wasm's threaded build".
+    expect(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')).toBe(false);
+    expect(getThreadsCount()).toBe(1);
+    const memory = wasmMemory(tf.backend());
+    expect(memory).toBeInstanceOf(WebAssembly.Memory);
+    expect(memory!.buffer).not.toBeInstanceOf(SharedArrayBuffer);
   });
 });
 

@@ -11,23 +11,7 @@
  * sizes, train and test MSE (test against the clean targets), and how many solves
  * missed their tolerance.
  *
- * Arms (`--arms a,b,…`): a regularizer, then options joined with '+':
- *   none | l1:<λ> | size:<α> | rep:<α> | excess:<α>[:<t>]
- *   oracle                      the teacher's own weights and mask (no training)
- *   …+x2                        density 2× the planted edge count (default 1×)
- *   …+every:<n>                 re-partition every n batches (default: every epoch)
- *   …+sgd                       SGD (lr `--sgd-lr`) instead of Adam
- *   …+anneal:<e>                a density schedule: the first e epochs at density 1 (a
- *                               separate dense layer, same regularizer), then its weights
- *                               start the sparse layer for the remaining epochs
- *   …+hyst:<h>                  mask hysteresis: incumbents rank by |W|·(1+h) (mask_policy.ts)
- *   …+floor:<θ>                 drop kept edges below θ·median kept |W| (mask_policy.ts)
- *   …+decay:<f>:<r>             from epoch fraction f on, the learning rate decays
- *                               geometrically to r·lr at the last epoch
- *   …+prune:<θ>:<f>             at epoch fraction f: one re-partition that drops kept edges
- *                               below θ·median kept |W|, then the mask is frozen
- *   …+final:<n>                 after training, one last re-partition from the mean of
- *                               the graph weights over the last n epochs' ends
+ * Arms (`--arms a,b,…`): see arms.ts, e.g. `none`, `oracle`, `excess:1e-2+prox+every:1`.
  * Fixed: Adam 1e-2 (`--lr`), batch 64, `--epochs 40`, `--rows 1500` training rows
  * and 500 test rows, `--noise 0` (fraction of the targets' sd), seeded everything.
  *
@@ -46,6 +30,7 @@ import { withSeededRandom } from '../uci/seeded_random.js';
 import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
 import { withMaskPolicy } from './mask_policy.js';
 import { flag } from '../flags.js';
+import { parseArm, type Arm } from './arms.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
@@ -73,82 +58,6 @@ const COMMIT = (() => {
     return 'unknown';
   }
 })();
-
-interface Arm {
-  name: string;
-  reg: (() => ReturnType<typeof nm.regularizers.nm> | ReturnType<typeof nm.regularizers.offDiagonalL1> | null) | 'oracle';
-  densityFactor: number;
-  every: number | null;
-  sgd: boolean;
-  /** Bound of nm.constraints.contractive at each re-partition; null: the layer's default; 'none': no constraint. */
-  bound: number | null | 'none';
-  /** The regularizer in proximal mode (`proximal: true`). */
-  proximal: boolean;
-  /** Epochs of a dense warm-up (density 1, same regularizer) whose weights start the sparse layer; 0: none. */
-  anneal: number;
-  /** Mask hysteresis h (0: plain top-K). */
-  hysteresis: number;
-  /** Relative magnitude floor θ (0: none). */
-  floor: number;
-  /** Learning-rate decay: start epoch fraction and final factor; null: constant. */
-  decay: [number, number] | null;
-  /** Final re-partition from the graph averaged over the last n epoch ends (0: none). */
-  finalAvg: number;
-  /** One pruning re-partition (floor θ) at epoch fraction f, then a frozen mask; null: none. */
-  prune: [number, number] | null;
-}
-
-function parseArm(spec: string): Arm {
-  const [base, ...opts] = spec.split('+');
-  const [kind, a, b] = base.split(':');
-  const num = (s: string | undefined) => {
-    const v = Number(s);
-    if (!Number.isFinite(v)) throw new Error(`arm '${spec}': '${s}' is not a number`);
-    return v;
-  };
-  let reg: Arm['reg'];
-  if (kind === 'none') reg = () => null;
-  else if (kind === 'oracle') reg = 'oracle';
-  else if (kind === 'l1') reg = () => nm.regularizers.offDiagonalL1({ l1: num(a), proximal: opts.includes('prox') });
-  else if (kind === 'size') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'size', proximal: opts.includes('prox') });
-  else if (kind === 'rep') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'repulsion', proximal: opts.includes('prox') });
-  else if (kind === 'excess')
-    reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...(b ? { targetSize: num(b) } : {}) });
-  else throw new Error(`arm '${spec}': unknown regularizer '${kind}'`);
-  const arm: Arm = {
-    name: spec,
-    reg,
-    anneal: 0,
-    densityFactor: 1,
-    every: null,
-    sgd: false,
-    bound: null,
-    proximal: false,
-    hysteresis: 0,
-    floor: 0,
-    decay: null,
-    finalAvg: 0,
-    prune: null,
-  };
-  for (const o of opts) {
-    const [key, val] = o.split(':');
-    if (key === 'x2') arm.densityFactor = 2;
-    else if (key === 'every') arm.every = num(val);
-    else if (key === 'sgd') arm.sgd = true;
-    else if (key === 'dense') arm.densityFactor = Infinity;
-    else if (key === 'anneal') arm.anneal = num(val);
-    else if (key === 'contractive') arm.bound = num(val ?? '0.9');
-    else if (key === 'prox') arm.proximal = true;
-    else if (key === 'free') arm.bound = 'none';
-    else if (key === 'hyst') arm.hysteresis = num(val);
-    else if (key === 'floor') arm.floor = num(val);
-    else if (key === 'decay') arm.decay = [num(val), num(o.split(':')[2])];
-    else if (key === 'final') arm.finalAvg = num(val);
-    else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
-    else throw new Error(`arm '${spec}': unknown option '${o}'`);
-  }
-  return arm;
-}
 
 interface Run {
   arm: string;
@@ -186,7 +95,7 @@ function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
  * (re-partitioned to its own density).
  */
 async function denseWarmUp(arm: Arm, layer: nm.layers.NeuralModuleLayer, ux: tf.Tensor, hy: tf.Tensor, p: number, seed: number): Promise<void> {
-  const reg = arm.reg === 'oracle' ? null : arm.reg();
+  const reg = arm.reg === 'oracle' || arm.annealPlain ? null : arm.reg();
   const dense = nm.layers.neuralModule({
     inputShape: [N_INPUTS],
     units: p,

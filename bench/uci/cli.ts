@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { setBackend } from './backend.js';
 import { BenchConfigError, checkData, parseArgs, usage, type BenchConfig } from './config.js';
 import { loadCustomData } from './custom_data.js';
+import { collectRuns } from './aggregate.js';
 import { estimateGrid, formatEstimate } from './estimate.js';
+import { describeV3Grids } from './grids_v3.js';
+import { moduleSummaryTable } from './report_v3.js';
 import { unavailableMethods } from './methods.js';
 import { buildResults, writeOutputs } from './output.js';
 import { planTrials, runGrid } from './runner.js';
@@ -22,12 +25,12 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
       log(usage());
       return 0;
     }
-    if (!cfg.reportOnly) {
+    if (!cfg.reportOnly && !cfg.moduleSummary) {
       if (cfg.custom) loadCustomData(cfg.custom);
       else checkData(cfg.dataDir, cfg.datasets);
     }
     const missing = unavailableMethods(cfg.methods);
-    if (missing.length && !cfg.reportOnly && !cfg.dryRun && !cfg.estimate) {
+    if (missing.length && !cfg.reportOnly && !cfg.dryRun && !cfg.estimate && !cfg.moduleSummary) {
       throw new BenchConfigError(
         `--methods: ${missing.map((m) => `${m.method} needs ${m.missing}`).join('; ')}, which src/regularizers/index.ts does not export yet. Run the other methods with --methods.`,
       );
@@ -44,13 +47,20 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
   log(
     `UCI benchmark: ${cfg.datasets.join(',')} × nodes ${cfg.nodes.join(',')} × ${cfg.methods.join(',')} × ${cfg.seeds.length} seeds × budget ${cfg.budget} (protocol ${cfg.protocol}) = ${plan.length} trials, ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''} → ${cfg.out}`,
   );
+  if (cfg.protocol === 'v3' && (cfg.dryRun || cfg.estimate)) log(describeV3Grids(cfg.methods).join('\n'));
   if (cfg.estimate) {
-    log(formatEstimate(estimateGrid(cfg, new TrialStore(cfg.out).all())));
+    const timing = [cfg.out, ...(cfg.timingFrom ?? [])].flatMap((d) => new TrialStore(d).all());
+    log(formatEstimate(estimateGrid(cfg, timing), cfg.workers));
     return 0;
   }
   if (cfg.dryRun) {
     const store = new TrialStore(cfg.out);
     log(`${plan.filter((t) => store.has(t.key)).length} of them already stored in ${store.path}`);
+    return 0;
+  }
+  if (cfg.moduleSummary) {
+    const { runs } = collectRuns(cfg, new TrialStore(cfg.out));
+    log(`<!-- ${command} -->\n${moduleSummaryTable(runs, cfg.methods, cfg.nodes)}`);
     return 0;
   }
   if (!cfg.reportOnly) {

@@ -6,11 +6,17 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The methods of shared/DESIGN.md §4, in table order, the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/guide/cff.md), and OPTNET (an OptNet QP hidden layer). */
-export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM', 'NMs&NM+sched', 'OPTNET'] as const;
+/**
+ * The methods of shared/DESIGN.md §4, in table order, the CFF baseline of the v4 paper's Table 2 (nm.cff, docs/guide/cff.md),
+ * OPTNET (an OptNet QP hidden layer), and two arms of the library's own settings (protocol v3, bench/uci/README.md):
+ * NM-default (`neuralModule` with its defaults and `nm.regularizers.nm()`) and NM-recipe (the structure recipe of docs/STRUCTURE.md).
+ */
+export const METHOD_NAMES = ['NN', 'DEQ', 'DAG', 'CFF', 'NMs', 'NMs&L1', 'NMs&NM', 'NMs&NM+sched', 'NM-default', 'NM-recipe', 'OPTNET'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 /** The methods a run trains when --methods is not given (CFF and OPTNET only on request: they are the slow v4 baselines). */
 export const DEFAULT_METHODS: readonly MethodName[] = ['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM', 'NMs&NM+sched'];
+/** The methods of protocol v3 when --methods is not given: the papers' six, the library default and the structure recipe. */
+export const V3_METHODS: readonly MethodName[] = ['NN', 'DEQ', 'DAG', 'NMs', 'NMs&L1', 'NMs&NM', 'NM-default', 'NM-recipe'];
 
 /**
  * Tuning and training protocols (bench/uci/README.md):
@@ -19,15 +25,24 @@ export const DEFAULT_METHODS: readonly MethodName[] = ['NN', 'DEQ', 'DAG', 'NMs'
  * - `paper`: the papers' optimizer, SGD lr 0.1 momentum 0.5, up to 150 epochs with
  *   patience 20; B configurations of (ρ; λ or α) drawn as in v2 (NN and DEQ have one).
  * - `v1`: the fixed two-level designs of the first report (budget 1, 2 or 4).
+ * - `v3`: equal-size grids ({@link V3_GRID_SIZE} configurations per method, bench/uci/grids_v3.ts),
+ *   `contractive` as a grid factor, full training sets, p ∈ {40, 100, 300}, 10 seeds, the
+ *   NM-default and NM-recipe arms, cluster-aware statistics (bench/uci/claims_v3.ts).
  */
-export const PROTOCOLS = ['v2', 'paper', 'v1'] as const;
+export const PROTOCOLS = ['v2', 'paper', 'v1', 'v3'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 /** Epoch cap and patience per protocol when --epochs / --patience are not given. */
 export const PROTOCOL_DEFAULTS: Record<Protocol, { epochs: number; patience: number; budget: number }> = {
   v2: { epochs: 200, patience: 10, budget: 4 },
   paper: { epochs: 150, patience: 20, budget: 4 },
   v1: { epochs: 60, patience: 6, budget: 4 },
+  v3: { epochs: 200, patience: 10, budget: 4 },
 };
+/** Configurations in every method's grid under protocol v3 (the largest v3 budget). */
+export const V3_GRID_SIZE = 16;
+/** Node counts and seeds of protocol v3 when --nodes / --seeds are not given. */
+export const V3_NODES = [40, 100, 300];
+export const V3_SEEDS = 10;
 /** Largest tuning budget of v2 / paper. */
 export const MAX_BUDGET = 32;
 
@@ -76,6 +91,10 @@ export interface BenchConfig {
   dryRun: boolean;
   /** Print an estimate of the grid's wall time from the trials stored in --out, and exit. */
   estimate: boolean;
+  /** Directories of further trial stores whose timings the estimate uses (--timing-from), besides --out. Default: none. */
+  timingFrom?: string[];
+  /** Print the module summary table of the stored runs (markdown) and exit; writes nothing (--module-summary). Default: false. */
+  moduleSummary?: boolean;
   /** Bring your own data (--csv ...; bench/uci/custom_data.ts): the user CSV that replaces --datasets, or null. */
   custom?: CustomDataSpec | null;
 }
@@ -118,14 +137,14 @@ export const FLAGS: Record<string, FlagSpec> = {
   'drop-columns': { help: 'with --csv: comma-separated columns that are not features (ids, text)' },
   splits: { help: 'with --csv: predefined split, a JSON file {"train":[...],"val":[...],"test":[...]} of 0-based data-row indices' },
   'split-column': { help: 'with --csv: predefined split, the column holding train, val or test per row' },
-  nodes: { help: `comma-separated hidden node counts; default ${DEFAULT_NODES.join(',')}` },
-  methods: { help: `comma-separated methods among ${METHOD_NAMES.join(',')}; default ${DEFAULT_METHODS.join(',')}` },
+  nodes: { help: `comma-separated hidden node counts; default ${DEFAULT_NODES.join(',')} (v3: ${V3_NODES.join(',')})` },
+  methods: { help: `comma-separated methods among ${METHOD_NAMES.join(',')}; default ${DEFAULT_METHODS.join(',')} (v3: ${V3_METHODS.join(',')})` },
   protocol: { help: `tuning/training protocol (${PROTOCOLS.join(', ')}); default v2 (see bench/uci/README.md)` },
   workers: { help: 'training processes at once, one per core; default 1' },
-  seeds: { help: 'number of seeds (splits) N, seeds 1..N; default 5' },
+  seeds: { help: `number of seeds (splits) N, seeds 1..N; default 5 (v3: ${V3_SEEDS})` },
   epochs: { help: 'maximum epochs per training, with early stopping on validation loss; default 200 (v2), 150 (paper), 60 (v1)' },
   patience: { help: 'early-stopping patience in epochs; default 10 (v2), 20 (paper), 6 (v1)' },
-  budget: { help: `tuning configurations per method: 1..${MAX_BUDGET} (v2, paper) or ${BUDGETS.join(', ')} (v1); default 4` },
+  budget: { help: `tuning configurations per method: 1..${MAX_BUDGET} (v2, paper), 1..${V3_GRID_SIZE} (v3) or ${BUDGETS.join(', ')} (v1); default 4` },
   'batch-size': { help: 'mini-batch size; default 64' },
   out: { help: 'output directory (trials.jsonl; trials.jsonl.gz is read too); default out/uci (relative to the working directory)' },
   tables: { help: 'directory of results.json, tables.md and plots/; default: --out' },
@@ -135,7 +154,12 @@ export const FLAGS: Record<string, FlagSpec> = {
   binary: { help: 'binary tasks (v4 Table 2): classes of the first half of the sorted labels vs. the rest, for every method', boolean: true },
   'report-only': { help: 'rebuild results.json, tables and plots from the stored runs, train nothing', boolean: true },
   'dry-run': { help: 'print the planned grid and exit', boolean: true },
-  estimate: { help: "estimate the grid's wall time from the trials stored in --out, train nothing", boolean: true },
+  estimate: { help: "estimate the grid's wall time from the trials stored in --out (and --timing-from), train nothing", boolean: true },
+  'timing-from': { help: 'with --estimate: comma-separated directories of further trial stores whose timings are used too' },
+  'module-summary': {
+    help: 'print the module summary table (largest module, acyclic runs per method and p) of the stored runs; writes nothing',
+    boolean: true,
+  },
   help: { help: 'print this help', boolean: true },
 };
 
@@ -229,19 +253,25 @@ export function checkData(dataDir: string, datasets: string[]): void {
 export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | null {
   const f = readFlags(argv);
   if (f.has('help')) return null;
-  const nodes = f.has('nodes') ? list(f.get('nodes')!).map((v) => int('nodes', v, 1)) : DEFAULT_NODES;
+  const protocol = oneOf('protocol', f.get('protocol') ?? 'v2', PROTOCOLS);
+  const v3 = protocol === 'v3';
+  const nodes = f.has('nodes') ? list(f.get('nodes')!).map((v) => int('nodes', v, 1)) : v3 ? V3_NODES : DEFAULT_NODES;
   if (nodes.length === 0) throw new BenchConfigError('--nodes: expected at least one node count, e.g. 40,100,300.');
-  const methods = f.has('methods') ? list(f.get('methods')!).map((v) => oneOf('methods', v, METHOD_NAMES)) : [...DEFAULT_METHODS];
+  const methods = f.has('methods') ? list(f.get('methods')!).map((v) => oneOf('methods', v, METHOD_NAMES)) : [...(v3 ? V3_METHODS : DEFAULT_METHODS)];
   if (methods.length === 0) throw new BenchConfigError(`--methods: expected at least one of ${METHOD_NAMES.join(', ')}.`);
   const datasets = f.has('datasets') ? list(f.get('datasets')!) : DEFAULT_DATASETS;
   if (datasets.length === 0) throw new BenchConfigError('--datasets: expected at least one dataset name.');
-  const protocol = oneOf('protocol', f.get('protocol') ?? 'v2', PROTOCOLS);
   const defaults = PROTOCOL_DEFAULTS[protocol];
   const budget = int('budget', f.get('budget') ?? String(defaults.budget), 1);
   if (protocol === 'v1' && !BUDGETS.some((b) => b === budget)) {
     throw new BenchConfigError(`--budget: unknown value '${budget}' for --protocol v1; valid values: ${BUDGETS.join(', ')}.`);
   }
-  if (budget > MAX_BUDGET) throw new BenchConfigError(`--budget: expected an integer from 1 to ${MAX_BUDGET}; received '${budget}'.`);
+  const maxBudget = v3 ? V3_GRID_SIZE : MAX_BUDGET;
+  if (budget > maxBudget)
+    throw new BenchConfigError(`--budget: expected an integer from 1 to ${maxBudget}${v3 ? ' (the size of every v3 grid)' : ''}; received '${budget}'.`);
+  if (!v3 && methods.some((m) => m === 'NM-default' || m === 'NM-recipe')) {
+    throw new BenchConfigError(`--methods: NM-default and NM-recipe are arms of --protocol v3; received --protocol ${protocol}.`);
+  }
   const workers = int('workers', f.get('workers') ?? '1', 1);
   if (workers > 16) throw new BenchConfigError(`--workers: expected an integer from 1 to 16 (one per core); received '${workers}'.`);
   const dedupe = <T>(xs: T[]) => Array.from(new Set(xs));
@@ -250,7 +280,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     dataDir: f.has('data') ? resolve(cwd, f.get('data')!) : resolve(PACKAGE_ROOT, '..', 'shared', 'datasets'),
     nodes: dedupe(nodes).sort((a, b) => a - b),
     methods: METHOD_NAMES.filter((m) => methods.includes(m)),
-    seeds: Array.from({ length: int('seeds', f.get('seeds') ?? '5', 1) }, (_, i) => i + 1),
+    seeds: Array.from({ length: int('seeds', f.get('seeds') ?? String(v3 ? V3_SEEDS : 5), 1) }, (_, i) => i + 1),
     epochs: int('epochs', f.get('epochs') ?? String(defaults.epochs), 1),
     patience: int('patience', f.get('patience') ?? String(defaults.patience), 1),
     budget,
@@ -266,6 +296,8 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     reportOnly: f.has('report-only'),
     dryRun: f.has('dry-run'),
     estimate: f.has('estimate'),
+    timingFrom: f.has('timing-from') ? list(f.get('timing-from')!).map((d) => resolve(cwd, d)) : [],
+    moduleSummary: f.has('module-summary'),
     ...customFlags(f, cwd),
   };
 }

@@ -20,14 +20,15 @@
 import * as tf from '@tensorflow/tfjs';
 import * as nm from 'tfjs-neural-modules';
 import { BenchConfigError, type MethodName } from './config.js';
+import { v3Configs, type V3Config } from './grids_v3.js';
 import { hashSeed } from './seeded_random.js';
 
-/** One tuning configuration. `density`/`l1`/`alpha` only where the method has them; `momentum` selects SGD with momentum (the paper protocol) instead of Adam. */
-export interface MethodConfig {
-  lr: number;
-  density?: number;
-  l1?: number;
-  alpha?: number;
+/**
+ * One tuning configuration. `density`/`l1`/`alpha` only where the method has them; `momentum` selects SGD with momentum (the paper
+ * protocol) instead of Adam; `contractive` (protocol v3 only) sets the graph constraint explicitly: true =
+ * `nm.constraints.contractive({ bound: 0.9 })`, false = none (absent: the layer's default).
+ */
+export interface MethodConfig extends V3Config {
   momentum?: number;
 }
 
@@ -45,6 +46,8 @@ export const V2_GRIDS = {
   /** L1 λ or NM α: a log grid covering 1e-4…1e-1. */
   reg: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
 } as const;
+/** Bound of `nm.constraints.contractive` when a v3 configuration has `contractive: true` (the layer's default bound). */
+export const CONTRACTION_BOUND = 0.9;
 /** The papers' optimizer (neural-modules-v3 Table 5): SGD, learning rate 0.1, momentum 0.5. */
 export const PAPER_SGD = { lr: 0.1, momentum: 0.5 } as const;
 
@@ -85,6 +88,8 @@ function methodFactors(method: MethodName): ('density' | 'l1' | 'alpha')[] {
     case 'DEQ':
     case 'CFF':
     case 'OPTNET':
+    case 'NM-default':
+    case 'NM-recipe':
       return [];
     case 'NMs':
       return ['density'];
@@ -162,6 +167,8 @@ export function tuningGrid(method: MethodName, budget: 1 | 2 | 4): MethodConfig[
     case 'DEQ':
     case 'CFF':
     case 'OPTNET':
+    case 'NM-default':
+    case 'NM-recipe':
       return LR_WIDE.slice(0, budget).map((lr) => ({ lr }));
     case 'NMs':
       return DESIGNS[2][budget].map(([a, b]) => ({ lr: LR[a], density: RHO[b] }));
@@ -177,10 +184,11 @@ export function tuningGrid(method: MethodName, budget: 1 | 2 | 4): MethodConfig[
 /** The configurations of one run under the protocol of `cfg`. */
 export function runConfigs(
   method: MethodName,
-  cfg: { budget: number; protocol: 'v1' | 'v2' | 'paper' },
+  cfg: { budget: number; protocol: 'v1' | 'v2' | 'paper' | 'v3' },
   run: { dataset: string; nodes: number; seed: number },
 ): MethodConfig[] {
   if (cfg.protocol === 'v1') return tuningGrid(method, cfg.budget as 1 | 2 | 4);
+  if (cfg.protocol === 'v3') return v3Configs(method, cfg.budget, run);
   return drawConfigs(method, cfg.budget, cfg.protocol, hashSeed(`${cfg.protocol}|${run.dataset}|${run.nodes}|${run.seed}|${method}`));
 }
 
@@ -194,7 +202,14 @@ function regularizerFactory(name: 'nm' | 'offDiagonalL1'): Factory | null {
 
 /** Methods that cannot run because a regularizer they need is not exported from nm.regularizers. */
 export function unavailableMethods(methods: readonly MethodName[]): { method: MethodName; missing: string }[] {
-  const need: Partial<Record<MethodName, 'nm' | 'offDiagonalL1'>> = { DAG: 'offDiagonalL1', 'NMs&L1': 'offDiagonalL1', 'NMs&NM': 'nm', 'NMs&NM+sched': 'nm' };
+  const need: Partial<Record<MethodName, 'nm' | 'offDiagonalL1'>> = {
+    DAG: 'offDiagonalL1',
+    'NMs&L1': 'offDiagonalL1',
+    'NMs&NM': 'nm',
+    'NMs&NM+sched': 'nm',
+    'NM-default': 'nm',
+    'NM-recipe': 'nm',
+  };
   return methods.flatMap((m) => {
     const r = need[m];
     return r && !regularizerFactory(r) ? [{ method: m, missing: `nm.regularizers.${r}` }] : [];
@@ -236,6 +251,18 @@ export function buildModel(
   } else if (method === 'OPTNET') {
     // OptNet (Amos & Kolter 2017): z* of a QP with p variables and p inequalities; no modules.
     model.add(nm.layers.optNet({ inputShape: [features], units: nodes, inequalities: nodes, onNonConvergence: 'ignore' }));
+  } else if (method === 'NM-default' || method === 'NM-recipe') {
+    // The library's own settings: every layer default (density 0.05, solver 'auto', the default contraction) and the NM regularizer's
+    // defaults (excess form, α = 1e-2); the recipe applies it in proximal mode and re-partitions every batch (docs/STRUCTURE.md).
+    reg = graphRegularizer('nm', method === 'NM-recipe' ? { proximal: true } : {});
+    nmLayer = nm.layers.neuralModule({
+      inputShape: [features],
+      units: nodes,
+      graphRegularizer: reg as nm.layers.NeuralModuleLayerArgs['graphRegularizer'],
+      onNonConvergence: 'ignore', // counted per trial (solverStats) instead of warned
+      validateInput: false,
+    });
+    model.add(nmLayer);
   } else {
     const args: nm.layers.NeuralModuleLayerArgs = {
       inputShape: [features],
@@ -247,6 +274,8 @@ export function buildModel(
       onNonConvergence: 'ignore', // recorded per run (solverStats) instead of warned
       validateInput: false, // inputs are standardized finite CSV values (checked at load)
     };
+    // Protocol v3 sets the constraint explicitly (a grid factor); the other protocols keep the layer's default.
+    if (config.contractive != null) args.graphConstraint = config.contractive ? nm.constraints.contractive({ bound: CONTRACTION_BOUND }) : null;
     if (method === 'DAG' || method === 'NMs&L1') args.graphRegularizer = graphRegularizer('offDiagonalL1', { l1: config.l1! });
     if (method === 'NMs&NM' || method === 'NMs&NM+sched') args.graphRegularizer = graphRegularizer('nm', { alpha: config.alpha!, form: nmForm, norm: 'l1' });
     reg = args.graphRegularizer ?? null;
@@ -257,7 +286,7 @@ export function buildModel(
   const optimizer = config.momentum != null ? tf.train.momentum(config.lr, config.momentum) : tf.train.adam(config.lr);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const callbacks: tf.Callback[] = [];
-  if (nmLayer) callbacks.push(nm.callbacks.modulePartition({ every: 'epoch' }));
+  if (nmLayer) callbacks.push(nm.callbacks.modulePartition({ every: method === 'NM-recipe' ? 'batch' : 'epoch' }));
   // The adaptive α (neural-modules-v3 §3.5), with its documented defaults; after modulePartition so it sees this epoch's modules.
   if (method === 'NMs&NM+sched') callbacks.push(nm.callbacks.nmAlphaSchedule());
   return {

@@ -7,9 +7,12 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectRuns, summarize, type CellSummary, type RunResult } from './aggregate.js';
 import { claimRows, claimsStatsTable, claimsTable } from './claims.js';
-import type { BenchConfig } from './config.js';
+import { V3_GRID_SIZE, type BenchConfig } from './config.js';
 import { SPLIT_FRACTIONS } from './data.js';
+import { V3_LEVELS, v3Grid } from './grids_v3.js';
 import { PAPER_SGD, tuningGrid, V2_GRIDS } from './methods.js';
+import { v3Sections } from './report_v3.js';
+import { planTrials } from './runner.js';
 import { errorChart, renderSvg, timeChart, type ChartSpec } from './plots.js';
 import { renderPng } from './raster.js';
 import { markdownReport, structureByStrength, type StrengthTrial, type TableShape } from './report.js';
@@ -18,10 +21,13 @@ import type { TrialRecord, TrialStore } from './store.js';
 export interface BenchResults {
   generatedAt: string;
   command: string;
-  settings: Omit<BenchConfig, 'reportOnly' | 'dryRun' | 'estimate'> & { split: readonly number[]; tuning: Record<string, unknown> };
+  settings: Omit<BenchConfig, 'reportOnly' | 'dryRun' | 'estimate' | 'moduleSummary' | 'timingFrom'> & {
+    split: readonly number[];
+    tuning: Record<string, unknown>;
+  };
   counts: { plannedRuns: number; completeRuns: number; incompleteRuns: number; failedRuns: number; trials: number; trialsAtCap: number };
-  /** The distinct commits, package versions and backends of the trials (every trial records them). */
-  provenance: { commits: string[]; packageVersions: string[]; backends: string[] };
+  /** The distinct commits, package versions, backends and Node versions of the trials, and how many trials record no provenance. */
+  provenance: { commits: string[]; packageVersions: string[]; backends: string[]; nodeVersions: string[]; withoutProvenance: number };
   /** Sum of the wall time of every trial in the grid, seconds. */
   trainingSeconds: number;
   runs: RunResult[];
@@ -42,8 +48,10 @@ export function buildResults(cfg: BenchConfig, store: TrialStore, command: strin
   const { runs, incomplete, allFailed } = collectRuns(cfg, store);
   const cells = summarize(cfg, runs);
   const inGrid = new Set(runs.map((r) => `${r.dataset}|${r.method}|${r.nodes}|${r.seed}`));
-  const trials = store.all().filter((t) => inGrid.has(`${t.dataset}|${t.method}|${t.nodes}|${t.seed}`) && cfg.methods.includes(t.method));
-  const { reportOnly: _r, dryRun: _d, estimate: _e, ...settings } = cfg;
+  // Only the trials this grid planned (a store may also hold other protocols' trials of the same runs).
+  const planned = new Set(planTrials(cfg).map((t) => t.key));
+  const trials = store.all().filter((t) => planned.has(t.key) && inGrid.has(`${t.dataset}|${t.method}|${t.nodes}|${t.seed}`));
+  const { reportOnly: _r, dryRun: _d, estimate: _e, moduleSummary: _m, timingFrom: _t, ...settings } = cfg;
   return {
     generatedAt: new Date().toISOString(),
     command,
@@ -53,7 +61,9 @@ export function buildResults(cfg: BenchConfig, store: TrialStore, command: strin
       tuning:
         cfg.protocol === 'v1'
           ? Object.fromEntries(cfg.methods.map((m) => [m, tuningGrid(m, cfg.budget as 1 | 2 | 4)]))
-          : { grids: V2_GRIDS, paperSgd: PAPER_SGD },
+          : cfg.protocol === 'v3'
+            ? { gridSize: V3_GRID_SIZE, levels: V3_LEVELS, grids: Object.fromEntries(cfg.methods.map((m) => [m, v3Grid(m)])) }
+            : { grids: V2_GRIDS, paperSgd: PAPER_SGD },
     },
     counts: {
       plannedRuns: cfg.datasets.length * cfg.methods.length * cfg.nodes.length * cfg.seeds.length,
@@ -67,6 +77,8 @@ export function buildResults(cfg: BenchConfig, store: TrialStore, command: strin
       commits: distinct(trials.map((t) => t.provenance?.commit ?? 'not recorded')),
       packageVersions: distinct(trials.map((t) => t.provenance?.packageVersion ?? 'not recorded')),
       backends: distinct(trials.map((t) => t.provenance?.backend ?? t.settings.backend)),
+      nodeVersions: distinct(trials.map((t) => t.provenance?.node ?? 'not recorded')),
+      withoutProvenance: trials.filter((t) => t.provenance == null).length,
     },
     trainingSeconds: trials.reduce((a, t) => a + t.wallSeconds, 0),
     runs,
@@ -96,26 +108,31 @@ export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Pro
     '',
     `Runs complete: ${c.completeRuns} of ${c.plannedRuns} planned (${c.incompleteRuns} incomplete, ${c.failedRuns} with every trial failed); ` +
       `${c.trials} trials (${c.trialsAtCap} of them hit the ${cfg.epochs}-epoch cap), ${(results.trainingSeconds / 60).toFixed(1)} min of training wall time. ` +
-      `Protocol ${cfg.protocol}. Commits: ${results.provenance.commits.join(', ')}; package ${results.provenance.packageVersions.join(', ')}; backend ${results.provenance.backends.join(', ')}. ` +
+      `Protocol ${cfg.protocol}. Commits: ${results.provenance.commits.join(', ')}; package ${results.provenance.packageVersions.join(', ')}; backend ${results.provenance.backends.join(', ')}; ` +
+      `Node ${results.provenance.nodeVersions.join(', ')}` +
+      `${results.provenance.withoutProvenance ? `; **${results.provenance.withoutProvenance} trials without provenance** (no commit recorded)` : ''}. ` +
       `Split ${SPLIT_FRACTIONS.join('/')} (stratified, seeds ${cfg.seeds.join(', ')}); tuning budget ${cfg.budget} configurations per method; ` +
       `max ${cfg.epochs} epochs, patience ${cfg.patience}, batch ${cfg.batchSize}, backend ${cfg.backend}` +
       `${cfg.maxTrain != null ? `, training set capped at ${cfg.maxTrain} samples` : ''}.` +
       `${cfg.binary ? " Binary tasks (--binary, the v4 paper's Table 2 protocol): the first half of the sorted classes vs. the rest." : ''}`,
   ];
-  const claims = [
-    '',
-    "## Paired comparisons (the papers' claims)",
-    '',
-    'Each pair is one (dataset, nodes, seed): same split, same tuning budget, selected configurations.',
-    '',
-    claimsStatsTable(claimRows(results.runs)),
-    '',
-    'Error differences are in percentage points of test error; "a better" counts pairs where a has the lower error (for the speed rows: where a is faster). ' +
-      "p is a two-sided paired t-test; Holm's correction runs over every row of this table. The per-dataset breakdown follows.",
-    '',
-    claimsTable(results.runs, cfg.methods, cfg.datasets),
-    '',
-  ].join('\n');
+  const claims =
+    cfg.protocol === 'v3'
+      ? v3Sections(cfg, results.runs, results.trials)
+      : [
+          '',
+          "## Paired comparisons (the papers' claims)",
+          '',
+          'Each pair is one (dataset, nodes, seed): same split, same tuning budget, selected configurations.',
+          '',
+          claimsStatsTable(claimRows(results.runs)),
+          '',
+          'Error differences are in percentage points of test error; "a better" counts pairs where a has the lower error (for the speed rows: where a is faster). ' +
+            "p is a two-sided paired t-test; Holm's correction runs over every row of this table. The per-dataset breakdown follows.",
+          '',
+          claimsTable(results.runs, cfg.methods, cfg.datasets),
+          '',
+        ].join('\n');
   const strength = structureByStrength(results.trials as StrengthTrial[], cfg.methods);
   const byStrength = strength
     ? ['', '## Module structure by regularization strength (every training, not only the selected ones)', '', strength, ''].join('\n')

@@ -38,6 +38,8 @@ export const METHOD_COLORS: Record<MethodName, string> = {
   'NMs&L1': '#ff7f0e',
   'NMs&NM': '#2ca02c',
   'NMs&NM+sched': '#17becf',
+  'NM-default': '#bcbd22',
+  'NM-recipe': '#000000',
   OPTNET: '#e377c2',
 };
 

@@ -33,7 +33,7 @@ export function packageProvenance(): Omit<Provenance, 'backend' | 'tfjsVersion'>
   const head = git(['rev-parse', '--short', 'HEAD']);
   const dirty = head != null && codeDirty();
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
-  cached = { commit: head == null ? 'unknown' : `${head}${dirty ? '+dirty' : ''}`, packageVersion: pkg.version, node: process.version };
+  cached = { commit: head == null ? 'unknown' : `${head}${dirty ? '+dirty' : ''}`, dirty, packageVersion: pkg.version, node: process.version };
   return cached;
 }
 

@@ -26,8 +26,8 @@ export interface TrialSettings {
   nmForm: string;
   /** Present (true) only for --binary runs, so the keys of multi-class trials are unchanged. */
   binary?: true;
-  /** The protocol, present for v2 and paper (absent: v1, whose keys are unchanged). */
-  protocol?: 'v2' | 'paper';
+  /** The protocol, present for v2, paper and v3 (absent: v1, whose keys are unchanged). */
+  protocol?: 'v2' | 'paper' | 'v3';
   /** Present only for --csv runs (bring your own data): label, dropped columns and split of the user dataset (custom_data.ts `customKeyTag`). */
   data?: string;
 }
@@ -36,6 +36,8 @@ export interface TrialSettings {
 export interface Provenance {
   /** `git rev-parse --short HEAD` of the package, with `+dirty` when src/ or bench/ had uncommitted changes; 'unknown' outside a checkout. */
   commit: string;
+  /** Whether src/ or bench/ (bench/results/ aside) had uncommitted changes (the `+dirty` of {@link commit}); absent in trials stored before it was recorded. */
+  dirty?: boolean;
   /** The package's version (package.json). */
   packageVersion: string;
   /** The tfjs version and the backend that ran the trial. */
@@ -95,6 +97,7 @@ export function trialKey(t: { dataset: string; method: string; nodes: number; se
     `l1${c.l1 ?? '-'}`,
     `a${c.alpha ?? '-'}`,
     ...(c.momentum != null ? [`m${c.momentum}`] : []),
+    ...(c.contractive != null ? [c.contractive ? 'c1' : 'c0'] : []),
     `e${s.epochs}`,
     `pat${s.patience}`,
     `b${s.batchSize}`,

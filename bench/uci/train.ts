@@ -16,6 +16,8 @@ export interface ModuleSummary {
   largest: number;
   levels: number;
   edges: number;
+  /** Every module's size, largest first (absent in trials stored before it was recorded). */
+  sizes?: number[];
 }
 
 /** Solver iterations of a Neural Module layer (means per solve call over the trained epochs). */
@@ -25,6 +27,26 @@ export interface SolverSummary {
   /** The last forward solve (the test-set prediction) converged. */
   converged: boolean;
   residual: number;
+  /** Training batches, and those whose forward / backward solve missed its tolerance (absent in trials stored before they were counted). */
+  trainBatches?: number;
+  forwardNonConverged?: number;
+  backwardNonConverged?: number;
+}
+
+/** Counts the training batches whose forward or backward solve missed its tolerance. A plain tf.Callback: no per-batch read-back of the logs. */
+class SolveWatch extends tf.Callback {
+  batches = 0;
+  forward = 0;
+  backward = 0;
+  constructor(private readonly layer: NonNullable<BuiltModel['nmLayer']>) {
+    super();
+  }
+  override async onBatchEnd(): Promise<void> {
+    const s = this.layer.solverStats();
+    this.batches++;
+    if (!s.forward.converged) this.forward++;
+    if (!s.backward.converged) this.backward++;
+  }
 }
 
 /** What a trial measured. Errors are fractions in [0, 1]; null when training failed before any epoch. */
@@ -96,6 +118,7 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
   let epochStart = 0;
   let sinceBest = 0;
   let error: string | null = null;
+  const watch = nmLayer ? new SolveWatch(nmLayer) : null;
   const monitor = new tf.CustomCallback({
     onEpochBegin: async () => {
       epochStart = performance.now();
@@ -120,7 +143,7 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
       batchSize: settings.batchSize,
       shuffle: true,
       verbose: 0,
-      callbacks: [...(built.callbacks as tf.Callback[]), monitor],
+      callbacks: [...(built.callbacks as tf.Callback[]), ...(watch ? [watch] : []), monitor],
     });
   } catch (e) {
     error = (e as Error).message ?? String(e);
@@ -150,10 +173,19 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
       let solver: SolverSummary | null = null;
       if (nmLayer) {
         const s = nmLayer.structure();
-        modules = { count: s.modules.length, largest: s.largestModule, levels: s.levels.length, edges: s.edges };
+        const sizes = s.modules.map((m) => m.length).sort((a, b) => b - a);
+        modules = { count: s.modules.length, largest: s.largestModule, levels: s.levels.length, edges: s.edges, sizes };
         const last = nmLayer.solverStats().forward;
         const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-        solver = { forwardIterations: mean(fwd), backwardIterations: mean(bwd), converged: last.converged, residual: last.residual };
+        solver = {
+          forwardIterations: mean(fwd),
+          backwardIterations: mean(bwd),
+          converged: last.converged,
+          residual: last.residual,
+          trainBatches: watch!.batches,
+          forwardNonConverged: watch!.forward,
+          backwardNonConverged: watch!.backward,
+        };
       }
       outcome = {
         valError: v.error,

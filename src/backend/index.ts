@@ -11,3 +11,4 @@ export { BACKEND_NAMES, type BackendName } from './candidates.js';
 export { classifyWebglRenderer, webglRenderer, type WebglRendererInfo } from './webgl_renderer.js';
 export { fastTransposedMatMul, type FastTransposedMatMulOptions } from './transposed_matmul.js';
 export { setThreads, threads, MAX_THREADS } from './threads.js';
+export { kernelVariant, type KernelVariant } from '../kernels/kernel_variant.js';

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, checkKeys, fail, show } from '../utils/errors.js';
 import { BACKEND_NAMES, BROWSER_ORDER, CANDIDATES, NODE_ORDER, absentMessage, isAbsent, isNodeRuntime, processEnv, type BackendName } from './candidates.js';
 import { classifyWebglRenderer, webglRenderer as readWebglRenderer } from './webgl_renderer.js';
+import { kernelVariant, type KernelVariant } from '../kernels/kernel_variant.js';
 
 /** Options of {@link useBest}. */
 export interface UseBestOptions {
@@ -83,6 +84,14 @@ export interface UseBestResult {
    * by this call or an earlier one); read from tfjs' kernel registry.
    */
   fastTransposedMatMul: boolean;
+  /**
+   * The arithmetic of the products in the package's WebAssembly kernels (the host engine's
+   * solves and graph gradient on the cpu and wasm backends): 'fma' (fused multiply-add,
+   * where WebAssembly relaxed SIMD is available: Node ≥ 22, Chrome ≥ 114) or 'muladd'
+   * (Node 20, or forced with `TFJS_NM_KERNELS=muladd`). Results differ between the two in
+   * the last bits; see docs/DESIGN.md, "Kernel arithmetic".
+   */
+  kernelVariant: KernelVariant;
 }
 
 const KNOWN_OPTIONS = ['quiet', 'importer', 'env', 'runtime', 'log', 'allowSoftwareWebgl', 'webglRenderer', 'threads', 'fastTransposedMatMul'] as const;
@@ -230,6 +239,7 @@ export async function useBest(opts: UseBestOptions = {}): Promise<UseBestResult>
         forced: forced !== undefined,
         threads: threadCount,
         fastTransposedMatMul: fastTransposedMatMulInstalled(tf.getBackend()),
+        kernelVariant: kernelVariant(),
       };
       announce(result, opts, inNode);
       return result;

@@ -14,6 +14,7 @@ import { heapOffset, uninitializedTensor, wasmMemory, wasmRecord } from '../tfjs
 import type { SparseExports } from '../kernels/wasm_kernels.js';
 import { sparseWasmBytes, wasmSimdSupported } from '../kernels/wasm_kernels.js';
 import { createGemmKernel, type GemmKernel } from '../kernels/gemm.js';
+import type { KernelVariant } from '../kernels/kernel_variant.js';
 
 /**
  * `make(memory)` over the active wasm backend's memory, instantiated once per backend
@@ -38,7 +39,8 @@ function overHeap<T>(cache: WeakMap<object, T | null>, make: (memory: WebAssembl
 }
 
 const sparseCache = new WeakMap<object, SparseExports | null>();
-const gemmCache = new WeakMap<object, GemmKernel | null>();
+/** One cache per arithmetic: the caller's rows must come from the variant its kernel threads run. */
+const gemmCache: Record<KernelVariant, WeakMap<object, GemmKernel | null>> = { fma: new WeakMap(), muladd: new WeakMap() };
 
 /**
  * The kernels over the active wasm backend's memory, or null (another backend, no
@@ -57,16 +59,18 @@ export function heapKernels(): SparseExports | null {
 }
 
 /**
- * The GEMM kernel (src/kernels/gemm.wat) over the active wasm backend's memory, or null
- * (as {@link heapKernels}): the dense graph gradient is computed straight into a new
- * tensor's memory instead of being uploaded.
+ * The GEMM kernel (src/kernels/gemm.wat) of arithmetic `variant` over the active wasm
+ * backend's memory, or null (as {@link heapKernels}; also null for 'fma' without relaxed
+ * SIMD): the dense graph gradient is computed straight into a new tensor's memory instead
+ * of being uploaded. Pass the variant of the kernels that compute the other rows
+ * (`kernels.variant`), so every row of G has the same arithmetic.
  *
  * @example
- * const k = heapGemm();
+ * const k = heapGemm(kernels.variant);
  * if (k) k.gemmNT(h, vp, 0, p, p, B, heapOffset(out)!, p);
  */
-export function heapGemm(): GemmKernel | null {
-  return overHeap(gemmCache, createGemmKernel);
+export function heapGemm(variant: KernelVariant): GemmKernel | null {
+  return overHeap(gemmCache[variant], (memory) => createGemmKernel(memory, variant));
 }
 
 /**

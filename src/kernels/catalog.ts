@@ -13,6 +13,8 @@
  * implementations round identically, so they give bit-identical results: spmm and
  * axpyRows round every product and sum to f32 (summing each element's terms in the naive
  * loop order); dotRows multiplies and sums in f64 and rounds once when adding to out. The
+ * wasm kernels' 'fma' variant (src/kernels/kernel_variant.ts) fuses each multiply-add of
+ * spmm, axpyRows and gemmNT instead (one rounding per term, the same order; no JS twin). The
  * element-wise kernels (tanh, addMul, andersonDiffs) compute in f32 with one fixed
  * operation order; relativeStep in f64 with a fixed summation order.
  *
@@ -285,7 +287,8 @@ export const CATALOG = {
   /**
    * out[j·p + k] = Σ_b h[j·B+b]·v[k·B+b] for j, k < p: the dense product H·Vᵀ of two
    * node-major [p, B] blocks (the graph gradient), each entry summed in f32 over b in
-   * order from +0, no fused multiply-add (src/kernels/gemm.ts). `packed` is scratch of
+   * order from +0, each product rounded (fused with its sum in the 'fma' variant;
+   * src/kernels/gemm.ts). `packed` is scratch of
    * at least `gemmPackedBytes(p, B) / 4` floats (the wasm kernel packs v there). out
    * must not overlap h, v or packed.
    *

@@ -7,11 +7,15 @@
  *
  * Summation order (kernel and twin): every `G[j,k]` is accumulated in f32 over
  * b = 0, 1, …, B−1 in order, starting from +0, rounding every product and every
- * sum to f32: `s = +0; s = fl(s + fl(h[j,b]·v[k,b]))`. No fused multiply-add.
+ * sum to f32: `s = +0; s = fl(s + fl(h[j,b]·v[k,b]))`. The kernel's 'fma' variant
+ * (src/kernels/kernel_variant.ts) sums in the same order with one rounding per term,
+ * `s = fl(s + h[j,b]·v[k,b])`, and has no JS twin.
  */
 import { embeddedModule } from './wasm_bytes.js';
 import { ConfigError } from '../utils/errors.js';
-import { GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm_wasm_bytes.js';
+import { GEMM_FMA_WASM_BASE64, GEMM_FMA_WASM_SHARED_BASE64, GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm_wasm_bytes.js';
+import { kernelVariant, type KernelVariant } from './kernel_variant.js';
+import { relaxedSimdSupported } from './relaxed_simd.js';
 import type { RowSink } from './entry.js';
 
 /**
@@ -46,6 +50,8 @@ export interface GemmExports {
 export interface GemmKernel {
   /** The memory the kernel reads and writes (the one given to {@link createGemmKernel}). */
   readonly memory: WebAssembly.Memory;
+  /** The arithmetic of {@link GemmKernel.gemmNT}: fused multiply-add or mul+add (see {@link createGemmKernel}). */
+  readonly variant: KernelVariant;
   /**
    * Packs node-major `v [p, B]` (at byte offset `v`) into `ceil(p/16)` panels of
    * 16 nodes, b-major inside a panel, at byte offset `vp`:
@@ -76,6 +82,16 @@ export interface GemmKernel {
  * const module = new WebAssembly.Module(gemmWasmBytes()); // e.g. to post to a worker
  */
 export const gemmWasmBytes = embeddedModule(GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64);
+
+/**
+ * The gemm module's fused multiply-add variant (the same exports; `f32x4.relaxed_madd`,
+ * WebAssembly relaxed SIMD), decoded once; `shared` as for {@link gemmWasmBytes}.
+ * Caveat: the same array on every call; do not modify it.
+ *
+ * @example
+ * WebAssembly.validate(gemmFmaWasmBytes()); // false on Node 20 (no relaxed SIMD)
+ */
+export const gemmFmaWasmBytes = embeddedModule(GEMM_FMA_WASM_BASE64, GEMM_FMA_WASM_SHARED_BASE64);
 
 /**
  * Bytes that {@link GemmKernel.packV} writes for `p` nodes of `B` columns:
@@ -127,8 +143,12 @@ function checkShape(where: string, jLo: number, jHi: number, p: number, B: numbe
  * between calls is fine). The module imports the memory as `env.memory` and does
  * not assume it is unshared.
  *
+ * `variant` (default: {@link kernelVariant}, chosen now): 'muladd' rounds like
+ * {@link gemmNTJs} bit for bit; 'fma' fuses each multiply-add (relaxed SIMD; a
+ * ConfigError where that is missing).
+ *
  * Speed: about 36–40 GFLOP/s single-threaded (2·p²·B flops) on a ~3 GHz x64 core
- * for p = 300…3000, B = 64…128; see bench/gemm.ts.
+ * for p = 300…3000, B = 64…128 with mul+add; see bench/gemm.ts and bench/fma.ts.
  * Caveats: throws when WebAssembly SIMD is unavailable; the packed v costs
  * `gemmPackedBytes(p, B)` bytes of the memory (1.5 MB at p = 3000, B = 128), and
  * is streamed from cache once per pair of rows, so past a few MB (L2) it slows.
@@ -141,16 +161,22 @@ function checkShape(where: string, jLo: number, jHi: number, p: number, B: numbe
  * k.packV(v, p, B, vp);
  * k.gemmNT(h, vp, 0, p, p, B, out, p); // new Float32Array(memory.buffer, out, p * p) is G
  */
-export function createGemmKernel(memory: WebAssembly.Memory): GemmKernel {
+export function createGemmKernel(memory: WebAssembly.Memory, variant: KernelVariant = kernelVariant()): GemmKernel {
+  if (variant !== 'fma' && variant !== 'muladd') throw new ConfigError(`createGemmKernel: 'variant' must be 'fma' or 'muladd'; received ${String(variant)}.`);
+  if (variant === 'fma' && !relaxedSimdSupported()) {
+    throw new ConfigError("createGemmKernel: the 'fma' variant needs WebAssembly relaxed SIMD, which this runtime lacks; use 'muladd'.");
+  }
   let wasm: GemmExports;
   try {
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(gemmWasmBytes()), { env: { memory } });
+    const bytes = variant === 'fma' ? gemmFmaWasmBytes() : gemmWasmBytes();
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
     wasm = exports as unknown as GemmExports;
   } catch (err) {
     throw new Error(`gemm kernel: could not compile or instantiate the wasm SIMD module (${String(err)}).`);
   }
   return {
     memory,
+    variant,
     packV(v, p, B, vp) {
       const where = 'gemm packV';
       checkInt(where, 'p', p, 0);

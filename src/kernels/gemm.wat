@@ -30,7 +30,8 @@
 ;; - Rounding and summation order (src/kernels/gemm.ts gemmNTJs follows it bit for
 ;;   bit): each G[j,k] is accumulated in f32 over b = 0, 1, ..., B-1 in order,
 ;;   starting from +0, rounding every product and every sum to f32:
-;;   s = +0; s = fl(s + fl(h[j,b]*v[k,b])) for each b. No FMA.
+;;   s = +0; s = fl(s + fl(h[j,b]*v[k,b])) for each b. No FMA here; the FMA variant
+;;   (scripts/wat_fma.mjs, f32x4.relaxed_madd) computes s = fl(s + h[j,b]*v[k,b]).
 ;; - The wrapper validates argument ranges; the kernels trust them.
 ;;
 ;; Algorithm: an outer-product micro-kernel over a 2 x 16 block of G (rows j, j+1;

@@ -13,6 +13,7 @@
  * k.spmm(ptr, idx, w, 0, p, x, out, B);
  */
 import { createJsKernels } from './js_kernels.js';
+import { kernelVariant, setKernelVariant, type KernelVariantChoice } from './kernel_variant.js';
 import { createWasmKernels, wasmSimdSupported } from './wasm_kernels.js';
 import type { SparseKernels } from './sparse_kernels.js';
 import { setCurrentTeam } from './threads/current.js';
@@ -23,7 +24,8 @@ export type { AdamCoefficients, MomentumCoefficients } from './catalog.js';
 export type { GemmSink } from './gemm.js';
 export type { SparseKernels } from './sparse_kernels.js';
 export { createJsKernels } from './js_kernels.js';
-export { createWasmKernels, sparseWasmBytes, wasmSimdSupported } from './wasm_kernels.js';
+export { createWasmKernels, kernelModules, sparseFmaWasmBytes, sparseWasmBytes, wasmSimdSupported } from './wasm_kernels.js';
+export { KERNEL_VARIANT_ENV, kernelVariant, type KernelVariant, type KernelVariantChoice } from './kernel_variant.js';
 
 const cache: { wasm?: SparseKernels; js?: SparseKernels } = {};
 /** Set once 'auto' found wasm SIMD unusable, so it does not try again. */
@@ -52,8 +54,10 @@ export function sparseKernels(prefer: 'auto' | 'wasm' | 'js' = 'auto'): SparseKe
   }
   if (prefer === 'wasm') return (cache.wasm ??= createWasmKernels());
   if (prefer === 'auto' && cache.wasm === undefined && !autoFellBack) {
+    // Outside the try: a bad TFJS_NM_KERNELS is the user's to fix, not a reason to fall back to js.
+    const variant = kernelVariant();
     try {
-      if (wasmSimdSupported()) cache.wasm = createWasmKernels();
+      if (wasmSimdSupported()) cache.wasm = createWasmKernels({ variant });
     } catch {
       // Validates but will not compile, e.g. a browser CSP without 'wasm-unsafe-eval'.
     }
@@ -73,6 +77,22 @@ export function sparseKernels(prefer: 'auto' | 'wasm' | 'js' = 'auto'): SparseKe
  */
 export function useKernelTeam(team: KernelTeam | null): void {
   setCurrentTeam(team);
+  delete cache.wasm;
+  autoFellBack = false;
+}
+
+/**
+ * Internal switch (tests and benchmarks): makes `variant` the arithmetic of every wasm
+ * kernel instance created from now on (src/kernels/kernel_variant.ts), including the
+ * cached `sparseKernels('wasm' | 'auto')` instance, which is re-created on its next use.
+ * Instances made before keep theirs. Throws a ConfigError for 'fma' without relaxed SIMD.
+ *
+ * @example
+ * useKernelVariant('muladd'); // the products round like the JS twins, bit for bit
+ * useKernelVariant('auto');   // back to the detection
+ */
+export function useKernelVariant(variant: KernelVariantChoice): void {
+  setKernelVariant(variant);
   delete cache.wasm;
   autoFellBack = false;
 }

@@ -296,6 +296,7 @@ export function createJsKernels(): SparseKernels {
   });
   return {
     name: 'js',
+    variant: 'muladd',
     threads: 1,
     together: (calls) => calls(),
     // Plain arrays: nothing outside this object refers to them.

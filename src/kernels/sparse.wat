@@ -16,7 +16,8 @@
 ;; - The wrapper validates argument ranges; the kernels trust them (an out-of-range
 ;;   idx value reads elsewhere in the memory or traps).
 ;; - Rounding matches js_kernels.ts bit for bit: spmm and axpyRows round every
-;;   product and every sum to f32; dotRows multiplies and sums in f64. The
+;;   product and every sum to f32 (their FMA variant, built by scripts/wat_fma.mjs,
+;;   fuses each product with its sum); dotRows multiplies and sums in f64. The
 ;;   element-wise kernels (tanh, relativeStep, addMul, andersonDiffs, at the end)
 ;;   work on flat arrays of n floats; js_kernels.ts follows their operation and
 ;;   summation order.

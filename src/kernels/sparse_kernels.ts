@@ -7,6 +7,7 @@
 import type { KernelArena } from './arena.js';
 import { CATALOG, type KernelMethods, type KernelName } from './catalog.js';
 import type { KernelEntry } from './entry.js';
+import type { KernelVariant } from './kernel_variant.js';
 
 /**
  * Sparse, row-wise and element-wise kernels over node-major arrays, in WebAssembly SIMD
@@ -23,6 +24,12 @@ import type { KernelEntry } from './entry.js';
  */
 export interface SparseKernels extends KernelMethods {
   readonly name: 'wasm-simd' | 'js';
+  /**
+   * The arithmetic of the products spmm, axpyRows and gemmNT, fixed when the instance is
+   * created (src/kernels/kernel_variant.ts): 'fma' (wasm with relaxed SIMD, fused
+   * multiply-adds) or 'muladd' (bit-identical to the JS twins; always for 'js').
+   */
+  readonly variant: KernelVariant;
   /** Threads that large calls are split across (1: the caller only). Results are the same bits for any count. */
   readonly threads: number;
   /** The one workspace all array arguments must live in (for 'js' any typed arrays work; the arena is plain ArrayBuffer-backed). */

@@ -4,14 +4,16 @@
  * WebAssembly.Memory that the kernels' arena owns and grows; every kernel of the catalog
  * (src/kernels/catalog.ts) wrapped by one generic method.
  */
-import { embeddedModule, validatesOnce } from './wasm_bytes.js';
+import { embeddedModule, validatesOnce, type ModuleVariant } from './wasm_bytes.js';
 import { ConfigError } from '../utils/errors.js';
 import { TypedArena } from './arena.js';
 import { EXPORT_SPECS, type ExportsDispatch, type SparseExports } from './catalog.js';
 import { paramLayout, type KernelEntry } from './entry.js';
-import { gemmWasmBytes } from './gemm.js';
+import { gemmFmaWasmBytes, gemmWasmBytes } from './gemm.js';
+import { kernelVariant, type KernelVariant } from './kernel_variant.js';
+import { relaxedSimdSupported } from './relaxed_simd.js';
 import { kernelMethods, type Forward, type SparseKernels } from './sparse_kernels.js';
-import { SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
+import { SPARSE_FMA_WASM_BASE64, SPARSE_FMA_WASM_SHARED_BASE64, SPARSE_WASM_BASE64, SPARSE_WASM_SHARED_BASE64 } from './sparse_wasm_bytes.js';
 import { currentTeam } from './threads/current.js';
 import { splitExports } from './threads/split.js';
 import type { KernelTeam } from './threads/team.js';
@@ -38,6 +40,31 @@ export const sparseWasmBytes = embeddedModule(SPARSE_WASM_BASE64, SPARSE_WASM_SH
  */
 // Validating the module takes ~0.1 ms: once per process (callers ask on every step).
 export const wasmSimdSupported: () => boolean = validatesOnce(() => sparseWasmBytes());
+
+/**
+ * The fused multiply-add variant of sparse.wat's spmm and axpyRows (relaxed SIMD), decoded
+ * once; `shared` as for {@link sparseWasmBytes}. Instantiated after the sparse module, whose
+ * exports of the same name it replaces.
+ * Caveat: the same array on every call; do not modify it.
+ *
+ * @example
+ * WebAssembly.validate(sparseFmaWasmBytes()); // false on Node 20 (no relaxed SIMD)
+ */
+export const sparseFmaWasmBytes = embeddedModule(SPARSE_FMA_WASM_BASE64, SPARSE_FMA_WASM_SHARED_BASE64);
+
+/**
+ * The kernel modules of `variant` over a `memory` memory, compiled, in instantiation order:
+ * a later module's exports replace an earlier one's of the same name (the FMA products
+ * replace the sparse module's mul+add ones). Kernel threads instantiate the same list.
+ *
+ * @example
+ * const modules = kernelModules('fma', 'shared'); // sparse, its FMA products, the FMA gemm
+ */
+export function kernelModules(variant: KernelVariant, memory: ModuleVariant): WebAssembly.Module[] {
+  const bytes =
+    variant === 'fma' ? [sparseWasmBytes(memory), sparseFmaWasmBytes(memory), gemmFmaWasmBytes(memory)] : [sparseWasmBytes(memory), gemmWasmBytes(memory)];
+  return bytes.map((b) => new WebAssembly.Module(b));
+}
 
 function instantiate(memory: WebAssembly.Memory, modules: WebAssembly.Module[]): SparseExports {
   const exports: Record<string, unknown> = {};
@@ -88,6 +115,8 @@ function releasedExports(): ExportsDispatch {
 export interface WasmKernelOptions {
   /** Kernel threads to split large calls across (a shared memory, attached to every worker). Default: the team of `nm.backend.setThreads`, none while that is 1. */
   team?: KernelTeam | null;
+  /** The products' arithmetic (src/kernels/kernel_variant.ts). Default: {@link kernelVariant} ('fma' where relaxed SIMD validates, else 'muladd'). */
+  variant?: KernelVariant;
 }
 
 /** Throws unless `a` (an array argument, or null) is a live view of the arena's buffer. */
@@ -137,7 +166,8 @@ function wasmMethod(name: string, entry: KernelEntry, memory: WebAssembly.Memory
  *
  * Threads: with a team (`options.team`, or the one `nm.backend.setThreads(n)` started)
  * the memory is shared with the team's workers and every large call is split across
- * them (src/kernels/threads/split.ts), with the same bits as one thread.
+ * them (src/kernels/threads/split.ts), with the same bits as one thread: the workers
+ * instantiate the same modules ({@link kernelModules} of this instance's variant).
  *
  * @example
  * const k = createWasmKernels();
@@ -149,14 +179,18 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
   if (!wasmSimdSupported()) {
     throw new Error("sparse kernels: WebAssembly SIMD is not available in this runtime; use sparseKernels('js') or 'auto'.");
   }
+  const variant = options.variant ?? kernelVariant();
+  if (variant !== 'fma' && variant !== 'muladd') throw new ConfigError(`createWasmKernels: 'variant' must be 'fma' or 'muladd'; received ${String(variant)}.`);
+  if (variant === 'fma' && !relaxedSimdSupported()) {
+    throw new ConfigError("createWasmKernels: the 'fma' variant needs WebAssembly relaxed SIMD, which this runtime lacks; use 'muladd'.");
+  }
   const team = options.team === undefined ? currentTeam() : options.team;
   const threaded = team !== null && team.size > 1;
   const memory = threaded ? sharedMemory() : new WebAssembly.Memory({ initial: 1 });
   let wasm: SparseExports;
   let modules: WebAssembly.Module[];
   try {
-    const variant = threaded ? 'shared' : 'plain';
-    modules = [new WebAssembly.Module(sparseWasmBytes(variant)), new WebAssembly.Module(gemmWasmBytes(variant))];
+    modules = kernelModules(variant, threaded ? 'shared' : 'plain');
     wasm = instantiate(memory, modules);
   } catch (err) {
     throw new Error(`sparse kernels: could not compile the wasm SIMD module (${String(err)}); use sparseKernels('js') or 'auto'.`);
@@ -174,6 +208,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): SparseKernel
   let released = false;
   return {
     name: 'wasm-simd',
+    variant,
     threads: threaded ? team.size : 1,
     arena: TypedArena.wasm(memory),
     together,

@@ -1,14 +1,15 @@
 /**
  * The dense graph gradient on the host (cpu and wasm backends): G = hᵀv with the
  * kernels' SIMD GEMM (src/kernels/gemm.wat, split across `nm.backend.setThreads`
- * threads), 1.5–2× tf.matMul's rate on wasm on one thread, and the same bits (every
- * entry summed over the batch in order, in f32).
+ * threads), 1.5–2× tf.matMul's rate on wasm on one thread, and, with the 'muladd'
+ * kernels, the same bits (every entry summed over the batch in order, in f32); the
+ * 'fma' kernels fuse each multiply-add (src/kernels/kernel_variant.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, hostView, uninitializedTensor } from '../../../tfjs_internals/host_view.js';
 import { heapGemm } from '../../../backend/wasm_heap.js';
 import { copiesOnUpload, isHostResident } from '../../../backend/capabilities.js';
-import { arenaBytes, sparseKernels } from '../../../kernels/index.js';
+import { arenaBytes, sparseKernels, type KernelVariant } from '../../../kernels/index.js';
 import { gemmPackedBytes, type GemmSink } from '../../../kernels/gemm.js';
 
 /** `a` ([rows, cols] row-major) transposed into `out` ([cols, rows]), in 32-column tiles. */
@@ -64,7 +65,7 @@ export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D |
   }
   const P = kernels.arena.f32(packed, false);
   const G = kernels.arena.f32(p * p, false);
-  const sink = heapSink(H, P, G, p, B);
+  const sink = heapSink(H, P, G, p, B, kernels.variant);
   if (sink !== null) {
     try {
       kernels.gemmNT(H, V, p, B, G, P, sink);
@@ -83,8 +84,9 @@ export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D |
  * A {@link GemmSink} that delivers G into a new `[p, p]` tensor of the wasm backend (its
  * heap is not shared with the kernel threads): h and the packed v are copied into the
  * heap once, the caller's rows are computed there by the same GEMM code (same bits),
- * the threads' rows are copied from `G` in the kernels' memory. Null off the wasm
- * backend or where its internals are unreadable.
+ * the threads' rows are copied from `G` in the kernels' memory; `variant` is the
+ * kernels' arithmetic, which the caller's rows use too. Null off the wasm backend or
+ * where its internals are unreadable.
  */
 function heapSink(
   H: Float32Array,
@@ -92,8 +94,9 @@ function heapSink(
   G: Float32Array,
   p: number,
   B: number,
+  variant: KernelVariant,
 ): (GemmSink & { finish(diagonal: Float32Array): tf.Tensor2D; release(): void }) | null {
-  const gemm = heapGemm();
+  const gemm = heapGemm(variant);
   if (gemm === null) return null;
   // Every allocation first: the heap may grow (and move its views) while tfjs allocates.
   const out = uninitializedTensor([p, p]);

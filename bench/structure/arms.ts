@@ -1,0 +1,97 @@
+/**
+ * The arms of the structure benchmarks (planted.ts, readout.ts): a graph regularizer,
+ * then options joined with '+':
+ *   none | l1:<λ> | size:<α> | rep:<α> | excess:<α>[:<t>]
+ *   oracle                      the teacher's own weights and mask (no training; planted.ts only)
+ *   …+prox                      the regularizer in proximal mode (`proximal: true`)
+ *   …+x2                        density 2× the planted edge count (default 1×); …+dense: density 1
+ *   …+every:<n>                 re-partition every n batches (default: every epoch)
+ *   …+sgd                       SGD instead of Adam
+ *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
+ *   …+warm:<e>                  like anneal:<e>, but the dense warm-up has no regularizer
+ *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +prune:<θ>:<f>, +final:<n>
+ *                               planted.ts only (see its header)
+ */
+import * as nm from 'tfjs-neural-modules';
+
+export type GraphRegularizer = ReturnType<typeof nm.regularizers.nm> | ReturnType<typeof nm.regularizers.offDiagonalL1>;
+
+export interface Arm {
+  name: string;
+  reg: (() => GraphRegularizer | null) | 'oracle';
+  densityFactor: number;
+  every: number | null;
+  sgd: boolean;
+  /** Bound of nm.constraints.contractive at each re-partition; null: the layer's default; 'none': no constraint. */
+  bound: number | null | 'none';
+  /** The regularizer in proximal mode (`proximal: true`). */
+  proximal: boolean;
+  /** Epochs of a dense warm-up (density 1, same regularizer) whose weights start the sparse layer; 0: none. */
+  anneal: number;
+  /** The dense warm-up runs without the regularizer (`warm:<e>`). */
+  annealPlain: boolean;
+  /** Mask hysteresis h (0: plain top-K). */
+  hysteresis: number;
+  /** Relative magnitude floor θ (0: none). */
+  floor: number;
+  /** Learning-rate decay: start epoch fraction and final factor; null: constant. */
+  decay: [number, number] | null;
+  /** Final re-partition from the graph averaged over the last n epoch ends (0: none). */
+  finalAvg: number;
+  /** One pruning re-partition (floor θ) at epoch fraction f, then a frozen mask; null: none. */
+  prune: [number, number] | null;
+}
+
+export function parseArm(spec: string): Arm {
+  const [base, ...opts] = spec.split('+');
+  const [kind, a, b] = base.split(':');
+  const num = (s: string | undefined) => {
+    const v = Number(s);
+    if (!Number.isFinite(v)) throw new Error(`arm '${spec}': '${s}' is not a number`);
+    return v;
+  };
+  let reg: Arm['reg'];
+  if (kind === 'none') reg = () => null;
+  else if (kind === 'oracle') reg = 'oracle';
+  else if (kind === 'l1') reg = () => nm.regularizers.offDiagonalL1({ l1: num(a), proximal: opts.includes('prox') });
+  else if (kind === 'size') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'size', proximal: opts.includes('prox') });
+  else if (kind === 'rep') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'repulsion', proximal: opts.includes('prox') });
+  else if (kind === 'excess')
+    reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...(b ? { targetSize: num(b) } : {}) });
+  else throw new Error(`arm '${spec}': unknown regularizer '${kind}'`);
+  const arm: Arm = {
+    name: spec,
+    reg,
+    anneal: 0,
+    annealPlain: false,
+    densityFactor: 1,
+    every: null,
+    sgd: false,
+    bound: null,
+    proximal: false,
+    hysteresis: 0,
+    floor: 0,
+    decay: null,
+    finalAvg: 0,
+    prune: null,
+  };
+  for (const o of opts) {
+    const [key, val] = o.split(':');
+    if (key === 'x2') arm.densityFactor = 2;
+    else if (key === 'every') arm.every = num(val);
+    else if (key === 'sgd') arm.sgd = true;
+    else if (key === 'dense') arm.densityFactor = Infinity;
+    else if (key === 'anneal') arm.anneal = num(val);
+    else if (key === 'warm') [arm.anneal, arm.annealPlain] = [num(val), true];
+    else if (key === 'contractive') arm.bound = num(val ?? '0.9');
+    else if (key === 'prox') arm.proximal = true;
+    else if (key === 'free') arm.bound = 'none';
+    else if (key === 'hyst') arm.hysteresis = num(val);
+    else if (key === 'floor') arm.floor = num(val);
+    else if (key === 'decay') arm.decay = [num(val), num(o.split(':')[2])];
+    else if (key === 'final') arm.finalAvg = num(val);
+    else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
+    else throw new Error(`arm '${spec}': unknown option '${o}'`);
+  }
+  return arm;
+}

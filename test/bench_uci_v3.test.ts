@@ -1,0 +1,246 @@
+/**
+ * Protocol v3 of the UCI harness: equal-size grids and their draws, the defaults, the
+ * trial keys (v2 keys unchanged), the NM-default / NM-recipe / contractive builds, a
+ * tiny v3 grid end to end (provenance, non-convergence counts, module sizes, the v3
+ * report sections, resume), the module summary of docs/RESULTS.md from its store, and
+ * the estimate.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as nm from '../src/index.js';
+import { collectRuns } from '../bench/uci/aggregate.js';
+import { BenchConfigError, parseArgs, V3_GRID_SIZE, V3_METHODS, type BenchConfig } from '../bench/uci/config.js';
+import { estimateGrid } from '../bench/uci/estimate.js';
+import { V3_LEVELS, v3Configs, v3DrawIndices, v3Factors, v3Grid } from '../bench/uci/grids_v3.js';
+import { buildModel, runConfigs } from '../bench/uci/methods.js';
+import { buildResults, writeOutputs } from '../bench/uci/output.js';
+import { moduleSummaryTable } from '../bench/uci/report_v3.js';
+import { planTrials, runGrid } from '../bench/uci/runner.js';
+import { trialKey, trialSettings, TrialStore } from '../bench/uci/store.js';
+import { Random } from '../src/utils/random.js';
+import { useBackend } from './helpers/backends.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+describe('protocol v3 grids', () => {
+  it('every method has 16 distinct configurations: each learning rate once, each ρ and λ/α level once, contractive on in 8', () => {
+    for (const m of V3_METHODS) {
+      const g = v3Grid(m);
+      expect(g, m).toHaveLength(V3_GRID_SIZE);
+      expect(new Set(g.map((c) => JSON.stringify(c))).size).toBe(V3_GRID_SIZE);
+      expect(g.map((c) => c.lr)).toEqual(V3_LEVELS.lr);
+      for (const f of v3Factors(m)) {
+        const col = g.map((c) => (c as unknown as Record<string, number | boolean>)[f]);
+        if (f === 'contractive') expect(col.filter((v) => v === true)).toHaveLength(8);
+        else expect([...col].sort((a, b) => Number(a) - Number(b))).toEqual(f === 'density' ? V3_LEVELS.density : V3_LEVELS.reg);
+      }
+    }
+    expect(v3Factors('DEQ')).toEqual(['contractive']);
+    expect(v3Factors('NMs&NM')).toEqual(['density', 'alpha', 'contractive']);
+    expect(v3Factors('NM-recipe')).toEqual([]);
+  });
+
+  it("widens the ranges: lr down to 3e-4, ρ from 0.005 to 0.2, λ and α up to 0.2 (the papers' α)", () => {
+    expect([V3_LEVELS.lr[0], V3_LEVELS.lr[15]]).toEqual([3e-4, 0.03]);
+    expect([V3_LEVELS.density[0], V3_LEVELS.density[15]]).toEqual([0.005, 0.2]);
+    expect([V3_LEVELS.reg[0], V3_LEVELS.reg[15]]).toEqual([1e-4, 0.2]);
+  });
+
+  it('draws B configurations, one per learning-rate block, the same ranks for every method of a run', () => {
+    const idx = v3DrawIndices(4, 123);
+    expect(idx.map((i) => Math.floor(i / 4))).toEqual([0, 1, 2, 3]);
+    expect(v3DrawIndices(16, 5)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    const run = { dataset: 'digits', nodes: 40, seed: 3 };
+    const lrs = V3_METHODS.map((m) => v3Configs(m, 4, run).map((c) => c.lr));
+    for (const l of lrs) expect(l).toEqual(lrs[0]);
+    const cfg = { budget: 4, protocol: 'v3' as const };
+    for (const m of V3_METHODS) expect(runConfigs(m, cfg, run)).toHaveLength(4);
+    // Another run draws again.
+    const other = [1, 2, 3, 4, 5].map((seed) => JSON.stringify(v3Configs('NN', 4, { ...run, seed })));
+    expect(new Set(other).size).toBeGreaterThan(1);
+  });
+
+  it('defaults: p ∈ {40, 100, 300}, 10 seeds, the eight v3 methods, the whole training set; budget at most 16', () => {
+    const cfg = parseArgs(['--protocol', 'v3', '--data', '/tmp'])!;
+    expect(cfg).toMatchObject({ nodes: [40, 100, 300], maxTrain: null, budget: 4, epochs: 200, patience: 10 });
+    expect(cfg.seeds).toHaveLength(10);
+    expect(cfg.methods).toEqual([...V3_METHODS]);
+    expect(() => parseArgs(['--protocol', 'v3', '--budget', '17'])).toThrow(/--budget: expected an integer from 1 to 16/);
+    expect(() => parseArgs(['--methods', 'NN,NM-recipe'])).toThrow(BenchConfigError);
+  });
+
+  it('keys: v3 trials carry the protocol and the contraction; v2 keys are unchanged', () => {
+    const v2 = parseArgs(['--max-train', '2000'])!;
+    const key = trialKey({ dataset: 'digits', method: 'NN', nodes: 40, seed: 1, config: { lr: 0.01 }, settings: trialSettings(v2) });
+    expect(key).toBe('digits|NN|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mt2000|wasm|repulsion|v2');
+    const v3 = parseArgs(['--protocol', 'v3'])!;
+    const base = { dataset: 'digits', method: 'DEQ', nodes: 40, seed: 1, settings: trialSettings(v3) };
+    const on = trialKey({ ...base, config: { lr: 0.001, contractive: true } });
+    expect(on).toBe('digits|DEQ|p40|s1|lr0.001|rho-|l1-|a-|c1|e200|pat10|b64|mtall|wasm|repulsion|v3');
+    expect(trialKey({ ...base, config: { lr: 0.001, contractive: false } })).not.toBe(on);
+  });
+});
+
+describe('v3 builds', () => {
+  beforeAll(() => useBackend('cpu'));
+  const shape = { features: 3, classes: 2, nodes: 6 };
+  const constraintOf = (b: ReturnType<typeof buildModel>) => (b.nmLayer!.getConfig() as { graphConstraint: unknown }).graphConstraint;
+
+  it('contractive: true / false set the graph constraint; the v2 configurations keep the layer default', () => {
+    const on = buildModel('NMs', { lr: 0.01, density: 0.2, contractive: true }, shape, 'repulsion');
+    const off = buildModel('DEQ', { lr: 0.01, contractive: false }, shape, 'repulsion');
+    const dflt = buildModel('NMs', { lr: 0.01, density: 0.2 }, shape, 'repulsion');
+    try {
+      expect(constraintOf(on)).toMatchObject({ className: 'Contractive', config: { bound: 0.9 } });
+      expect(constraintOf(off)).toBeNull();
+      expect(constraintOf(dflt)).toMatchObject({ className: 'Contractive' });
+    } finally {
+      [on, off, dflt].forEach((b) => b.dispose());
+    }
+  });
+
+  it('NM-default: the layer and the NM regularizer with their defaults; NM-recipe: proximal, re-partition every batch', () => {
+    const d = buildModel('NM-default', { lr: 0.01 }, shape, 'repulsion');
+    const r = buildModel('NM-recipe', { lr: 0.01 }, shape, 'repulsion');
+    try {
+      const cfgD = d.nmLayer!.getConfig() as Record<string, { className?: string; config?: Record<string, unknown> } | number>;
+      expect(cfgD.density).toBe(0.05);
+      expect(cfgD.graphRegularizer).toMatchObject({
+        className: 'NMRegularizer',
+        config: { form: 'excess', alpha: nm.regularizers.NM_DEFAULT_ALPHA, proximal: false },
+      });
+      expect(cfgD.graphConstraint).toMatchObject({ className: 'Contractive' });
+      expect((d.callbacks[0] as nm.callbacks.ModulePartitionCallback).getConfig().every).toBe('epoch');
+      const cfgR = r.nmLayer!.getConfig() as Record<string, { config?: Record<string, unknown> }>;
+      expect(cfgR.graphRegularizer.config).toMatchObject({ form: 'excess', proximal: true });
+      expect((r.callbacks[0] as nm.callbacks.ModulePartitionCallback).getConfig().every).toBe('batch');
+    } finally {
+      d.dispose();
+      r.dispose();
+    }
+  });
+});
+
+describe('a tiny v3 grid end to end', () => {
+  let dir: string;
+  let cfg: BenchConfig;
+  beforeAll(async () => {
+    await useBackend('cpu');
+    dir = mkdtempSync(join(tmpdir(), 'nm-bench-v3-'));
+    mkdirSync(join(dir, 'data'));
+    const rng = new Random(21);
+    const rows = ['a,b,c,label'];
+    for (let i = 0; i < 60; i++) {
+      const k = i % 2;
+      rows.push([0, 1, 2].map((j) => ((j === k ? 1.5 : 0) + 0.6 * rng.normal()).toFixed(4)).join(',') + `,k${k}`);
+    }
+    writeFileSync(join(dir, 'data', 'tiny.csv'), rows.join('\n'));
+    const flags = ['--protocol', 'v3', '--data', join(dir, 'data'), '--datasets', 'tiny', '--nodes', '5', '--seeds', '2', '--budget', '2'];
+    cfg = parseArgs([...flags, '--epochs', '3', '--patience', '1', '--batch-size', '16', '--backend', 'cpu', '--out', join(dir, 'out')])!;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('records provenance, module sizes and non-converged batches; the report has the v3 sections; a rerun trains nothing', async () => {
+    const before = tf.memory().numTensors;
+    const run = await runGrid(cfg, { write: () => {}, inPlace: false });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(run.executed).toBe(V3_METHODS.length * 2 * 2);
+    for (const r of run.store.all()) {
+      expect(r.provenance).toMatchObject({ backend: 'cpu', node: process.version });
+      expect(typeof r.provenance!.dirty).toBe('boolean');
+      expect(r.provenance!.commit.endsWith('+dirty')).toBe(r.provenance!.dirty);
+      expect(r.key.endsWith('|v3')).toBe(true);
+      if (r.method === 'NN') continue;
+      expect(r.modules!.sizes!.reduce((a, b) => a + b, 0)).toBe(5);
+      expect(r.modules!.sizes![0]).toBe(r.modules!.largest);
+      expect(r.solver!.trainBatches).toBe(r.epochs * Math.ceil(r.samples.train / 16));
+      expect(r.solver!.forwardNonConverged).toBeGreaterThanOrEqual(0);
+    }
+    const results = buildResults(cfg, run.store, 'test');
+    expect(results.provenance.nodeVersions).toEqual([process.version]);
+    expect(results.provenance.withoutProvenance).toBe(0);
+    await writeOutputs(cfg, results);
+    const md = readFileSync(join(cfg.out, 'tables.md'), 'utf8');
+    for (const h of ['## Protocol v3: claims (cluster-aware)', '## Protocol v3: non-convergence per method', '## Protocol v3: module structure over runs']) {
+      expect(md).toContain(h);
+    }
+    expect(md).toMatch(/\| primary \| NM-recipe beats NN \(NM-recipe vs NN\) \| 2 \(2\) \|/);
+    expect(md).toMatch(/\| DEQ \| (none|contractive) \| \d\/\d \|/);
+    expect((await runGrid(cfg, { write: () => {}, inPlace: false })).executed).toBe(0);
+  }, 120_000);
+
+  it('estimates the wall time with --workers: the training time divided by the workers', () => {
+    const trials = new TrialStore(cfg.out).all();
+    const one = estimateGrid(cfg, trials);
+    const two = estimateGrid({ ...cfg, workers: 2, nodes: [5, 10] }, trials);
+    expect(one.unmeasured).toEqual([]);
+    expect(one.trainings).toBe(planTrials(cfg).length);
+    expect(one.wallSeconds).toBeCloseTo(one.seconds, 9);
+    expect(two.wallSeconds).toBeCloseTo(two.seconds / 2, 9);
+    expect(two.seconds).toBeGreaterThan(one.seconds);
+  });
+});
+
+describe('the estimate with sparse timings', () => {
+  it('borrows the exponent of p and the dataset offsets of the other methods for a method timed once per dataset', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nm-bench-est-'));
+    try {
+      // Datasets of 100 and 400 rows (70 and 280 training rows).
+      for (const [name, rows] of [
+        ['dsa', 100],
+        ['dsb', 400],
+      ] as const) {
+        writeFileSync(join(dir, `${name}.csv`), ['x,label', ...Array.from({ length: rows }, (_, i) => `${i},k${i % 2}`)].join('\n'));
+      }
+      // Seconds per epoch per training row: NMs c_d·p (c = 1e-5 on dsa, 4e-5 on dsb); NM-recipe twice NMs, timed at dsa, p = 40 only.
+      const trial = (method: string, dataset: string, nodes: number, perSample: number) =>
+        ({ method, dataset, nodes, epochs: 50, error: null, samples: { train: 1000 }, settings: { epochs: 200 }, wallSeconds: perSample * 50 * 1000 }) as never;
+      const trials = [
+        ...[40, 100].flatMap((p) => [trial('NMs', 'dsa', p, 1e-5 * p), trial('NMs', 'dsb', p, 4e-5 * p)]),
+        trial('NM-recipe', 'dsa', 40, 2e-5 * 40),
+      ];
+      const cfg = parseArgs([
+        '--protocol',
+        'v3',
+        '--data',
+        dir,
+        '--datasets',
+        'dsb',
+        '--nodes',
+        '300',
+        '--methods',
+        'NMs,NM-recipe',
+        '--seeds',
+        '1',
+        '--budget',
+        '1',
+      ])!;
+      const e = estimateGrid(cfg, trials);
+      expect(e.borrowedExponent).toEqual(['NM-recipe']);
+      expect(e.perMethod.NMs).toBeCloseTo(4e-5 * 300 * 280 * 50, 6);
+      expect(e.perMethod['NM-recipe']! / e.perMethod.NMs!).toBeCloseTo(2, 9);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('--module-summary', () => {
+  it('reproduces the module summary of docs/RESULTS.md from bench/results/uci16', () => {
+    const cfg = parseArgs(['--datasets', 'digits,vehicle,satellite,dna,letter', '--nodes', '40,100', '--seeds', '10', '--budget', '3', '--max-train', '2000'])!;
+    const { runs } = collectRuns(cfg, new TrialStore(join(ROOT, 'bench/results/uci16')));
+    const table = moduleSummaryTable(runs, cfg.methods, cfg.nodes);
+    expect(table.split('\n').slice(2)).toEqual([
+      '| NMs | 11.9 | 13/50 | 57.2 | 0/50 |',
+      '| NMs&L1 | 10.7 | 19/50 | 56.4 | 6/50 |',
+      '| NMs&NM | 11.3 | 30/50 | 39.0 | 19/50 |',
+      '| NMs&NM+sched | 11.7 | 29/50 | 49.3 | 20/50 |',
+    ]);
+    // The published table is this command's output.
+    const doc = readFileSync(join(ROOT, 'docs/RESULTS.md'), 'utf8');
+    expect(doc).toContain(table);
+  });
+});
