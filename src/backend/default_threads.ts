@@ -13,7 +13,8 @@
  * an explicit `setThreads(1)` sticks, even while a start is under way), when the
  * environment variable `NM_THREADS` is `1`, outside Node (a browser page needs
  * crossOriginIsolated for threads, so they stay opt-in there), and for layers too small
- * to split (they would pay for starting workers and gain nothing). `NM_THREADS=n` starts n threads instead of one per core.
+ * to split (they would pay for starting workers and gain nothing). `NM_THREADS=n`
+ * starts n threads instead of one per core.
  *
  * The fused optimizers do not start it: their update is one memory-bound pass, copied
  * into and out of the kernels' memory off the wasm backend, and was not faster on two
@@ -30,7 +31,7 @@ import { ConfigError, show } from '../utils/errors.js';
 import { processEnv } from './candidates.js';
 import { availableCores, forgetThreadsChoice, MAX_THREADS, threadsChosen } from './threads.js';
 
-/** Where the default stands: not decided yet, starting, started, not applicable (`off`: see {@link defaultThreadsState}), or failed to start. */
+/** Where the default stands: not decided yet, starting, started, not applicable (see {@link defaultThreadsState}), or failed to start. */
 export type DefaultThreadsState = 'idle' | 'starting' | 'started' | 'off' | 'failed';
 
 /** What the default reads from its surroundings (tests replace it). */

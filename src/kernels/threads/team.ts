@@ -16,9 +16,8 @@
  */
 import { ConfigError } from '../../utils/errors.js';
 import type { HostWorker } from '../../platform/host.js';
-import { maybeNodeHost } from '../../platform/host.js';
-import { startWebWorker } from '../../platform/web_worker.js';
 import type { ExportName } from '../catalog.js';
+import { canBlock, startWorker, threadsSupported } from './runtime.js';
 import {
   ARGS_BYTE_OFFSET,
   BLOCK_BYTES,
@@ -34,6 +33,8 @@ import {
   SPIN_MS,
 } from './protocol.js';
 import { kernelWorkerSource } from './worker_source.js';
+
+export { threadsSupported } from './runtime.js';
 
 /** The name of an export a worker can run (see {@link KERNEL_EXPORTS}). */
 export type KernelName = ExportName;
@@ -67,29 +68,6 @@ export interface TeamStart {
   poll(): KernelTeam | null;
   /** Resolves to the team once every worker has said it is ready; rejects if one fails first. */
   ready: Promise<KernelTeam>;
-}
-
-/** True where this thread may block in Atomics.wait (Node's main thread, any worker; not a browser's main thread). */
-function canBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when this runtime can share WebAssembly memory between threads. */
-export function threadsSupported(): boolean {
-  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
-  const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown; Blob?: unknown; URL?: { createObjectURL?: unknown } };
-  if (maybeNodeHost() !== null) return true;
-  return g.crossOriginIsolated === true && typeof g.Worker === 'function' && typeof g.Blob === 'function';
-}
-
-function startWorker(source: string): HostWorker {
-  const host = maybeNodeHost();
-  return host !== null ? host.startWorker(source) : startWebWorker(source);
 }
 
 /**
