@@ -24,6 +24,10 @@ export default defineConfig({
     // test/setup.ts silences tfjs' "install our node backend" banner (tfjs' PROD flag).
     setupFiles: ['src/platform/node_host.ts', 'test/setup.ts'],
     // Arena arrays taken without zero-fill start as NaN in tests, so a read before a write fails.
-    env: { NM_ARENA_POISON: '1' },
+    // NM_THREADS=1: no kernel threads by default. Two test files run at once on this
+    // project's 2 cores, so default teams would put four busy threads on two cores; the
+    // tests of threads start theirs with setThreads, and test/default_threads.test.ts
+    // tests the default with its own environment.
+    env: { NM_ARENA_POISON: '1', NM_THREADS: '1' },
   },
 });

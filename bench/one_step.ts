@@ -1,11 +1,13 @@
 /**
  * The median training step of one configuration, tuned (nm.optimizers.adam,
- * fastTransposedMatMul, `--threads` kernel threads): `hidden → Dense(classes, softmax)`
+ * fastTransposedMatMul, `--threads` kernel threads) or with `--defaults` what a model gets
+ * with no opt-in (tf.train.adam, tfjs' matMul, the kernel threads the package starts by
+ * itself): `hidden → Dense(classes, softmax)`
  * on seeded random data ({@link classifierStepMs}). One line on stdout, for interleaved
  * A/B runs of two checkouts (uses only the public API and bench/classifier_step.ts).
  *
  *   npx tsx bench/one_step.ts [--p 3000] [--density 0.01] [--batch 128] [--features 16] [--classes 26]
- *                             [--threads 2] [--solver auto|picard|anderson] [--warmup 30] [--steps 60] [--dense]
+ *                             [--threads 2] [--solver auto|picard|anderson] [--warmup 30] [--steps 60] [--dense] [--defaults]
  *
  * The warm-up is at least `--warmup` steps and 3 s (a new worker's JIT needs 75–100 small steps).
  * The line names the Node and the kernels' arithmetic (`nm.backend.kernelVariant()`: 'fma'
@@ -29,8 +31,11 @@ const threads = Number(arg('threads', '2'));
 const solver = arg('solver', 'auto') as 'auto' | 'picard' | 'anderson';
 const [warmup, steps] = [Number(arg('warmup', '30')), Number(arg('steps', '60'))];
 const dense = process.argv.includes('--dense');
-await nm.backend.setThreads(threads);
-nm.backend.fastTransposedMatMul();
+const defaults = process.argv.includes('--defaults');
+if (!defaults) {
+  await nm.backend.setThreads(threads);
+  nm.backend.fastTransposedMatMul();
+}
 const hidden = () =>
   dense
     ? tf.layers.dense({ inputShape: [features], units: p, activation: 'tanh' })
@@ -43,9 +48,10 @@ const hidden = () =>
       });
 /** The kernels' arithmetic; checkouts from before the FMA kernels have none (mul+add). */
 const kernels = (nm.backend as { kernelVariant?: () => string }).kernelVariant?.() ?? 'muladd';
-const ms = classifierStepMs(hidden, () => nm.optimizers.adam({ learningRate: 1e-3 }), { batch, features, classes }, steps, warmup);
+const optimizer = () => (defaults ? tf.train.adam(1e-3) : nm.optimizers.adam({ learningRate: 1e-3 }));
+const ms = classifierStepMs(hidden, optimizer, { batch, features, classes }, steps, warmup);
 console.log(
-  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${threads} thread(s), kernels ${kernels}, node ${process.version}: ` +
-    `median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
+  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${defaults ? 'defaults' : 'tuned'}, ` +
+    `${nm.backend.threads()} thread(s), kernels ${kernels}, node ${process.version}: median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
 );
 await nm.backend.setThreads(1);

@@ -10,7 +10,8 @@
  *    `skipLibCheck: false`, nodenext ESM + .cts, and bundler resolution) each train
  *    NM(8, ρ = 0.3) → softmax, check the loss went down and the output shape, and save/
  *    load through `file://` (no tfjs-node) with identical predictions. An ESM and a CJS
- *    script that train on 2 kernel threads and do nothing else must exit by themselves.
+ *    script that train on 2 kernel threads and do nothing else must exit by themselves, and
+ *    so must an ESM script that trains with no opt-in (the kernel threads it starts by itself).
  * 3. Browser bundles of one page (test-consumers/app/web/main.mjs) by esbuild
  *    (`--bundle --platform=browser`), webpack 5 (`target: 'web'`), Rollup (node-resolve +
  *    commonjs, the usual minimum) and Vite, without package-specific configuration;
@@ -31,7 +32,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -218,15 +219,23 @@ if (installed) {
     expect(r.threads === 2 && r.threadsSameBits === true, `kernel threads: ${r.threads}, same bits ${r.threadsSameBits}`);
     return `loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)}, shape ${r.shape}, round trips ${r.roundTrips}, 2 kernel threads give the same bits`;
   });
-  await step('Node ESM and CJS: a script that trains on 2 kernel threads and does nothing else exits by itself', async () => {
+  await step('Node ESM and CJS: a script that trains on 2 kernel threads, or with no opt-in, and does nothing else exits by itself', async () => {
     const lines: string[] = [];
-    for (const script of ['threads-exit.mjs', 'threads-exit.cjs']) {
+    // The no-opt-in script gets one thread per core (the suite's own NM_THREADS, if any, is not passed on).
+    const env = { ...process.env };
+    delete env.NM_THREADS;
+    const byDefault = Math.min(64, availableParallelism());
+    for (const [script, threads] of [
+      ['threads-exit.mjs', 2],
+      ['threads-exit.cjs', 2],
+      ['defaults-exit.mjs', byDefault],
+    ] as const) {
       const t0 = performance.now();
-      const { code, out } = await exitOf([script], APP);
+      const { code, out } = await exitOf([script], APP, EXIT_LIMIT_MS, env);
       expect(code !== null, `${script} was still running ${EXIT_LIMIT_MS / 1000} s after it started (killed): the kernel workers keep Node alive\n${out}`);
       expect(code === 0, `${script} exited with code ${code}\n${out}`);
       const r = lastJson(out);
-      expect(r.threads === 2, `${script} trained on ${r.threads} threads`);
+      expect(r.threads === threads, `${script} trained on ${r.threads} threads, expected ${threads}`);
       lines.push(`${script}: ${r.backend}, ${r.threads} threads, exit code 0 after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     return lines.join('; ');

@@ -124,6 +124,32 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     expect(() => host.apply(x)).toThrow(/NeuralModule 'nm_nan'.*NaN/);
   });
 
+  it('names the first row whose forward or adjoint solution is not finite (an acyclic graph: no residual to show it)', () => {
+    // A strictly upper-triangular graph: every module is one node, so no step is iterative
+    // and only the check of the solutions can see a non-finite row.
+    const acyclic = (name: string) => {
+      const { host, x } = pair({ name, activation: 'linear' });
+      const w = host.getWeights()[1].arraySync() as number[][];
+      const k = host.getWeights()[0].arraySync() as number[][];
+      k[0] = k[0].map(() => 2);
+      setKernelAndGraph(host, tf.tensor2d(k), tf.tensor2d(w.map((row, j) => row.map((v, c) => (c > j || c === j ? v : 0)))));
+      expect(host.structure().largestModule).toBe(1);
+      return { host, x };
+    };
+    const { host, x } = acyclic('nm_rows');
+    // Rows 3 and 5: u·U overflows to +Infinity, which the linear activation keeps; the other rows stay finite.
+    const rows = x.arraySync();
+    rows[3][0] = 3e38;
+    rows[5][0] = 3e38;
+    expect(() => host.apply(tf.tensor2d(rows))).toThrow(/forward solution contains NaN\/Inf or diverged \(first at row 3 of a batch of 6,/);
+    // A finite forward pass, and an upstream gradient with Infinity in rows 2 and 4 only.
+    const { host: fine } = acyclic('nm_rows_adjoint');
+    const r = tf.tensor2d(Array.from({ length: B }, (_, b) => Array.from({ length: P }, (_, j) => (j === 5 && (b === 2 || b === 4) ? Infinity : 1))));
+    expect(() => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(fine.apply(u) as tf.Tensor, r)))(x)).toThrow(
+      /adjoint \(gradient\) solution contains NaN\/Inf or diverged \(first at row 2 of a batch of 6,/,
+    );
+  });
+
   it('reports non-convergence with its residual and iteration count', () => {
     const { host, x } = pair({ onNonConvergence: 'throw', solver: { method: 'picard', tol: 1e-12, maxIter: 3 } });
     expect(() => host.apply(x)).toThrow(/did not converge: residual .* > tol 1e-12 at row \d+ of \d+, after \d+ iterations \(method 'picard', maxIter 3\)/);

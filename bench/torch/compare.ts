@@ -14,13 +14,18 @@
  * matMul — select OpenBLAS with `update-alternatives --config libblas.so.3-x86_64-linux-gnu`
  * or install `libopenblas0-pthread`). Without it, it says so and exits 0.
  * `python3 bench/torch/nm_step.py --check` checks the PyTorch layer's output and gradients.
+ * The PyTorch side runs with `OPENBLAS_CORETYPE` set from the CPU flags (avx512f →
+ * SkylakeX, avx2 → Haswell; bench/torch/blas_core.ts) unless the user set it;
+ * `--coretype detect` leaves it unset, `--coretype NAME` forces one. The header says which,
+ * and the results name the core OpenBLAS reported.
  *
- *   npm run bench:torch -- [--rounds 5] [--large] [--python /usr/bin/python3]
+ *   npm run bench:torch -- [--rounds 5] [--large] [--python /usr/bin/python3] [--coretype auto|detect|NAME]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runtimeLabel } from '../runtime.js';
+import { chooseCoreType, cpuFlags } from './blas_core.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +39,14 @@ if (!python) {
   console.log(`bench:torch: no python3 with torch found (tried ${candidates.join(', ')}); install Debian's python3-torch. Nothing measured.`);
   process.exit(0);
 }
+
+const coreType = chooseCoreType(arg('coretype', 'auto'), process.env, cpuFlags());
+/** The PyTorch side's environment: OPENBLAS_CORETYPE as chosen (unset when null). */
+const torchEnv: NodeJS.ProcessEnv = { ...process.env };
+if (coreType.value === null) delete torchEnv.OPENBLAS_CORETYPE;
+else torchEnv.OPENBLAS_CORETYPE = coreType.value;
+/** The core types OpenBLAS reported in the PyTorch runs (nm_step.py's blasCore; null: not OpenBLAS). */
+const coresSeen = new Set<string>();
 
 interface Config {
   name: string;
@@ -58,6 +71,7 @@ const ours = (threads: number) => ({
 const torchSide = (label: string, variant: string, threads: number) => ({
   name: `PyTorch ${label}, ${threads} thread${threads > 1 ? 's' : ''}`,
   run: (c: Config) => [python, [`${here}nm_step.py`, ...flags(c), '--threads', String(threads), '--variant', variant]] as const,
+  env: torchEnv,
 });
 const sides = [
   ours(1),
@@ -80,8 +94,11 @@ for (let r = 1; r <= rounds; r++) {
   for (const c of configs) {
     for (const s of sides) {
       const [cmd, args] = s.run(c);
-      const outText = execFileSync(cmd, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      const ms = JSON.parse(outText.trim().split('\n').pop()!).ms as number;
+      const env = 'env' in s ? s.env : process.env;
+      const outText = execFileSync(cmd, [...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'ignore'] });
+      const result = JSON.parse(outText.trim().split('\n').pop()!) as { ms: number; blasCore?: string | null };
+      const ms = result.ms;
+      if ('blasCore' in result) coresSeen.add(String(result.blasCore));
       const key = `${c.name}|${s.name}`;
       times.set(key, [...(times.get(key) ?? []), ms]);
       process.stderr.write(`round ${r}/${rounds} ${c.name} · ${s.name}: ${ms.toFixed(1)} ms\n`);
@@ -95,7 +112,8 @@ const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here
 const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
 console.log(
   `\nTraining step (ms), median of ${rounds} interleaved rounds (each a median of 20 steps; warm-up: PyTorch 10 steps, ours at least 10 steps and 3 s); commit ${commit}, ` +
-    `${runtimeLabel()}, torch ${torchVersion} (${python}); load average ${load(loadBefore)} before, ${load(loadAfter)} after.\n`,
+    `${runtimeLabel()}, torch ${torchVersion} (${python}); OPENBLAS_CORETYPE ${coreType.value ?? 'unset'} (${coreType.source}); ` +
+    `load average ${load(loadBefore)} before, ${load(loadAfter)} after.\n`,
 );
 console.log(`| configuration | ${sides.map((s) => s.name).join(' | ')} | ours (2 threads) / best PyTorch |`);
 console.log(`|---|${sides.map(() => '---').join('|')}|---|`);
@@ -103,3 +121,7 @@ for (const c of configs) {
   const m = sides.map((s) => median(times.get(`${c.name}|${s.name}`)!));
   console.log(`| ${c.name} | ${m.map((v) => v.toFixed(1)).join(' | ')} | ${(m[oursBest] / Math.min(...m.slice(firstTorch))).toFixed(2)} |`);
 }
+console.log(
+  `\nPyTorch's BLAS ran the kernels of core type ${[...coresSeen].map((c) => (c === 'null' ? 'none (not OpenBLAS)' : c)).join(', ')} ` +
+    `(openblas_get_corename in nm_step.py), with OPENBLAS_CORETYPE ${coreType.value ?? 'unset'}.`,
+);

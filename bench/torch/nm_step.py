@@ -48,7 +48,10 @@ diagonal gradient fixed: it counted Σ_b v twice) for before/after timings. `--c
 compares every variant's forward output and gradients at p = 40, batch 8 against the
 reference and against a float64 dense solve (itself checked by finite differences).
 
-Prints one JSON line: {"ms": median training-step milliseconds, ...}.
+Prints one JSON line: {"ms": median training-step milliseconds, ..., "blasCore": the core
+type OpenBLAS runs its kernels for (None: not OpenBLAS), "coretypeEnv": OPENBLAS_CORETYPE}.
+OpenBLAS 0.3.21 (Debian) takes a virtual CPU without a model name for a "Prescott" (SSE3)
+and runs its slowest kernels; compare.ts sets OPENBLAS_CORETYPE from the CPU flags.
 
     /usr/bin/python3 bench/torch/nm_step.py --p 300 --density 0.05 --batch 64 --features 64 --classes 10 --threads 1
     /usr/bin/python3 bench/torch/nm_step.py --check
@@ -515,6 +518,23 @@ def check():
     return ok
 
 
+def blas_core():
+    """The core type OpenBLAS runs its kernels for (openblas_get_corename of a loaded OpenBLAS), or None for another BLAS."""
+    try:
+        with open('/proc/self/maps') as f:
+            libs = sorted({line.split()[-1] for line in f if 'blas' in line.lower() and line.split()[-1].startswith('/')})
+    except OSError:
+        return None
+    for lib in libs:
+        try:
+            corename = ctypes.CDLL(lib).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        corename.restype = ctypes.c_char_p
+        return corename().decode()
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--p', type=int, default=300)
@@ -558,6 +578,7 @@ def main():
         ts.append((time.perf_counter() - t0) * 1000)
     ts.sort()
     print(json.dumps({'ms': ts[len(ts) // 2], 'torch': torch.__version__, 'threads': a.threads, 'blasThreads': _BLAS_THREADS, 'variant': a.variant, 'impl': a.impl,
+                      'blasCore': blas_core(), 'coretypeEnv': os.environ.get('OPENBLAS_CORETYPE'),
                       'p': a.p, 'batch': a.batch, 'keptEdges': prob['k'],
                       'fwdIters': STATS.get('forward'), 'bwdIters': STATS.get('backward')}))
 

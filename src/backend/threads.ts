@@ -10,9 +10,14 @@
  * and each is computed in the same order as on one thread, so the results are the
  * same bits for any thread count.
  *
- * When to use: in Node (`'auto'` = every available core), and in browser pages that
- * are `crossOriginIsolated`; before creating layers and optimizers (instances made
- * earlier keep their threads). Caveats: tfjs' own ops (matMul, the dense graph
+ * In Node the threads start by themselves: the first Neural Module solve large enough
+ * to split starts one thread per core in the background (src/backend/default_threads.ts;
+ * `NM_THREADS=n` in the environment sets the count, `NM_THREADS=1` turns it off).
+ *
+ * When to use: to choose the count in Node (`setThreads(1)` keeps every kernel on the
+ * caller, and sticks), and in browser pages that are `crossOriginIsolated`, where threads
+ * are opt-in; before creating optimizers (instances made earlier keep their threads).
+ * Caveats: tfjs' own ops (matMul, the dense graph
  * gradient) still run on tfjs' backend; calls below about 32k elements stay on the
  * caller, so small layers gain little; the workers sleep when idle and never keep a
  * Node process alive. A worker that ends makes the next kernel call throw (see
@@ -33,8 +38,21 @@ import { fail } from '../utils/errors.js';
 /** The most threads {@link setThreads} starts. */
 export const MAX_THREADS = 64;
 
+/** True once {@link setThreads} was called: the count is the user's, and the default team (default_threads.ts) is not started. */
+let chosen = false;
+
+/** True once the thread count was chosen with {@link setThreads} (or `useBest({ threads })`). */
+export function threadsChosen(): boolean {
+  return chosen;
+}
+
+/** Forgets that the count was chosen (for tests of the default). */
+export function forgetThreadsChoice(): void {
+  chosen = false;
+}
+
 /** Cores this runtime reports (Node: os.availableParallelism; browsers: navigator.hardwareConcurrency), at least 1. */
-function availableCores(): number {
+export function availableCores(): number {
   const host = maybeNodeHost();
   if (host !== null) return Math.max(1, host.availableParallelism());
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -45,8 +63,9 @@ function availableCores(): number {
  * Sets how many threads the package's kernels use, starting or stopping workers;
  * resolves to the count now in use.
  *
- * @param count 1 to use the caller only (the default before any call), an integer in
- *   [1, 64], or 'auto': every available core where threads are supported, else 1.
+ * @param count 1 to use the caller only, an integer in [1, 64], or 'auto': every
+ *   available core where threads are supported, else 1. Any call turns the default
+ *   threads of Node off for good (the count is the caller's from then on).
  * @throws ConfigError for a count that is not 'auto' or an integer in [1, 64], and for
  *   count > 1 where threads are unavailable (a browser page that is not
  *   crossOriginIsolated: the message says which headers fix it).
@@ -56,6 +75,7 @@ export async function setThreads(count: number | 'auto'): Promise<number> {
     fail('setThreads', 'count', count, `'auto' or an integer in [1, ${MAX_THREADS}]`);
   }
   const n = count === 'auto' ? (threadsSupported() ? Math.min(MAX_THREADS, availableCores()) : 1) : count;
+  chosen = true;
   // A team that lost a worker has stopped itself (size 1): forget it.
   if (currentTeam()?.size === 1) useKernelTeam(null);
   const old = currentTeam();
@@ -67,7 +87,8 @@ export async function setThreads(count: number | 'auto'): Promise<number> {
 }
 
 /**
- * The number of threads the package's kernels use (1 until {@link setThreads}).
+ * The number of threads the package's kernels use: 1 until {@link setThreads}, or in
+ * Node until a large layer's first step has started the default threads.
  *
  * @example
  * nm.backend.threads(); // 1

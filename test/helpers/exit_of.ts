@@ -8,10 +8,18 @@ import { spawn } from 'node:child_process';
 /** How long a script may run before it counts as hanging. */
 export const EXIT_LIMIT_MS = 60_000;
 
-/** Runs `node <args>` in `cwd`; resolves to its exit code (null: killed at the limit) and its output. */
-export function exitOf(args: string[], cwd: string, limitMs = EXIT_LIMIT_MS): Promise<{ code: number | null; out: string }> {
+/**
+ * Runs `node <args>` in `cwd` with environment `env` (default: this process's); resolves to
+ * its exit code (null: killed at the limit) and its output.
+ */
+export function exitOf(
+  args: string[],
+  cwd: string,
+  limitMs = EXIT_LIMIT_MS,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((done, reject) => {
-    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += String(d)));
     child.stderr.on('data', (d: Buffer) => (out += String(d)));

@@ -51,6 +51,8 @@ export const SLOT = {
   LOST: 12,
   /** The exit code of that worker. */
   LOST_CODE: 13,
+  /** Workers that have received the command block and entered their command loop (each adds 1). */
+  READY: 14,
 } as const;
 
 /** Control commands (negative FN). */

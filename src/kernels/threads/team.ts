@@ -16,9 +16,8 @@
  */
 import { ConfigError } from '../../utils/errors.js';
 import type { HostWorker } from '../../platform/host.js';
-import { maybeNodeHost } from '../../platform/host.js';
-import { startWebWorker } from '../../platform/web_worker.js';
 import type { ExportName } from '../catalog.js';
+import { canBlock, startWorker, threadsSupported } from './runtime.js';
 import {
   ARGS_BYTE_OFFSET,
   BLOCK_BYTES,
@@ -34,6 +33,8 @@ import {
   SPIN_MS,
 } from './protocol.js';
 import { kernelWorkerSource } from './worker_source.js';
+
+export { threadsSupported } from './runtime.js';
 
 /** The name of an export a worker can run (see {@link KERNEL_EXPORTS}). */
 export type KernelName = ExportName;
@@ -51,27 +52,22 @@ interface Member {
   exitCode: number | null;
 }
 
-/** True where this thread may block in Atomics.wait (Node's main thread, any worker; not a browser's main thread). */
-function canBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** Options of {@link KernelTeam.begin} and {@link KernelTeam.start}. */
+export interface TeamStartOptions {
+  /**
+   * false: the start's time limit does not keep a Node process alive (a start nobody
+   * awaits, src/backend/default_threads.ts). Default true: an awaited start reports a
+   * worker that never gets ready.
+   */
+  holdsProcess?: boolean;
 }
 
-/** True when this runtime can share WebAssembly memory between threads. */
-export function threadsSupported(): boolean {
-  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
-  const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown; Blob?: unknown; URL?: { createObjectURL?: unknown } };
-  if (maybeNodeHost() !== null) return true;
-  return g.crossOriginIsolated === true && typeof g.Worker === 'function' && typeof g.Blob === 'function';
-}
-
-function startWorker(source: string): HostWorker {
-  const host = maybeNodeHost();
-  return host !== null ? host.startWorker(source) : startWebWorker(source);
+/** A team whose workers are starting ({@link KernelTeam.begin}). */
+export interface TeamStart {
+  /** The team once every worker is ready, else null; never waits. */
+  poll(): KernelTeam | null;
+  /** Resolves to the team once every worker has said it is ready; rejects if one fails first. */
+  ready: Promise<KernelTeam>;
 }
 
 /**
@@ -126,8 +122,25 @@ export class KernelTeam {
    * Throws a ConfigError where threads are unavailable (see {@link threadsSupported}).
    *
    * @param source internal: the workers' script (tests add hooks to {@link kernelWorkerSource}'s).
+   * @param options see {@link KernelTeam.begin}.
    */
-  static async start(size: number, source = kernelWorkerSource()): Promise<KernelTeam> {
+  static async start(size: number, source = kernelWorkerSource(), options: TeamStartOptions = {}): Promise<KernelTeam> {
+    return KernelTeam.begin(size, source, options).ready;
+  }
+
+  /**
+   * Starts `size − 1` workers without waiting for them. The result's `poll()` returns the
+   * team once every worker is ready, read from a counter the workers bump in the shared
+   * block (so it works inside a synchronous loop that never yields to the event loop);
+   * `ready` resolves to the same team, or rejects as {@link start} does (the workers are
+   * then terminated, unless `poll()` had already handed the team out).
+   * Throws a ConfigError where threads are unavailable (see {@link threadsSupported}).
+   *
+   * @example
+   * const starting = KernelTeam.begin(2, undefined, { holdsProcess: false });
+   * const team = starting.poll(); // null until both threads are ready
+   */
+  static begin(size: number, source = kernelWorkerSource(), options: TeamStartOptions = {}): TeamStart {
     if (!threadsSupported()) {
       throw new ConfigError(
         'kernel threads need SharedArrayBuffer and Workers: Node, or a browser page that is crossOriginIsolated ' +
@@ -135,6 +148,7 @@ export class KernelTeam {
       );
     }
     const ctrl = new SharedArrayBuffer(BLOCK_BYTES);
+    const readyCount = new Int32Array(ctrl);
     const members: Member[] = [];
     const ready = Array.from({ length: size - 1 }, () => {
       const worker = startWorker(source);
@@ -142,6 +156,7 @@ export class KernelTeam {
       members.push(member);
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`kernel threads: a worker did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        if (options.holdsProcess === false) (timer as { unref?: () => void }).unref?.();
         worker.onMessage(() => {
           clearTimeout(timer);
           resolve();
@@ -160,13 +175,18 @@ export class KernelTeam {
         worker.postMessage({ type: 'init', ctrl });
       });
     });
-    try {
-      await Promise.all(ready);
-    } catch (err) {
-      for (const m of members) m.worker.terminate();
-      throw err;
-    }
-    return new KernelTeam(members, ctrl);
+    let team: KernelTeam | null = null;
+    let failed = false;
+    const made = () => (team ??= new KernelTeam(members, ctrl));
+    return {
+      ready: Promise.all(ready).then(made, (err: unknown) => {
+        failed = true;
+        // A team already handed out by poll() reports its own lost workers.
+        if (team === null) for (const m of members) m.worker.terminate();
+        throw err;
+      }),
+      poll: () => team ?? (!failed && Atomics.load(readyCount, SLOT.READY) === size - 1 ? made() : null),
+    };
   }
 
   /**

@@ -102,6 +102,7 @@ listen((m) => {
     I = new Int32Array(m.ctrl);
     F = new Float64Array(m.ctrl, ${ARGS_BYTE_OFFSET});
     seen = Atomics.load(I, S.SEQ);
+    Atomics.add(I, S.READY, 1);
     reply({ type: 'ready' });
   } else if (m.type === 'attach') {
     const all = {};

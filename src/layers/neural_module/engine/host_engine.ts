@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hostView, readView } from '../../../tfjs_internals/host_view.js';
 import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../../../kernels/index.js';
-import { blocked, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
+import { blocked, columnLayout, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
+import { offerThreads } from '../../../backend/default_threads.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../../../solvers/host_types.js';
 import { getHostSolver } from '../../../solvers/registry.js';
 import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
@@ -116,6 +117,8 @@ interface ChunkSolve {
   kernels: SparseKernels;
   /** Where the chunk's solver statistics go. */
   stats: LayerSolveStats;
+  /** Set by the solve: the chunk's first row holding NaN or ±Infinity in its result, or −1. */
+  badRow: number;
 }
 
 /**
@@ -154,6 +157,7 @@ function forwardSolve(z: Float32Array, values: Float32Array, run: ChunkSolve, ou
     k.apply(act, xs, fs);
   }
   k.permuteOut(F, perm, rowMajor);
+  run.badRow = firstBadRow(kernels, rowMajor, batch, p);
   out.set(rowMajor);
   return { x: X.slice(), fx: F.slice(), values, layout: k.layout };
 }
@@ -198,11 +202,19 @@ function adjointSolve(dy: Float32Array, fwd: HostState, run: ChunkSolve, out: Fl
     k.copy(sol.value, vs);
   }
   k.permuteOut(V, perm, rowMajor);
+  run.badRow = firstBadRow(kernels, rowMajor, batch, p);
   out.set(rowMajor);
 }
 
-/** The first of `rows` rows of row-major `a` (`[rows, p]`) holding NaN or ±Infinity, or −1 (v − v is 0 exactly for finite v). */
-function firstBadRow(a: Float32Array, rows: number, p: number): number {
+/**
+ * The first of `rows` rows of row-major `a` (`[rows, p]`, in the kernels' arena) holding
+ * NaN or ±Infinity, or −1 (v − v is 0 exactly for finite v). With the wasm kernels one
+ * kernel pass answers whether there is such a row: relativeStep(a, a) is 0 when every
+ * element is finite and NaN otherwise (its sums are f64, where the squares of f32 values
+ * cannot overflow); the rows are scanned only then. The JS kernels scan at once.
+ */
+function firstBadRow(kernels: SparseKernels, a: Float32Array, rows: number, p: number): number {
+  if (kernels.name !== 'js' && kernels.relativeStep(a, a) === 0) return -1;
   for (let b = 0; b < rows; b++) {
     const o = b * p;
     for (let j = 0; j < p; j++) {
@@ -250,14 +262,17 @@ export const hostEngine: SolveEngine = {
     const out = new Float32Array(batch * p);
     const states: Array<{ b0: number; rows: number; state: HostState }> = [];
     const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
+    // In Node, kernel threads start by themselves once a solve would be cut into column blocks.
+    offerThreads((n) => columnLayout(size, n, p).length > 2);
+    let badRow = -1;
     for (const [b0, b1] of chunks(batch, size)) {
       const part = emptyStats();
-      const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part };
+      const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
       const state = forwardSolve(zs.subarray(b0 * p, b1 * p), values, run, out.subarray(b0 * p, b1 * p));
       mergeRowChunk(stats, part, b0);
       states.push({ b0, rows: b1 - b0, state });
+      if (badRow < 0 && run.badRow >= 0) badRow = b0 + run.badRow;
     }
-    const badRow = firstBadRow(out, batch, p);
     return { h: tf.tensor2d(out, [batch, p]), stats, badRow, saved: [], state: states };
   },
   adjoint(dy: tf.Tensor2D, _saved: tf.Tensor[], state: unknown, ctx: EngineContext) {
@@ -267,14 +282,15 @@ export const hostEngine: SolveEngine = {
     const dys = readView(dy);
     const stats = emptyStats();
     const out = new Float32Array(batch * p);
+    let badRow = -1;
     for (const c of state as Array<{ b0: number; rows: number; state: HostState }>) {
       const part = emptyStats();
       const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
-      const run = { batch: c.rows, plan, ctx, kernels: sparseKernels(), stats: part };
+      const run = { batch: c.rows, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
       adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.state, run, rows);
       mergeRowChunk(stats, part, c.b0);
+      if (badRow < 0 && run.badRow >= 0) badRow = c.b0 + run.badRow;
     }
-    const badRow = firstBadRow(out, batch, p);
     return { v: tf.tensor2d(out, [batch, p]), stats, badRow };
   },
 };
