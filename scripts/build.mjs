@@ -44,6 +44,8 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 });
 
 // 2. CommonJS bundles: one file per entry, tfjs packages stay `require`d (peer dependencies).
+//    Whitespace is minified (identifiers are kept, so stack traces still name functions):
+//    the two bundles are the largest part of the packed tarball.
 const tfjsExternal = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-core/*', '@tensorflow/tfjs-layers/*'];
 const common = { bundle: true, target: 'es2022', legalComments: 'none', banner: { js: banner }, logLevel: 'warning' };
 await esbuild.build({
@@ -53,6 +55,7 @@ await esbuild.build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
+  minifyWhitespace: true,
   external: [...tfjsExternal, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
   sourcemap: false,
 });
@@ -62,6 +65,7 @@ await esbuild.build({
   outfile: join(DIST, 'cjs/index.cjs'),
   format: 'cjs',
   platform: 'browser',
+  minifyWhitespace: true,
   external: [...tfjsExternal, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
   sourcemap: false,
 });
