@@ -21,8 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { execSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as nm from 'tfjs-neural-modules';
@@ -30,13 +29,12 @@ import { withSeededRandom } from '../uci/seeded_random.js';
 import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
 import { withMaskPolicy } from './mask_policy.js';
 import { flag } from '../flags.js';
+import { commitOf, median, readRuns, sizesFlag } from './runs.js';
 import { parseArm, type Arm } from './arms.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
-const SIZES = flag('sizes', '5x6')
-  .split(',')
-  .map((s) => s.split('x').map(Number) as [number, number]);
+const SIZES = sizesFlag();
 const SEEDS = Number(flag('seeds', '3'));
 const FIRST_SEED = Number(flag('first-seed', '1'));
 const ARMS = flag('arms', 'none,l1:1e-3,excess:1e-2,oracle').split(',');
@@ -51,13 +49,7 @@ const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
 const TAG = flag('tag', 'planted');
 const TABLE_ONLY = argv.includes('--table-only');
 const TRACE = argv.includes('--trace');
-const COMMIT = (() => {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
-})();
+const COMMIT = commitOf(ROOT);
 
 interface Run {
   arm: string;
@@ -312,10 +304,6 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
 }
 
 // ---- table ---------------------------------------------------------------------------
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(1));
 
 function tableOf(runs: Run[]): string {
@@ -342,12 +330,7 @@ function tableOf(runs: Run[]): string {
 
 function writeTable(): void {
   const file = join(OUT, `${TAG}.jsonl`);
-  const runs: Run[] = existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Run)
-    : [];
+  const runs = readRuns<Run>(file);
   const commits = [...new Set(runs.map((r) => r.commit))].join(', ');
   const md = `# Planted modules (\`${TAG}\`)\n\nWritten by \`npx tsx bench/structure/planted.ts --table-only --tag ${TAG}\` from ${runs.length} runs at ${commits}.\n\n${tableOf(runs)}\n`;
   writeFileSync(join(OUT, `${TAG}.md`), md);
