@@ -10,7 +10,7 @@
  * threads, nm.optimizers.adam on wasm, URN, OptNet and CFF on cpu.
  *
  * The header names the Node and the kernels' arithmetic: the host-engine hashes differ
- * between 'fma' (Node ≥ 22 by default) and 'muladd' (Node 20, or `TFJS_NM_KERNELS=muladd`),
+ * between 'fma' (Node ≥ 22 by default) and 'muladd' (Node 20, or `NM_KERNELS=muladd`),
  * so compare hashes only between runs with the same kernels line.
  */
 import * as tf from '@tensorflow/tfjs';

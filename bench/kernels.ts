@@ -5,7 +5,7 @@
  * bit-identity check of the two implementations' outputs. The wasm kernels are the
  * default variant (the header says which): with 'fma' (relaxed SIMD, Node ≥ 22) spmm and
  * axpyRows are not bit-identical to js by design ('fma' in the last column);
- * `TFJS_NM_KERNELS=muladd` checks the mul+add variant. bench/fma.ts times the two variants.
+ * `NM_KERNELS=muladd` checks the mul+add variant. bench/fma.ts times the two variants.
  *
  * Run: npx tsx bench/kernels.ts
  */

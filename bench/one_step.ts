@@ -11,7 +11,7 @@
  *
  * The warm-up is at least `--warmup` steps and 3 s (a new worker's JIT needs 75–100 small steps).
  * The line names the Node and the kernels' arithmetic (`nm.backend.kernelVariant()`: 'fma'
- * on Node ≥ 22; `TFJS_NM_KERNELS=muladd` forces mul+add, for an A/B of the two).
+ * on Node ≥ 22; `NM_KERNELS=muladd` forces mul+add, for an A/B of the two).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';

@@ -39,7 +39,9 @@ interface Arm {
 async function use(arm: Arm, threads: number | 'auto'): Promise<number> {
   nm.backend.fastTransposedMatMul({ enable: arm.tuned });
   if (arm.tuned) return nm.backend.setThreads(threads);
-  // No count chosen, as in a script with no opt-in: large layers start the default threads.
+  // The defaults arm: what Node gets with no opt-in. No count chosen, so the default starts
+  // one thread per core for layers large enough to split, and small layers stay on one
+  // thread (setThreads('auto') would also split their GEMM across the threads).
   await nm.backend.setThreads(1);
   resetDefaultThreads();
   return 1;
@@ -88,7 +90,7 @@ export async function roundTwo(o: RoundTwoOptions): Promise<string> {
     process.stderr.write(`round two: round ${r + 1}/${o.rounds} done\n`);
   }
   const t = (name: keyof typeof cases, tuned: boolean) => median(times.get(`${name}|${tuned}`)!);
-  const arms = `tuned = nm.optimizers.adam + fastTransposedMatMul + ${threads} kernel thread(s); defaults = tf.train.adam, tfjs matMul, the threads the package starts by itself (large layers); medians of ${o.rounds} interleaved rounds`;
+  const arms = `tuned = nm.optimizers.adam + fastTransposedMatMul + ${threads} kernel thread(s); defaults = tf.train.adam, tfjs matMul, kernel threads by default (one per core, large layers); medians of ${o.rounds} interleaved rounds`;
   o.report(
     'R2.1 NM(3000, ρ 0.01) step, batch 128, letter shapes',
     `tuned ${t('nm3000', true).toFixed(1)} ms, defaults ${t('nm3000', false).toFixed(1)} ms (×${(t('nm3000', false) / t('nm3000', true)).toFixed(2)})`,

@@ -96,25 +96,25 @@ describe('choice of the kernel variant', () => {
     }
   });
 
-  it('TFJS_NM_KERNELS forces the variant, read once; a bad value throws a ConfigError naming it instead of falling back to js', async () => {
+  it('NM_KERNELS forces the variant, read once; a bad value throws a ConfigError naming it instead of falling back to js', async () => {
     vi.resetModules();
-    vi.stubEnv('TFJS_NM_KERNELS', 'muladd');
+    vi.stubEnv('NM_KERNELS', 'muladd');
     let k = await import('../src/kernels/index.js');
     expect(k.kernelVariant()).toBe('muladd');
     if (wasmSimdSupported()) expect(k.sparseKernels().variant).toBe('muladd');
-    vi.stubEnv('TFJS_NM_KERNELS', 'auto');
+    vi.stubEnv('NM_KERNELS', 'auto');
     expect(k.kernelVariant(), 'read once').toBe('muladd');
 
     vi.resetModules();
-    vi.stubEnv('TFJS_NM_KERNELS', 'fused');
+    vi.stubEnv('NM_KERNELS', 'fused');
     k = await import('../src/kernels/index.js');
-    expect(() => k.sparseKernels()).toThrow(/TFJS_NM_KERNELS must be one of 'auto', 'fma', 'muladd'; received "fused"/);
+    expect(() => k.sparseKernels()).toThrow(/NM_KERNELS must be one of 'auto', 'fma', 'muladd'; received "fused"/);
 
     vi.resetModules();
-    vi.stubEnv('TFJS_NM_KERNELS', 'fma');
+    vi.stubEnv('NM_KERNELS', 'fma');
     k = await import('../src/kernels/index.js');
     if (fma) expect(k.sparseKernels().variant).toBe('fma');
-    else expect(() => k.sparseKernels()).toThrow(/TFJS_NM_KERNELS: the 'fma' kernels need WebAssembly relaxed SIMD/);
+    else expect(() => k.sparseKernels()).toThrow(/NM_KERNELS: the 'fma' kernels need WebAssembly relaxed SIMD/);
   });
 });
 

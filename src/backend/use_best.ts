@@ -88,7 +88,7 @@ export interface UseBestResult {
    * The arithmetic of the products in the package's WebAssembly kernels (the host engine's
    * solves and graph gradient on the cpu and wasm backends): 'fma' (fused multiply-add,
    * where WebAssembly relaxed SIMD is available: Node ≥ 22, Chrome ≥ 114) or 'muladd'
-   * (Node 20, or forced with `TFJS_NM_KERNELS=muladd`). Results differ between the two in
+   * (Node 20, or forced with `NM_KERNELS=muladd`). Results differ between the two in
    * the last bits; see docs/DESIGN.md, "Kernel arithmetic".
    */
   kernelVariant: KernelVariant;

@@ -54,7 +54,7 @@ export function sparseKernels(prefer: 'auto' | 'wasm' | 'js' = 'auto'): SparseKe
   }
   if (prefer === 'wasm') return (cache.wasm ??= createWasmKernels());
   if (prefer === 'auto' && cache.wasm === undefined && !autoFellBack) {
-    // Outside the try: a bad TFJS_NM_KERNELS is the user's to fix, not a reason to fall back to js.
+    // Outside the try: a bad NM_KERNELS is the user's to fix, not a reason to fall back to js.
     const variant = kernelVariant();
     try {
       if (wasmSimdSupported()) cache.wasm = createWasmKernels({ variant });

@@ -12,7 +12,7 @@
  *   twins (src/kernels/js_kernels.ts).
  *
  * The default is 'fma' where relaxed SIMD validates (Node ≥ 22, Chrome ≥ 114), else
- * 'muladd' (Node 20). The environment variable `TFJS_NM_KERNELS` (read once, Node only)
+ * 'muladd' (Node 20). The environment variable `NM_KERNELS` (read once, Node only)
  * or {@link setKernelVariant} (internal: tests and benchmarks) forces one. Kernel threads
  * run the modules their instance was created with, so 1 and n threads give the same bits
  * within one variant.
@@ -27,14 +27,14 @@ export type KernelVariant = 'fma' | 'muladd';
 export type KernelVariantChoice = KernelVariant | 'auto';
 
 /** The environment variable that forces a variant: `muladd`, `fma` or `auto` (unset or empty: auto). */
-export const KERNEL_VARIANT_ENV = 'TFJS_NM_KERNELS';
+export const KERNEL_VARIANT_ENV = 'NM_KERNELS';
 
 const CHOICES: readonly KernelVariantChoice[] = ['auto', 'fma', 'muladd'];
 
 /** The choice in force; undefined until the environment variable has been read (once). */
 let chosen: KernelVariantChoice | undefined;
 
-/** `TFJS_NM_KERNELS` from the process environment (none in a browser), checked. */
+/** `NM_KERNELS` from the process environment (none in a browser), checked. */
 function fromEnvironment(): KernelVariantChoice {
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
   const raw = proc?.env?.[KERNEL_VARIANT_ENV];
@@ -60,11 +60,11 @@ function checkAvailable(where: string, variant: KernelVariantChoice): void {
 
 /**
  * The variant kernel instances created now use: the forced one, else 'fma' where relaxed
- * SIMD validates, else 'muladd'. Throws a ConfigError when `TFJS_NM_KERNELS` is invalid,
+ * SIMD validates, else 'muladd'. Throws a ConfigError when `NM_KERNELS` is invalid,
  * or asks for 'fma' where relaxed SIMD is missing.
  *
  * @example
- * kernelVariant(); // 'fma' on Node 24, 'muladd' on Node 20 or with TFJS_NM_KERNELS=muladd
+ * kernelVariant(); // 'fma' on Node 24, 'muladd' on Node 20 or with NM_KERNELS=muladd
  */
 export function kernelVariant(): KernelVariant {
   const choice = (chosen ??= fromEnvironment());
