@@ -6,8 +6,8 @@
  *
  * --preset solver (levers 4 and 5): the solver `anderson` vs `auto`, tfjs-wasm's
  *   transposed matMul as shipped vs `nm.backend.fastTransposedMatMul()`, tf.train.adam.
- * --preset threads (levers 1 and 3, the default): the shipped defaults (auto, tf.train.adam,
- *   tfjs matMul, 1 thread) vs everything opt-in (nm.optimizers.adam, fast matMul) on 1 and
+ * --preset threads (levers 1 and 3, the default): tf.train.adam, tfjs matMul and 1 thread
+ *   (the shipped defaults before kernel threads were on by default) vs everything opt-in (nm.optimizers.adam, fast matMul) on 1 and
  *   on 2 threads (`nm.backend.setThreads`).
  *
  *   npm run bench:levers -- [--preset threads|solver] [--rounds 5] [--reps 15] [--warmup 5] [--large]

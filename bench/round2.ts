@@ -3,11 +3,12 @@
  * after its items 1–5: training steps in the package's fastest configuration
  * (`nm.optimizers.adam`, `nm.backend.fastTransposedMatMul()`, `nm.backend.setThreads(n)`,
  * the default 'auto' solver) next to the shipped defaults (tf.train.adam, tfjs' matMul,
- * one thread), in the same process and time window; the phases of the p = 3000 step;
+ * the kernel threads the package starts by itself), in the same process and time window; the phases of the p = 3000 step;
  * with `--large` one epoch of UCI letter at p = 3000 with peak memory.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as nm from 'tfjs-neural-modules';
+import { resetDefaultThreads } from 'tfjs-neural-modules/internal';
 import { measurePhases, phaseMarkdown } from './phase_table.js';
 import { classifierStepMs } from './classifier_step.js';
 import { letterEpoch } from './letter_epoch.js';
@@ -31,12 +32,19 @@ interface Arm {
   tuned: boolean;
 }
 
-/** Switches the process to an arm's configuration; resolves to the thread count in use. */
+/**
+ * Switches the process to an arm's configuration; resolves to the thread count in use (the
+ * defaults: 1 until a large layer has started the package's own threads).
+ */
 async function use(arm: Arm, threads: number | 'auto'): Promise<number> {
   nm.backend.fastTransposedMatMul({ enable: arm.tuned });
-  // The defaults arm: what Node gets with no opt-in, kernel threads one per core (the
-  // default starts them for layers large enough to split; smaller calls stay on the caller).
-  return nm.backend.setThreads(arm.tuned ? threads : 'auto');
+  if (arm.tuned) return nm.backend.setThreads(threads);
+  // The defaults arm: what Node gets with no opt-in. No count chosen, so the default starts
+  // one thread per core for layers large enough to split, and small layers stay on one
+  // thread (setThreads('auto') would also split their GEMM across the threads).
+  await nm.backend.setThreads(1);
+  resetDefaultThreads();
+  return 1;
 }
 
 function optimizerFor(arm: Arm): tf.Optimizer {
@@ -82,7 +90,7 @@ export async function roundTwo(o: RoundTwoOptions): Promise<string> {
     process.stderr.write(`round two: round ${r + 1}/${o.rounds} done\n`);
   }
   const t = (name: keyof typeof cases, tuned: boolean) => median(times.get(`${name}|${tuned}`)!);
-  const arms = `tuned = nm.optimizers.adam + fastTransposedMatMul + ${threads} kernel thread(s); defaults = tf.train.adam, tfjs matMul, kernel threads by default (one per core); medians of ${o.rounds} interleaved rounds`;
+  const arms = `tuned = nm.optimizers.adam + fastTransposedMatMul + ${threads} kernel thread(s); defaults = tf.train.adam, tfjs matMul, kernel threads by default (one per core, large layers); medians of ${o.rounds} interleaved rounds`;
   o.report(
     'R2.1 NM(3000, ρ 0.01) step, batch 128, letter shapes',
     `tuned ${t('nm3000', true).toFixed(1)} ms, defaults ${t('nm3000', false).toFixed(1)} ms (×${(t('nm3000', false) / t('nm3000', true)).toFixed(2)})`,

@@ -6,7 +6,8 @@
  *   npx tsx bench/step.ts [--backend wasm] [--reps 20] [--warmup 10] [--large] [--tuned [--threads 2]]
  *
  * `--tuned`: the package's fast configuration (nm.optimizers.adam, fastTransposedMatMul,
- * `--threads` kernel threads, default 2) instead of the defaults (tf.train.adam, one thread).
+ * `--threads` kernel threads, default 2) instead of the defaults (tf.train.adam, tfjs' matMul,
+ * the kernel threads the package starts by itself for large layers; one thread before they did).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';

@@ -18,6 +18,7 @@ export { maskFromIndices } from './graph/mask.js';
 export { stronglyConnectedComponents } from './graph/tarjan.js';
 export { createGemmKernel, gemmPackedBytes } from './kernels/gemm.js';
 export { arenaBytes, sparseKernels, useKernelVariant, type KernelVariant, type SparseKernels } from './kernels/index.js';
+export { defaultThreadsState, resetDefaultThreads } from './backend/default_threads.js';
 export { relaxedSimdSupported } from './kernels/relaxed_simd.js';
 export { hostEngine } from './layers/neural_module/engine/host_engine.js';
 export { graphGradient } from './layers/neural_module/engine/op.js';

@@ -109,13 +109,19 @@ export class BlockedKernels {
     return rows * c0 + row * this.widths[j] + (b - c0);
   }
 
-  /** `out += A·x` for every row of `out` (its row k is CSR row k of `ptr`, so pass `ptr.subarray(s)` for rows from s); x is a whole array. */
-  spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, x: Float32Array, out: Blocked): void {
+  /**
+   * `out += A·x` for every row of `out` (its row k is CSR row k of `ptr`, so pass
+   * `ptr.subarray(s)` for rows from s); x is a whole array. With `start`, `out = start + A·x`
+   * (start laid out as out; null: zeros), summed from start's values as
+   * {@link SparseKernels.spmm} does, so out needs no copy of start first.
+   */
+  spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, x: Float32Array, out: Blocked, start?: Blocked | null): void {
     const k = this.kernels;
     const n = out instanceof Float32Array ? out.length / this.batch : out.rows;
-    if (this.count === 1) return k.spmm(ptr, idx, w, 0, n, x, this.part(out, 0), this.batch);
+    const from = (j: number) => (start == null ? start : this.part(start, j));
+    if (this.count === 1) return k.spmm(ptr, idx, w, 0, n, x, this.part(out, 0), this.batch, from(0));
     k.together(() => {
-      for (let j = 0; j < this.count; j++) k.spmm(ptr, idx, w, 0, n, this.part(x, j), this.part(out, j), this.widths[j]);
+      for (let j = 0; j < this.count; j++) k.spmm(ptr, idx, w, 0, n, this.part(x, j), this.part(out, j), this.widths[j], from(j));
     });
   }
 

@@ -89,16 +89,23 @@ export interface AdamCoefficients {
 }
 
 export const CATALOG = {
-  /** out[k·B+b] += Σ_{e=ptr[k]}^{ptr[k+1]−1} w[e]·x[idx[e]·B+b], for k in [lo, hi), b in [0, B). ptr is indexed by absolute row k; out's rows must not overlap x. */
+  /**
+   * out[k·B+b] = start[k·B+b] + Σ_{e=ptr[k]}^{ptr[k+1]−1} w[e]·x[idx[e]·B+b], for k in [lo, hi),
+   * b in [0, B), each sum in order from start's element: `start` left out adds to out
+   * itself, null starts from +0, an array (out's length at least, disjoint from out's rows)
+   * is read instead of out, so no copy into out is needed first (an empty row gets
+   * start's row, or zeros). ptr is indexed by absolute row k; out's rows must not overlap x.
+   */
   spmm: kernel({
-    args: [arg.i32('ptr'), arg.i32('idx'), arg.f32('w'), arg.int('lo'), arg.int('hi'), arg.f32('x'), arg.f32('out'), arg.int('B')],
+    args: [arg.i32('ptr'), arg.i32('idx'), arg.f32('w'), arg.int('lo'), arg.int('hi'), arg.f32('x'), arg.f32('out'), arg.int('B'), arg.optionalF32('start')],
     exports: {
+      /** start: a byte offset, −1 for zeros (out's own offset adds to out). */
       spmm: {
-        params: [ptr('ptr'), ptr('idx'), ptr('w'), lo('lo'), hi('hi'), ptr('x'), ptr('out'), int('B')],
+        params: [ptr('ptr'), ptr('idx'), ptr('w'), lo('lo'), hi('hi'), ptr('x'), ptr('start'), ptr('out'), int('B')],
         split: { by: 'rows', align: 1, work: ['B'], balance: 'ptr' },
       },
     },
-    check(ptrs, idx, w, rLo, rHi, x, out, B) {
+    check(ptrs, idx, w, rLo, rHi, x, out, B, start) {
       const where = 'spmm';
       checkRange(where, rLo, rHi, B);
       if (rLo === rHi) return;
@@ -110,8 +117,23 @@ export const CATALOG = {
       checkLength(where, 'w', w, last, `ptr[hi] = ptr[${rHi}] nonzeros`);
       checkLength(where, 'out', out, rHi * B, 'hi·B');
       checkDisjoint(where, 'x', x, 0, x.length, 'out', out, rLo * B, rHi * B);
+      if (start != null && !(start.buffer === out.buffer && start.byteOffset === out.byteOffset)) {
+        checkLength(where, 'start', start, rHi * B, 'hi·B');
+        checkDisjoint(where, 'start', start, rLo * B, rHi * B, 'out', out, rLo * B, rHi * B);
+      }
     },
-    call: (k, ptrs, idx, w, rLo, rHi, x, out, B) => k.spmm(ptrs.byteOffset, idx.byteOffset, w.byteOffset, rLo, rHi, x.byteOffset, out.byteOffset, B),
+    call: (k, ptrs, idx, w, rLo, rHi, x, out, B, start) =>
+      k.spmm(
+        ptrs.byteOffset,
+        idx.byteOffset,
+        w.byteOffset,
+        rLo,
+        rHi,
+        x.byteOffset,
+        start === undefined ? out.byteOffset : start === null ? -1 : start.byteOffset,
+        out.byteOffset,
+        B,
+      ),
   }),
 
   /** out[b] += Σ_{k=lo}^{hi−1} a[k·B+b]·c[k·B+b] (per-sample dot products over rows; out has length B). */

@@ -28,6 +28,8 @@ export const arg = {
   value: <T>(name: string): Arg<T, false> => ({ name, array: false, optional: false }),
   /** A trailing value callers may leave out. */
   optional: <T>(name: string): Arg<T | undefined, true> => ({ name, array: false, optional: true }),
+  /** A trailing array or null callers may leave out (what undefined and null mean is the kernel's). */
+  optionalF32: (name: string): Arg<Float32Array | null | undefined, true> => ({ name, array: true, optional: true }),
 };
 
 /** The TypeScript argument list of a tuple of {@link Arg}s (a trailing optional one becomes optional). */

@@ -8,8 +8,9 @@
 ;;
 ;; Compiled by `npm run build:kernels` (scripts/build-kernels.mjs, wabt with SIMD
 ;; enabled) into src/kernels/gemm_wasm_bytes.ts; src/kernels/gemm.ts wraps the
-;; exports. Keep the binary under 4 KB: browsers refuse larger synchronous compiles
-;; on the main thread.
+;; exports. It also holds permuteOut (at the end), for room in sparse.wat. Keep
+;; the binary under 4 KB: browsers refuse larger synchronous compiles on the main
+;; thread.
 ;;
 ;; Conventions
 ;; - Every pointer argument is a byte offset into the imported memory `env.memory`
@@ -196,4 +197,35 @@
           (local.set $o (i32.add (local.get $o) (i32.const 64)))
           (br_if $panels (i32.gt_s (local.tee $rem (i32.sub (local.get $rem) (i32.const 16))) (i32.const 0))))
         (br_if $rows (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 2))) (local.get $jHi))))))
+
+  ;; permuteOut: the inverse of sparse.wat's permuteIn, from the solve's node-major
+  ;; [p, B] layout (nodes in schedule order perm) to the tensors' row-major [B, p], for
+  ;; node-major rows q in [lo, hi), columns in tiles of 16 (a pure copy). Here to keep
+  ;; sparse.wat under the size limit; the runtime merges the exports of both modules.
+  ;; permuteOut: out[b*p + perm[q]] = src[q*B + b]
+  (func (export "permuteOut")
+    (param $src i32) (param $perm i32) (param $lo i32) (param $hi i32) (param $p i32) (param $B i32) (param $out i32)
+    (local $pb i32) (local $b0 i32) (local $b1 i32) (local $q i32) (local $s i32) (local $se i32) (local $o i32)
+    (local.set $pb (i32.shl (local.get $p) (i32.const 2)))
+    (block $done
+      (loop $tile
+        (br_if $done (i32.ge_s (local.get $b0) (local.get $B)))
+        (local.set $b1 (select (i32.add (local.get $b0) (i32.const 16)) (local.get $B)
+          (i32.lt_s (i32.add (local.get $b0) (i32.const 16)) (local.get $B))))
+        (local.set $q (local.get $lo))
+        (block $qd
+          (loop $ql
+            (br_if $qd (i32.ge_s (local.get $q) (local.get $hi)))
+            (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b0)) (i32.const 2))))
+            (local.set $se (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b1)) (i32.const 2))))
+            (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $b0) (local.get $pb)))
+              (i32.shl (i32.load (i32.add (local.get $perm) (i32.shl (local.get $q) (i32.const 2)))) (i32.const 2))))
+            (loop $bl
+              (f32.store (local.get $o) (f32.load (local.get $s)))
+              (local.set $o (i32.add (local.get $o) (local.get $pb)))
+              (br_if $bl (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 4))) (local.get $se))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $ql)))
+        (local.set $b0 (local.get $b1))
+        (br $tile))))
 )

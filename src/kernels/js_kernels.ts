@@ -76,20 +76,38 @@ function momentumUpdate(w: Float32Array, g: Float32Array, a: Float32Array, c: Mo
   }
 }
 
-/** spmm without checks: 4 columns at a time in f32-rounded locals, then the B % 4 tail. */
-function spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi: number, x: Float32Array, out: Float32Array, B: number): void {
+/**
+ * spmm without checks: 4 columns at a time in f32-rounded locals, then the B % 4 tail.
+ * Each sum starts from `start`'s element (undefined: out's own, null: +0); an empty row
+ * gets start's row (zeros for null), or is left as it is when start is out.
+ */
+function spmm(
+  ptr: Int32Array,
+  idx: Int32Array,
+  w: Float32Array,
+  lo: number,
+  hi: number,
+  x: Float32Array,
+  out: Float32Array,
+  B: number,
+  start?: Float32Array | null,
+): void {
+  const from = start === undefined ? out : start;
   const B4 = B & ~3;
   for (let k = lo; k < hi; k++) {
     const o = k * B,
       e0 = ptr[k],
       e1 = ptr[k + 1];
-    if (e0 >= e1) continue;
+    if (e0 >= e1) {
+      if (from !== out) for (let b = 0; b < B; b++) out[o + b] = from === null ? 0 : from[o + b];
+      continue;
+    }
     let b = 0;
     for (; b < B4; b += 4) {
-      let s0 = out[o + b],
-        s1 = out[o + b + 1],
-        s2 = out[o + b + 2],
-        s3 = out[o + b + 3];
+      let s0 = from === null ? 0 : from[o + b],
+        s1 = from === null ? 0 : from[o + b + 1],
+        s2 = from === null ? 0 : from[o + b + 2],
+        s3 = from === null ? 0 : from[o + b + 3];
       for (let e = e0; e < e1; e++) {
         const a = w[e],
           s = idx[e] * B + b;
@@ -104,7 +122,7 @@ function spmm(ptr: Int32Array, idx: Int32Array, w: Float32Array, lo: number, hi:
       out[o + b + 3] = s3;
     }
     for (; b < B; b++) {
-      let s0 = out[o + b];
+      let s0 = from === null ? 0 : from[o + b];
       for (let e = e0; e < e1; e++) s0 = fround(s0 + fround(w[e] * x[idx[e] * B + b]));
       out[o + b] = s0;
     }
@@ -289,9 +307,9 @@ export function createJsKernels(): SparseKernels {
   const methods = kernelMethods((name, entry) => {
     const check = entry.check as Forward;
     const twin = TWINS[name] as Forward;
-    return (a0, a1, a2, a3, a4, a5, a6, a7) => {
-      check(a0, a1, a2, a3, a4, a5, a6, a7);
-      return twin(a0, a1, a2, a3, a4, a5, a6, a7);
+    return (a0, a1, a2, a3, a4, a5, a6, a7, a8) => {
+      check(a0, a1, a2, a3, a4, a5, a6, a7, a8);
+      return twin(a0, a1, a2, a3, a4, a5, a6, a7, a8);
     };
   });
   return {

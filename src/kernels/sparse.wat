@@ -25,15 +25,16 @@
 (module
   (import "env" "memory" (memory 1))
 
-  ;; spmm: out[k,b] += sum_{e=ptr[k]}^{ptr[k+1]-1} w[e] * x[idx[e], b]
-  ;;       for k in [lo, hi), b in [0, B).
+  ;; spmm: out[k,b] = start[k,b] + sum_{e=ptr[k]}^{ptr[k+1]-1} w[e] * x[idx[e], b]
+  ;;       for k in [lo, hi), b in [0, B); start = out adds to out, start = -1 starts
+  ;;       every sum from +0 (an empty row then gets start's row, or zeros).
   ;; For each row and each chunk of 16 columns, the chunk of out stays in four
   ;; v128 accumulators while the row's nonzeros stream past (w[e] broadcast with
-  ;; f32x4.splat); out is loaded and stored once per chunk instead of once per
+  ;; f32x4.splat); start is loaded and out stored once per chunk instead of once per
   ;; nonzero. The sum order per element is the same as the naive loop's.
   (func (export "spmm")
     (param $ptr i32) (param $idx i32) (param $w i32) (param $lo i32) (param $hi i32)
-    (param $x i32) (param $out i32) (param $B i32)
+    (param $x i32) (param $start i32) (param $out i32) (param $B i32)
     (local $rb i32)   ;; row bytes, B*4
     (local $e16 i32)  ;; end (bytes) of the 16-column chunks
     (local $e4 i32)   ;; end (bytes) of the 4-column chunks
@@ -46,6 +47,13 @@
     (local $wv v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $s f32)
     (local $tail i32) (local $t v128)  ;; see "Overlapping tail" below
+    (local $z i32)    ;; 1 when start = -1 (sums start from zero)
+    (local $ds i32)   ;; start - out: row k of start is at (out row k) + ds; 0 when z
+    (local $so i32)   ;; address of start row k
+    (local $zv v128) (local $zs f32)  ;; zeros (never set)
+    (local.set $z (i32.eq (local.get $start) (i32.const -1)))
+    ;; With z the loads below read out's own row (always in bounds) and select drops them.
+    (local.set $ds (select (i32.const 0) (i32.sub (local.get $start) (local.get $out)) (local.get $z)))
     (local.set $rb (i32.shl (local.get $B) (i32.const 2)))
     (local.set $e16 (i32.and (local.get $rb) (i32.const -64)))
     (local.set $e4 (i32.and (local.get $rb) (i32.const -16)))
@@ -59,9 +67,10 @@
         (local.set $p0 (i32.add (local.get $idx) (i32.shl (i32.load (local.get $pk)) (i32.const 2))))
         (local.set $pend (i32.add (local.get $idx) (i32.shl (i32.load offset=4 (local.get $pk)) (i32.const 2))))
         (local.set $o (i32.add (local.get $out) (i32.mul (local.get $k) (local.get $rb))))
+        (local.set $so (i32.add (local.get $o) (local.get $ds)))
         (local.set $b (i32.const 0))
-        ;; Empty rows (and malformed, decreasing ptr) leave out untouched; the
-        ;; nonzero loops below are do-while loops and need at least one nonzero.
+        ;; Empty rows (and malformed, decreasing ptr) get start's row (untouched when
+        ;; start = out); the nonzero loops below are do-while loops and need a nonzero.
         (if (i32.lt_u (local.get $p0) (local.get $pend))
           (then
             ;; Overlapping tail: when B >= 4 and B % 4 != 0, the last 4 columns
@@ -72,7 +81,7 @@
             ;; over the nonzeros with one vector pass.
             (if (local.get $tail)
               (then
-                (local.set $t (v128.load align=4 (i32.sub (i32.add (local.get $o) (local.get $rb)) (i32.const 16))))
+                (local.set $t (select (local.get $zv) (v128.load align=4 (i32.sub (i32.add (local.get $so) (local.get $rb)) (i32.const 16))) (local.get $z)))
                 (local.set $xb (i32.sub (i32.add (local.get $x) (local.get $rb)) (i32.const 16)))
                 (local.set $pi (local.get $p0))
                 (loop $nzt
@@ -84,11 +93,11 @@
             (block $d16
               (br_if $d16 (i32.ge_u (local.get $b) (local.get $e16)))
               (loop $c16
-                (local.set $xp (i32.add (local.get $o) (local.get $b)))
-                (local.set $a0 (v128.load offset=0 align=4 (local.get $xp)))
-                (local.set $a1 (v128.load offset=16 align=4 (local.get $xp)))
-                (local.set $a2 (v128.load offset=32 align=4 (local.get $xp)))
-                (local.set $a3 (v128.load offset=48 align=4 (local.get $xp)))
+                (local.set $xp (i32.add (local.get $so) (local.get $b)))
+                (local.set $a0 (select (local.get $zv) (v128.load offset=0 align=4 (local.get $xp)) (local.get $z)))
+                (local.set $a1 (select (local.get $zv) (v128.load offset=16 align=4 (local.get $xp)) (local.get $z)))
+                (local.set $a2 (select (local.get $zv) (v128.load offset=32 align=4 (local.get $xp)) (local.get $z)))
+                (local.set $a3 (select (local.get $zv) (v128.load offset=48 align=4 (local.get $xp)) (local.get $z)))
                 (local.set $xb (i32.add (local.get $x) (local.get $b)))
                 (local.set $pi (local.get $p0))
                 (loop $nz16
@@ -109,7 +118,7 @@
             (block $d4
               (br_if $d4 (i32.ge_u (local.get $b) (local.get $e4)))
               (loop $c4
-                (local.set $a0 (v128.load align=4 (i32.add (local.get $o) (local.get $b))))
+                (local.set $a0 (select (local.get $zv) (v128.load align=4 (i32.add (local.get $so) (local.get $b))) (local.get $z)))
                 (local.set $xb (i32.add (local.get $x) (local.get $b)))
                 (local.set $pi (local.get $p0))
                 (loop $nz4
@@ -125,7 +134,7 @@
             (block $d1
               (br_if $d1 (i32.or (local.get $tail) (i32.ge_u (local.get $b) (local.get $rb))))
               (loop $c1
-                (local.set $s (f32.load (i32.add (local.get $o) (local.get $b))))
+                (local.set $s (select (local.get $zs) (f32.load (i32.add (local.get $so) (local.get $b))) (local.get $z)))
                 (local.set $xb (i32.add (local.get $x) (local.get $b)))
                 (local.set $pi (local.get $p0))
                 (loop $nz1
@@ -134,7 +143,16 @@
                              (f32.load (i32.add (local.get $xb) (i32.mul (i32.load (local.get $pi)) (local.get $rb)))))))
                   (br_if $nz1 (i32.lt_u (local.tee $pi (i32.add (local.get $pi) (i32.const 4))) (local.get $pend))))
                 (f32.store (i32.add (local.get $o) (local.get $b)) (local.get $s))
-                (br_if $c1 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 4))) (local.get $rb)))))))
+                (br_if $c1 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 4))) (local.get $rb))))))
+          (else
+            (if (i32.or (local.get $z) (local.get $ds))
+              (then
+                (block $de
+                  (br_if $de (i32.ge_u (local.get $b) (local.get $rb)))
+                  (loop $ce
+                    (f32.store (i32.add (local.get $o) (local.get $b))
+                      (select (local.get $zs) (f32.load (i32.add (local.get $so) (local.get $b))) (local.get $z)))
+                    (br_if $ce (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 4))) (local.get $rb)))))))))
         (br_if $row (i32.lt_s (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $hi))))))
 
   ;; dotRows: out[b] += sum_{k=lo}^{hi-1} a[k,b] * c[k,b]   for b in [0, nb), nb <= B;
@@ -274,7 +292,8 @@
   ;; order) and the solve's node-major [p, B] layout (nodes in schedule order perm),
   ;; for node-major rows q in [lo, hi). Columns go in tiles of 16, so the 16 strided
   ;; rows of the row-major side stay in cache. Pure copies (permuteIn: one f32 product
-  ;; when scale is not 0).
+  ;; when scale is not 0). permuteOut, the way back, is in gemm.wat (room under the
+  ;; size limit for spmm's start).
 
   ;; permuteIn: out[q*B + b] = src[b*p + perm[q]] (* scale[q*B + b] when scale != 0)
   (func (export "permuteIn")
@@ -302,33 +321,6 @@
               (f32.store (local.get $o) (local.get $v))
               (local.set $s (i32.add (local.get $s) (local.get $pb)))
               (br_if $bl (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 4))) (local.get $oe))))
-            (local.set $q (i32.add (local.get $q) (i32.const 1)))
-            (br $ql)))
-        (local.set $b0 (local.get $b1))
-        (br $tile))))
-
-  ;; permuteOut: out[b*p + perm[q]] = src[q*B + b]
-  (func (export "permuteOut")
-    (param $src i32) (param $perm i32) (param $lo i32) (param $hi i32) (param $p i32) (param $B i32) (param $out i32)
-    (local $pb i32) (local $b0 i32) (local $b1 i32) (local $q i32) (local $s i32) (local $se i32) (local $o i32)
-    (local.set $pb (i32.shl (local.get $p) (i32.const 2)))
-    (block $done
-      (loop $tile
-        (br_if $done (i32.ge_s (local.get $b0) (local.get $B)))
-        (local.set $b1 (select (i32.add (local.get $b0) (i32.const 16)) (local.get $B)
-          (i32.lt_s (i32.add (local.get $b0) (i32.const 16)) (local.get $B))))
-        (local.set $q (local.get $lo))
-        (block $qd
-          (loop $ql
-            (br_if $qd (i32.ge_s (local.get $q) (local.get $hi)))
-            (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b0)) (i32.const 2))))
-            (local.set $se (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $B)) (local.get $b1)) (i32.const 2))))
-            (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $b0) (local.get $pb)))
-              (i32.shl (i32.load (i32.add (local.get $perm) (i32.shl (local.get $q) (i32.const 2)))) (i32.const 2))))
-            (loop $bl
-              (f32.store (local.get $o) (f32.load (local.get $s)))
-              (local.set $o (i32.add (local.get $o) (local.get $pb)))
-              (br_if $bl (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 4))) (local.get $se))))
             (local.set $q (i32.add (local.get $q) (i32.const 1)))
             (br $ql)))
         (local.set $b0 (local.get $b1))

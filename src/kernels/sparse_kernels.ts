@@ -52,21 +52,21 @@ export interface SparseKernels extends KernelMethods {
 }
 
 /**
- * A kernel method as the builders see it: eight positional parameters, as many as the
+ * A kernel method as the builders see it: nine positional parameters, as many as the
  * widest kernel takes (spmm), so a wrapper forwards its arguments without building an
  * array per call (a kernel with fewer gets `undefined` for the rest, which it ignores).
  */
-export type Forward = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown, a7?: unknown) => unknown;
+export type Forward = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown, a7?: unknown, a8?: unknown) => unknown;
 
 /** The most arguments a kernel may take (see {@link Forward}). */
-export const MAX_KERNEL_ARGS = 8;
+export const MAX_KERNEL_ARGS = 9;
 
 /**
  * Every kernel of the catalog as a method, `make(name, entry)` building each one once.
  * Throws for an entry with more than {@link MAX_KERNEL_ARGS} arguments.
  *
  * @example
- * const methods = kernelMethods((name, e) => (a0, a1, a2, a3, a4, a5, a6, a7) => twin(a0, a1, a2, a3, a4, a5, a6, a7));
+ * const methods = kernelMethods((name, e) => (a0, a1, a2, a3, a4, a5, a6, a7, a8) => twin(a0, a1, a2, a3, a4, a5, a6, a7, a8));
  */
 export function kernelMethods(make: (name: KernelName, entry: KernelEntry) => Forward): KernelMethods {
   const methods: Record<string, Forward> = {};

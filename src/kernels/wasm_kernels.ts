@@ -55,14 +55,15 @@ export const sparseFmaWasmBytes = embeddedModule(SPARSE_FMA_WASM_BASE64, SPARSE_
 /**
  * The kernel modules of `variant` over a `memory` memory, compiled, in instantiation order:
  * a later module's exports replace an earlier one's of the same name (the FMA products
- * replace the sparse module's mul+add ones). Kernel threads instantiate the same list.
+ * replace the sparse and gemm modules' mul+add ones; gemm.wat also holds permuteOut,
+ * which the FMA variant does not). Kernel threads instantiate the same list.
  *
  * @example
- * const modules = kernelModules('fma', 'shared'); // sparse, its FMA products, the FMA gemm
+ * const modules = kernelModules('fma', 'shared'); // sparse, its FMA products, gemm, its FMA products
  */
 export function kernelModules(variant: KernelVariant, memory: ModuleVariant): WebAssembly.Module[] {
-  const bytes =
-    variant === 'fma' ? [sparseWasmBytes(memory), sparseFmaWasmBytes(memory), gemmFmaWasmBytes(memory)] : [sparseWasmBytes(memory), gemmWasmBytes(memory)];
+  const plain = [sparseWasmBytes(memory), gemmWasmBytes(memory)];
+  const bytes = variant === 'fma' ? [plain[0], sparseFmaWasmBytes(memory), plain[1], gemmFmaWasmBytes(memory)] : plain;
   return bytes.map((b) => new WebAssembly.Module(b));
 }
 
@@ -119,9 +120,9 @@ export interface WasmKernelOptions {
   variant?: KernelVariant;
 }
 
-/** Throws unless `a` (an array argument, or null) is a live view of the arena's buffer. */
+/** Throws unless `a` (an array argument, or null, or an optional one left out) is a live view of the arena's buffer. */
 function inArena(where: string, name: string, a: unknown, buffer: ArrayBuffer): void {
-  if (a === null || (a as Float32Array).buffer === buffer) return;
+  if (a == null || (a as Float32Array).buffer === buffer) return;
   const why = (a as Float32Array).buffer.byteLength === 0 ? 'its buffer was detached, likely by a growing reset()' : 'it lives in another buffer';
   throw new ConfigError(
     `${where}: '${name}' is not a view of the kernels' wasm memory (${why}); allocate it with kernels.arena.f32/i32 after the last reset().`,
@@ -138,7 +139,7 @@ function wasmMethod(name: string, entry: KernelEntry, memory: WebAssembly.Memory
   const names = entry.args.map((a) => a.name);
   /** Bit i: argument i is an array. */
   const arrays = entry.args.reduce((m, a, i) => (a.array ? m | (1 << i) : m), 0);
-  return (a0, a1, a2, a3, a4, a5, a6, a7) => {
+  return (a0, a1, a2, a3, a4, a5, a6, a7, a8) => {
     const buf = memory.buffer;
     if (arrays & 1) inArena(name, names[0], a0, buf);
     if (arrays & 2) inArena(name, names[1], a1, buf);
@@ -148,8 +149,9 @@ function wasmMethod(name: string, entry: KernelEntry, memory: WebAssembly.Memory
     if (arrays & 32) inArena(name, names[5], a5, buf);
     if (arrays & 64) inArena(name, names[6], a6, buf);
     if (arrays & 128) inArena(name, names[7], a7, buf);
-    check(a0, a1, a2, a3, a4, a5, a6, a7);
-    return call(state.x, a0, a1, a2, a3, a4, a5, a6, a7);
+    if (arrays & 256) inArena(name, names[8], a8, buf);
+    check(a0, a1, a2, a3, a4, a5, a6, a7, a8);
+    return call(state.x, a0, a1, a2, a3, a4, a5, a6, a7, a8);
   };
 }
 

@@ -145,10 +145,10 @@ function forwardSolve(z: Float32Array, values: Float32Array, run: ChunkSolve, ou
       const cs = c.subarray(0, n * batch);
       k.copy(xs, cs);
       const intPtr = int.ptr.subarray(s);
+      // fxOut = cs + A·f(x): the sums start from cs itself (no copy of cs into fxOut first).
       const map = (x: Float32Array, fxOut: Float32Array) => {
         k.apply(act, x, fs);
-        fxOut.set(cs);
-        k.spmm(intPtr, int.idx, int.w, F, fxOut);
+        k.spmm(intPtr, int.idx, int.w, F, fxOut, cs);
       };
       const sol = solve(map, cs, options, workspace(k, arrays, small, n));
       addStats(stats, sol.stats, step.level);
@@ -181,8 +181,7 @@ function adjointSolve(dy: Float32Array, fwd: HostState, run: ChunkSolve, out: Fl
       ds = k.rows(D, s, e);
     // The step rows of V hold q; add f'·(contributions of the later, solved steps).
     const t = arrays[0].subarray(0, n * batch);
-    t.fill(0);
-    k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, V, t);
+    k.spmm(ext.ptr.subarray(s), ext.idx, ext.w, V, t, null);
     k.addMul(vs, ds, t, vs);
     if (!iterative) continue;
     const dd = d.subarray(0, n * batch);
@@ -193,8 +192,8 @@ function adjointSolve(dy: Float32Array, fwd: HostState, run: ChunkSolve, out: Fl
     const whole = n === p;
     const map = (v: Float32Array, vOut: Float32Array) => {
       if (!whole) k.copy(v, vs);
-      vOut.fill(0);
-      k.spmm(intPtr, int.idx, int.w, whole ? v : V, vOut);
+      // vOut = A·v, the sums started from zero (no fill of vOut first).
+      k.spmm(intPtr, int.idx, int.w, whole ? v : V, vOut, null);
       k.addMul(dd, ds, vOut, vOut);
     };
     const sol = solve(map, dd, options, workspace(k, arrays, small, n));
