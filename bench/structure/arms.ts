@@ -9,6 +9,8 @@
  *   …+sgd                       SGD instead of Adam
  *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
  *   …+warm:<e>                  like anneal:<e>, but the dense warm-up has no regularizer
+ *   …+l1:<λ>                    with +prox: an L1 soft threshold η·λ on every off-diagonal entry
+ *                               after the regularizer's own proximal step (excess + L1)
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +prune:<θ>:<f>, +final:<n>
  *                               planted.ts only (see its header)
  */
@@ -40,6 +42,20 @@ export interface Arm {
   finalAvg: number;
   /** One pruning re-partition (floor θ) at epoch fraction f, then a frozen mask; null: none. */
   prune: [number, number] | null;
+  /** An extra proximal L1 strength λ applied after the regularizer's own proximal step; 0: none. */
+  extraL1: number;
+}
+
+/** Soft threshold η·λ of every non-zero off-diagonal entry of the row-major p×p graph; returns how many became 0. */
+export function softThreshold(w: Float32Array, p: number, t: number): number {
+  let zeroed = 0;
+  for (let i = 0; i < p * p; i++) {
+    if (i % (p + 1) === 0 || w[i] === 0) continue;
+    const a = Math.abs(w[i]) - t;
+    if (a > 0) w[i] = w[i] > 0 ? a : -a;
+    else [w[i], zeroed] = [0, zeroed + 1];
+  }
+  return zeroed;
 }
 
 export function parseArm(spec: string): Arm {
@@ -74,6 +90,7 @@ export function parseArm(spec: string): Arm {
     decay: null,
     finalAvg: 0,
     prune: null,
+    extraL1: 0,
   };
   for (const o of opts) {
     const [key, val] = o.split(':');
@@ -91,7 +108,19 @@ export function parseArm(spec: string): Arm {
     else if (key === 'decay') arm.decay = [num(val), num(o.split(':')[2])];
     else if (key === 'final') arm.finalAvg = num(val);
     else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
+    else if (key === 'l1') arm.extraL1 = num(val);
     else throw new Error(`arm '${spec}': unknown option '${o}'`);
+  }
+  if (arm.extraL1 > 0) {
+    if (!arm.proximal || typeof reg !== 'function') throw new Error(`arm '${spec}': +l1 needs a regularizer with +prox`);
+    const own = reg;
+    arm.reg = () => {
+      const r = own();
+      if (r == null) return r;
+      const step = r.proximalStep.bind(r);
+      r.proximalStep = (w: Float32Array, p: number, lr: number) => step(w, p, lr) + softThreshold(w, p, lr * arm.extraL1);
+      return r;
+    };
   }
   return arm;
 }

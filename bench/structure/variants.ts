@@ -23,6 +23,11 @@
  *   <any>~batch           re-partition every batch (default: every epoch)
  *   <any>~hyst:<h>        mask hysteresis h (bench/structure/mask_policy.ts)
  *   <any>~floor:<θ>       drop kept edges below θ·median kept |W| (mask_policy.ts)
+ *   <any>~warm:<e>        the first e of the epochs at density 1 without the regularizer
+ *                         (a dense warm-up of the same model), whose weights then start
+ *                         the layer at its density for the remaining epochs
+ *   <any>~l1:<λ>          with ~prox: an L1 soft threshold η·λ on every off-diagonal
+ *                         entry after the regularizer's own proximal step
  *   <any>~prune:<θ>:<f>   at epoch fraction f one re-partition with floor θ, then the
  *                         mask only shrinks (kept edges below the floor are dropped)
  *   nn                    baseline without a NeuralModule: Dense(100, tanh) hidden
@@ -51,6 +56,7 @@ import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { ConstraintBase, Random, stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
 import { withMaskPolicy } from './mask_policy.js';
+import { softThreshold } from './arms.js';
 import { flag } from '../flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -120,6 +126,8 @@ interface Variant {
   prune?: [number, number] | null;
   /** The Dense(100, tanh) baseline instead of a NeuralModule layer. */
   nn?: boolean;
+  /** Epochs of a dense warm-up without the regularizer (the `~warm:e` suffix); 0: none. */
+  warm?: number;
 }
 
 /**
@@ -148,17 +156,30 @@ function parseVariant(full: string): Variant {
   const [spec, tauText] = head.split('@');
   const valueOf = (key: string) => Number(flags.find((f) => f.startsWith(`${key}:`))?.split(':')[1] ?? 0);
   for (const f of flags) {
-    if (f !== 'prox' && f !== 'batch' && !/^(hyst|floor|prune):[0-9.e-]+(:[0-9.e-]+)?$/.test(f))
+    if (f !== 'prox' && f !== 'batch' && !/^(hyst|floor|prune|warm|l1):[0-9.e-]+(:[0-9.e-]+)?$/.test(f))
       throw new Error(`variant ${full}: unknown suffix ~${f} (~prox, ~batch, ~hyst:h, ~floor:θ)`);
   }
   if (spec === 'nn') return { name: full, reg: () => null, schedule: false, nn: true };
   const v = parseBase(spec, flags.includes('prox'));
+  const extraL1 = valueOf('l1');
+  if (extraL1 > 0) {
+    if (!flags.includes('prox')) throw new Error(`variant ${full}: ~l1 needs ~prox`);
+    const own = v.reg;
+    v.reg = () => {
+      const r = own();
+      if (r == null) return r;
+      const step = r.proximalStep.bind(r);
+      r.proximalStep = (w: Float32Array, p: number, lr: number) => step(w, p, lr) + softThreshold(w, p, lr * extraL1);
+      return r;
+    };
+  }
   return {
     ...v,
     name: full,
     tau: tauText == null ? null : Number(tauText),
     everyBatch: flags.includes('batch'),
     hysteresis: valueOf('hyst'),
+    warm: valueOf('warm'),
     floor: valueOf('floor'),
     prune: (() => {
       const f = flags.find((x) => x.startsWith('prune:'));
@@ -332,6 +353,52 @@ async function runNN(v: Variant, seed: number): Promise<Run> {
   };
 }
 
+/**
+ * The `~warm:e` phase: the same model with the NeuralModule layer at density 1 and no
+ * regularizer, trained e epochs (fit shuffling seeded apart from the main phase); its
+ * weights (input kernel, graph, head) then start `model`, whose layer re-partitions to
+ * its own density.
+ */
+async function denseWarmUp(
+  model: tf.Sequential,
+  epochs: number,
+  everyBatch: boolean,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  n: number,
+  k: number,
+  seed: number,
+): Promise<void> {
+  const dense = tf.sequential();
+  dense.add(
+    nm.layers.neuralModule({
+      inputShape: [n],
+      units: P,
+      density: 1,
+      solver: { method: 'anderson', tol: 1e-4, maxIter: 50 },
+      inputInitializer: tf.initializers.glorotUniform({ seed: 1000 + seed }),
+      graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density: 1, seed: 2000 + seed } },
+    }),
+  );
+  dense.add(tf.layers.dense({ units: k, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3000 + seed }) }));
+  dense.compile({ optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy' });
+  await withSeededRandom(6000 + seed, () =>
+    dense.fit(x, y, {
+      epochs,
+      batchSize: BATCH,
+      shuffle: true,
+      verbose: 0,
+      callbacks: [nm.callbacks.modulePartition({ every: everyBatch ? 'batch' : 'epoch' })],
+    }),
+  );
+  const layer = model.layers[0] as nm.layers.NeuralModuleLayer;
+  const [kernel, graph] = dense.layers[0].getWeights();
+  layer.setWeights([kernel, graph, ...layer.getWeights().slice(2)]);
+  layer.repartition();
+  model.layers[1].setWeights(dense.layers[1].getWeights());
+  dense.dispose();
+}
+
 async function run(v: Variant, seed: number): Promise<Run> {
   if (v.nn) return runNN(v, seed);
   const split = makeSplit(table, seed);
@@ -374,8 +441,10 @@ async function run(v: Variant, seed: number): Promise<Run> {
     ...(v.schedule ? [nm.callbacks.nmAlphaSchedule()] : []),
   ];
   const t0 = Date.now();
+  const warm = v.warm ?? 0;
+  if (warm > 0) await denseWarmUp(model, warm, v.everyBatch ?? false, train.x, train.y, split.numFeatures, k, seed);
   const hist = await withSeededRandom(7000 + seed, () =>
-    model.fit(train.x, train.y, { epochs: EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }),
+    model.fit(train.x, train.y, { epochs: EPOCHS - warm, batchSize: BATCH, shuffle: true, verbose: 0, callbacks }),
   );
   const seconds = (Date.now() - t0) / 1000;
   const probs = tf.tidy(() => (model.predict(test.x) as tf.Tensor).dataSync());
@@ -403,7 +472,7 @@ async function run(v: Variant, seed: number): Promise<Run> {
     cyclicModules: st.cyclicModules,
     secondLargest: sizes[1] ?? 0,
     largestPerEpoch: (hist.history.nm_largest as number[]).map(Number),
-    finalLoss: Number(hist.history.loss[EPOCHS - 1]),
+    finalLoss: Number(hist.history.loss[EPOCHS - warm - 1]),
     census: census(layer, reg),
     gamma: layer.edges().gamma,
     medianKeptAbsW: medianKept(layer),
