@@ -85,7 +85,7 @@ describe('nm regularizer, excess form', () => {
     expectCoefficients(c, 4, ALPHA);
     const nonZero = Array.from(c).filter((v) => v !== 0).length;
     expect(nonZero).toBe(6); // {4,5} → {0,1,2}: 2 + 3 = 5 > 4
-    expect(reg.getConfig()).toEqual({ alpha: ALPHA, form: 'excess', norm: 'l1', targetSize: null, proximal: false });
+    expect(reg.getConfig()).toEqual({ alpha: ALPHA, form: 'excess', norm: 'l1', targetSize: null, proximal: false, l1: 0 });
   });
 
   it('per-node multipliers scale edge j→k by max(m_j, m_k)', () => {
@@ -108,7 +108,7 @@ describe('nm regularizer, excess form', () => {
 
   it('every argument is optional: α = NM_DEFAULT_ALPHA = 1e-2, the excess form, l1, t = ⌈√p⌉', () => {
     const reg = nm.regularizers.nm();
-    expect(reg.getConfig()).toEqual({ alpha: 1e-2, form: 'excess', norm: 'l1', targetSize: null, proximal: false });
+    expect(reg.getConfig()).toEqual({ alpha: 1e-2, form: 'excess', norm: 'l1', targetSize: null, proximal: false, l1: 0 });
     expect(reg.alpha).toBe(nm.regularizers.NM_DEFAULT_ALPHA);
     expect(nm.regularizers.NM_DEFAULT_ALPHA).toBe(1e-2);
     expect(reg.getConfig()).toMatchObject({ alpha: 1e-2 });
@@ -121,11 +121,11 @@ describe('nm regularizer, excess form', () => {
     const reg = nm.regularizers.nm({ alpha: 0.02, form: 'excess', norm: 'l2', targetSize: 6 });
     const [cls, fromConfig] = map[reg.getClassName()];
     const back = fromConfig(cls, JSON.parse(JSON.stringify(reg.getConfig()))) as nm.regularizers.NMRegularizer;
-    expect(back.getConfig()).toEqual({ alpha: 0.02, form: 'excess', norm: 'l2', targetSize: 6, proximal: false });
+    expect(back.getConfig()).toEqual({ alpha: 0.02, form: 'excess', norm: 'l2', targetSize: 6, proximal: false, l1: 0 });
     expect(back.targetSize).toBe(6);
     // A config saved before targetSize existed still loads.
     const old = fromConfig(cls, { alpha: 0.1, form: 'size', norm: 'l1' }) as nm.regularizers.NMRegularizer;
-    expect(old.getConfig()).toEqual({ alpha: 0.1, form: 'size', norm: 'l1', targetSize: null, proximal: false });
+    expect(old.getConfig()).toEqual({ alpha: 0.1, form: 'size', norm: 'l1', targetSize: null, proximal: false, l1: 0 });
   });
 
   afterAll(() => tf.disposeVariables());

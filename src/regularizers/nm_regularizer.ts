@@ -39,6 +39,15 @@ export interface NMRegularizerArgs {
    * docs/STRUCTURE.md). Default: false.
    */
   proximal?: boolean;
+  /**
+   * A uniform L1 strength λ ≥ 0 added on every off-diagonal entry, whatever the form
+   * and norm: the penalty becomes `Σ_{j≠k} C[j,k]·norm(W[j,k]) + λ·Σ_{j≠k} |W[j,k]|`
+   * (in proximal mode: a second soft threshold by η·λ after the form's step). The form
+   * only charges edges of oversized modules; λ also zeroes the edges the loss does not
+   * need, so they stop taking slots of the fixed edge budget from needed ones. Ours
+   * (docs/STRUCTURE.md). Default: 0.
+   */
+  l1?: number;
 }
 
 /**
@@ -130,6 +139,8 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   static className = 'NMRegularizer';
   readonly alpha: number;
   readonly proximal: boolean;
+  /** The uniform L1 strength λ on every off-diagonal entry (0: none). */
+  readonly l1: number;
   private readonly watch = new ProximalWatch(WHERE);
   readonly form: NMForm;
   readonly norm: NMNorm;
@@ -146,12 +157,13 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   constructor(args: NMRegularizerArgs = {}) {
     super();
     if (args == null || typeof args !== 'object') {
-      fail(WHERE, 'args', args, "an object { alpha?, form?: 'size' | 'repulsion' | 'excess', norm?: 'l1' | 'l2', targetSize?, proximal? }");
+      fail(WHERE, 'args', args, "an object { alpha?, form?: 'size' | 'repulsion' | 'excess', norm?: 'l1' | 'l2', targetSize?, proximal?, l1? }");
     }
-    checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize', 'proximal']);
+    checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize', 'proximal', 'l1']);
     this.proximal = args.proximal ?? false;
     if (typeof this.proximal !== 'boolean') fail(WHERE, 'proximal', args.proximal, 'a boolean');
     this.alpha = checkNumber(WHERE, 'alpha', args.alpha === undefined ? NM_DEFAULT_ALPHA : args.alpha, 0);
+    this.l1 = checkNumber(WHERE, 'l1', args.l1 ?? 0, 0);
     this.form = checkOneOf(WHERE, 'form', args.form ?? 'excess', NM_FORMS);
     this.norm = checkOneOf(WHERE, 'norm', args.norm ?? 'l1', NM_NORMS);
     if (args.targetSize != null && this.form !== 'excess') {
@@ -255,7 +267,12 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
       return tf.scalar(0);
     }
     const c = this.coeffTensor;
-    return tf.tidy(() => tf.sum(tf.mul(c, this.norm === 'l1' ? tf.abs(x) : tf.square(x))) as tf.Scalar);
+    return tf.tidy(() => {
+      const form = tf.sum(tf.mul(c, this.norm === 'l1' ? tf.abs(x) : tf.square(x))) as tf.Scalar;
+      if (this.l1 === 0) return form;
+      const offDiagonal = tf.sub(tf.sum(tf.abs(x)), tf.sum(tf.abs(tf.mul(x, tf.eye(p)))));
+      return tf.add(form, tf.mul(this.l1, offDiagonal)) as tf.Scalar;
+    });
   }
 
   /**
@@ -268,7 +285,8 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
       throw new ConfigError(`${WHERE}: proximalStep() needs the partition of a ${p}-node graph; attach the regularizer to a built NeuralModule layer.`);
     }
     this.watch.stepApplied();
-    return proximalOffDiagonal(w, p, learningRate, this.coeffs, this.norm);
+    const zeroed = proximalOffDiagonal(w, p, learningRate, this.coeffs, this.norm);
+    return this.l1 === 0 ? zeroed : zeroed + proximalOffDiagonal(w, p, learningRate, this.l1, 'l1');
   }
 
   /** Frees the coefficient tensor and stops listening to the layer. */
@@ -281,7 +299,7 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize, proximal: this.proximal };
+    return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize, proximal: this.proximal, l1: this.l1 };
   }
 
   /**
