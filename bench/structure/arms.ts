@@ -9,8 +9,7 @@
  *   …+sgd                       SGD instead of Adam
  *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
  *   …+warm:<e>                  like anneal:<e>, but the dense warm-up has no regularizer
- *   …+l1:<λ>                    with +prox: an L1 soft threshold η·λ on every off-diagonal entry
- *                               after the regularizer's own proximal step (excess + L1)
+ *   …+l1:<λ>                    nm()'s uniform L1 term (`l1: λ`) on top of the form (size, rep, excess)
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +prune:<θ>:<f>, +final:<n>
  *                               planted.ts only (see its header)
  */
@@ -42,25 +41,15 @@ export interface Arm {
   finalAvg: number;
   /** One pruning re-partition (floor θ) at epoch fraction f, then a frozen mask; null: none. */
   prune: [number, number] | null;
-  /** An extra proximal L1 strength λ applied after the regularizer's own proximal step; 0: none. */
+  /** nm()'s uniform L1 strength λ (`l1: λ`) on top of the form; 0: none. */
   extraL1: number;
-}
-
-/** Soft threshold η·λ of every non-zero off-diagonal entry of the row-major p×p graph; returns how many became 0. */
-export function softThreshold(w: Float32Array, p: number, t: number): number {
-  let zeroed = 0;
-  for (let i = 0; i < p * p; i++) {
-    if (i % (p + 1) === 0 || w[i] === 0) continue;
-    const a = Math.abs(w[i]) - t;
-    if (a > 0) w[i] = w[i] > 0 ? a : -a;
-    else [w[i], zeroed] = [0, zeroed + 1];
-  }
-  return zeroed;
 }
 
 export function parseArm(spec: string): Arm {
   const [base, ...opts] = spec.split('+');
   const [kind, a, b] = base.split(':');
+  const l1Opt = opts.find((o) => o.startsWith('l1:'));
+  const l1 = l1Opt ? { l1: Number(l1Opt.split(':')[1]) } : {};
   const num = (s: string | undefined) => {
     const v = Number(s);
     if (!Number.isFinite(v)) throw new Error(`arm '${spec}': '${s}' is not a number`);
@@ -70,10 +59,10 @@ export function parseArm(spec: string): Arm {
   if (kind === 'none') reg = () => null;
   else if (kind === 'oracle') reg = 'oracle';
   else if (kind === 'l1') reg = () => nm.regularizers.offDiagonalL1({ l1: num(a), proximal: opts.includes('prox') });
-  else if (kind === 'size') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'size', proximal: opts.includes('prox') });
-  else if (kind === 'rep') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'repulsion', proximal: opts.includes('prox') });
+  else if (kind === 'size') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'size', proximal: opts.includes('prox'), ...l1 });
+  else if (kind === 'rep') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'repulsion', proximal: opts.includes('prox'), ...l1 });
   else if (kind === 'excess')
-    reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...(b ? { targetSize: num(b) } : {}) });
+    reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...l1, ...(b ? { targetSize: num(b) } : {}) });
   else throw new Error(`arm '${spec}': unknown regularizer '${kind}'`);
   const arm: Arm = {
     name: spec,
@@ -111,16 +100,6 @@ export function parseArm(spec: string): Arm {
     else if (key === 'l1') arm.extraL1 = num(val);
     else throw new Error(`arm '${spec}': unknown option '${o}'`);
   }
-  if (arm.extraL1 > 0) {
-    if (!arm.proximal || typeof reg !== 'function') throw new Error(`arm '${spec}': +l1 needs a regularizer with +prox`);
-    const own = reg;
-    arm.reg = () => {
-      const r = own();
-      if (r == null) return r;
-      const step = r.proximalStep.bind(r);
-      r.proximalStep = (w: Float32Array, p: number, lr: number) => step(w, p, lr) + softThreshold(w, p, lr * arm.extraL1);
-      return r;
-    };
-  }
+  if (arm.extraL1 > 0 && (kind === 'none' || kind === 'oracle' || kind === 'l1')) throw new Error(`arm '${spec}': +l1 needs an nm() form (size, rep, excess)`);
   return arm;
 }

@@ -26,8 +26,8 @@
  *   <any>~warm:<e>        the first e of the epochs at density 1 without the regularizer
  *                         (a dense warm-up of the same model), whose weights then start
  *                         the layer at its density for the remaining epochs
- *   <any>~l1:<λ>          with ~prox: an L1 soft threshold η·λ on every off-diagonal
- *                         entry after the regularizer's own proximal step
+ *   <any>~l1:<λ>          nm()'s uniform L1 term (`l1: λ`) on top of the form (rep,
+ *                         size, excess)
  *   <any>~prune:<θ>:<f>   at epoch fraction f one re-partition with floor θ, then the
  *                         mask only shrinks (kept edges below the floor are dropped)
  *   nn                    baseline without a NeuralModule: Dense(100, tanh) hidden
@@ -56,7 +56,6 @@ import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { ConstraintBase, Random, stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
 import { withMaskPolicy } from './mask_policy.js';
-import { softThreshold } from './arms.js';
 import { flag } from '../flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -160,19 +159,8 @@ function parseVariant(full: string): Variant {
       throw new Error(`variant ${full}: unknown suffix ~${f} (~prox, ~batch, ~hyst:h, ~floor:θ)`);
   }
   if (spec === 'nn') return { name: full, reg: () => null, schedule: false, nn: true };
-  const v = parseBase(spec, flags.includes('prox'));
-  const extraL1 = valueOf('l1');
-  if (extraL1 > 0) {
-    if (!flags.includes('prox')) throw new Error(`variant ${full}: ~l1 needs ~prox`);
-    const own = v.reg;
-    v.reg = () => {
-      const r = own();
-      if (r == null) return r;
-      const step = r.proximalStep.bind(r);
-      r.proximalStep = (w: Float32Array, p: number, lr: number) => step(w, p, lr) + softThreshold(w, p, lr * extraL1);
-      return r;
-    };
-  }
+  if (valueOf('l1') > 0 && !/^(rep|size|excess)/.test(spec)) throw new Error(`variant ${full}: ~l1 needs an nm() form (rep, size, excess)`);
+  const v = parseBase(spec, flags.includes('prox'), valueOf('l1'));
   return {
     ...v,
     name: full,
@@ -188,7 +176,7 @@ function parseVariant(full: string): Variant {
   };
 }
 
-function parseBase(spec: string, proximal = false): Variant {
+function parseBase(spec: string, proximal = false, l1 = 0): Variant {
   const [kind, a, t] = spec.split(':');
   const alpha = Number(a);
   const need = () => {
@@ -205,14 +193,14 @@ function parseBase(spec: string, proximal = false): Variant {
     case 'rep+sched': {
       need();
       const form = kind === 'size' ? 'size' : 'repulsion';
-      return { name: spec, reg: () => nm.regularizers.nm({ alpha, form, proximal }), schedule: kind === 'rep+sched' };
+      return { name: spec, reg: () => nm.regularizers.nm({ alpha, form, proximal, l1 }), schedule: kind === 'rep+sched' };
     }
     case 'excess':
     case 'excess+sched':
       need();
       return {
         name: spec,
-        reg: () => nm.regularizers.nm({ alpha, form: 'excess', proximal, targetSize: t == null ? null : Number(t) }),
+        reg: () => nm.regularizers.nm({ alpha, form: 'excess', proximal, l1, targetSize: t == null ? null : Number(t) }),
         schedule: kind === 'excess+sched',
       };
     default:
