@@ -78,37 +78,6 @@ describe('nm regularizer, excess form', () => {
     expect(reg.apply(tf.tensor2d(Float32Array.from(w), [P, P])).dataSync()[0]).toBeCloseTo(ref, 4);
   });
 
-  it('l1: λ is added to every off-diagonal coefficient, in the loss and in the proximal step; never on the diagonal', () => {
-    const L1 = 0.02;
-    const reg = nm.regularizers.nm({ alpha: ALPHA, form: 'excess', targetSize: 2, l1: L1 });
-    handLayer({ graphRegularizer: reg });
-    const c = reg.coefficients()!;
-    const ref = handExcess(2);
-    for (let j = 0; j < P; j++) {
-      for (let k = 0; k < P; k++) {
-        const want = j === k ? 0 : ALPHA * (ref.get(`${j},${k}`) ?? 0) + L1;
-        expect(c[j * P + k], `C[${j},${k}]`).toBeCloseTo(want, 6);
-      }
-    }
-    const w = handGraph();
-    let loss = 0;
-    for (let j = 0; j < P; j++) for (let k = 0; k < P; k++) if (j !== k) loss += (ALPHA * (ref.get(`${j},${k}`) ?? 0) + L1) * Math.abs(w[j * P + k]);
-    const t = tf.tensor2d(Float32Array.from(w), [P, P]);
-    expect(reg.apply(t).dataSync()[0]).toBeCloseTo(loss, 4);
-    t.dispose();
-    // Proximal mode: a feed-forward edge (no module coefficient) shrinks by η·λ; a diagonal entry stays.
-    const prox = nm.regularizers.nm({ alpha: ALPHA, form: 'excess', targetSize: 2, l1: L1, proximal: true });
-    handLayer({ graphRegularizer: prox });
-    const g = Float32Array.from({ length: P * P }, () => 0.5);
-    prox.proximalStep(g, P, 0.1);
-    expect(g[0 * P + 4]).toBeCloseTo(0.5 - 0.1 * L1, 6);
-    expect(g[1 * P + 0]).toBeCloseTo(0.5 - 0.1 * (ALPHA * 1 + L1), 6);
-    expect(g[3 * P + 3]).toBe(0.5);
-    expect(prox.getConfig()).toEqual({ alpha: ALPHA, form: 'excess', norm: 'l1', targetSize: 2, proximal: true, l1: L1 });
-    expect(() => nm.regularizers.nm({ l1: -1 })).toThrow(/'l1'.*-1/);
-    expect(() => nm.regularizers.nm({ l1: 0.1, norm: 'l2' })).toThrow(/'l1'.*0 unless norm is 'l1'/);
-  });
-
   it('default targetSize ⌈√p⌉ = 4: only merges beyond 4 nodes cost', () => {
     const reg = nm.regularizers.nm({ alpha: ALPHA, form: 'excess' });
     handLayer({ graphRegularizer: reg });
@@ -116,7 +85,7 @@ describe('nm regularizer, excess form', () => {
     expectCoefficients(c, 4, ALPHA);
     const nonZero = Array.from(c).filter((v) => v !== 0).length;
     expect(nonZero).toBe(6); // {4,5} → {0,1,2}: 2 + 3 = 5 > 4
-    expect(reg.getConfig()).toEqual({ alpha: ALPHA, form: 'excess', norm: 'l1', targetSize: null, proximal: false, l1: 0 });
+    expect(reg.getConfig()).toEqual({ alpha: ALPHA, form: 'excess', norm: 'l1', targetSize: null, proximal: false });
   });
 
   it('per-node multipliers scale edge j→k by max(m_j, m_k)', () => {
@@ -139,7 +108,7 @@ describe('nm regularizer, excess form', () => {
 
   it('every argument is optional: α = NM_DEFAULT_ALPHA = 1e-2, the excess form, l1, t = ⌈√p⌉', () => {
     const reg = nm.regularizers.nm();
-    expect(reg.getConfig()).toEqual({ alpha: 1e-2, form: 'excess', norm: 'l1', targetSize: null, proximal: false, l1: 0 });
+    expect(reg.getConfig()).toEqual({ alpha: 1e-2, form: 'excess', norm: 'l1', targetSize: null, proximal: false });
     expect(reg.alpha).toBe(nm.regularizers.NM_DEFAULT_ALPHA);
     expect(nm.regularizers.NM_DEFAULT_ALPHA).toBe(1e-2);
     expect(reg.getConfig()).toMatchObject({ alpha: 1e-2 });
@@ -152,11 +121,11 @@ describe('nm regularizer, excess form', () => {
     const reg = nm.regularizers.nm({ alpha: 0.02, form: 'excess', norm: 'l2', targetSize: 6 });
     const [cls, fromConfig] = map[reg.getClassName()];
     const back = fromConfig(cls, JSON.parse(JSON.stringify(reg.getConfig()))) as nm.regularizers.NMRegularizer;
-    expect(back.getConfig()).toEqual({ alpha: 0.02, form: 'excess', norm: 'l2', targetSize: 6, proximal: false, l1: 0 });
+    expect(back.getConfig()).toEqual({ alpha: 0.02, form: 'excess', norm: 'l2', targetSize: 6, proximal: false });
     expect(back.targetSize).toBe(6);
     // A config saved before targetSize existed still loads.
     const old = fromConfig(cls, { alpha: 0.1, form: 'size', norm: 'l1' }) as nm.regularizers.NMRegularizer;
-    expect(old.getConfig()).toEqual({ alpha: 0.1, form: 'size', norm: 'l1', targetSize: null, proximal: false, l1: 0 });
+    expect(old.getConfig()).toEqual({ alpha: 0.1, form: 'size', norm: 'l1', targetSize: null, proximal: false });
   });
 
   afterAll(() => tf.disposeVariables());

@@ -168,7 +168,7 @@ describe.each(BACKENDS)('graph regularizers on %s', (backend) => {
       expect(back.getClassName()).toBe(reg.getClassName());
       expect(back.getConfig()).toEqual(reg.getConfig());
     }
-    expect(nm.regularizers.nm({ alpha: 0.1 }).getConfig()).toEqual({ alpha: 0.1, form: 'excess', norm: 'l1', targetSize: null, proximal: false, l1: 0 });
+    expect(nm.regularizers.nm({ alpha: 0.1 }).getConfig()).toEqual({ alpha: 0.1, form: 'excess', norm: 'l1', targetSize: null, proximal: false });
   });
 
   it('a model with NM- and L1-regularized layers survives model.save / tf.loadLayersModel', async () => {

@@ -39,15 +39,6 @@ export interface NMRegularizerArgs {
    * docs/STRUCTURE.md). Default: false.
    */
   proximal?: boolean;
-  /**
-   * An L1 coefficient λ ≥ 0 added to every off-diagonal edge's module coefficient:
-   * the penalty becomes Σ (α·C[j,k] + λ)·|W[j,k]|, so in proximal mode every edge is
-   * also soft-thresholded by η·λ. Edges the loss does not need then reach exactly zero
-   * inside modules too, which keeps near-zero false edges out of the mask at the edge
-   * budget's boundary, where one such edge merges two modules (docs/STRUCTURE.md). Ours,
-   * not the papers'. Needs `norm: 'l1'`. Default: 0.
-   */
-  l1?: number;
 }
 
 /**
@@ -142,8 +133,6 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   private readonly watch = new ProximalWatch(WHERE);
   readonly form: NMForm;
   readonly norm: NMNorm;
-  /** The L1 coefficient added to every off-diagonal edge ({@link NMRegularizerArgs.l1}). */
-  readonly l1: number;
   /** The excess form's target module size, or null for ⌈√p⌉ (and for the other forms). */
   readonly targetSize: number | null;
   private source: PartitionSource | null = null;
@@ -157,16 +146,14 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   constructor(args: NMRegularizerArgs = {}) {
     super();
     if (args == null || typeof args !== 'object') {
-      fail(WHERE, 'args', args, "an object { alpha?, form?: 'size' | 'repulsion' | 'excess', norm?: 'l1' | 'l2', targetSize?, proximal?, l1? }");
+      fail(WHERE, 'args', args, "an object { alpha?, form?: 'size' | 'repulsion' | 'excess', norm?: 'l1' | 'l2', targetSize?, proximal? }");
     }
-    checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize', 'proximal', 'l1']);
+    checkKeys(WHERE, args, ['alpha', 'form', 'norm', 'targetSize', 'proximal']);
     this.proximal = args.proximal ?? false;
     if (typeof this.proximal !== 'boolean') fail(WHERE, 'proximal', args.proximal, 'a boolean');
     this.alpha = checkNumber(WHERE, 'alpha', args.alpha === undefined ? NM_DEFAULT_ALPHA : args.alpha, 0);
     this.form = checkOneOf(WHERE, 'form', args.form ?? 'excess', NM_FORMS);
     this.norm = checkOneOf(WHERE, 'norm', args.norm ?? 'l1', NM_NORMS);
-    this.l1 = checkNumber(WHERE, 'l1', args.l1 ?? 0, 0);
-    if (this.l1 > 0 && this.norm !== 'l1') fail(WHERE, 'l1', args.l1, "0 unless norm is 'l1'", `It adds an L1 term (norm is '${this.norm}').`);
     if (args.targetSize != null && this.form !== 'excess') {
       fail(WHERE, 'targetSize', args.targetSize, "unset unless form is 'excess'", `It only applies to form: 'excess' (form is '${this.form}').`);
     }
@@ -244,7 +231,7 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
     return this.part ? moduleSizeOfNodes(this.part.p, this.part.modules) : null;
   }
 
-  /** The current coefficient matrix (row-major p×p copy: α·C plus l1 off the diagonal), or null before a partition. */
+  /** The current coefficient matrix C (row-major p×p copy, α included), or null before a partition. */
   coefficients(): Float32Array | null {
     this.sync();
     return this.coeffs ? this.coeffs.slice() : null;
@@ -294,7 +281,7 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize, proximal: this.proximal, l1: this.l1 };
+    return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize, proximal: this.proximal };
   }
 
   /**
@@ -317,9 +304,6 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
     if (!this.part || !this.base) return;
     const p = this.part.p;
     this.coeffs = nmCoefficients(this.form, this.base, p, this.alpha, this.multipliers);
-    if (this.l1 > 0) {
-      for (let i = 0; i < p * p; i++) if (i % (p + 1) !== 0) this.coeffs[i] += this.l1;
-    }
     const next = tf.tidy(() => tf.keep(tf.tensor2d(this.coeffs!, [p, p])));
     this.coeffTensor?.dispose();
     this.coeffTensor = next;
@@ -331,7 +315,7 @@ tf.serialization.registerClass(NMRegularizer);
  * Creates an {@link NMRegularizer}: `α·Σ_{j≠k} C[j,k]·norm(W[j,k])` with C from the
  * current modules: the excess over a target module size (default), the module sizes
  * (v3 eq. 6) or the repulsion matrix (v4, DESIGN §2). All arguments are optional.
- * @example nm.regularizers.nm() // { alpha: 1e-2, form: 'excess', norm: 'l1', targetSize: null (⌈√p⌉), proximal: false, l1: 0 }
+ * @example nm.regularizers.nm() // { alpha: 1e-2, form: 'excess', norm: 'l1', targetSize: null (⌈√p⌉) }
  */
 export function nm(args: NMRegularizerArgs = {}): NMRegularizer {
   return new NMRegularizer(args);
