@@ -108,8 +108,9 @@ describe('kernel threads', () => {
   it('a chunk that traps in a worker is re-run on the caller, which throws; the team keeps working', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
     const module = new WebAssembly.Module(sparseWasmBytes('shared'));
-    const local = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
     const gemm = new WebAssembly.Module(gemmWasmBytes('shared'));
+    // tanh lives in the gemm module (room in sparse.wat).
+    const local = new WebAssembly.Instance(gemm, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
     const id = team.attach(memory, [module, gemm]);
     const run = (a: number[]) => local.tanh(a[0], a[1], a[2]);
     // Chunk 1 reads past the end of the 64 KiB memory.
@@ -134,8 +135,9 @@ describe('kernel threads', () => {
   it("run's collect sees every chunk a worker finished exactly once, never the caller's or a trapped one", () => {
     const memory = new WebAssembly.Memory({ initial: 2, maximum: 4, shared: true });
     const module = new WebAssembly.Module(sparseWasmBytes('shared'));
-    const local = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
-    const id = team.attach(memory, [module, new WebAssembly.Module(gemmWasmBytes('shared'))]);
+    const gemm = new WebAssembly.Module(gemmWasmBytes('shared'));
+    const local = new WebAssembly.Instance(gemm, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
+    const id = team.attach(memory, [module, gemm]);
     const n = 24;
     const chunks = Array.from({ length: n }, (_, c) => [0, 65536 + c * 2048, 512]);
     /** The caller's chunks take ≥ 0.2 ms, so a worker (waking in ~0.3 ms, even on a busy machine) gets a share. */

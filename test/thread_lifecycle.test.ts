@@ -62,7 +62,7 @@ const gemmModule = new WebAssembly.Module(gemmWasmBytes('shared'));
 /** A shared memory of `pages` pages and the caller's tanh over it. */
 function callerKernels(pages: number) {
   const memory = new WebAssembly.Memory({ initial: pages, maximum: 4, shared: true });
-  const local = new WebAssembly.Instance(sparseModule, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
+  const local = new WebAssembly.Instance(gemmModule, { env: { memory } }).exports as unknown as { tanh(x: number, o: number, n: number): void };
   return { memory, tanh: (a: number[]) => local.tanh(a[0], a[1], a[2]) };
 }
 

@@ -25,8 +25,8 @@ import { hashSeed } from './seeded_random.js';
 
 /**
  * One tuning configuration. `density`/`l1`/`alpha` only where the method has them; `momentum` selects SGD with momentum (the paper
- * protocol) instead of Adam; `contractive` (protocol v3 only) sets the graph constraint explicitly: true =
- * `nm.constraints.contractive({ bound: 0.9 })`, false = none (absent: the layer's default).
+ * protocol) instead of Adam; `contractive` (protocol v3 only) sets the graph constraint: true =
+ * `nm.constraints.contractive({ bound: 0.9 })`, false or absent (protocols v1, v2, paper) = none.
  */
 export interface MethodConfig extends V3Config {
   momentum?: number;
@@ -274,8 +274,10 @@ export function buildModel(
       onNonConvergence: 'ignore', // recorded per run (solverStats) instead of warned
       validateInput: false, // inputs are standardized finite CSV values (checked at load)
     };
-    // Protocol v3 sets the constraint explicitly (a grid factor); the other protocols keep the layer's default.
-    if (config.contractive != null) args.graphConstraint = config.contractive ? nm.constraints.contractive({ bound: CONTRACTION_BOUND }) : null;
+    // Protocol v3 sets the constraint explicitly (a grid factor). Protocols v1, v2 and paper build the layer without
+    // one, as it was when their stores were run (the contraction became the layer's default later): a resumed or
+    // repeated run then trains what the stored trials trained.
+    args.graphConstraint = config.contractive ? nm.constraints.contractive({ bound: CONTRACTION_BOUND }) : null;
     if (method === 'DAG' || method === 'NMs&L1') args.graphRegularizer = graphRegularizer('offDiagonalL1', { l1: config.l1! });
     if (method === 'NMs&NM' || method === 'NMs&NM+sched') args.graphRegularizer = graphRegularizer('nm', { alpha: config.alpha!, form: nmForm, norm: 'l1' });
     reg = args.graphRegularizer ?? null;

@@ -24,8 +24,9 @@ export interface ModuleSummary {
 export interface SolverSummary {
   forwardIterations: number;
   backwardIterations: number;
-  /** The last forward solve (the test-set prediction) converged. */
+  /** Every forward solve of the test-set prediction (one per chunk of 512 rows) converged. Stores from before this was counted per chunk hold the last chunk's only (CHANGELOG). */
   converged: boolean;
+  /** The largest final residual of those solves (older stores: the last chunk's). */
   residual: number;
   /** Training batches, and those whose forward / backward solve missed its tolerance (absent in trials stored before they were counted). */
   trainBatches?: number;
@@ -81,11 +82,23 @@ const toTensors = (t: Table, classes: number) =>
   }));
 
 /** Mean cross-entropy and classification error of a model on a table. */
-export function evaluate(model: tf.LayersModel, x: tf.Tensor2D, labels: Int32Array): { loss: number; error: number } {
-  const probs = tf.tidy(() => model.predict(x, { batchSize: 512 }) as tf.Tensor2D);
-  const p = probs.dataSync();
-  const k = probs.shape[1];
-  probs.dispose();
+export function evaluate(model: tf.LayersModel, x: tf.Tensor2D, labels: Int32Array, afterChunk?: () => void): { loss: number; error: number } {
+  // Chunks of 512 rows, as predict({ batchSize: 512 }) would cut them (same values), so that
+  // `afterChunk` can read each chunk's solver statistics: the layer keeps only the last solve's.
+  const CHUNK = 512;
+  const rows = x.shape[0];
+  const parts: Float32Array[] = [];
+  let k = 0;
+  if (rows === 0) return { loss: 0, error: 0 };
+  for (let r0 = 0; r0 < rows; r0 += CHUNK) {
+    const probs = tf.tidy(() => model.predict(x.slice([r0, 0], [Math.min(CHUNK, rows - r0), -1])) as tf.Tensor2D);
+    parts.push(probs.dataSync() as Float32Array);
+    k = probs.shape[1];
+    probs.dispose();
+    afterChunk?.();
+  }
+  const p = new Float32Array(parts.reduce((n, a) => n + a.length, 0));
+  parts.reduce((o, a) => (p.set(a, o), o + a.length), 0);
   let loss = 0;
   let wrong = 0;
   for (let i = 0; i < labels.length; i++) {
@@ -96,6 +109,23 @@ export function evaluate(model: tf.LayersModel, x: tf.Tensor2D, labels: Int32Arr
   }
   const n = Math.max(1, labels.length);
   return { loss: Number.isFinite(loss) ? loss / n : Infinity, error: wrong / n };
+}
+
+/**
+ * Reads a Neural Module layer's forward solve after every chunk of an {@link evaluate}:
+ * `converged` stays true only if every chunk's solve converged, `residual` is the worst.
+ */
+export function solveProbe(layer: NonNullable<BuiltModel['nmLayer']>): { afterChunk: () => void; converged: boolean; residual: number } {
+  const probe = {
+    converged: true,
+    residual: 0,
+    afterChunk: () => {
+      const f = layer.solverStats().forward;
+      probe.converged &&= f.converged;
+      probe.residual = Math.max(probe.residual, f.residual);
+    },
+  };
+  return probe;
 }
 
 const median = (xs: number[]) => {
@@ -168,20 +198,20 @@ export async function trainTrial(built: BuiltModel, data: SplitData, settings: T
     } else {
       model.setWeights(kept.weights);
       const v = evaluate(model, val.x, data.val.y);
-      const t = evaluate(model, test.x, data.test.y);
+      const testSolve = nmLayer ? solveProbe(nmLayer) : null;
+      const t = evaluate(model, test.x, data.test.y, testSolve?.afterChunk);
       let modules: ModuleSummary | null = null;
       let solver: SolverSummary | null = null;
       if (nmLayer) {
         const s = nmLayer.structure();
         const sizes = s.modules.map((m) => m.length).sort((a, b) => b - a);
         modules = { count: s.modules.length, largest: s.largestModule, levels: s.levels.length, edges: s.edges, sizes };
-        const last = nmLayer.solverStats().forward;
         const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
         solver = {
           forwardIterations: mean(fwd),
           backwardIterations: mean(bwd),
-          converged: last.converged,
-          residual: last.residual,
+          converged: testSolve!.converged,
+          residual: testSolve!.residual,
           trainBatches: watch!.batches,
           forwardNonConverged: watch!.forward,
           backwardNonConverged: watch!.backward,

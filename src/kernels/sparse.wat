@@ -331,50 +331,7 @@
   ;; step loads all its inputs before it stores, so an output may be one of the
   ;; inputs itself (the wrapper rejects partial overlaps).
 
-  ;; tanh: out[i] = tanh(x[i]), Eigen's f32 rational approximation: the clamp is
-  ;; c = x < -T ? -T : x, then c > T ? T : c (exactly f32x4.pmax, f32x4.pmin: one
-  ;; maxps/minps each, where min/max need NaN and -0 fix-ups; NaN passes through),
-  ;; p = c*(A1 + c2*(A3 + ... + c2*A13)), q = B0 + c2*(B2 +
-  ;; c2*(B4 + c2*B6)), tanh = p / q, every op in f32 (js_kernels.ts does the same
-  ;; with Math.fround). The tail runs the same body on a splat of one element and
-  ;; stores lane 0, so the rational is written once.
-  (func (export "tanh") (param $x i32) (param $o i32) (param $n i32)
-    (local $e4 i32) (local $end i32) (local $c v128) (local $c2 v128)
-    (local.set $o (i32.sub (local.get $o) (local.get $x)))  ;; out - x
-    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
-    (local.set $e4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
-    (block $done
-      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
-      (loop $l
-        (local.set $c (f32x4.pmin
-          (f32x4.pmax
-            (if (result v128) (i32.lt_u (local.get $x) (local.get $e4))
-              (then (v128.load align=4 (local.get $x)))
-              (else (v128.load32_splat (local.get $x))))
-            (f32x4.splat (f32.const -0x1.ffec88p2)))
-          (f32x4.splat (f32.const 0x1.ffec88p2))))
-        (local.set $c2 (f32x4.mul (local.get $c) (local.get $c)))
-        (local.set $c (f32x4.div
-          (f32x4.mul (local.get $c)
-            (f32x4.add (f32x4.splat (f32.const 0x1.40b3b8p-8)) (f32x4.mul (local.get $c2)
-            (f32x4.add (f32x4.splat (f32.const 0x1.4e1bdap-11)) (f32x4.mul (local.get $c2)
-            (f32x4.add (f32x4.splat (f32.const 0x1.f28694p-17)) (f32x4.mul (local.get $c2)
-            (f32x4.add (f32x4.splat (f32.const 0x1.b80082p-25)) (f32x4.mul (local.get $c2)
-            (f32x4.add (f32x4.splat (f32.const -0x1.7a6ffep-34)) (f32x4.mul (local.get $c2)
-            (f32x4.add (f32x4.splat (f32.const 0x1.c266fcp-43)) (f32x4.mul (local.get $c2)
-              (f32x4.splat (f32.const -0x1.3e4b80p-52)))))))))))))))
-          (f32x4.add (f32x4.splat (f32.const 0x1.40b3bap-8)) (f32x4.mul (local.get $c2)
-          (f32x4.add (f32x4.splat (f32.const 0x1.29540ap-9)) (f32x4.mul (local.get $c2)
-          (f32x4.add (f32x4.splat (f32.const 0x1.f12bacp-14)) (f32x4.mul (local.get $c2)
-            (f32x4.splat (f32.const 0x1.41a7b0p-20))))))))))
-        (if (i32.lt_u (local.get $x) (local.get $e4))
-          (then
-            (v128.store align=4 (i32.add (local.get $x) (local.get $o)) (local.get $c))
-            (local.set $x (i32.add (local.get $x) (i32.const 16))))
-          (else
-            (v128.store32_lane 0 (i32.add (local.get $x) (local.get $o)) (local.get $c))
-            (local.set $x (i32.add (local.get $x) (i32.const 4)))))
-        (br_if $l (i32.lt_u (local.get $x) (local.get $end))))))
+  ;; tanh is in gemm.wat (room here).
 
   ;; relativeStep: sqrt(sum (a_i - b_i)^2) / (sqrt(sum b_i^2) + 1e-8), in f64.
   ;; Summation order (js_kernels.ts matches it): four partial sums, element i into
