@@ -34,8 +34,13 @@ describe('nm({ l1 }): a uniform L1 term on every off-diagonal entry', () => {
       const got = reg.apply(x);
       expect(got.dataSync()[0]).toBeCloseTo(ref, 5);
       expect(ref).toBeGreaterThan(LAMBDA * 0.3); // the λ term is not negligible here
+      // Later evaluations reuse the λ tensor: no tensor is added per step, and dispose frees it.
+      const held = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) reg.apply(x).dispose();
+      expect(tf.memory().numTensors).toBe(held);
       tf.dispose([x, got]);
       reg.dispose();
+      expect(tf.memory().numTensors).toBe(held - 2 - 2); // x, got, the coefficient and λ tensors
     });
   }
 

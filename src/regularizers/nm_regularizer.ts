@@ -153,6 +153,8 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   private multipliers: Float32Array | null = null;
   private coeffs: Float32Array | null = null;
   private coeffTensor: tf.Tensor2D | null = null;
+  /** λ off the diagonal, 0 on it (loss mode with l1 > 0), built once per graph size. */
+  private l1Tensor: tf.Tensor2D | null = null;
 
   constructor(args: NMRegularizerArgs = {}) {
     super();
@@ -270,8 +272,7 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
     return tf.tidy(() => {
       const form = tf.sum(tf.mul(c, this.norm === 'l1' ? tf.abs(x) : tf.square(x))) as tf.Scalar;
       if (this.l1 === 0) return form;
-      const offDiagonal = tf.sub(tf.sum(tf.abs(x)), tf.sum(tf.abs(tf.mul(x, tf.eye(p)))));
-      return tf.add(form, tf.mul(this.l1, offDiagonal)) as tf.Scalar;
+      return tf.add(form, tf.sum(tf.mul(this.uniformL1(p), tf.abs(x)))) as tf.Scalar;
     });
   }
 
@@ -296,10 +297,23 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
     this.source = null;
     this.coeffTensor?.dispose();
     this.coeffTensor = null;
+    this.l1Tensor?.dispose();
+    this.l1Tensor = null;
   }
 
   getConfig(): tf.serialization.ConfigDict {
     return { alpha: this.alpha, form: this.form, norm: this.norm, targetSize: this.targetSize, proximal: this.proximal, l1: this.l1 };
+  }
+
+  /** The cached λ·(1 − I) of a p×p graph (the loss term of `l1`), kept across steps and partitions. */
+  private uniformL1(p: number): tf.Tensor2D {
+    if (this.l1Tensor == null || this.l1Tensor.isDisposed || this.l1Tensor.shape[0] !== p) {
+      this.l1Tensor?.dispose();
+      const values = new Float32Array(p * p).fill(this.l1);
+      for (let i = 0; i < p; i++) values[i * p + i] = 0;
+      this.l1Tensor = tf.tidy(() => tf.keep(tf.tensor2d(values, [p, p])));
+    }
+    return this.l1Tensor;
   }
 
   /**
