@@ -104,3 +104,26 @@ export function heapOffset(t: tf.Tensor): number | null {
 export function readView(t: tf.Tensor): Float32Array {
   return hostView(t) ?? (t.dataSync() as Float32Array);
 }
+
+/**
+ * A new float32 tensor of `shape` to be written in place, with its view: on the wasm
+ * backend an allocated but unwritten output ({@link uninitializedTensor}), so a result is
+ * copied into the heap once instead of into a new array and then uploaded; null on other
+ * backends (the caller builds its array and uploads it). The view is valid until tfjs
+ * allocates again: fetch it with `view()` right before writing.
+ *
+ * @example
+ * const target = hostOutput([batch, p]);
+ * const out = target?.view() ?? new Float32Array(batch * p);
+ */
+export function hostOutput(shape: number[]): { tensor: tf.Tensor; view(): Float32Array } | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as { makeOutput?: unknown };
+  if (typeof backend.makeOutput !== 'function') return null;
+  const tensor = uninitializedTensor(shape);
+  if (hostView(tensor) === null) {
+    tensor.dispose();
+    return null;
+  }
+  return { tensor, view: () => hostView(tensor)! };
+}

@@ -9,7 +9,7 @@
  * kept weights, one upload of the result.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostView, readView } from '../../../tfjs_internals/host_view.js';
+import { hostOutput, hostView, readView } from '../../../tfjs_internals/host_view.js';
 import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../../../kernels/index.js';
 import { blocked, columnLayout, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
 import { offerThreads } from '../../../backend/default_threads.js';
@@ -19,6 +19,7 @@ import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
 import type { HostCsr, HostPlan } from './host_plan.js';
 import { addStats, emptyStats, mergeRowChunk, type LayerSolveStats } from './stats.js';
 import type { EngineContext, SolveEngine } from './engine_types.js';
+import { copyOf, release } from './host_buffers.js';
 
 /** A plan's CSR copied into the arena with its current weights. */
 interface ArenaCsr {
@@ -100,10 +101,15 @@ function workspace(kernels: BlockedKernels, arrays: Float32Array[], small: Float
   return { kernels, n, batch, arrays: arrays.map((a) => a.subarray(0, n * batch)), small };
 }
 
-/** What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (in `layout`), and the kept weights. */
+/**
+ * What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (in
+ * `layout`, arrays of the reuse pool, handed back by the adjoint), and the kept weights.
+ */
 interface HostState {
   x: Float32Array;
   fx: Float32Array;
+  /** Set once the adjoint has handed x and fx back to the pool. */
+  released: boolean;
   values: Float32Array;
   layout: ColumnLayout;
 }
@@ -159,7 +165,7 @@ function forwardSolve(z: Float32Array, values: Float32Array, run: ChunkSolve, ou
   k.permuteOut(F, perm, rowMajor);
   run.badRow = firstBadRow(kernels, rowMajor, batch, p);
   out.set(rowMajor);
-  return { x: X.slice(), fx: F.slice(), values, layout: k.layout };
+  return { x: copyOf(X), fx: copyOf(F), released: false, values, layout: k.layout };
 }
 
 /** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; v goes into `out` (row-major `[batch, p]`, node order). */
@@ -255,41 +261,66 @@ export const hostEngine: SolveEngine = {
     const { plan, gatherIndex } = ctx.partition.host();
     const p = plan.schedule.p;
     const batch = z.shape[0];
-    const values = keptValues(w, gatherIndex, plan.gatherIndex);
-    const zs = readView(z);
-    const stats = emptyStats();
-    const out = new Float32Array(batch * p);
-    const states: Array<{ b0: number; rows: number; state: HostState }> = [];
-    const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
-    // In Node, kernel threads start by themselves once a solve would be cut into column blocks.
-    offerThreads((n) => columnLayout(size, n, p).length > 2);
-    let badRow = -1;
-    for (const [b0, b1] of chunks(batch, size)) {
-      const part = emptyStats();
-      const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
-      const state = forwardSolve(zs.subarray(b0 * p, b1 * p), values, run, out.subarray(b0 * p, b1 * p));
-      mergeRowChunk(stats, part, b0);
-      states.push({ b0, rows: b1 - b0, state });
-      if (badRow < 0 && run.badRow >= 0) badRow = b0 + run.badRow;
+    // The output tensor first (tfjs allocating moves the heap views taken below).
+    const target = hostOutput([batch, p]);
+    try {
+      const values = keptValues(w, gatherIndex, plan.gatherIndex);
+      const zs = readView(z);
+      const stats = emptyStats();
+      const out = target?.view() ?? new Float32Array(batch * p);
+      const states: Array<{ b0: number; rows: number; state: HostState }> = [];
+      const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
+      // In Node, kernel threads start by themselves once a solve would be cut into column blocks.
+      offerThreads((n) => columnLayout(size, n, p).length > 2);
+      let badRow = -1;
+      for (const [b0, b1] of chunks(batch, size)) {
+        const part = emptyStats();
+        const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
+        const state = forwardSolve(zs.subarray(b0 * p, b1 * p), values, run, out.subarray(b0 * p, b1 * p));
+        mergeRowChunk(stats, part, b0);
+        states.push({ b0, rows: b1 - b0, state });
+        if (badRow < 0 && run.badRow >= 0) badRow = b0 + run.badRow;
+      }
+      const h = (target?.tensor as tf.Tensor2D | undefined) ?? tf.tensor2d(out, [batch, p]);
+      return { h, stats, badRow, saved: [], state: states };
+    } catch (err) {
+      target?.tensor.dispose();
+      throw err;
     }
-    return { h: tf.tensor2d(out, [batch, p]), stats, badRow, saved: [], state: states };
   },
   adjoint(dy: tf.Tensor2D, _saved: tf.Tensor[], state: unknown, ctx: EngineContext) {
     const { plan } = ctx.partition.host();
     const p = plan.schedule.p;
     const batch = dy.shape[0];
-    const dys = readView(dy);
-    const stats = emptyStats();
-    const out = new Float32Array(batch * p);
-    let badRow = -1;
-    for (const c of state as Array<{ b0: number; rows: number; state: HostState }>) {
-      const part = emptyStats();
-      const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
-      const run = { batch: c.rows, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
-      adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.state, run, rows);
-      mergeRowChunk(stats, part, c.b0);
-      if (badRow < 0 && run.badRow >= 0) badRow = c.b0 + run.badRow;
+    const saved = state as Array<{ b0: number; rows: number; state: HostState }>;
+    if (saved.some((c) => c.state.released)) {
+      throw new Error('NeuralModule host engine: an adjoint solve was asked for a forward solve whose saved state was already released after its adjoint.');
     }
-    return { v: tf.tensor2d(out, [batch, p]), stats, badRow };
+    const target = hostOutput([batch, p]);
+    try {
+      const dys = readView(dy);
+      const stats = emptyStats();
+      const out = target?.view() ?? new Float32Array(batch * p);
+      let badRow = -1;
+      for (const c of saved) {
+        const part = emptyStats();
+        const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
+        const run = { batch: c.rows, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
+        adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.state, run, rows);
+        mergeRowChunk(stats, part, c.b0);
+        if (badRow < 0 && run.badRow >= 0) badRow = c.b0 + run.badRow;
+      }
+      return { v: (target?.tensor as tf.Tensor2D | undefined) ?? tf.tensor2d(out, [batch, p]), stats, badRow };
+    } catch (err) {
+      target?.tensor.dispose();
+      throw err;
+    }
+  },
+  release(state: unknown) {
+    for (const c of state as Array<{ state: HostState }>) {
+      if (c.state.released) continue;
+      c.state.released = true;
+      release(c.state.x, c.state.fx);
+    }
   },
 };
