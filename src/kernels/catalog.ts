@@ -190,6 +190,22 @@ export const CATALOG = {
   }),
 
   /**
+   * out[i] = src[idx[i]] for i < idx.length (out.length must equal idx.length): a pure
+   * copy in index order. Caveat: the indices are not checked one by one (O(n)); each must
+   * be an element of src, else the wasm kernel reads other arena memory or traps.
+   */
+  gather: kernel({
+    args: [arg.f32('src'), arg.i32('idx'), arg.f32('out')],
+    exports: { gather: { params: [int('src'), ptr('idx'), len('n'), ptr('out')], split: ELEMENTS } },
+    check(src, idx, out) {
+      checkSameLength('gather', 'idx', idx, 'out', out);
+      checkDisjoint('gather', 'src', src, 0, src.length, 'out', out, 0, out.length);
+      checkDisjoint('gather', 'idx', idx, 0, idx.length, 'out', out, 0, out.length);
+    },
+    call: (k, src, idx, out) => k.gather(src.byteOffset, idx.byteOffset, idx.length, out.byteOffset),
+  }),
+
+  /**
    * sqrt(Σ(a_i − b_i)²) / (sqrt(Σ b_i²) + 1e-8) over i < a.length (b.length must equal
    * a.length), differences, squares and sums in f64 (four partial sums, element i into
    * sum i mod 4). NaN or ±Infinity in → non-finite out; empty arrays → 0.

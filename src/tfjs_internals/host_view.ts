@@ -89,8 +89,22 @@ export function wasmRecord(t: tf.Tensor): { memoryOffset?: unknown; refCount?: u
  * heapOffset(variable); // e.g. 1048576
  */
 export function heapOffset(t: tf.Tensor): number | null {
+  return offsetOf(t, 'float32');
+}
+
+/**
+ * The byte offset of an int32 tensor's data in the wasm backend's memory, or null.
+ *
+ * @example
+ * heapOffsetInt32(indexTensor); // e.g. 2097152
+ */
+export function heapOffsetInt32(t: tf.Tensor): number | null {
+  return offsetOf(t, 'int32');
+}
+
+function offsetOf(t: tf.Tensor, dtype: 'float32' | 'int32'): number | null {
   const at = wasmRecord(t)?.memoryOffset;
-  return t.dtype === 'float32' && typeof at === 'number' && at % 4 === 0 ? at : null;
+  return t.dtype === dtype && typeof at === 'number' && at % 4 === 0 ? at : null;
 }
 
 /**

@@ -9,8 +9,9 @@
  * kept weights, one upload of the result.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostOutput, hostView, readView } from '../../../tfjs_internals/host_view.js';
-import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../../../kernels/index.js';
+import { heapOffset, heapOffsetInt32, hostOutput, hostView, readView, uninitializedTensor } from '../../../tfjs_internals/host_view.js';
+import { heapGather } from '../../../backend/wasm_heap.js';
+import { arenaBytes, sparseKernels, type SparseKernels } from '../../../kernels/index.js';
 import { blocked, columnLayout, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
 import { offerThreads } from '../../../backend/default_threads.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../../../solvers/host_types.js';
@@ -28,13 +29,16 @@ interface ArenaCsr {
   w: Float32Array;
 }
 
-function toArena(arena: KernelArena, c: HostCsr, values: Float32Array): ArenaCsr {
+function toArena(kernels: SparseKernels, c: HostCsr, values: Float32Array): ArenaCsr {
+  const arena = kernels.arena;
   const ptr = arena.i32(c.ptr.length);
   ptr.set(c.ptr);
   const idx = arena.i32(c.idx.length);
   idx.set(c.idx);
+  const edge = arena.i32(c.edge.length);
+  edge.set(c.edge);
   const w = arena.f32(c.edge.length, false);
-  for (let i = 0; i < c.edge.length; i++) w[i] = values[c.edge[i]];
+  kernels.gather(values, edge, w);
   return { ptr, idx, w };
 }
 
@@ -50,12 +54,13 @@ export const HOST_ARENA_BUDGET = 64 * 2 ** 20;
 function arenaLengths(plan: HostPlan, batch: number, options: ResolvedSolverOptions, pair: [HostCsr, HostCsr]): number[] {
   const p = plan.schedule.p;
   const rows = plan.maxStepRows * batch;
-  const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length]);
+  const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length, c.edge.length]);
   return [
     p * batch,
     p * batch,
     p * batch,
     p,
+    plan.gatherIndex.length,
     ...csrSizes,
     ...new Array<number>(hostWorkspaceArrays(options) + 1).fill(rows),
     ...new Array<number>(hostWorkspaceSmall(options)).fill(batch),
@@ -89,7 +94,10 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   const rowMajor = arena.f32(p * batch, false);
   const perm = arena.i32(p);
   perm.set(plan.schedule.perm);
-  const [ext, int] = pair.map((c) => toArena(arena, c, values));
+  // The kept weights in the arena, then each structure's weights gathered from them by a kernel.
+  const kept = arena.f32(values.length, false);
+  kept.set(values);
+  const [ext, int] = pair.map((c) => toArena(kernels, c, kept));
   const arrays = Array.from({ length: count }, () => arena.f32(rows, false));
   const scratch = arena.f32(rows, false);
   const small = Array.from({ length: nSmall }, () => arena.f32(batch));
@@ -238,11 +246,24 @@ function chunks(batch: number, size: number): Array<[number, number]> {
 }
 
 /**
- * The kept weights (and the biases) of `w`, at `index`: read straight from the backend's
- * store where it is on the host (0.3 ms at p = 3000 against ~10 ms for tf.gather and its
- * read-back on wasm), else with tf.gather.
+ * The kept weights (and the biases) of `w`, at `index`, in an array of the reuse pool: on
+ * wasm gathered where they are by the kernels' gather over tfjs' memory (the JS loop's
+ * scattered reads of a cold p² array take about twice as long), else read from the
+ * backend's store where it is on the host, else with tf.gather.
  */
 function keptValues(w: tf.Tensor2D, indexTensor: tf.Tensor1D, index: Int32Array): Float32Array {
+  const gather = heapGather();
+  if (gather !== null && indexTensor.size === index.length) {
+    const out = uninitializedTensor([index.length]);
+    const [wAt, iAt, oAt] = [heapOffset(w), heapOffsetInt32(indexTensor), heapOffset(out)];
+    if (wAt !== null && iAt !== null && oAt !== null) {
+      gather(wAt, iAt, index.length, oAt);
+      const values = copyOf(hostView(out)!);
+      out.dispose();
+      return values;
+    }
+    out.dispose();
+  }
   const view = hostView(w);
   if (view !== null) {
     const out = new Float32Array(index.length);
@@ -320,7 +341,7 @@ export const hostEngine: SolveEngine = {
     for (const c of state as Array<{ state: HostState }>) {
       if (c.state.released) continue;
       c.state.released = true;
-      release(c.state.x, c.state.fx);
+      release(c.state.x, c.state.fx, c.state.values);
     }
   },
 };
