@@ -131,6 +131,33 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     }
   });
 
+  it('a layer with enough kept weights for the heap gather (on wasm) matches the tensor engine', () => {
+    // 200 nodes at density 0.45: about 18 000 kept weights, above the size where the host
+    // engine reads them with the kernels' gather over tfjs-wasm's memory.
+    const make = (engine: 'host' | 'tensor') => {
+      const layer = nm.layers.neuralModule({
+        units: 200,
+        density: 0.45,
+        engine,
+        solver: { tol: 1e-7, maxIter: 400 },
+        graphInitializer: new nm.layers.ContractiveGraph({ density: 0.45, seed: 3 }),
+        inputInitializer: tf.initializers.randomNormal({ stddev: 0.5, seed: 4 }),
+      });
+      layer.build([null, N]);
+      return layer;
+    };
+    const host = make('host');
+    const tensor = make('tensor');
+    tensor.setWeights(host.getWeights());
+    const x = tf.randomNormal([B, N], 0, 1, 'float32', 5) as tf.Tensor2D;
+    expectClose((host.apply(x) as tf.Tensor).dataSync(), (tensor.apply(x) as tf.Tensor).dataSync(), { atol: 1e-5, rtol: 1e-5 });
+    const r = tf.randomNormal([B, 200], 0, 1, 'float32', 6);
+    const g = (layer: nm.layers.NeuralModuleLayer) =>
+      tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)) as tf.Scalar).grads[layer.weights[1].name].dataSync();
+    expectClose(g(host), g(tensor), { atol: 1e-4, rtol: 1e-4 });
+    expect(host.structure().modules).toEqual(tensor.structure().modules);
+  });
+
   it('refuses a second adjoint of a forward solve whose state was released', () => {
     const { host, x } = pair({});
     const partition = new Partition(host.edges());

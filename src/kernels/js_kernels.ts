@@ -267,6 +267,11 @@ function andersonDiffs(
   }
 }
 
+/** tanhDerivative without checks: `1 - fx * fx` in f64, stored as f32. */
+function tanhDerivative(fx: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < fx.length; i++) out[i] = 1 - fx[i] * fx[i];
+}
+
 /** gather without checks. */
 function gather(src: Float32Array, idx: Int32Array, out: Float32Array): void {
   for (let i = 0; i < idx.length; i++) out[i] = src[idx[i]];
@@ -287,6 +292,7 @@ const TWINS: { [K in KernelName]: (...args: KernelArgs<K>) => KernelResult<K> } 
   dotRows,
   axpyRows,
   tanh,
+  tanhDerivative,
   gather,
   relativeStep,
   addMul,

@@ -184,7 +184,9 @@ function adjointSolve(dy: Float32Array, fwd: HostState, run: ChunkSolve, out: Fl
   const k = blocked(kernels, batch, p, fwd.layout);
   const { full, rowMajor, perm, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, batch, options, fwd.values, [plan.adjExt, plan.adjInt]);
   const [V, D] = full;
-  act.hostDerivative(fwd.x, fwd.fx, D);
+  // f'(x*) into the arena's D (from a copy of f(x*) there, so a kernel may compute it).
+  D.set(fwd.fx);
+  act.hostDerivative(fwd.x, D, D, kernels);
   rowMajor.set(dy);
   k.permuteIn(rowMajor, perm, V, D);
   const solve = getHostSolver(options.method);
@@ -245,6 +247,9 @@ function chunks(batch: number, size: number): Array<[number, number]> {
   return out;
 }
 
+/** Fewest kept weights read with the heap gather: below this the JS loop's reads are few and the tensor it needs costs more. */
+const HEAP_GATHER_MIN = 16_384;
+
 /**
  * The kept weights (and the biases) of `w`, at `index`, in an array of the reuse pool: on
  * wasm gathered where they are by the kernels' gather over tfjs' memory (the JS loop's
@@ -252,7 +257,7 @@ function chunks(batch: number, size: number): Array<[number, number]> {
  * backend's store where it is on the host, else with tf.gather.
  */
 function keptValues(w: tf.Tensor2D, indexTensor: tf.Tensor1D, index: Int32Array): Float32Array {
-  const gather = heapGather();
+  const gather = index.length >= HEAP_GATHER_MIN ? heapGather() : null;
   if (gather !== null && indexTensor.size === index.length) {
     const out = uninitializedTensor([index.length]);
     const [wAt, iAt, oAt] = [heapOffset(w), heapOffsetInt32(indexTensor), heapOffset(out)];
