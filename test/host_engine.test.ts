@@ -10,6 +10,7 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 import { setKernelAndGraph } from './helpers/nm_weights.js';
 import { Random } from '../src/utils/random.js';
 import { expectClose } from './helpers/close.js';
+import { hostEngine, nodeActivation, Partition } from '../src/internal.js';
 
 const P = 40;
 const N = 5;
@@ -102,6 +103,75 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     const [lt, ...gt] = grads('tensor');
     expectClose([lh], [lt], { atol: 1e-5, rtol: 1e-5 });
     gh.forEach((g, i) => expectClose(g, gt[i], { atol: 1e-4, rtol: 1e-4 }));
+  });
+
+  it('one layer applied twice before the backward pass: each adjoint reads its own forward state, as the tensor engine', () => {
+    // Two forward solves are alive at once and their adjoints run in reverse order; the
+    // saved-state arrays go back to the reuse pool only after their own adjoint, so a
+    // third step reuses them without changing a result.
+    const { host, tensor, x } = pair({});
+    const run = (layer: nm.layers.NeuralModuleLayer) => {
+      const f = () => {
+        const once = layer.apply(x) as tf.Tensor2D;
+        const twice = layer.apply(tf.slice(once, [0, 0], [B, N])) as tf.Tensor2D;
+        return tf.sum(tf.mul(tf.add(once, tf.square(twice)), tf.range(0, P).div(P))) as tf.Scalar;
+      };
+      return [0, 1, 2].map(() => {
+        const { value, grads } = tf.variableGrads(f);
+        return [value.dataSync()[0], ...layer.trainableWeights.map((v) => grads[v.name].dataSync())] as const;
+      });
+    };
+    const gh = run(host);
+    const gt = run(tensor);
+    for (let step = 0; step < 3; step++) {
+      const [lh, ...wh] = gh[step];
+      const [lt, ...wt] = gt[step];
+      expectClose([lh], [lt], { atol: 1e-5, rtol: 1e-5 });
+      wh.forEach((g, i) => expectClose(g, wt[i], { atol: 1e-4, rtol: 1e-4 }));
+    }
+  });
+
+  it('a layer with enough kept weights for the heap gather (on wasm) matches the tensor engine', () => {
+    // 200 nodes at density 0.45: about 18 000 kept weights, above the size where the host
+    // engine reads them with the kernels' gather over tfjs-wasm's memory.
+    const make = (engine: 'host' | 'tensor') => {
+      const layer = nm.layers.neuralModule({
+        units: 200,
+        density: 0.45,
+        engine,
+        solver: { tol: 1e-7, maxIter: 400 },
+        graphInitializer: new nm.layers.ContractiveGraph({ density: 0.45, seed: 3 }),
+        inputInitializer: tf.initializers.randomNormal({ stddev: 0.5, seed: 4 }),
+      });
+      layer.build([null, N]);
+      return layer;
+    };
+    const host = make('host');
+    const tensor = make('tensor');
+    tensor.setWeights(host.getWeights());
+    const x = tf.randomNormal([B, N], 0, 1, 'float32', 5) as tf.Tensor2D;
+    expectClose((host.apply(x) as tf.Tensor).dataSync(), (tensor.apply(x) as tf.Tensor).dataSync(), { atol: 1e-5, rtol: 1e-5 });
+    const r = tf.randomNormal([B, 200], 0, 1, 'float32', 6);
+    const g = (layer: nm.layers.NeuralModuleLayer) =>
+      tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)) as tf.Scalar).grads[layer.weights[1].name].dataSync();
+    expectClose(g(host), g(tensor), { atol: 1e-4, rtol: 1e-4 });
+    expect(host.structure().modules).toEqual(tensor.structure().modules);
+  });
+
+  it('refuses a second adjoint of a forward solve whose state was released', () => {
+    const { host, x } = pair({});
+    const partition = new Partition(host.edges());
+    const ctx = { partition, act: nodeActivation('tanh'), solver: host.options.solver, backwardSolver: host.options.backwardSolver, where: 'test' };
+    const z = tf.matMul(x, host.getWeights()[0] as tf.Tensor2D) as tf.Tensor2D;
+    const fwd = hostEngine.forward(z, host.getWeights()[1] as tf.Tensor2D, ctx);
+    const dy = tf.onesLike(fwd.h) as tf.Tensor2D;
+    const first = hostEngine.adjoint(dy, [], fwd.state, ctx);
+    const again = hostEngine.adjoint(dy, [], fwd.state, ctx);
+    expectClose(again.v.dataSync(), first.v.dataSync(), { atol: 0, rtol: 0 });
+    hostEngine.release!(fwd.state);
+    expect(() => hostEngine.adjoint(dy, [], fwd.state, ctx)).toThrow(/saved state was already released/);
+    tf.dispose([z, fwd.h, dy, first.v, again.v]);
+    partition.dispose();
   });
 
   it("resolves engine 'auto' from the backend, the solvers and the density", () => {

@@ -38,8 +38,12 @@ export interface NodeActivation {
   lipschitz: number;
   /** f on typed arrays (the host engine): `out[i] = f(x[i])` for i in [0, x.length). `out` may be `x`; both are arena views of `kernels`. */
   hostApply(x: Float32Array, out: Float32Array, kernels: SparseKernels): void;
-  /** f'(x) on typed arrays, given x and f(x). `out` may alias either input. */
-  hostDerivative(x: Float32Array, fx: Float32Array, out: Float32Array): void;
+  /**
+   * f'(x) on typed arrays, given x and f(x). `out` may alias either input. `kernels`: given
+   * when `fx` and `out` are views of its arena (x need not be), so the activation may run
+   * a kernel over them (tanh does); the result is the same bits either way.
+   */
+  hostDerivative(x: Float32Array, fx: Float32Array, out: Float32Array, kernels?: SparseKernels): void;
 }
 
 /** Negative slope of 'leakyRelu' (tf.leakyRelu's default). */
@@ -87,7 +91,8 @@ const TABLE: Record<NodeActivationName, NodeActivation> = {
     derivative: (_x, fx) => tf.sub(1, tf.square(fx)),
     lipschitz: 1,
     hostApply: (x, out, kernels) => kernels.tanh(x, out),
-    hostDerivative: (_x, fx, out) => {
+    hostDerivative: (_x, fx, out, kernels) => {
+      if (kernels !== undefined) return kernels.tanhDerivative(fx, out);
       for (let i = 0; i < fx.length; i++) out[i] = 1 - fx[i] * fx[i];
     },
   },

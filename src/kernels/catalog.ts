@@ -190,6 +190,37 @@ export const CATALOG = {
   }),
 
   /**
+   * out[i] = 1 − fx[i]², tanh's derivative from its value (out.length must equal
+   * fx.length; out may be fx): the square and the difference in f64, rounded once to f32,
+   * as JavaScript's `1 - fx * fx` on f32 values.
+   */
+  tanhDerivative: kernel({
+    args: [arg.f32('fx'), arg.f32('out')],
+    exports: { tanhDerivative: { params: [ptr('fx'), ptr('out'), len('n')], split: ELEMENTS } },
+    check(fx, out) {
+      checkSameLength('tanhDerivative', 'fx', fx, 'out', out);
+      checkAliasOrDisjoint('tanhDerivative', 'fx', fx, 'out', out);
+    },
+    call: (k, fx, out) => k.tanhDerivative(fx.byteOffset, out.byteOffset, fx.length),
+  }),
+
+  /**
+   * out[i] = src[idx[i]] for i < idx.length (out.length must equal idx.length): a pure
+   * copy in index order. Caveat: the indices are not checked one by one (O(n)); each must
+   * be an element of src, else the wasm kernel reads other arena memory or traps.
+   */
+  gather: kernel({
+    args: [arg.f32('src'), arg.i32('idx'), arg.f32('out')],
+    exports: { gather: { params: [int('src'), ptr('idx'), len('n'), ptr('out')], split: ELEMENTS } },
+    check(src, idx, out) {
+      checkSameLength('gather', 'idx', idx, 'out', out);
+      checkDisjoint('gather', 'src', src, 0, src.length, 'out', out, 0, out.length);
+      checkDisjoint('gather', 'idx', idx, 0, idx.length, 'out', out, 0, out.length);
+    },
+    call: (k, src, idx, out) => k.gather(src.byteOffset, idx.byteOffset, idx.length, out.byteOffset),
+  }),
+
+  /**
    * sqrt(Σ(a_i − b_i)²) / (sqrt(Σ b_i²) + 1e-8) over i < a.length (b.length must equal
    * a.length), differences, squares and sums in f64 (four partial sums, element i into
    * sum i mod 4). NaN or ±Infinity in → non-finite out; empty arrays → 0.

@@ -43,7 +43,7 @@ export function checkRange(where: string, lo: number, hi: number, B: number): vo
 }
 
 /** Throws unless `b` has the same length as `a`. */
-export function checkSameLength(where: string, aName: string, a: Float32Array, bName: string, b: Float32Array): void {
+export function checkSameLength(where: string, aName: string, a: Typed, bName: string, b: Typed): void {
   if (b.length !== a.length) {
     throw new ConfigError(`${where}: '${bName}' has length ${b.length} but must have the length of '${aName}', ${a.length}.`);
   }

@@ -8,7 +8,8 @@
 ;;
 ;; Compiled by `npm run build:kernels` (scripts/build-kernels.mjs, wabt with SIMD
 ;; enabled) into src/kernels/gemm_wasm_bytes.ts; src/kernels/gemm.ts wraps the
-;; exports. It also holds permuteOut and tanh (at the end), for room in sparse.wat. Keep
+;; exports. It also holds permuteOut, tanh, tanhDerivative and gather (at the end), for room
+;; in sparse.wat. Keep
 ;; the binary under 4 KB: browsers refuse larger synchronous compiles on the main
 ;; thread.
 ;;
@@ -289,4 +290,33 @@
             (v128.store32_lane 0 (i32.add (local.get $x) (local.get $o)) (local.get $c))
             (local.set $x (i32.add (local.get $x) (i32.const 4)))))
         (br_if $l (i32.lt_u (local.get $x) (local.get $end))))))
+;; gather: out[i] = src[idx[i]] for i < n (idx: i32 element indices into src; a
+  ;; pure copy). src is a base address the thread split leaves alone (an 'int'
+  ;; parameter); idx and out move with the part. The wrapper cannot check the
+  ;; indices in O(1): they must be valid elements of src.
+  (func (export "gather") (param $src i32) (param $idx i32) (param $n i32) (param $o i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $idx) (local.get $end)))
+      (loop $l
+        (f32.store (local.get $o)
+          (f32.load (i32.add (local.get $src) (i32.shl (i32.load (local.get $idx)) (i32.const 2)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br_if $l (i32.lt_u (local.tee $idx (i32.add (local.get $idx) (i32.const 4))) (local.get $end))))))
+;; tanhDerivative: out[i] = 1 - fx[i]^2 with fx[i] = tanh(x[i]), computed as
+  ;; JavaScript computes `1 - fx * fx` on f32 values: the square and the difference in
+  ;; f64, one rounding to f32 at the store (so the JS twin gives the same bits). Over n
+  ;; contiguous f32; out may be fx itself.
+  (func (export "tanhDerivative") (param $x i32) (param $o i32) (param $n i32)
+    (local $end i32) (local $v f64)
+    (local.set $o (i32.sub (local.get $o) (local.get $x)))  ;; out - fx
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (loop $l
+        (local.set $v (f64.promote_f32 (f32.load (local.get $x))))
+        (f32.store (i32.add (local.get $x) (local.get $o))
+          (f32.demote_f64 (f64.sub (f64.const 1) (f64.mul (local.get $v) (local.get $v)))))
+        (br_if $l (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 4))) (local.get $end))))))
 )

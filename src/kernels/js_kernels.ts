@@ -267,6 +267,16 @@ function andersonDiffs(
   }
 }
 
+/** tanhDerivative without checks: `1 - fx * fx` in f64, stored as f32. */
+function tanhDerivative(fx: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < fx.length; i++) out[i] = 1 - fx[i] * fx[i];
+}
+
+/** gather without checks. */
+function gather(src: Float32Array, idx: Int32Array, out: Float32Array): void {
+  for (let i = 0; i < idx.length; i++) out[i] = src[idx[i]];
+}
+
 /** gemmNT without checks: the f32 twin of gemm.wat; a sink takes every row from out. */
 function gemmNT(h: Float32Array, v: Float32Array, p: number, B: number, out: Float32Array, _packed: Float32Array, sink?: GemmSink): void {
   gemmNTJs(h, v, 0, p, p, B, out, p);
@@ -282,6 +292,8 @@ const TWINS: { [K in KernelName]: (...args: KernelArgs<K>) => KernelResult<K> } 
   dotRows,
   axpyRows,
   tanh,
+  tanhDerivative,
+  gather,
   relativeStep,
   addMul,
   andersonDiffs,

@@ -89,8 +89,22 @@ export function wasmRecord(t: tf.Tensor): { memoryOffset?: unknown; refCount?: u
  * heapOffset(variable); // e.g. 1048576
  */
 export function heapOffset(t: tf.Tensor): number | null {
+  return offsetOf(t, 'float32');
+}
+
+/**
+ * The byte offset of an int32 tensor's data in the wasm backend's memory, or null.
+ *
+ * @example
+ * heapOffsetInt32(indexTensor); // e.g. 2097152
+ */
+export function heapOffsetInt32(t: tf.Tensor): number | null {
+  return offsetOf(t, 'int32');
+}
+
+function offsetOf(t: tf.Tensor, dtype: 'float32' | 'int32'): number | null {
   const at = wasmRecord(t)?.memoryOffset;
-  return t.dtype === 'float32' && typeof at === 'number' && at % 4 === 0 ? at : null;
+  return t.dtype === dtype && typeof at === 'number' && at % 4 === 0 ? at : null;
 }
 
 /**
@@ -103,4 +117,27 @@ export function heapOffset(t: tf.Tensor): number | null {
  */
 export function readView(t: tf.Tensor): Float32Array {
   return hostView(t) ?? (t.dataSync() as Float32Array);
+}
+
+/**
+ * A new float32 tensor of `shape` to be written in place, with its view: on the wasm
+ * backend an allocated but unwritten output ({@link uninitializedTensor}), so a result is
+ * copied into the heap once instead of into a new array and then uploaded; null on other
+ * backends (the caller builds its array and uploads it). The view is valid until tfjs
+ * allocates again: fetch it with `view()` right before writing.
+ *
+ * @example
+ * const target = hostOutput([batch, p]);
+ * const out = target?.view() ?? new Float32Array(batch * p);
+ */
+export function hostOutput(shape: number[]): { tensor: tf.Tensor; view(): Float32Array } | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as { makeOutput?: unknown };
+  if (typeof backend.makeOutput !== 'function') return null;
+  const tensor = uninitializedTensor(shape);
+  if (hostView(tensor) === null) {
+    tensor.dispose();
+    return null;
+  }
+  return { tensor, view: () => hostView(tensor)! };
 }

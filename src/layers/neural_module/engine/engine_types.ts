@@ -53,4 +53,10 @@ export interface SolveEngine {
   forward(z: tf.Tensor2D, w: tf.Tensor2D, ctx: EngineContext): EngineForward;
   /** Solves the adjoint for the upstream gradient dy `[batch, p]`, from what `forward` saved. */
   adjoint(dy: tf.Tensor2D, saved: tf.Tensor[], state: unknown, ctx: EngineContext): EngineAdjoint;
+  /**
+   * Hands back what `forward` saved in `state` once its one adjoint has run (the op calls it
+   * after the adjoint; a later adjoint of the same state throws). Optional: engines without
+   * host state have nothing to hand back.
+   */
+  release?(state: unknown): void;
 }

@@ -9,8 +9,9 @@
  * kept weights, one upload of the result.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostView, readView } from '../../../tfjs_internals/host_view.js';
-import { arenaBytes, sparseKernels, type KernelArena, type SparseKernels } from '../../../kernels/index.js';
+import { heapOffset, heapOffsetInt32, hostOutput, hostView, readView, uninitializedTensor } from '../../../tfjs_internals/host_view.js';
+import { heapGather } from '../../../backend/wasm_heap.js';
+import { arenaBytes, sparseKernels, type SparseKernels } from '../../../kernels/index.js';
 import { blocked, columnLayout, type BlockedKernels, type ColumnLayout } from '../../../kernels/blocked.js';
 import { offerThreads } from '../../../backend/default_threads.js';
 import { hostWorkspaceArrays, hostWorkspaceSmall, type HostWorkspace } from '../../../solvers/host_types.js';
@@ -19,6 +20,7 @@ import type { ResolvedSolverOptions } from '../../../solvers/solver_types.js';
 import type { HostCsr, HostPlan } from './host_plan.js';
 import { addStats, emptyStats, mergeRowChunk, type LayerSolveStats } from './stats.js';
 import type { EngineContext, SolveEngine } from './engine_types.js';
+import { copyOf, release } from './host_buffers.js';
 
 /** A plan's CSR copied into the arena with its current weights. */
 interface ArenaCsr {
@@ -27,13 +29,16 @@ interface ArenaCsr {
   w: Float32Array;
 }
 
-function toArena(arena: KernelArena, c: HostCsr, values: Float32Array): ArenaCsr {
+function toArena(kernels: SparseKernels, c: HostCsr, values: Float32Array): ArenaCsr {
+  const arena = kernels.arena;
   const ptr = arena.i32(c.ptr.length);
   ptr.set(c.ptr);
   const idx = arena.i32(c.idx.length);
   idx.set(c.idx);
+  const edge = arena.i32(c.edge.length);
+  edge.set(c.edge);
   const w = arena.f32(c.edge.length, false);
-  for (let i = 0; i < c.edge.length; i++) w[i] = values[c.edge[i]];
+  kernels.gather(values, edge, w);
   return { ptr, idx, w };
 }
 
@@ -49,12 +54,13 @@ export const HOST_ARENA_BUDGET = 64 * 2 ** 20;
 function arenaLengths(plan: HostPlan, batch: number, options: ResolvedSolverOptions, pair: [HostCsr, HostCsr]): number[] {
   const p = plan.schedule.p;
   const rows = plan.maxStepRows * batch;
-  const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length]);
+  const csrSizes = pair.flatMap((c) => [c.ptr.length, c.idx.length, c.edge.length, c.edge.length]);
   return [
     p * batch,
     p * batch,
     p * batch,
     p,
+    plan.gatherIndex.length,
     ...csrSizes,
     ...new Array<number>(hostWorkspaceArrays(options) + 1).fill(rows),
     ...new Array<number>(hostWorkspaceSmall(options)).fill(batch),
@@ -88,7 +94,10 @@ function prepare(kernels: SparseKernels, plan: HostPlan, batch: number, options:
   const rowMajor = arena.f32(p * batch, false);
   const perm = arena.i32(p);
   perm.set(plan.schedule.perm);
-  const [ext, int] = pair.map((c) => toArena(arena, c, values));
+  // The kept weights in the arena, then each structure's weights gathered from them by a kernel.
+  const kept = arena.f32(values.length, false);
+  kept.set(values);
+  const [ext, int] = pair.map((c) => toArena(kernels, c, kept));
   const arrays = Array.from({ length: count }, () => arena.f32(rows, false));
   const scratch = arena.f32(rows, false);
   const small = Array.from({ length: nSmall }, () => arena.f32(batch));
@@ -100,10 +109,15 @@ function workspace(kernels: BlockedKernels, arrays: Float32Array[], small: Float
   return { kernels, n, batch, arrays: arrays.map((a) => a.subarray(0, n * batch)), small };
 }
 
-/** What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (in `layout`), and the kept weights. */
+/**
+ * What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (in
+ * `layout`, arrays of the reuse pool, handed back by the adjoint), and the kept weights.
+ */
 interface HostState {
   x: Float32Array;
   fx: Float32Array;
+  /** Set once the adjoint has handed x and fx back to the pool. */
+  released: boolean;
   values: Float32Array;
   layout: ColumnLayout;
 }
@@ -159,7 +173,7 @@ function forwardSolve(z: Float32Array, values: Float32Array, run: ChunkSolve, ou
   k.permuteOut(F, perm, rowMajor);
   run.badRow = firstBadRow(kernels, rowMajor, batch, p);
   out.set(rowMajor);
-  return { x: X.slice(), fx: F.slice(), values, layout: k.layout };
+  return { x: copyOf(X), fx: copyOf(F), released: false, values, layout: k.layout };
 }
 
 /** Solves v = q + (v·Aᵀ)∘f'(x*), q = g∘f'(x*), in reverse step order; v goes into `out` (row-major `[batch, p]`, node order). */
@@ -170,7 +184,9 @@ function adjointSolve(dy: Float32Array, fwd: HostState, run: ChunkSolve, out: Fl
   const k = blocked(kernels, batch, p, fwd.layout);
   const { full, rowMajor, perm, ext, int, arrays, scratch: d, small } = prepare(kernels, plan, batch, options, fwd.values, [plan.adjExt, plan.adjInt]);
   const [V, D] = full;
-  act.hostDerivative(fwd.x, fwd.fx, D);
+  // f'(x*) into the arena's D (from a copy of f(x*) there, so a kernel may compute it).
+  D.set(fwd.fx);
+  act.hostDerivative(fwd.x, D, D, kernels);
   rowMajor.set(dy);
   k.permuteIn(rowMajor, perm, V, D);
   const solve = getHostSolver(options.method);
@@ -231,12 +247,28 @@ function chunks(batch: number, size: number): Array<[number, number]> {
   return out;
 }
 
+/** Fewest kept weights read with the heap gather: below this the JS loop's reads are few and the tensor it needs costs more. */
+const HEAP_GATHER_MIN = 16_384;
+
 /**
- * The kept weights (and the biases) of `w`, at `index`: read straight from the backend's
- * store where it is on the host (0.3 ms at p = 3000 against ~10 ms for tf.gather and its
- * read-back on wasm), else with tf.gather.
+ * The kept weights (and the biases) of `w`, at `index`, in an array of the reuse pool: on
+ * wasm gathered where they are by the kernels' gather over tfjs' memory (the JS loop's
+ * scattered reads of a cold p² array take about twice as long), else read from the
+ * backend's store where it is on the host, else with tf.gather.
  */
 function keptValues(w: tf.Tensor2D, indexTensor: tf.Tensor1D, index: Int32Array): Float32Array {
+  const gather = index.length >= HEAP_GATHER_MIN ? heapGather() : null;
+  if (gather !== null && indexTensor.size === index.length) {
+    const out = uninitializedTensor([index.length]);
+    const [wAt, iAt, oAt] = [heapOffset(w), heapOffsetInt32(indexTensor), heapOffset(out)];
+    if (wAt !== null && iAt !== null && oAt !== null) {
+      gather(wAt, iAt, index.length, oAt);
+      const values = copyOf(hostView(out)!);
+      out.dispose();
+      return values;
+    }
+    out.dispose();
+  }
   const view = hostView(w);
   if (view !== null) {
     const out = new Float32Array(index.length);
@@ -255,41 +287,66 @@ export const hostEngine: SolveEngine = {
     const { plan, gatherIndex } = ctx.partition.host();
     const p = plan.schedule.p;
     const batch = z.shape[0];
-    const values = keptValues(w, gatherIndex, plan.gatherIndex);
-    const zs = readView(z);
-    const stats = emptyStats();
-    const out = new Float32Array(batch * p);
-    const states: Array<{ b0: number; rows: number; state: HostState }> = [];
-    const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
-    // In Node, kernel threads start by themselves once a solve would be cut into column blocks.
-    offerThreads((n) => columnLayout(size, n, p).length > 2);
-    let badRow = -1;
-    for (const [b0, b1] of chunks(batch, size)) {
-      const part = emptyStats();
-      const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
-      const state = forwardSolve(zs.subarray(b0 * p, b1 * p), values, run, out.subarray(b0 * p, b1 * p));
-      mergeRowChunk(stats, part, b0);
-      states.push({ b0, rows: b1 - b0, state });
-      if (badRow < 0 && run.badRow >= 0) badRow = b0 + run.badRow;
+    // The output tensor first (tfjs allocating moves the heap views taken below).
+    const target = hostOutput([batch, p]);
+    try {
+      const values = keptValues(w, gatherIndex, plan.gatherIndex);
+      const zs = readView(z);
+      const stats = emptyStats();
+      const out = target?.view() ?? new Float32Array(batch * p);
+      const states: Array<{ b0: number; rows: number; state: HostState }> = [];
+      const size = Math.min(hostChunkRows(plan, ctx.solver, batch), hostChunkRows(plan, ctx.backwardSolver, batch));
+      // In Node, kernel threads start by themselves once a solve would be cut into column blocks.
+      offerThreads((n) => columnLayout(size, n, p).length > 2);
+      let badRow = -1;
+      for (const [b0, b1] of chunks(batch, size)) {
+        const part = emptyStats();
+        const run = { batch: b1 - b0, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
+        const state = forwardSolve(zs.subarray(b0 * p, b1 * p), values, run, out.subarray(b0 * p, b1 * p));
+        mergeRowChunk(stats, part, b0);
+        states.push({ b0, rows: b1 - b0, state });
+        if (badRow < 0 && run.badRow >= 0) badRow = b0 + run.badRow;
+      }
+      const h = (target?.tensor as tf.Tensor2D | undefined) ?? tf.tensor2d(out, [batch, p]);
+      return { h, stats, badRow, saved: [], state: states };
+    } catch (err) {
+      target?.tensor.dispose();
+      throw err;
     }
-    return { h: tf.tensor2d(out, [batch, p]), stats, badRow, saved: [], state: states };
   },
   adjoint(dy: tf.Tensor2D, _saved: tf.Tensor[], state: unknown, ctx: EngineContext) {
     const { plan } = ctx.partition.host();
     const p = plan.schedule.p;
     const batch = dy.shape[0];
-    const dys = readView(dy);
-    const stats = emptyStats();
-    const out = new Float32Array(batch * p);
-    let badRow = -1;
-    for (const c of state as Array<{ b0: number; rows: number; state: HostState }>) {
-      const part = emptyStats();
-      const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
-      const run = { batch: c.rows, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
-      adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.state, run, rows);
-      mergeRowChunk(stats, part, c.b0);
-      if (badRow < 0 && run.badRow >= 0) badRow = c.b0 + run.badRow;
+    const saved = state as Array<{ b0: number; rows: number; state: HostState }>;
+    if (saved.some((c) => c.state.released)) {
+      throw new Error('NeuralModule host engine: an adjoint solve was asked for a forward solve whose saved state was already released after its adjoint.');
     }
-    return { v: tf.tensor2d(out, [batch, p]), stats, badRow };
+    const target = hostOutput([batch, p]);
+    try {
+      const dys = readView(dy);
+      const stats = emptyStats();
+      const out = target?.view() ?? new Float32Array(batch * p);
+      let badRow = -1;
+      for (const c of saved) {
+        const part = emptyStats();
+        const rows = out.subarray(c.b0 * p, (c.b0 + c.rows) * p);
+        const run = { batch: c.rows, plan, ctx, kernels: sparseKernels(), stats: part, badRow: -1 };
+        adjointSolve(dys.subarray(c.b0 * p, (c.b0 + c.rows) * p), c.state, run, rows);
+        mergeRowChunk(stats, part, c.b0);
+        if (badRow < 0 && run.badRow >= 0) badRow = c.b0 + run.badRow;
+      }
+      return { v: (target?.tensor as tf.Tensor2D | undefined) ?? tf.tensor2d(out, [batch, p]), stats, badRow };
+    } catch (err) {
+      target?.tensor.dispose();
+      throw err;
+    }
+  },
+  release(state: unknown) {
+    for (const c of state as Array<{ state: HostState }>) {
+      if (c.state.released) continue;
+      c.state.released = true;
+      release(c.state.x, c.state.fx, c.state.values);
+    }
   },
 };

@@ -12,16 +12,11 @@ import { copiesOnUpload, isHostResident } from '../../../backend/capabilities.js
 import { arenaBytes, sparseKernels, type KernelVariant } from '../../../kernels/index.js';
 import { gemmPackedBytes, type GemmSink } from '../../../kernels/gemm.js';
 
-/** `a` ([rows, cols] row-major) transposed into `out` ([cols, rows]), in 32-column tiles. */
-function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32Array): void {
-  const T = 32;
-  for (let c0 = 0; c0 < cols; c0 += T) {
-    const c1 = Math.min(cols, c0 + T);
-    for (let r = 0; r < rows; r++) {
-      const src = r * cols;
-      for (let c = c0; c < c1; c++) out[c * rows + r] = a[src + c];
-    }
-  }
+/** The identity permutation of p nodes, kept between calls (the transposes below are permuteIn calls). */
+let identity = new Int32Array(0);
+function identityOf(p: number): Int32Array {
+  if (identity.length !== p) identity = Int32Array.from({ length: p }, (_, j) => j);
+  return identity;
 }
 
 /**
@@ -49,19 +44,27 @@ export function hostGraphGradient(h: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D |
   if (hv === null || vv === null) return null;
   const kernels = sparseKernels();
   const packed = gemmPackedBytes(p, B) / 4;
-  // hostView arrays stay valid until tfjs allocates: copy both (transposed) and sum the
-  // diagonal before anything else.
-  kernels.arena.reset(arenaBytes([p * B, p * B, packed, p * p]));
+  // hostView arrays stay valid until tfjs allocates: copy both into the arena before anything
+  // else, then transpose them to node-major with the kernels' permuteIn (identity order), which
+  // runs in WebAssembly and splits across the kernel threads.
+  kernels.arena.reset(arenaBytes([p * B, p * B, p * B, p, packed, p * p]));
   const H = kernels.arena.f32(p * B, false);
   const V = kernels.arena.f32(p * B, false);
-  transposeInto(hv, B, p, H);
-  transposeInto(vv, B, p, V);
-  // The bias diagonal Σ_b v[b, j], summed over b in order in float32 (a Float32Array
-  // store rounds each partial sum), streaming v row by row.
+  const rowMajor = kernels.arena.f32(p * B, false);
+  const perm = kernels.arena.i32(p);
+  perm.set(identityOf(p));
+  rowMajor.set(hv);
+  kernels.permuteIn(rowMajor, perm, B, H, null);
+  rowMajor.set(vv);
+  kernels.permuteIn(rowMajor, perm, B, V, null);
+  // The bias diagonal Σ_b v[b, j], summed over b in order in float32 (Math.fround rounds each
+  // partial sum), along node j's row of the node-major V.
   const d = new Float32Array(p);
-  for (let b = 0; b < B; b++) {
-    const o = b * p;
-    for (let j = 0; j < p; j++) d[j] += vv[o + j];
+  for (let j = 0; j < p; j++) {
+    const o = j * B;
+    let sum = 0;
+    for (let b = 0; b < B; b++) sum = Math.fround(sum + V[o + b]);
+    d[j] = sum;
   }
   const P = kernels.arena.f32(packed, false);
   const G = kernels.arena.f32(p * p, false);

@@ -72,6 +72,7 @@ export function neuralModuleOp(
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [su, sk, sh, ...rest] = saved as tf.Tensor2D[];
       const adj = engine.adjoint(dy as tf.Tensor2D, rest, fwd.state, ctx);
+      engine.release?.(fwd.state);
       report('backward', adj.stats, adj.badRow, batch);
       const v = adj.v;
       return [matMulT(v, sk, false, true), matMulT(su, v, true, false), graphGradient(sh, v, consts)];
