@@ -10,6 +10,8 @@
  *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
  *   …+warm:<e>                  like anneal:<e>, but the dense warm-up has no regularizer
  *   …+l1:<λ>                    nm()'s uniform L1 term (`l1: λ`) on top of the form (size, rep, excess)
+ *   …+sz:<p0>[:<a>[:<b>]]       size-aware strengths: the α and λ given hold at p0 nodes; at p nodes the
+ *                               regularizer gets α·(p0/p)^a and λ·(p0/p)^b (defaults a = 1, b = 0.5)
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +prune:<θ>:<f>, +final:<n>
  *                               planted.ts only (see its header)
  */
@@ -19,7 +21,8 @@ export type GraphRegularizer = ReturnType<typeof nm.regularizers.nm> | ReturnTyp
 
 export interface Arm {
   name: string;
-  reg: (() => GraphRegularizer | null) | 'oracle';
+  /** The regularizer for a layer of p nodes (p matters only with `+sz`). */
+  reg: ((p: number) => GraphRegularizer | null) | 'oracle';
   densityFactor: number;
   every: number | null;
   sgd: boolean;
@@ -49,7 +52,11 @@ export function parseArm(spec: string): Arm {
   const [base, ...opts] = spec.split('+');
   const [kind, a, b] = base.split(':');
   const l1Opt = opts.find((o) => o.startsWith('l1:'));
-  const l1 = l1Opt ? { l1: Number(l1Opt.split(':')[1]) } : {};
+  const szOpt = opts.find((o) => o.startsWith('sz:'))?.split(':');
+  // α and λ at p nodes: the given values hold at p0 = szOpt[1] nodes (no scaling without +sz)
+  const scaleA = (p: number) => (szOpt ? Math.pow(Number(szOpt[1]) / p, Number(szOpt[2] ?? 1)) : 1);
+  const scaleL = (p: number) => (szOpt ? Math.pow(Number(szOpt[1]) / p, Number(szOpt[3] ?? 0.5)) : 1);
+  const l1 = (p: number) => (l1Opt ? { l1: Number(l1Opt.split(':')[1]) * scaleL(p) } : {});
   const num = (s: string | undefined) => {
     const v = Number(s);
     if (!Number.isFinite(v)) throw new Error(`arm '${spec}': '${s}' is not a number`);
@@ -59,10 +66,11 @@ export function parseArm(spec: string): Arm {
   if (kind === 'none') reg = () => null;
   else if (kind === 'oracle') reg = 'oracle';
   else if (kind === 'l1') reg = () => nm.regularizers.offDiagonalL1({ l1: num(a), proximal: opts.includes('prox') });
-  else if (kind === 'size') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'size', proximal: opts.includes('prox'), ...l1 });
-  else if (kind === 'rep') reg = () => nm.regularizers.nm({ alpha: num(a), form: 'repulsion', proximal: opts.includes('prox'), ...l1 });
+  else if (kind === 'size') reg = (p) => nm.regularizers.nm({ alpha: num(a) * scaleA(p), form: 'size', proximal: opts.includes('prox'), ...l1(p) });
+  else if (kind === 'rep') reg = (p) => nm.regularizers.nm({ alpha: num(a) * scaleA(p), form: 'repulsion', proximal: opts.includes('prox'), ...l1(p) });
   else if (kind === 'excess')
-    reg = () => nm.regularizers.nm({ alpha: num(a), form: 'excess', proximal: opts.includes('prox'), ...l1, ...(b ? { targetSize: num(b) } : {}) });
+    reg = (p) =>
+      nm.regularizers.nm({ alpha: num(a) * scaleA(p), form: 'excess', proximal: opts.includes('prox'), ...l1(p), ...(b ? { targetSize: num(b) } : {}) });
   else throw new Error(`arm '${spec}': unknown regularizer '${kind}'`);
   const arm: Arm = {
     name: spec,
@@ -98,8 +106,10 @@ export function parseArm(spec: string): Arm {
     else if (key === 'final') arm.finalAvg = num(val);
     else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
     else if (key === 'l1') arm.extraL1 = num(val);
+    else if (key === 'sz') [1, 2, 3].forEach((i) => o.split(':')[i] !== undefined && num(o.split(':')[i]));
     else throw new Error(`arm '${spec}': unknown option '${o}'`);
   }
+  if (szOpt && (kind === 'none' || kind === 'oracle' || kind === 'l1')) throw new Error(`arm '${spec}': +sz needs an nm() form (size, rep, excess)`);
   if (arm.extraL1 > 0 && (kind === 'none' || kind === 'oracle' || kind === 'l1')) throw new Error(`arm '${spec}': +l1 needs an nm() form (size, rep, excess)`);
   return arm;
 }

@@ -87,7 +87,7 @@ function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
  * (re-partitioned to its own density).
  */
 async function denseWarmUp(arm: Arm, layer: nm.layers.NeuralModuleLayer, ux: tf.Tensor, hy: tf.Tensor, p: number, seed: number): Promise<void> {
-  const reg = arm.reg === 'oracle' || arm.annealPlain ? null : arm.reg();
+  const reg = arm.reg === 'oracle' || arm.annealPlain ? null : arm.reg(p);
   const dense = nm.layers.neuralModule({
     inputShape: [N_INPUTS],
     units: p,
@@ -127,7 +127,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   const train = teacherData(teacher, ROWS, 200 + seed, NOISE);
   const test = teacherData(teacher, 500, 300 + seed);
   const density = Math.min(1, (arm.densityFactor * teacher.edges.length) / (p * (p - 1)));
-  const reg = arm.reg === 'oracle' ? null : arm.reg();
+  const reg = arm.reg === 'oracle' ? null : arm.reg(p);
   const layer = nm.layers.neuralModule({
     inputShape: [N_INPUTS],
     units: p,

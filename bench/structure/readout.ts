@@ -95,7 +95,7 @@ function hiddenLayer(arm: Arm | 'nn', t: Teacher, seed: number): { layer: tf.lay
     };
   }
   const density = Math.min(1, (arm.densityFactor * t.edges.length) / (p * (p - 1)));
-  const reg = arm.reg === 'oracle' ? null : arm.reg();
+  const reg = arm.reg === 'oracle' ? null : arm.reg(p);
   const layer = nm.layers.neuralModule({
     inputShape: [N_INPUTS],
     units: p,

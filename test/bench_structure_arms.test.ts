@@ -1,0 +1,40 @@
+/**
+ * bench/structure/arms.ts: the `+sz:<p0>[:a[:b]]` option scales the nm() strengths with
+ * the layer size (α·(p0/p)^a, λ·(p0/p)^b), checked against the formula in float64.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseArm } from '../bench/structure/arms.js';
+
+type Reg = { getConfig(): { alpha: number; l1: number }; dispose?: () => void };
+
+function strengths(spec: string, p: number): { alpha: number; l1: number } {
+  const arm = parseArm(spec);
+  if (arm.reg === 'oracle') throw new Error('oracle');
+  const reg = arm.reg(p) as unknown as Reg;
+  const { alpha, l1 } = reg.getConfig();
+  reg.dispose?.();
+  return { alpha, l1 };
+}
+
+describe('bench structure arms: +sz', () => {
+  it('scales α by (p0/p)^a and λ by (p0/p)^b (defaults a = 1, b = 0.5)', () => {
+    for (const p of [30, 100, 300]) {
+      const s = strengths('excess:1e-1+prox+every:1+l1:0.02+sz:30', p);
+      expect(s.alpha).toBeCloseTo(0.1 * (30 / p), 12);
+      expect(s.l1).toBeCloseTo(0.02 * Math.sqrt(30 / p), 12);
+      const t = strengths('excess:1e-1+prox+l1:0.02+sz:100:2:1', p);
+      expect(t.alpha).toBeCloseTo(0.1 * (100 / p) ** 2, 12);
+      expect(t.l1).toBeCloseTo(0.02 * (100 / p), 12);
+    }
+  });
+
+  it('is setting A exactly at p = p0 and leaves arms without +sz unscaled', () => {
+    expect(strengths('excess:1e-1+prox+every:1+l1:0.02+sz:30', 30)).toEqual({ alpha: 0.1, l1: 0.02 });
+    expect(strengths('excess:1e-1+prox+every:1+l1:0.02', 300)).toEqual({ alpha: 0.1, l1: 0.02 });
+  });
+
+  it('rejects a non-numeric size and +sz without an nm() form', () => {
+    expect(() => parseArm('excess:1e-1+prox+sz:abc')).toThrow(/'abc' is not a number/);
+    expect(() => parseArm('l1:0.05+prox+sz:30')).toThrow(/\+sz needs an nm\(\) form/);
+  });
+});
