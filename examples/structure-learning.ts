@@ -6,25 +6,27 @@
  * same budget (epochs, batch size, optimizer, initial weights, data split):
  *   none  — no graph regularization (NMs)
  *   L1    — off-diagonal L1 on the graph (NMs&L1)
- *   NM    — NM regularization with the recipe of docs/STRUCTURE.md: `nm.regularizers.nm({ proximal: true })`
- *           (excess form, α = 1e-2, target module size ⌈√p⌉, applied as a decoupled proximal
- *           step) and `modulePartition({ every: 'batch' })`; `--penalty` instead adds the
- *           penalty to the loss and re-partitions every epoch, as the papers do (NMs&NM)
+ *   NM    — NM regularization with the recipe of docs/guide/structure-learning.md: the excess
+ *           form (target module size ⌈√p⌉) with strengths scaled to the layer size,
+ *           `nm.regularizers.nm({ alpha: 0.1·30/p, l1: 0.02·√(30/p), proximal: true })`
+ *           (α = 0.03, λ = 0.011 at p = 100; applied as decoupled proximal steps) and
+ *           `modulePartition({ every: 'batch' })`; `--penalty` instead adds the penalty to the
+ *           loss and re-partitions every epoch, as the papers do (NMs&NM)
  * and prints test error, module count, largest module, balance and kept edges; the
  * pictures (first vs last epoch, per epoch) go to out/structure-learning/.
  *
  * The kept density is the layer's `density` in all three regimes (the mask keeps the
  * K largest |W|), so the comparison is "which edges are kept", at equal kept edges.
- * L1 and NM get the same strength (λ = α = 1e-2 by default). Fit shuffling uses
+ * L1 gets λ = 1e-2 by default. Fit shuffling uses
  * Math.random, so runs with the same seed differ slightly; the seed fixes the split and
  * the initial weights (identical across the three regimes).
  *
- * Usage: npm run example:structure -- [--seeds 1] [--epochs 30] [--alpha 1e-2] [--l1 1e-2]
+ * Usage: npm run example:structure -- [--seeds 1] [--epochs 30] [--alpha 0.1·30/p] [--nm-l1 0.02·√(30/p)] [--l1 1e-2]
  *        [--density 0.05] [--form excess|repulsion|size] [--schedule] [--lr 0.01] [--batch 64]
  *        [--pictures-every 10] [--backend wasm] [--out out/structure-learning]
  *        [--penalty]
- * The recipe gives several multi-node modules and a largest module of about 10 nodes in
- * every seed measured on the digits (docs/STRUCTURE.md).
+ * The recipe gave 5–9 multi-node modules and a largest module of 4–11 nodes in each of 10
+ * seeds measured on the digits (docs/STRUCTURE.md, "A size rule for α and λ").
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -52,7 +54,9 @@ const EPOCHS = flag('epochs', 30);
 const P = flag('p', 100);
 const DENSITY = flag('density', 0.05);
 const L1 = flag('l1', 1e-2);
-const ALPHA = flag('alpha', 1e-2);
+const ALPHA = flag('alpha', 0.1 * (30 / P));
+/** The NM regularizer's uniform L1 term (its `l1` option). */
+const NM_L1 = flag('nm-l1', 0.02 * Math.sqrt(30 / P));
 const FORM = flag('form', 'excess') as 'excess' | 'repulsion' | 'size';
 const LR = flag('lr', 0.01);
 const BATCH = flag('batch', 64);
@@ -126,7 +130,11 @@ class EpochLine extends tf.Callback {
 
 async function run(regime: Regime, seed: number, data: ReturnType<typeof split>): Promise<Result> {
   const graphRegularizer =
-    regime === 'L1' ? nm.regularizers.offDiagonalL1({ l1: L1 }) : regime === 'NM' ? nm.regularizers.nm({ alpha: ALPHA, form: FORM, proximal: !PENALTY }) : null;
+    regime === 'L1'
+      ? nm.regularizers.offDiagonalL1({ l1: L1 })
+      : regime === 'NM'
+        ? nm.regularizers.nm({ alpha: ALPHA, form: FORM, l1: NM_L1, proximal: !PENALTY })
+        : null;
   const layer = nm.layers.neuralModule({
     inputShape: [table.numFeatures],
     units: P,
@@ -180,7 +188,7 @@ async function writeFile(path: string, text: string): Promise<void> {
 // ---- main -----------------------------------------------------------------------
 console.log(
   `structure learning on digits: p=${P}, density=${DENSITY}, epochs=${EPOCHS}, batch=${BATCH}, adam lr=${LR}, ` +
-    `L1 λ=${L1}, NM α=${ALPHA} (${FORM}${SCHEDULE ? ' + adaptive α' : ''}), seeds=${SEEDS}, backend=${tf.getBackend()}`,
+    `L1 λ=${L1}, NM α=${ALPHA.toPrecision(3)} λ=${NM_L1.toPrecision(3)} (${FORM}${SCHEDULE ? ' + adaptive α' : ''}), seeds=${SEEDS}, backend=${tf.getBackend()}`,
 );
 const results: Result[] = [];
 for (let seed = 1; seed <= SEEDS; seed++) {
