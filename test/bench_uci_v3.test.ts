@@ -102,7 +102,7 @@ describe('v3 builds', () => {
     }
   });
 
-  it('NM-default: the layer and the NM regularizer with their defaults; NM-recipe: proximal, re-partition every batch', () => {
+  it('NM-default: the layer and the NM regularizer with their defaults; NM-recipe: the size rule, proximal, re-partition every batch', () => {
     const d = buildModel('NM-default', { lr: 0.01 }, shape, 'repulsion');
     const r = buildModel('NM-recipe', { lr: 0.01 }, shape, 'repulsion');
     try {
@@ -116,6 +116,9 @@ describe('v3 builds', () => {
       expect((d.callbacks[0] as nm.callbacks.ModulePartitionCallback).getConfig().every).toBe('epoch');
       const cfgR = r.nmLayer!.getConfig() as Record<string, { config?: Record<string, unknown> }>;
       expect(cfgR.graphRegularizer.config).toMatchObject({ form: 'excess', proximal: true });
+      // α = 0.1·30/p and λ = 0.02·√(30/p) at this shape's p (float64, as the guide's formula).
+      expect(cfgR.graphRegularizer.config!.alpha).toBeCloseTo(0.1 * (30 / shape.nodes), 12);
+      expect(cfgR.graphRegularizer.config!.l1).toBeCloseTo(0.02 * Math.sqrt(30 / shape.nodes), 12);
       expect((r.callbacks[0] as nm.callbacks.ModulePartitionCallback).getConfig().every).toBe('batch');
     } finally {
       d.dispose();

@@ -253,8 +253,10 @@ export function buildModel(
     model.add(nm.layers.optNet({ inputShape: [features], units: nodes, inequalities: nodes, onNonConvergence: 'ignore' }));
   } else if (method === 'NM-default' || method === 'NM-recipe') {
     // The library's own settings: every layer default (density 0.05, solver 'auto', the default contraction) and the NM regularizer's
-    // defaults (excess form, α = 1e-2); the recipe applies it in proximal mode and re-partitions every batch (docs/STRUCTURE.md).
-    reg = graphRegularizer('nm', method === 'NM-recipe' ? { proximal: true } : {});
+    // defaults (excess form, α = 1e-2). The recipe (guide "Structure learning", docs/STRUCTURE.md "A size rule for α and λ"):
+    // the excess form as proximal steps with α = 0.1·30/p and a uniform L1 term λ = 0.02·√(30/p), re-partitioned every batch.
+    const recipe = { proximal: true, alpha: 0.1 * (30 / nodes), l1: 0.02 * Math.sqrt(30 / nodes) };
+    reg = graphRegularizer('nm', method === 'NM-recipe' ? recipe : {});
     nmLayer = nm.layers.neuralModule({
       inputShape: [features],
       units: nodes,
