@@ -2,9 +2,9 @@
  * Float32Arrays the host engine reuses between steps for what the forward solve saves for
  * the adjoint (x* and f(x*), `[p, batch]` each). A fresh array of that size costs the
  * operating system's page faults on its first write (about 1 ms per 1.5 MB on the
- * project's VM, as much as a sparse product), a reused one a plain copy. The adjoint hands
- * its forward's arrays back once it has used them; arrays of a forward whose adjoint never
- * runs (inference) are left to the garbage collector.
+ * project's VM, as much as a sparse product), a reused one a plain copy. The op hands a
+ * forward's arrays back (the engine's `release`) once its adjoint has run; arrays of a
+ * forward whose adjoint never runs (inference) are left to the garbage collector.
  *
  * Caveats: a returned array must not be read again by its previous owner. The pool holds
  * at most {@link POOL_BYTES} bytes.

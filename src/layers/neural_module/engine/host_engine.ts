@@ -111,12 +111,12 @@ function workspace(kernels: BlockedKernels, arrays: Float32Array[], small: Float
 
 /**
  * What the adjoint needs from the forward solve: permuted node-major x* and f(x*) (in
- * `layout`, arrays of the reuse pool, handed back by the adjoint), and the kept weights.
+ * `layout`, arrays of the reuse pool, handed back by `release`), and the kept weights.
  */
 interface HostState {
   x: Float32Array;
   fx: Float32Array;
-  /** Set once the adjoint has handed x and fx back to the pool. */
+  /** Set once `release` has handed x, fx and values back to the pool (after the adjoint). */
   released: boolean;
   values: Float32Array;
   layout: ColumnLayout;
