@@ -12,7 +12,7 @@
  *   …+l1:<λ>                    nm()'s uniform L1 term (`l1: λ`) on top of the form (size, rep, excess)
  *   …+sz:<p0>[:<a>[:<b>]]       size-aware strengths: the α and λ given hold at p0 nodes; at p nodes the
  *                               regularizer gets α·(p0/p)^a and λ·(p0/p)^b (defaults a = 1, b = 0.5)
- *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +prune:<θ>:<f>, +final:<n>
+ *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +decayk:<f>:<r>, +prune:<θ>:<f>, +final:<n>
  *                               planted.ts only (see its header)
  */
 import * as nm from 'tfjs-neural-modules';
@@ -40,6 +40,12 @@ export interface Arm {
   floor: number;
   /** Learning-rate decay: start epoch fraction and final factor; null: constant. */
   decay: [number, number] | null;
+  /**
+   * With `decay`: the proximal steps keep the undecayed learning rate, so the thresholds
+   * η·α·C and η·λ stay constant while Adam's steps shrink (`decayk:<f>:<r>`; false: they
+   * shrink with η, as with `decay`).
+   */
+  decayConstThreshold: boolean;
   /** Final re-partition from the graph averaged over the last n epoch ends (0: none). */
   finalAvg: number;
   /** One pruning re-partition (floor θ) at epoch fraction f, then a frozen mask; null: none. */
@@ -85,6 +91,7 @@ export function parseArm(spec: string): Arm {
     hysteresis: 0,
     floor: 0,
     decay: null,
+    decayConstThreshold: false,
     finalAvg: 0,
     prune: null,
     extraL1: 0,
@@ -103,6 +110,7 @@ export function parseArm(spec: string): Arm {
     else if (key === 'hyst') arm.hysteresis = num(val);
     else if (key === 'floor') arm.floor = num(val);
     else if (key === 'decay') arm.decay = [num(val), num(o.split(':')[2])];
+    else if (key === 'decayk') [arm.decay, arm.decayConstThreshold] = [[num(val), num(o.split(':')[2])], true];
     else if (key === 'final') arm.finalAvg = num(val);
     else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
     else if (key === 'l1') arm.extraL1 = num(val);

@@ -12,6 +12,14 @@
  * missed their tolerance.
  *
  * Arms (`--arms a,b,…`): see arms.ts, e.g. `none`, `oracle`, `excess:1e-2+prox+every:1`.
+ * `+decay:<f>:<r>` decays Adam's rate geometrically from epoch fraction f to r× at the
+ * end (the proximal thresholds η·α·C, η·λ shrink with it); `+decayk:<f>:<r>` the same
+ * with the proximal steps at the undecayed rate (constant thresholds).
+ *
+ * Every trained run also records `ariAvg`: the ARI (and edge recall, `recallAvg`) of the
+ * partition re-chosen from the graph averaged over the last 10, 20 and 50 epoch ends,
+ * computed after all other figures (it changes none of them; `+final:<n>` instead makes
+ * that partition the layer's own before the figures are taken).
  * Fixed: Adam 1e-2 (`--lr`), batch 64, `--epochs 40`, `--rows 1500` training rows
  * and 500 test rows, `--noise 0` (fraction of the targets' sd), seeded everything.
  *
@@ -50,6 +58,8 @@ const TAG = flag('tag', 'planted');
 const TABLE_ONLY = argv.includes('--table-only');
 const TRACE = argv.includes('--trace');
 const COMMIT = commitOf(ROOT);
+/** The windows (epochs) of the averaged-graph readout `ariAvg`. */
+const AVG_WINDOWS = [10, 20, 50];
 
 interface Run {
   arm: string;
@@ -65,6 +75,10 @@ interface Run {
   testMse: number;
   nonConverged: number;
   ariPerEpoch: number[];
+  /** ARI of the partition from the graph averaged over the last n epoch ends, by n. */
+  ariAvg?: Record<string, number>;
+  /** Edge recall of that partition, by n. */
+  recallAvg?: Record<string, number>;
   seconds: number;
   commit: string;
 }
@@ -160,6 +174,15 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   };
   const ariPerEpoch: number[] = [];
   const graphHistory: Float32Array[] = [];
+  /** The last AVG_WINDOWS.at(-1) epoch-end graphs, for the `ariAvg` readout. */
+  const readoutHistory: Float32Array[] = [];
+  /** The current learning-rate factor of `decay`/`decayk` (1 before the decay starts). */
+  let lrFactor = 1;
+  if (arm.decayConstThreshold) {
+    // the proximal step at the undecayed rate: thresholds η₀·α·C and η₀·λ stay constant
+    const ownStep = layer.proximalStep.bind(layer);
+    layer.proximalStep = (lr: number) => ownStep(lr / lrFactor);
+  }
   let prevMask: Uint8Array | null = null;
   const t0 = Date.now();
   try {
@@ -184,7 +207,8 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
             const [from, to] = arm.decay;
             const start = Math.floor(from * EPOCHS);
             const t = epoch < start ? 0 : (epoch - start + 1) / Math.max(1, EPOCHS - start);
-            (optimizer as unknown as { learningRate: number }).learningRate = (arm.sgd ? SGD_LR : LR) * Math.pow(to, t);
+            lrFactor = Math.pow(to, t);
+            (optimizer as unknown as { learningRate: number }).learningRate = (arm.sgd ? SGD_LR : LR) * lrFactor;
           },
         },
         nm.callbacks.modulePartition({ every: arm.every ?? 'epoch' }),
@@ -194,6 +218,8 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
               graphHistory.push(layer.graphValues());
               if (graphHistory.length > arm.finalAvg) graphHistory.shift();
             }
+            readoutHistory.push(layer.graphValues());
+            if (readoutHistory.length > AVG_WINDOWS[AVG_WINDOWS.length - 1]) readoutHistory.shift();
             ariPerEpoch.push(adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf));
             if (TRACE) {
               const s = layer.structure();
@@ -297,6 +323,24 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     seconds,
     commit: COMMIT,
   };
+  if (readoutHistory.length > 0) {
+    // last: it replaces the layer's graph and mask (the layer's own re-partition, not a mask policy's)
+    out.ariAvg = {};
+    out.recallAvg = {};
+    for (const n of AVG_WINDOWS) {
+      const hist = readoutHistory.slice(-n);
+      const avg = new Float32Array(p * p);
+      for (const g of hist) for (let i = 0; i < avg.length; i++) avg[i] += g[i] / hist.length;
+      const ws = layer.getWeights().slice();
+      const t = tf.tensor2d(avg, [p, p]);
+      ws[1] = t;
+      layer.setWeights(ws);
+      t.dispose();
+      nm.layers.NeuralModuleLayer.prototype.repartition.call(layer);
+      out.ariAvg[n] = adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf);
+      out.recallAvg[n] = recall(layer, teacher);
+    }
+  }
   model.dispose();
   (reg as { dispose?: () => void } | null)?.dispose?.();
   tf.dispose([ux, hy, tx]);
@@ -348,7 +392,12 @@ if (!TABLE_ONLY) {
         appendFileSync(join(OUT, `${TAG}.jsonl`), JSON.stringify(r) + '\n');
         console.log(
           `${r.size} seed ${seed} ${r.arm}: ARI ${r.ari.toFixed(3)} recall ${r.recall.toFixed(2)} modules ${JSON.stringify(r.multiSizes)} ` +
-            `train ${fmt(r.trainMse)} test ${fmt(r.testMse)} nonconv ${r.nonConverged} (${r.seconds.toFixed(1)} s)`,
+            `train ${fmt(r.trainMse)} test ${fmt(r.testMse)} nonconv ${r.nonConverged} (${r.seconds.toFixed(1)} s)` +
+            (r.ariAvg
+              ? ` avg-graph ARI ${Object.entries(r.ariAvg)
+                  .map(([n, a]) => `${n}: ${a.toFixed(3)}`)
+                  .join(', ')}`
+              : ''),
         );
       }
     }
