@@ -30,6 +30,9 @@
  *                         size, excess)
  *   <any>~prune:<θ>:<f>   at epoch fraction f one re-partition with floor θ, then the
  *                         mask only shrinks (kept edges below the floor are dropped)
+ *   <any>~decayk:<f>:<r>  Adam's rate decayed geometrically from epoch fraction f to r×
+ *                         at the end, the proximal steps at the undecayed rate (constant
+ *                         thresholds; planted.ts's `+decayk`)
  *   nn                    baseline without a NeuralModule: Dense(100, tanh) hidden
  *                         layer, same split, optimizer, epochs and output layer
  *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
@@ -127,6 +130,8 @@ interface Variant {
   nn?: boolean;
   /** Epochs of a dense warm-up without the regularizer (the `~warm:e` suffix); 0: none. */
   warm?: number;
+  /** Rate decay from epoch fraction f to factor r, proximal steps at the undecayed rate (`~decayk:f:r`); null: none. */
+  decayk?: [number, number] | null;
 }
 
 /**
@@ -155,7 +160,7 @@ function parseVariant(full: string): Variant {
   const [spec, tauText] = head.split('@');
   const valueOf = (key: string) => Number(flags.find((f) => f.startsWith(`${key}:`))?.split(':')[1] ?? 0);
   for (const f of flags) {
-    if (f !== 'prox' && f !== 'batch' && !/^(hyst|floor|prune|warm|l1):[0-9.e-]+(:[0-9.e-]+)?$/.test(f))
+    if (f !== 'prox' && f !== 'batch' && !/^(hyst|floor|prune|warm|l1|decayk):[0-9.e-]+(:[0-9.e-]+)?$/.test(f))
       throw new Error(`variant ${full}: unknown suffix ~${f} (~prox, ~batch, ~hyst:h, ~floor:θ)`);
   }
   if (spec === 'nn') return { name: full, reg: () => null, schedule: false, nn: true };
@@ -171,6 +176,10 @@ function parseVariant(full: string): Variant {
     floor: valueOf('floor'),
     prune: (() => {
       const f = flags.find((x) => x.startsWith('prune:'));
+      return f ? [Number(f.split(':')[1]), Number(f.split(':')[2])] : null;
+    })(),
+    decayk: (() => {
+      const f = flags.find((x) => x.startsWith('decayk:'));
       return f ? [Number(f.split(':')[1]), Number(f.split(':')[2])] : null;
     })(),
   };
@@ -410,6 +419,14 @@ async function run(v: Variant, seed: number): Promise<Run> {
     ...(v.tau != null ? { graphConstraint: new ZeroBelow(v.tau) } : {}),
   });
   const control = v.hysteresis || v.floor || v.prune ? withMaskPolicy(layer, P, { hysteresis: v.hysteresis ?? 0, floor: v.floor ?? 0, bound: 0.9 }) : null;
+  const optimizer = tf.train.adam(LR);
+  /** The current factor of `~decayk` (1 before the decay starts). */
+  let lrFactor = 1;
+  if (v.decayk) {
+    // the proximal step at the undecayed rate: thresholds η₀·α·C and η₀·λ stay constant
+    const ownStep = layer.proximalStep.bind(layer);
+    layer.proximalStep = (lr: number) => ownStep(lr / lrFactor);
+  }
   const pruner = {
     onEpochBegin: async (epoch: number) => {
       if (v.prune && control && epoch === Math.floor(v.prune[1] * EPOCHS)) {
@@ -417,12 +434,21 @@ async function run(v: Variant, seed: number): Promise<Run> {
         layer.repartition();
         control.frozen = true;
       }
+      if (v.decayk) {
+        // the same schedule as planted.ts's +decay/+decayk, counted over the epochs after a warm-up
+        const [from, to] = v.decayk;
+        const epochs = EPOCHS - (v.warm ?? 0);
+        const start = Math.floor(from * epochs);
+        const t = epoch < start ? 0 : (epoch - start + 1) / Math.max(1, epochs - start);
+        lrFactor = Math.pow(to, t);
+        (optimizer as unknown as { learningRate: number }).learningRate = LR * lrFactor;
+      }
     },
   };
   const model = tf.sequential();
   model.add(layer);
   model.add(tf.layers.dense({ units: k, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3000 + seed }) }));
-  model.compile({ optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const callbacks = [
     pruner,
     nm.callbacks.modulePartition({ every: v.everyBatch ? 'batch' : 'epoch' }),
