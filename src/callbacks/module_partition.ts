@@ -23,6 +23,14 @@ export interface ModulePartitionArgs {
   every?: 'epoch' | 'batch' | number;
   /** Print one line per epoch with the module statistics. Default: false. */
   verbose?: boolean;
+  /**
+   * The learning rate η of the proximal steps (graph regularizers with `proximal: true`):
+   * `'current'`, the optimizer's rate at each step; `'initial'`, the optimizer's rate
+   * when `fit` began, so the thresholds η·α·C and η·λ stay constant while a learning-rate
+   * schedule shrinks the optimizer's steps (a decayed rate then settles the partition
+   * without weakening the regularizer, docs/STRUCTURE.md). Default: `'current'`.
+   */
+  proximalRate?: 'current' | 'initial';
 }
 
 /** The partition callback (see {@link modulePartition}). */
@@ -30,28 +38,38 @@ export class ModulePartitionCallback extends NMCallback {
   protected readonly where = 'modulePartition';
   readonly everyBatches: number | null;
   readonly verbose: boolean;
+  readonly proximalRate: 'current' | 'initial';
   private batchCount = 0;
+  /** The optimizer's rate when `fit` began (`proximalRate: 'initial'` with a proximal regularizer), else null. */
+  private initialRate: number | null = null;
 
   constructor(args: ModulePartitionArgs = {}) {
     super();
-    if (args == null || typeof args !== 'object') fail('modulePartition', 'args', args, "an object { every?: 'epoch' | 'batch' | number, verbose? }");
-    checkKeys('modulePartition', args, ['every', 'verbose']);
+    if (args == null || typeof args !== 'object')
+      fail('modulePartition', 'args', args, "an object { every?: 'epoch' | 'batch' | number, verbose?, proximalRate?: 'current' | 'initial' }");
+    checkKeys('modulePartition', args, ['every', 'verbose', 'proximalRate']);
     const every = args.every ?? 'epoch';
     if (every === 'epoch') this.everyBatches = null;
     else if (every === 'batch') this.everyBatches = 1;
     else if (typeof every === 'number' && Number.isInteger(every) && every >= 1) this.everyBatches = every;
     else fail('modulePartition', 'every', every, "'epoch', 'batch' or an integer >= 1");
     this.verbose = args.verbose ?? false;
+    const rate = args.proximalRate ?? 'current';
+    if (rate !== 'current' && rate !== 'initial') fail('modulePartition', 'proximalRate', rate, "'current' or 'initial'");
+    this.proximalRate = rate;
   }
 
   /** The resolved arguments: `new ModulePartitionCallback(cb.getConfig())` is an equivalent callback. */
   getConfig(): Required<ModulePartitionArgs> {
     const every = this.everyBatches == null ? 'epoch' : this.everyBatches === 1 ? 'batch' : this.everyBatches;
-    return { every, verbose: this.verbose };
+    return { every, verbose: this.verbose, proximalRate: this.proximalRate };
   }
 
   override async onTrainBegin(): Promise<void> {
-    for (const l of this.neuralModules()) l.resetWarnings();
+    const layers = this.neuralModules();
+    // read before any epoch-begin schedule changes it; only where a proximal step will use it
+    this.initialRate = this.proximalRate === 'initial' && layers.some((l) => l.hasProximalRegularizer()) ? this.learningRate() : null;
+    for (const l of layers) l.resetWarnings();
   }
 
   override async onEpochBegin(): Promise<void> {
@@ -63,7 +81,7 @@ export class ModulePartitionCallback extends NMCallback {
     const layers = this.neuralModules();
     const proximal = layers.filter((l) => l.hasProximalRegularizer());
     if (proximal.length > 0) {
-      const lr = this.learningRate();
+      const lr = this.initialRate ?? this.learningRate();
       for (const l of proximal) l.proximalStep(lr);
     }
     if (this.everyBatches != null && this.batchCount % this.everyBatches === 0) {
