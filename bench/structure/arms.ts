@@ -12,6 +12,7 @@
  *   …+l1:<λ>                    nm()'s uniform L1 term (`l1: λ`) on top of the form (size, rep, excess)
  *   …+sz:<p0>[:<a>[:<b>]]       size-aware strengths: the α and λ given hold at p0 nodes; at p nodes the
  *                               regularizer gets α·(p0/p)^a and λ·(p0/p)^b (defaults a = 1, b = 0.5)
+ *   …+rate:initial              modulePartition({ proximalRate: 'initial' }) (default 'current')
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +decayk:<f>:<r>, +prune:<θ>:<f>, +final:<n>
  *                               planted.ts only (see its header)
  */
@@ -46,6 +47,8 @@ export interface Arm {
    * shrink with η, as with `decay`).
    */
   decayConstThreshold: boolean;
+  /** modulePartition's `proximalRate` (`+rate:initial`); default 'current'. */
+  proximalRate: 'current' | 'initial';
   /** Final re-partition from the graph averaged over the last n epoch ends (0: none). */
   finalAvg: number;
   /** One pruning re-partition (floor θ) at epoch fraction f, then a frozen mask; null: none. */
@@ -92,6 +95,7 @@ export function parseArm(spec: string): Arm {
     floor: 0,
     decay: null,
     decayConstThreshold: false,
+    proximalRate: 'current',
     finalAvg: 0,
     prune: null,
     extraL1: 0,
@@ -112,6 +116,7 @@ export function parseArm(spec: string): Arm {
     else if (key === 'decay') arm.decay = [num(val), num(o.split(':')[2])];
     else if (key === 'decayk') [arm.decay, arm.decayConstThreshold] = [[num(val), num(o.split(':')[2])], true];
     else if (key === 'final') arm.finalAvg = num(val);
+    else if (key === 'rate' && (val === 'initial' || val === 'current')) arm.proximalRate = val;
     else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
     else if (key === 'l1') arm.extraL1 = num(val);
     else if (key === 'sz') [1, 2, 3].forEach((i) => o.split(':')[i] !== undefined && num(o.split(':')[i]));

@@ -14,7 +14,8 @@
  * Arms (`--arms a,b,…`): see arms.ts, e.g. `none`, `oracle`, `excess:1e-2+prox+every:1`.
  * `+decay:<f>:<r>` decays Adam's rate geometrically from epoch fraction f to r× at the
  * end (the proximal thresholds η·α·C, η·λ shrink with it); `+decayk:<f>:<r>` the same
- * with the proximal steps at the undecayed rate (constant thresholds).
+ * with the proximal steps at the undecayed rate (constant thresholds), done bench-side;
+ * `+decay:<f>:<r>+rate:initial` the same through `modulePartition({ proximalRate: 'initial' })`.
  *
  * Every trained run also records `ariAvg`: the ARI (and edge recall, `recallAvg`) of the
  * partition re-chosen from the graph averaged over the last 10, 20 and 50 epoch ends,
@@ -211,7 +212,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
             (optimizer as unknown as { learningRate: number }).learningRate = (arm.sgd ? SGD_LR : LR) * lrFactor;
           },
         },
-        nm.callbacks.modulePartition({ every: arm.every ?? 'epoch' }),
+        nm.callbacks.modulePartition({ every: arm.every ?? 'epoch', proximalRate: arm.proximalRate }),
         {
           onEpochEnd: async (epoch: number, logs?: tf.Logs) => {
             if (arm.finalAvg > 0) {
