@@ -105,7 +105,7 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
     for (const q of s.work) perRow *= args[q];
     // A sparse product whose output is smaller than two column blocks stays whole: its arrays
     // live in the caller's cache, and a worker that reads them from there costs more than it
-    // saves (p = 300, batch 64: 31 µs whole, 62–71 µs in 2–8 chunks).
+    // saves (the same bound as columnLayout's blocks).
     if (s.balance >= 0 && rows * perRow < 2 * MIN_BLOCK_ELEMENTS) return 1;
     const nnz0 = s.balance >= 0 ? ptrAt(args[s.balance], lo) : 0;
     const nnz = s.balance >= 0 ? ptrAt(args[s.balance], lo + rows) - nnz0 : 0;
