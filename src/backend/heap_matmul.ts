@@ -6,9 +6,9 @@
  * Why: tfjs-wasm runs each `BatchMatMul` through an XNNPACK operator that it creates and
  * caches per right-hand tensor, packing that tensor's values first. In training every
  * right-hand side is new (activations, gradients, freshly updated weights), so every product
- * pays for creating and packing an operator: the five products of a p = 3000 Neural Module
- * classifier step (about 57 MFLOP) took 7.8 ms, 7 GFLOP/s. The GEMM kernel packs the right
- * operand in one pass and runs at its own rate.
+ * pays for creating and packing an operator, and products with a short side (a layer of 16
+ * inputs, a readout of 26 classes) run far below the machine's rate. The GEMM kernel packs
+ * the right operand in one pass and runs at its own rate.
  *
  * Caveats: rank-2 operands, or rank ≥ 3 whose batch dimensions are all 1; float32; at least
  * {@link HEAP_MATMUL_MIN_WORK} multiply-adds (below that tfjs' kernel is as fast); a
