@@ -215,6 +215,9 @@ describe.skipIf(!simd)('gemm wasm kernel', () => {
     expect(() => k.gemmNT(s.hOff, s.vpOff, 0, p, p, B, s.memory.buffer.byteLength - 16, p)).toThrow(/memory has/);
     expect(() => k.gemmNT(s.hOff, s.vpOff, 0, p, p, B, s.vpOff, p)).toThrow(/overlap/);
     expect(() => k.gemmNT(s.hOff, s.vpOff, 0, p, p, 1.5, s.outOff, p)).toThrow(/'B'/);
+    expect(() => k.gemm(s.hOff, s.vpOff, p, p, B, s.vpOff)).toThrow(/gemm gemm: 'out' .* overlap 'vp'/);
+    expect(() => k.gemm(s.hOff, s.vpOff, -1, p, B, s.outOff)).toThrow(/gemm gemm: 'm'/);
+    expect(() => k.gemm(s.hOff, s.vpOff, p, p, B, s.memory.buffer.byteLength - 16)).toThrow(/memory has/);
     expect(s.out().every((x) => x === UNTOUCHED)).toBe(true);
   });
 });

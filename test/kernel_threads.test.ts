@@ -266,6 +266,55 @@ describe('thread split', () => {
   });
 });
 
+describe('thread split of the sparse product', () => {
+  it('keeps a product whose output is under two column blocks whole, and splits a larger one; same bits', () => {
+    const counts: number[] = [];
+    const team = {
+      size: 2,
+      run(_id: number, _fn: string, chunks: number[][], local: (a: number[]) => void, _collect?: unknown, count = chunks.length) {
+        counts.push(count);
+        for (let c = 0; c < count; c++) local(chunks[c]);
+      },
+    } as unknown as KernelTeam;
+    const memory = new WebAssembly.Memory({ initial: 400 });
+    const exports: Record<string, unknown> = {};
+    for (const bytes of [sparseWasmBytes(), gemmWasmBytes()])
+      Object.assign(exports, new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports);
+    const local = exports as unknown as SparseExports;
+    const split = splitExports(local, team, 0, memory);
+    const rand = rngFrom(5);
+    // p nodes, 15 edges each, B columns: 300 × 64 = 19 200 output elements (whole), 600 × 64 = 38 400 (split).
+    for (const [p, B, whole] of [
+      [300, 64, true],
+      [600, 64, false],
+    ] as const) {
+      const nnz = 15 * p;
+      const ints = new Int32Array(memory.buffer);
+      const f = new Float32Array(memory.buffer);
+      const [ptr, idx, w, x, out, ref] = [
+        0,
+        4 * (p + 1),
+        4 * (p + 1 + nnz),
+        4 * (p + 1 + 2 * nnz),
+        4 * (p + 1 + 2 * nnz + p * B),
+        4 * (p + 1 + 2 * nnz + 2 * p * B),
+      ];
+      for (let k = 0; k <= p; k++) ints[ptr / 4 + k] = 15 * k;
+      for (let e = 0; e < nnz; e++) {
+        ints[idx / 4 + e] = Math.floor(rand() * p);
+        f[w / 4 + e] = rand() - 0.5;
+      }
+      for (let i = 0; i < p * B; i++) f[x / 4 + i] = rand() - 0.5;
+      counts.length = 0;
+      split.spmm(ptr, idx, w, 0, p, x, -1, out, B);
+      local.spmm(ptr, idx, w, 0, p, x, -1, ref, B);
+      if (whole) expect(counts, `p ${p}`).toEqual([]);
+      else expect(counts[0], `p ${p}`).toBeGreaterThan(1);
+      expect(Buffer.from(f.buffer, out, 4 * p * B).equals(Buffer.from(f.buffer, ref, 4 * p * B)), `p ${p}`).toBe(true);
+    }
+  });
+});
+
 describe('nm.backend.setThreads', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');

@@ -30,6 +30,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isKernelWrapper, unwrapKernel, wrapKernel } from '../tfjs_internals/kernel_swap.js';
 import { checkKeys, fail } from '../utils/errors.js';
+import { heapMatMul } from './heap_matmul.js';
 
 /** Options of {@link fastTransposedMatMul}. */
 export interface FastTransposedMatMulOptions {
@@ -48,7 +49,11 @@ type MatMulAttrs = { transposeA?: boolean; transposeB?: boolean };
 /** `[..., rows, cols]` with the last two entries of `shape` replaced. */
 const withLastTwo = (shape: number[], rows: number, cols: number) => [...shape.slice(0, -2), rows, cols];
 
-/** The transpose-first wrapper of a BatchMatMul or _FusedMatMul kernel of `backendName`. */
+/**
+ * The transpose-first wrapper of a BatchMatMul or _FusedMatMul kernel of `backendName`;
+ * on the wasm backend a plain BatchMatMul large enough goes to the GEMM kernel instead
+ * ({@link heapMatMul}).
+ */
 function transposeFirst(original: tf.KernelConfig, backendName: string): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const a = attrs as MatMulAttrs;
@@ -56,15 +61,22 @@ function transposeFirst(original: tf.KernelConfig, backendName: string): tf.Kern
     const rankA = ins.a.shape.length;
     const inner = ins.a.shape[a.transposeA ? rankA - 2 : rankA - 1];
     if (inner === 0) return emptyInner(original, backendName, { inputs, backend, attrs });
-    if (!a.transposeA && !a.transposeB) return original.kernelFunc({ inputs, backend, attrs });
     const transpose = tf.getKernel(tf.Transpose, backendName);
-    if (!transpose) return original.kernelFunc({ inputs, backend, attrs });
     const made: tf.TensorInfo[] = [];
-    const flip = (x: tf.TensorInfo) => {
+    const swap = (x: tf.TensorInfo) => {
       const r = x.shape.length;
       const perm = Array.from({ length: r }, (_, i) => i);
       [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-      const t = transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+      return transpose!.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+    };
+    if (transpose && original.kernelName === tf.BatchMatMul && backendName === 'wasm') {
+      const out = heapMatMul(ins.a, ins.b, a.transposeA === true, a.transposeB === true, backend, swap);
+      if (out !== null) return out;
+    }
+    if (!a.transposeA && !a.transposeB) return original.kernelFunc({ inputs, backend, attrs });
+    if (!transpose) return original.kernelFunc({ inputs, backend, attrs });
+    const flip = (x: tf.TensorInfo) => {
+      const t = swap(x);
       made.push(t);
       return t;
     };

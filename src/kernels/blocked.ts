@@ -242,6 +242,27 @@ export class BlockedKernels {
     }
   };
 
+  /**
+   * `r2[b] += Σ_k (a[k,b] − c[k,b])²`, `c2[b] += Σ_k c[k,b]²` over every row of `a` and `c`
+   * ({@link SparseKernels.residualNorms}; r2 and c2 have length B), one call per block in one
+   * parallel batch.
+   */
+  residualNorms(a: Float32Array, c: Float32Array, r2: Float32Array, c2: Float32Array): void {
+    const k = this.kernels;
+    const rows = a.length / this.batch;
+    if (this.count === 1) {
+      if (k.threads === 1) return k.residualNorms(a, c, 0, rows, this.batch, r2, c2);
+      return k.together(() => k.residualNorms(a, c, 0, rows, this.batch, r2, c2));
+    }
+    k.together(() => {
+      for (let j = 0; j < this.count; j++) {
+        const c0 = this.layout[j],
+          w = this.widths[j];
+        k.residualNorms(this.part(a, j), this.part(c, j), 0, rows, w, r2.subarray(c0, c0 + w), c2.subarray(c0, c0 + w));
+      }
+    });
+  }
+
   /** Block j of a blocked argument: the `[n, width_j]` array of its columns. */
   private part(a: Blocked, j: number): Float32Array {
     if (!(a instanceof Float32Array)) return a.parts[j];

@@ -156,6 +156,42 @@ export const CATALOG = {
     call: (k, a, c, rLo, rHi, B, out) => k.dotRows(a.byteOffset, c.byteOffset, rLo, rHi, B, out.byteOffset, B),
   }),
 
+  /**
+   * The two squared norms of a fixed-point residual per sample, in one pass: with
+   * d = fl(a − c) in f32, `r2[b] += Σ_k d[k,b]²` and `c2[b] += Σ_k c[k,b]²` over rows
+   * [lo, hi) (r2 and c2 have length B), with {@link CATALOG.dotRows}' arithmetic: the same
+   * bits as addMul(a, −1s, c) into r, then dotRows(r, r) and dotRows(c, c), without the
+   * difference array.
+   */
+  residualNorms: kernel({
+    args: [arg.f32('a'), arg.f32('c'), arg.int('lo'), arg.int('hi'), arg.int('B'), arg.f32('r2'), arg.f32('c2')],
+    exports: {
+      /** Columns [0, nb) of rows [lo, hi); B is the row stride (nb ≤ B). */
+      residualNorms: {
+        params: [ptr('a'), ptr('c'), lo('lo'), hi('hi'), int('B'), ptr('r2'), ptr('c2'), len('nb')],
+        split: { by: 'elements', align: 8 },
+      },
+    },
+    check(a, c, rLo, rHi, B, r2, c2) {
+      const where = 'residualNorms';
+      checkRange(where, rLo, rHi, B);
+      checkLength(where, 'r2', r2, B, 'B');
+      checkLength(where, 'c2', c2, B, 'B');
+      checkDisjoint(where, 'r2', r2, 0, B, 'c2', c2, 0, B);
+      if (rLo === rHi) return;
+      checkLength(where, 'a', a, rHi * B, 'hi·B');
+      checkLength(where, 'c', c, rHi * B, 'hi·B');
+      for (const [name, out] of [
+        ['r2', r2],
+        ['c2', c2],
+      ] as const) {
+        checkDisjoint(where, 'a', a, rLo * B, rHi * B, name, out, 0, B);
+        checkDisjoint(where, 'c', c, rLo * B, rHi * B, name, out, 0, B);
+      }
+    },
+    call: (k, a, c, rLo, rHi, B, r2, c2) => k.residualNorms(a.byteOffset, c.byteOffset, rLo, rHi, B, r2.byteOffset, c2.byteOffset, B),
+  }),
+
   /** out[k·B+b] += g[b]·a[k·B+b] for k in [lo, hi) (per-sample axpy; g has length B; a may be out itself). */
   axpyRows: kernel({
     args: [arg.f32('g'), arg.f32('a'), arg.int('lo'), arg.int('hi'), arg.int('B'), arg.f32('out')],

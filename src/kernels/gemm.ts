@@ -70,6 +70,14 @@ export interface GemmKernel {
    * run disjoint row ranges concurrently over a shared memory.
    */
   gemmNT(h: number, vp: number, jLo: number, jHi: number, p: number, B: number, out: number, ldo: number): void;
+  /**
+   * A general product by the same kernel code: `out[j·n + k] = Σ_b h[j·K + b]·v[k,b]` for
+   * j < m, k < n, from row-major `h [m, K]` (byte offset `h`) and the {@link GemmKernel.packV}
+   * panels of `v [n, K]` (`packV(v, n, K, vp)`), into row-major `out [m, n]` (the same
+   * summation order and arithmetic as gemmNT). Unlike gemmNT, m may exceed n.
+   * Caveat: out must not overlap h or vp.
+   */
+  gemm(h: number, vp: number, m: number, n: number, K: number, out: number): void;
 }
 
 /**
@@ -204,6 +212,20 @@ export function createGemmKernel(memory: WebAssembly.Memory, variant: KernelVari
       checkDisjoint(where, 'out', o0, o1, 'h', h + jLo * rb, h + jHi * rb);
       checkDisjoint(where, 'out', o0, o1, 'vp', vp, vp + vpBytes);
       wasm.gemmNT(h, vp, jLo, jHi, p, B, out, ldo);
+    },
+    gemm(h, vp, m, n, K, out) {
+      const where = 'gemm gemm';
+      checkInt(where, 'm', m, 0);
+      checkInt(where, 'n', n, 0);
+      checkInt(where, 'K', K, 0);
+      const size = memory.buffer.byteLength;
+      const [hBytes, vpBytes, outBytes] = [m * K * 4, gemmPackedBytes(n, K), m * n * 4];
+      checkSpan(where, 'h', h, hBytes, size);
+      checkSpan(where, 'vp', vp, vpBytes, size);
+      checkSpan(where, 'out', out, outBytes, size);
+      checkDisjoint(where, 'out', out, out + outBytes, 'h', h, h + hBytes);
+      checkDisjoint(where, 'out', out, out + outBytes, 'vp', vp, vp + vpBytes);
+      if (m > 0 && n > 0) wasm.gemmNT(h, vp, 0, m, n, K, out, n);
     },
   };
 }

@@ -8,7 +8,7 @@
 ;;
 ;; Compiled by `npm run build:kernels` (scripts/build-kernels.mjs, wabt with SIMD
 ;; enabled) into src/kernels/gemm_wasm_bytes.ts; src/kernels/gemm.ts wraps the
-;; exports. It also holds permuteOut, tanh, tanhDerivative and gather (at the end), for room
+;; exports. It also holds permuteOut, tanh, tanhDerivative, gather and residualNorms (at the end), for room
 ;; in sparse.wat. Keep
 ;; the binary under 4 KB: browsers refuse larger synchronous compiles on the main
 ;; thread.
@@ -319,4 +319,94 @@
         (f32.store (i32.add (local.get $x) (local.get $o))
           (f32.demote_f64 (f64.sub (f64.const 1) (f64.mul (local.get $v) (local.get $v)))))
         (br_if $l (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 4))) (local.get $end))))))
+;; residualNorms: for columns b in [0, nb) of rows [lo, hi) of node-major a and c (row
+  ;; stride B floats), with d = fl(a[k,b] - c[k,b]) in f32:
+  ;;   r2[b] = f32(f64(r2[b]) + sum_k f64(d)^2),  c2[b] = f32(f64(c2[b]) + sum_k f64(c[k,b])^2),
+  ;; each sum in f64 over k in order: the bits of sparse.wat's addMul(a, -1, c) followed by
+  ;; its dotRows of that difference with itself and of c with itself, in one pass that
+  ;; writes no difference array. Columns in chunks of 8 (4 + 4 f64x2 accumulators), then one
+  ;; at a time; rows stream inside.
+  (func (export "residualNorms")
+    (param $a i32) (param $c i32) (param $lo i32) (param $hi i32) (param $B i32) (param $r2 i32) (param $c2 i32) (param $nb i32)
+    (local $rb i32) (local $cb i32) (local $e8 i32) (local $dc i32) (local $b i32) (local $pa i32) (local $pend i32) (local $po i32)
+    (local $d v128) (local $x v128) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $sd f64) (local $sc f64) (local $fd f64) (local $fc f64)
+    (if (i32.ge_s (local.get $lo) (local.get $hi)) (then (return)))
+    (local.set $rb (i32.shl (local.get $B) (i32.const 2)))
+    (local.set $cb (i32.shl (local.get $nb) (i32.const 2)))
+    (local.set $e8 (i32.and (local.get $cb) (i32.const -32)))
+    (local.set $dc (i32.sub (local.get $c) (local.get $a)))
+    (local.set $a (i32.add (local.get $a) (i32.mul (local.get $lo) (local.get $rb))))
+    (local.set $pend (i32.add (local.get $a) (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $rb))))
+    (block $d8
+      (br_if $d8 (i32.ge_u (local.get $b) (local.get $e8)))
+      (loop $c8
+        (local.set $s0 (v128.const i64x2 0 0))
+        (local.set $s1 (v128.const i64x2 0 0))
+        (local.set $s2 (v128.const i64x2 0 0))
+        (local.set $s3 (v128.const i64x2 0 0))
+        (local.set $t0 (v128.const i64x2 0 0))
+        (local.set $t1 (v128.const i64x2 0 0))
+        (local.set $t2 (v128.const i64x2 0 0))
+        (local.set $t3 (v128.const i64x2 0 0))
+        (local.set $pa (i32.add (local.get $a) (local.get $b)))
+        (loop $r8
+          (local.set $x (v128.load64_zero offset=0 align=4 (i32.add (local.get $pa) (local.get $dc))))
+          (local.set $d (f64x2.promote_low_f32x4 (f32x4.sub (v128.load64_zero offset=0 align=4 (local.get $pa)) (local.get $x))))
+          (local.set $x (f64x2.promote_low_f32x4 (local.get $x)))
+          (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $d) (local.get $d))))
+          (local.set $t0 (f64x2.add (local.get $t0) (f64x2.mul (local.get $x) (local.get $x))))
+          (local.set $x (v128.load64_zero offset=8 align=4 (i32.add (local.get $pa) (local.get $dc))))
+          (local.set $d (f64x2.promote_low_f32x4 (f32x4.sub (v128.load64_zero offset=8 align=4 (local.get $pa)) (local.get $x))))
+          (local.set $x (f64x2.promote_low_f32x4 (local.get $x)))
+          (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $d) (local.get $d))))
+          (local.set $t1 (f64x2.add (local.get $t1) (f64x2.mul (local.get $x) (local.get $x))))
+          (local.set $x (v128.load64_zero offset=16 align=4 (i32.add (local.get $pa) (local.get $dc))))
+          (local.set $d (f64x2.promote_low_f32x4 (f32x4.sub (v128.load64_zero offset=16 align=4 (local.get $pa)) (local.get $x))))
+          (local.set $x (f64x2.promote_low_f32x4 (local.get $x)))
+          (local.set $s2 (f64x2.add (local.get $s2) (f64x2.mul (local.get $d) (local.get $d))))
+          (local.set $t2 (f64x2.add (local.get $t2) (f64x2.mul (local.get $x) (local.get $x))))
+          (local.set $x (v128.load64_zero offset=24 align=4 (i32.add (local.get $pa) (local.get $dc))))
+          (local.set $d (f64x2.promote_low_f32x4 (f32x4.sub (v128.load64_zero offset=24 align=4 (local.get $pa)) (local.get $x))))
+          (local.set $x (f64x2.promote_low_f32x4 (local.get $x)))
+          (local.set $s3 (f64x2.add (local.get $s3) (f64x2.mul (local.get $d) (local.get $d))))
+          (local.set $t3 (f64x2.add (local.get $t3) (f64x2.mul (local.get $x) (local.get $x))))
+          (br_if $r8 (i32.lt_u (local.tee $pa (i32.add (local.get $pa) (local.get $rb))) (local.get $pend))))
+        (local.set $po (i32.add (local.get $r2) (local.get $b)))
+        (v128.store64_lane offset=0 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $s0)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 align=4 (local.get $po))))))
+        (v128.store64_lane offset=8 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $s1)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 align=4 (local.get $po))))))
+        (v128.store64_lane offset=16 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $s2)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 align=4 (local.get $po))))))
+        (v128.store64_lane offset=24 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $s3)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 align=4 (local.get $po))))))
+        (local.set $po (i32.add (local.get $c2) (local.get $b)))
+        (v128.store64_lane offset=0 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $t0)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 align=4 (local.get $po))))))
+        (v128.store64_lane offset=8 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $t1)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 align=4 (local.get $po))))))
+        (v128.store64_lane offset=16 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $t2)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 align=4 (local.get $po))))))
+        (v128.store64_lane offset=24 align=4 0 (local.get $po) (f32x4.demote_f64x2_zero (f64x2.add (local.get $t3)
+          (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 align=4 (local.get $po))))))
+        (br_if $c8 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 32))) (local.get $e8)))))
+    ;; The last nb mod 8 columns, one at a time.
+    (block $d1
+      (br_if $d1 (i32.ge_u (local.get $b) (local.get $cb)))
+      (loop $c1
+        (local.set $sd (f64.const 0))
+        (local.set $sc (f64.const 0))
+        (local.set $pa (i32.add (local.get $a) (local.get $b)))
+        (loop $r1
+          (local.set $fd (f64.promote_f32 (f32.sub (f32.load (local.get $pa)) (f32.load (i32.add (local.get $pa) (local.get $dc))))))
+          (local.set $fc (f64.promote_f32 (f32.load (i32.add (local.get $pa) (local.get $dc)))))
+          (local.set $sd (f64.add (local.get $sd) (f64.mul (local.get $fd) (local.get $fd))))
+          (local.set $sc (f64.add (local.get $sc) (f64.mul (local.get $fc) (local.get $fc))))
+          (br_if $r1 (i32.lt_u (local.tee $pa (i32.add (local.get $pa) (local.get $rb))) (local.get $pend))))
+        (local.set $po (i32.add (local.get $r2) (local.get $b)))
+        (f32.store (local.get $po) (f32.demote_f64 (f64.add (local.get $sd) (f64.promote_f32 (f32.load (local.get $po))))))
+        (local.set $po (i32.add (local.get $c2) (local.get $b)))
+        (f32.store (local.get $po) (f32.demote_f64 (f64.add (local.get $sc) (f64.promote_f32 (f32.load (local.get $po))))))
+        (br_if $c1 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 4))) (local.get $cb))))))
 )

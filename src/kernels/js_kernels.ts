@@ -144,6 +144,34 @@ function dotRows(a: Float32Array, c: Float32Array, lo: number, hi: number, B: nu
   for (let b = 0; b < B; b++) out[b] += s[b];
 }
 
+let sums2 = new Float64Array(128);
+
+/**
+ * residualNorms without checks: d = fl(a − c) in f32, then exact f64 squares of d and of c
+ * summed in f64 over rows in order, one rounding into each out (dotRows' arithmetic).
+ */
+function residualNorms(a: Float32Array, c: Float32Array, lo: number, hi: number, B: number, r2: Float32Array, c2: Float32Array): void {
+  if (lo >= hi) return;
+  if (sums.length < B) sums = new Float64Array(B);
+  if (sums2.length < B) sums2 = new Float64Array(B);
+  const [s, t] = [sums, sums2];
+  s.fill(0, 0, B);
+  t.fill(0, 0, B);
+  for (let k = lo; k < hi; k++) {
+    const o = k * B;
+    for (let b = 0; b < B; b++) {
+      const cv = c[o + b];
+      const d = fround(a[o + b] - cv);
+      s[b] += d * d;
+      t[b] += cv * cv;
+    }
+  }
+  for (let b = 0; b < B; b++) {
+    r2[b] += s[b];
+    c2[b] += t[b];
+  }
+}
+
 /** axpyRows without checks: f32 product and sum. */
 function axpyRows(g: Float32Array, a: Float32Array, lo: number, hi: number, B: number, out: Float32Array): void {
   for (let k = lo; k < hi; k++) {
@@ -290,6 +318,7 @@ function gemmNT(h: Float32Array, v: Float32Array, p: number, B: number, out: Flo
 const TWINS: { [K in KernelName]: (...args: KernelArgs<K>) => KernelResult<K> } = {
   spmm,
   dotRows,
+  residualNorms,
   axpyRows,
   tanh,
   tanhDerivative,

@@ -4,15 +4,13 @@
  * update of Neural Modules v3/v4.
  * @example hostPicard(f, x0, resolveSolverOptions({ method: 'picard' }), ws)
  */
-import { hostRowResiduals, hostSolver, type HostMethodInit } from './host_types.js';
+import { hostSolver, hostStepResiduals, type HostMethodInit } from './host_types.js';
 
-/** `init` of host Picard: buffers x_t, f(x_t), the damped x_{t+1}, the residual, and −1s (r = f(x) + (−1)·x in one kernel pass). */
+/** `init` of host Picard: buffers x_t, f(x_t) and the damped x_{t+1}; the residual f(x) − x is never stored (its norms come from one kernel pass). */
 export const hostPicardMethod: HostMethodInit = (f, x0, options, ws) => {
   const len = x0.length;
   const tau = options.damping;
   let [x, fx, next] = ws.arrays.slice(0, 3).map((a) => a.subarray(0, len));
-  const r = ws.arrays[3].subarray(0, len);
-  const minusOnes = ws.arrays[4].subarray(0, len).fill(-1);
   x.set(x0);
   let evaluated = false;
   return {
@@ -27,10 +25,7 @@ export const hostPicardMethod: HostMethodInit = (f, x0, options, ws) => {
       if (tau !== 1) for (let i = 0; i < len; i++) next[i] = (1 - tau) * x[i] + tau * fx[i];
       evaluated = true;
     },
-    residuals(out) {
-      ws.kernels.addMul(fx, minusOnes, x, r);
-      hostRowResiduals(ws, r, x, out);
-    },
+    residuals: (out) => hostStepResiduals(ws, fx, x, out),
     answer: () => (evaluated ? fx : x),
     fallbacks: () => 0,
     dispose: () => {},

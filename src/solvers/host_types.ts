@@ -41,10 +41,10 @@ export type HostSolver = (f: HostFixedPointMap, x0: Float32Array, options: Resol
 
 /** How many step-sized (n·batch) arrays a method needs in its workspace. */
 export function hostWorkspaceArrays(options: ResolvedSolverOptions): number {
-  // Picard: x, f(x), the damped next iterate, the residual, −1s.
-  if (options.method === 'picard') return 5;
-  // Auto: Anderson's arrays, then Picard's five after them (src/solvers/adaptive.ts).
-  if (options.method === 'auto') return hostWorkspaceArrays({ ...options, method: 'anderson' }) + 5;
+  // Picard: x, f(x), the damped next iterate.
+  if (options.method === 'picard') return 3;
+  // Auto: Anderson's arrays, then Picard's three after them (src/solvers/adaptive.ts).
+  if (options.method === 'auto') return hostWorkspaceArrays({ ...options, method: 'anderson' }) + 3;
   // Anderson: x, next, g, r, prevX, prevG, prevR, a temporary; ΔG and ΔR histories; ΔX only when β ≠ 1.
   return ANDERSON_FIXED_ARRAYS + options.memory * (options.beta === 1 ? 2 : 3);
 }
@@ -71,6 +71,21 @@ export function hostRowResiduals(ws: HostWorkspace, r: Float32Array, x: Float32A
   kernels.queueDotRows(r, r, r2);
   kernels.queueDotRows(x, x, x2);
   kernels.runDotRows();
+  for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
+}
+
+/**
+ * {@link hostRowResiduals} of the residual r = f(x) − x without forming it: both squared
+ * norms in one kernel pass over `fx` and `x` (`residualNorms`, the same bits as computing
+ * r with addMul and then the two dot products).
+ */
+export function hostStepResiduals(ws: HostWorkspace, fx: Float32Array, x: Float32Array, out: Float64Array): void {
+  const { kernels, batch: B, small } = ws;
+  const r2 = small[small.length - 2];
+  const x2 = small[small.length - 1];
+  r2.fill(0);
+  x2.fill(0);
+  kernels.residualNorms(fx, x, r2, x2);
   for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
 }
 

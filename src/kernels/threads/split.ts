@@ -15,6 +15,7 @@
  */
 import { EXPORT_SPECS, type ExportName, type ExportsDispatch, type SparseExports } from '../catalog.js';
 import { paramLayout, type ExportSpec, type ParamLayout, type RowSink } from '../entry.js';
+import { MIN_BLOCK_ELEMENTS } from '../blocked.js';
 import { MAX_CHUNKS } from './protocol.js';
 import type { KernelTeam } from './team.js';
 
@@ -102,6 +103,10 @@ export function splitExports(local: SparseExports, team: KernelTeam, id: number,
       rows = args[at.hi] - lo;
     let perRow = 1;
     for (const q of s.work) perRow *= args[q];
+    // A sparse product whose output is smaller than two column blocks stays whole: its arrays
+    // live in the caller's cache, and a worker that reads them from there costs more than it
+    // saves (the same bound as columnLayout's blocks).
+    if (s.balance >= 0 && rows * perRow < 2 * MIN_BLOCK_ELEMENTS) return 1;
     const nnz0 = s.balance >= 0 ? ptrAt(args[s.balance], lo) : 0;
     const nnz = s.balance >= 0 ? ptrAt(args[s.balance], lo + rows) - nnz0 : 0;
     const t = Math.min(chunksFor((s.balance >= 0 ? nnz : rows) * perRow, perThread), Math.ceil(rows / split.align));
