@@ -283,9 +283,9 @@ const write = (_t: string) => {};
 const CALLBACK_ROWS: CallbackRow[] = [
   {
     name: 'modulePartition',
-    nonDefault: { every: 3, verbose: true },
+    nonDefault: { every: 3, verbose: true, proximalRate: 'initial' },
     build: (a) => new nm.callbacks.ModulePartitionCallback(a),
-    read: (cb: nm.callbacks.ModulePartitionCallback) => ({ every: cb.everyBatches, verbose: cb.verbose }),
+    read: (cb: nm.callbacks.ModulePartitionCallback) => ({ every: cb.everyBatches, verbose: cb.verbose, proximalRate: cb.proximalRate }),
   },
   {
     name: 'nmAlphaSchedule',
