@@ -250,10 +250,7 @@ export class BlockedKernels {
   residualNorms(a: Float32Array, c: Float32Array, r2: Float32Array, c2: Float32Array): void {
     const k = this.kernels;
     const rows = a.length / this.batch;
-    if (this.count === 1) {
-      if (k.threads === 1) return k.residualNorms(a, c, 0, rows, this.batch, r2, c2);
-      return k.together(() => k.residualNorms(a, c, 0, rows, this.batch, r2, c2));
-    }
+    if (this.count === 1) return k.residualNorms(a, c, 0, rows, this.batch, r2, c2);
     k.together(() => {
       for (let j = 0; j < this.count; j++) {
         const c0 = this.layout[j],

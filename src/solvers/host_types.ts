@@ -63,15 +63,11 @@ export function hostWorkspaceSmall(options: ResolvedSolverOptions): number {
  * whose norm is not finite. Uses the last two small arrays of the workspace.
  */
 export function hostRowResiduals(ws: HostWorkspace, r: Float32Array, x: Float32Array, out: Float64Array): void {
-  const { kernels, batch: B, small } = ws;
-  const r2 = small[small.length - 2];
-  const x2 = small[small.length - 1];
-  r2.fill(0);
-  x2.fill(0);
-  kernels.queueDotRows(r, r, r2);
-  kernels.queueDotRows(x, x, x2);
-  kernels.runDotRows();
-  for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
+  relativeResiduals(ws, out, (r2, x2) => {
+    ws.kernels.queueDotRows(r, r, r2);
+    ws.kernels.queueDotRows(x, x, x2);
+    ws.kernels.runDotRows();
+  });
 }
 
 /**
@@ -80,12 +76,15 @@ export function hostRowResiduals(ws: HostWorkspace, r: Float32Array, x: Float32A
  * r with addMul and then the two dot products).
  */
 export function hostStepResiduals(ws: HostWorkspace, fx: Float32Array, x: Float32Array, out: Float64Array): void {
-  const { kernels, batch: B, small } = ws;
-  const r2 = small[small.length - 2];
-  const x2 = small[small.length - 1];
-  r2.fill(0);
-  x2.fill(0);
-  kernels.residualNorms(fx, x, r2, x2);
+  relativeResiduals(ws, out, (r2, x2) => ws.kernels.residualNorms(fx, x, r2, x2));
+}
+
+/** `out[b]` = the relative residual from the squared norms that `sums` adds into two zeroed small arrays of the workspace. */
+function relativeResiduals(ws: HostWorkspace, out: Float64Array, sums: (r2: Float32Array, x2: Float32Array) => void): void {
+  const { batch: B, small } = ws;
+  const r2 = small[small.length - 2].fill(0);
+  const x2 = small[small.length - 1].fill(0);
+  sums(r2, x2);
   for (let b = 0; b < B; b++) out[b] = relativeResidual(r2[b], x2[b]);
 }
 
