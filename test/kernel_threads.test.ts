@@ -233,26 +233,33 @@ describe('claim word', () => {
   });
 });
 
+/**
+ * The kernels over `memory`, split for a team of `size` as the split sees it: the team records
+ * how many chunks each call is cut into (`counts`) and runs them on this thread.
+ */
+function countingSplit(size: number, memory: WebAssembly.Memory) {
+  const counts: number[] = [];
+  const team = {
+    size,
+    run(_id: number, _fn: string, chunks: number[][], local: (a: number[]) => void, _collect?: unknown, count = chunks.length) {
+      counts.push(count);
+      for (let c = 0; c < count; c++) local(chunks[c]);
+    },
+  } as unknown as KernelTeam;
+  const exports: Record<string, unknown> = {};
+  for (const bytes of [sparseWasmBytes(), gemmWasmBytes()])
+    Object.assign(exports, new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports);
+  const local = exports as unknown as SparseExports;
+  return { split: splitExports(local, team, 0, memory), local, counts };
+}
+
 describe('thread split', () => {
   it('cuts no call into more than the protocol carries (32 chunks), however many threads; the parts give the same bits', () => {
-    // A team of 16 as the split sees it: it records how many chunks each call is cut into and runs them here.
-    const counts: number[] = [];
-    const team = {
-      size: 16,
-      run(_id: number, _fn: string, chunks: number[][], local: (a: number[]) => void, _collect?: unknown, count = chunks.length) {
-        counts.push(count);
-        for (let c = 0; c < count; c++) local(chunks[c]);
-      },
-    } as unknown as KernelTeam;
     const rows = 4096,
       B = 256,
       n = rows * B;
     const memory = new WebAssembly.Memory({ initial: Math.ceil((4 * 4 * n) / 65536) + 1 });
-    const exports: Record<string, unknown> = {};
-    for (const bytes of [sparseWasmBytes(), gemmWasmBytes()])
-      Object.assign(exports, new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports);
-    const local = exports as unknown as SparseExports;
-    const split = splitExports(local, team, 0, memory);
+    const { split, local, counts } = countingSplit(16, memory);
     const f = new Float32Array(memory.buffer);
     const rand = rngFrom(17);
     for (let i = 0; i < 2 * n; i++) f[i] = rand() * 4 - 2;
@@ -268,20 +275,8 @@ describe('thread split', () => {
 
 describe('thread split of the sparse product', () => {
   it('keeps a product whose output is under two column blocks whole, and splits a larger one; same bits', () => {
-    const counts: number[] = [];
-    const team = {
-      size: 2,
-      run(_id: number, _fn: string, chunks: number[][], local: (a: number[]) => void, _collect?: unknown, count = chunks.length) {
-        counts.push(count);
-        for (let c = 0; c < count; c++) local(chunks[c]);
-      },
-    } as unknown as KernelTeam;
     const memory = new WebAssembly.Memory({ initial: 400 });
-    const exports: Record<string, unknown> = {};
-    for (const bytes of [sparseWasmBytes(), gemmWasmBytes()])
-      Object.assign(exports, new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports);
-    const local = exports as unknown as SparseExports;
-    const split = splitExports(local, team, 0, memory);
+    const { split, local, counts } = countingSplit(2, memory);
     const rand = rngFrom(5);
     // p nodes, 15 edges each, B columns: 300 × 64 = 19 200 output elements (whole), 600 × 64 = 38 400 (split).
     for (const [p, B, whole] of [
