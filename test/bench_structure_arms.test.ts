@@ -38,3 +38,18 @@ describe('bench structure arms: +sz', () => {
     expect(() => parseArm('l1:0.05+prox+sz:30')).toThrow(/\+sz needs an nm\(\) form/);
   });
 });
+
+describe('bench structure arms: the diagnostic options', () => {
+  it('parses +out:<θ>, +am[:<f>] and +from:teacher, and leaves them off by default', () => {
+    const base = parseArm('excess:1e-1+prox+every:1');
+    expect([base.outThreshold, base.adamMetric, base.fromTeacher]).toEqual([0, null, false]);
+    const arm = parseArm('excess:1e-1+prox+every:1+out:0.3+am:1+from:teacher');
+    expect([arm.outThreshold, arm.adamMetric, arm.fromTeacher]).toEqual([0.3, 1, true]);
+    expect(parseArm('excess:1e-1+prox+am').adamMetric).toBe(0);
+  });
+
+  it('rejects a non-numeric threshold and an unknown start', () => {
+    expect(() => parseArm('excess:1e-1+prox+out:x')).toThrow(/'x' is not a number/);
+    expect(() => parseArm('excess:1e-1+prox+from:scratch')).toThrow(/unknown option 'from:scratch'/);
+  });
+});

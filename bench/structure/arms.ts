@@ -13,6 +13,15 @@
  *   …+sz:<p0>[:<a>[:<b>]]       size-aware strengths: the α and λ given hold at p0 nodes; at p nodes the
  *                               regularizer gets α·(p0/p)^a and λ·(p0/p)^b (defaults a = 1, b = 0.5)
  *   …+rate:initial              modulePartition({ proximalRate: 'initial' }) (default 'current')
+ *   …+am[:<f>]                  proximal thresholds in Adam's metric: entry i's threshold is scaled by
+ *                               r/√v_i (v: Adam's second moment of the graph; r: the median √v, or with f
+ *                               the (f·K)-th largest, K the kept-edge budget), so an edge whose gradient is
+ *                               small against the reference is held at zero (planted.ts only)
+ *   …+out:<θ>                   an extra soft threshold η·θ on the edges outside the kept mask after every
+ *                               proximal step: an unkept edge (which does not change the output, so nothing
+ *                               checks its growth) enters only if Adam moves it by more than θ·η per step
+ *   …+from:teacher              start from the teacher's weights and mask, then train (a diagnostic:
+ *                               does the trained objective keep the planted graph?)
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +decayk:<f>:<r>, +prune:<θ>:<f>, +final:<n>
  *                               planted.ts only (see its header)
  */
@@ -55,6 +64,12 @@ export interface Arm {
   prune: [number, number] | null;
   /** nm()'s uniform L1 strength λ (`l1: λ`) on top of the form; 0: none. */
   extraL1: number;
+  /** Proximal thresholds in Adam's metric (`am[:f]`; planted.ts only): null off; 0 the median √v as reference; f > 0 the (f·K)-th largest. */
+  adamMetric: number | null;
+  /** Extra soft threshold (in units of η) on the unkept edges after each proximal step (`out:<θ>`; 0: none). */
+  outThreshold: number;
+  /** Training starts from the teacher's weights and mask (`from:teacher`; planted.ts only). */
+  fromTeacher: boolean;
 }
 
 export function parseArm(spec: string): Arm {
@@ -99,6 +114,9 @@ export function parseArm(spec: string): Arm {
     finalAvg: 0,
     prune: null,
     extraL1: 0,
+    fromTeacher: false,
+    adamMetric: null,
+    outThreshold: 0,
   };
   for (const o of opts) {
     const [key, val] = o.split(':');
@@ -119,6 +137,9 @@ export function parseArm(spec: string): Arm {
     else if (key === 'rate' && (val === 'initial' || val === 'current')) arm.proximalRate = val;
     else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
     else if (key === 'l1') arm.extraL1 = num(val);
+    else if (key === 'from' && val === 'teacher') arm.fromTeacher = true;
+    else if (key === 'out') arm.outThreshold = num(val);
+    else if (key === 'am') arm.adamMetric = val === undefined ? 0 : num(val);
     else if (key === 'sz') [1, 2, 3].forEach((i) => o.split(':')[i] !== undefined && num(o.split(':')[i]));
     else throw new Error(`arm '${spec}': unknown option '${o}'`);
   }

@@ -16,12 +16,14 @@
  * end (the proximal thresholds η·α·C, η·λ shrink with it); `+decayk:<f>:<r>` the same
  * with the proximal steps at the undecayed rate (constant thresholds), done bench-side;
  * `+decay:<f>:<r>+rate:initial` the same through `modulePartition({ proximalRate: 'initial' })`.
+ * `+from:teacher` trains from the teacher's own weights and mask: if the planted partition
+ * decays from there, the regularized objective itself does not hold it.
  *
  * Every trained run also records `ariAvg`: the ARI (and edge recall, `recallAvg`) of the
  * partition re-chosen from the graph averaged over the last 10, 20 and 50 epoch ends,
  * computed after all other figures (it changes none of them; `+final:<n>` instead makes
  * that partition the layer's own before the figures are taken).
- * Fixed: Adam 1e-2 (`--lr`), batch 64, `--epochs 40`, `--rows 1500` training rows
+ * Fixed: Adam 1e-2 (`--lr`), batch 64 (`--batch`), `--epochs 40`, `--rows 1500` training rows
  * and 500 test rows, `--noise 0` (fraction of the targets' sd), seeded everything.
  *
  * Usage: npx tsx bench/structure/planted.ts [--sizes 5x6,10x10,20x15] [--seeds 3]
@@ -52,7 +54,7 @@ const ROWS = Number(flag('rows', '1500'));
 const NOISE = Number(flag('noise', '0'));
 const LR = Number(flag('lr', '1e-2'));
 const SGD_LR = Number(flag('sgd-lr', '0.1'));
-const BATCH = 64;
+const BATCH = Number(flag('batch', '64'));
 const N_INPUTS = Number(flag('inputs', '8'));
 const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
 const TAG = flag('tag', 'planted');
@@ -82,6 +84,9 @@ interface Run {
   recallAvg?: Record<string, number>;
   seconds: number;
   commit: string;
+  /** Adam's rate and the batch size, recorded when not the defaults (1e-2, 64). */
+  lr?: number;
+  batch?: number;
 }
 
 function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array {
@@ -184,17 +189,65 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     const ownStep = layer.proximalStep.bind(layer);
     layer.proximalStep = (lr: number) => ownStep(lr / lrFactor);
   }
+  if (arm.adamMetric !== null && reg && 'proximalStep' in reg) {
+    const refRank = arm.adamMetric;
+    let amCalls = 0;
+    // soft(w, t/a) = soft(a·w, t)/a: scale each off-diagonal entry by a = √v/median(√v), step, unscale
+    const regStep = reg.proximalStep.bind(reg);
+    const beta2State = optimizer as unknown as { accumulatedSecondMoment?: ({ variable: tf.Variable } | undefined)[] };
+    reg.proximalStep = (w: Float32Array, pp: number, lr: number) => {
+      const acc = beta2State.accumulatedSecondMoment?.find((e) => e && e.variable.shape[0] === pp && e.variable.shape[1] === pp);
+      if (!acc) return regStep(w, pp, lr);
+      const v = acc.variable.dataSync() as Float32Array;
+      const a = new Float32Array(pp * pp).fill(1);
+      const off: number[] = [];
+      for (let i = 0; i < pp * pp; i++) if (i % (pp + 1) !== 0) off.push(Math.sqrt(v[i]) + 1e-7);
+      const sorted = Float32Array.from(off).sort();
+      const kept = Math.round(density * pp * (pp - 1));
+      const med = refRank === 0 ? sorted[sorted.length >> 1] : sorted[Math.max(0, sorted.length - Math.max(1, Math.round(refRank * kept)))];
+      let c = 0;
+      for (let i = 0; i < pp * pp; i++) if (i % (pp + 1) !== 0) a[i] = off[c++] / med;
+      for (let i = 0; i < pp * pp; i++) w[i] *= a[i];
+      if (TRACE && ++amCalls % 480 === 0) {
+        const planted = new Set(teacher.edges);
+        const pv = teacher.edges.map((i) => Math.sqrt(v[i])).sort((x, y) => x - y);
+        const q = (arr: ArrayLike<number>, f: number) => arr[Math.floor(f * (arr.length - 1))].toExponential(1);
+        console.log(
+          `  √v off-diag q50 ${q(sorted, 0.5)} q90 ${q(sorted, 0.9)} q99 ${q(sorted, 0.99)} max ${q(sorted, 1)}; planted q10 ${q(pv, 0.1)} q50 ${q(pv, 0.5)} q90 ${q(pv, 0.9)}; ref ${med.toExponential(1)} (${planted.size})`,
+        );
+      }
+      const zeroed = regStep(w, pp, lr);
+      for (let i = 0; i < pp * pp; i++) w[i] /= a[i];
+      return zeroed;
+    };
+  }
+  if (arm.outThreshold > 0 && reg && 'proximalStep' in reg) {
+    const inner = reg.proximalStep.bind(reg);
+    reg.proximalStep = (w: Float32Array, pp: number, lr: number) => {
+      let zeroed = inner(w, pp, lr);
+      const mask = layer.edges().mask;
+      const t = lr * arm.outThreshold;
+      for (let i = 0; i < pp * pp; i++) {
+        if (mask[i] === 1 || i % (pp + 1) === 0 || w[i] === 0) continue;
+        const a = Math.abs(w[i]) - t;
+        if (a > 0) w[i] = w[i] > 0 ? a : -a;
+        else [w[i], zeroed] = [0, zeroed + 1];
+      }
+      return zeroed;
+    };
+  }
   let prevMask: Uint8Array | null = null;
   const t0 = Date.now();
   try {
-    if (arm.reg === 'oracle') {
+    if (arm.reg === 'oracle' || arm.fromTeacher) {
       layer.setWeights([
         tf.tensor2d(Float32Array.from(teacher.input), [N_INPUTS, p]),
         tf.tensor2d(Float32Array.from(teacher.graph), [p, p]),
         ...layer.getWeights().slice(2),
       ]);
       layer.repartition();
-    } else {
+    }
+    if (arm.reg !== 'oracle') {
       const callbacks = [
         {
           // before modulePartition, so the proximal step of an epoch's batches uses this rate
@@ -312,6 +365,8 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     size: `${k}x${m}`,
     seed,
     noise: NOISE,
+    ...(LR !== 1e-2 ? { lr: LR } : {}),
+    ...(BATCH !== 64 ? { batch: BATCH } : {}),
     epochs: arm.reg === 'oracle' ? 0 : EPOCHS,
     ari: adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf),
     recall: recall(layer, teacher),
