@@ -42,9 +42,10 @@ describe('bench structure arms: +sz', () => {
 describe('bench structure arms: the diagnostic options', () => {
   it('parses +out:<θ>, +am[:<f>] and +from:teacher, and leaves them off by default', () => {
     const base = parseArm('excess:1e-1+prox+every:1');
-    expect([base.outThreshold, base.adamMetric, base.fromTeacher]).toEqual([0, null, false]);
+    expect([base.outThreshold, base.outFrom, base.adamMetric, base.fromTeacher]).toEqual([0, 0, null, false]);
     const arm = parseArm('excess:1e-1+prox+every:1+out:0.3+am:1+from:teacher');
-    expect([arm.outThreshold, arm.adamMetric, arm.fromTeacher]).toEqual([0.3, 1, true]);
+    expect([arm.outThreshold, arm.outFrom, arm.adamMetric, arm.fromTeacher]).toEqual([0.3, 0, 1, true]);
+    expect(parseArm('excess:1e-1+prox+out:0.3:0.5').outFrom).toBe(0.5);
     expect(parseArm('excess:1e-1+prox+am').adamMetric).toBe(0);
   });
 

@@ -17,9 +17,10 @@
  *                               r/√v_i (v: Adam's second moment of the graph; r: the median √v, or with f
  *                               the (f·K)-th largest, K the kept-edge budget), so an edge whose gradient is
  *                               small against the reference is held at zero (planted.ts only)
- *   …+out:<θ>                   an extra soft threshold η·θ on the edges outside the kept mask after every
- *                               proximal step: an unkept edge (which does not change the output, so nothing
- *                               checks its growth) enters only if Adam moves it by more than θ·η per step
+ *   …+out:<θ>[:<f>]             an extra soft threshold η·θ on the edges outside the kept mask after every
+ *                               proximal step, from epoch fraction f on (default 0): an unkept edge (which does
+ *                               not change the output, so nothing checks its growth) enters only if Adam moves
+ *                               it by more than θ·η per step
  *   …+from:teacher              start from the teacher's weights and mask, then train (a diagnostic:
  *                               does the trained objective keep the planted graph?)
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +decayk:<f>:<r>, +prune:<θ>:<f>, +final:<n>
@@ -68,6 +69,8 @@ export interface Arm {
   adamMetric: number | null;
   /** Extra soft threshold (in units of η) on the unkept edges after each proximal step (`out:<θ>`; 0: none). */
   outThreshold: number;
+  /** The epoch fraction from which `outThreshold` applies (`out:<θ>:<f>`; default 0). */
+  outFrom: number;
   /** Training starts from the teacher's weights and mask (`from:teacher`; planted.ts only). */
   fromTeacher: boolean;
 }
@@ -117,6 +120,7 @@ export function parseArm(spec: string): Arm {
     fromTeacher: false,
     adamMetric: null,
     outThreshold: 0,
+    outFrom: 0,
   };
   for (const o of opts) {
     const [key, val] = o.split(':');
@@ -138,7 +142,7 @@ export function parseArm(spec: string): Arm {
     else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
     else if (key === 'l1') arm.extraL1 = num(val);
     else if (key === 'from' && val === 'teacher') arm.fromTeacher = true;
-    else if (key === 'out') arm.outThreshold = num(val);
+    else if (key === 'out') [arm.outThreshold, arm.outFrom] = [num(val), num(o.split(':')[2] ?? '0')];
     else if (key === 'am') arm.adamMetric = val === undefined ? 0 : num(val);
     else if (key === 'sz') [1, 2, 3].forEach((i) => o.split(':')[i] !== undefined && num(o.split(':')[i]));
     else throw new Error(`arm '${spec}': unknown option '${o}'`);

@@ -84,9 +84,10 @@ interface Run {
   recallAvg?: Record<string, number>;
   seconds: number;
   commit: string;
-  /** Adam's rate and the batch size, recorded when not the defaults (1e-2, 64). */
+  /** Adam's rate, the batch size and the training rows, recorded when not the defaults (1e-2, 64, 1500). */
   lr?: number;
   batch?: number;
+  rows?: number;
 }
 
 function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array {
@@ -221,10 +222,13 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       return zeroed;
     };
   }
+  /** The epoch being trained (set at each epoch's begin). */
+  let epochNow = 0;
   if (arm.outThreshold > 0 && reg && 'proximalStep' in reg) {
     const inner = reg.proximalStep.bind(reg);
     reg.proximalStep = (w: Float32Array, pp: number, lr: number) => {
       let zeroed = inner(w, pp, lr);
+      if (epochNow < Math.floor(arm.outFrom * EPOCHS)) return zeroed;
       const mask = layer.edges().mask;
       const t = lr * arm.outThreshold;
       for (let i = 0; i < pp * pp; i++) {
@@ -252,6 +256,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
         {
           // before modulePartition, so the proximal step of an epoch's batches uses this rate
           onEpochBegin: async (epoch: number) => {
+            epochNow = epoch;
             if (arm.prune && control && epoch === Math.floor(arm.prune[1] * EPOCHS)) {
               control.policy.floor = arm.prune[0];
               layer.repartition();
@@ -367,6 +372,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     noise: NOISE,
     ...(LR !== 1e-2 ? { lr: LR } : {}),
     ...(BATCH !== 64 ? { batch: BATCH } : {}),
+    ...(ROWS !== 1500 ? { rows: ROWS } : {}),
     epochs: arm.reg === 'oracle' ? 0 : EPOCHS,
     ari: adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf),
     recall: recall(layer, teacher),
