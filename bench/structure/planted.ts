@@ -193,7 +193,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   if (arm.adamMetric !== null && reg && 'proximalStep' in reg) {
     const refRank = arm.adamMetric;
     let amCalls = 0;
-    // soft(w, t/a) = soft(a·w, t)/a: scale each off-diagonal entry by a = √v/median(√v), step, unscale
+    // soft(w, t/a) = soft(a·w, t)/a: scale each off-diagonal entry by a = √v/r (r the reference √v), step, unscale
     const regStep = reg.proximalStep.bind(reg);
     const beta2State = optimizer as unknown as { accumulatedSecondMoment?: ({ variable: tf.Variable } | undefined)[] };
     reg.proximalStep = (w: Float32Array, pp: number, lr: number) => {
@@ -210,11 +210,10 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       for (let i = 0; i < pp * pp; i++) if (i % (pp + 1) !== 0) a[i] = off[c++] / med;
       for (let i = 0; i < pp * pp; i++) w[i] *= a[i];
       if (TRACE && ++amCalls % 480 === 0) {
-        const planted = new Set(teacher.edges);
         const pv = teacher.edges.map((i) => Math.sqrt(v[i])).sort((x, y) => x - y);
         const q = (arr: ArrayLike<number>, f: number) => arr[Math.floor(f * (arr.length - 1))].toExponential(1);
         console.log(
-          `  √v off-diag q50 ${q(sorted, 0.5)} q90 ${q(sorted, 0.9)} q99 ${q(sorted, 0.99)} max ${q(sorted, 1)}; planted q10 ${q(pv, 0.1)} q50 ${q(pv, 0.5)} q90 ${q(pv, 0.9)}; ref ${med.toExponential(1)} (${planted.size})`,
+          `  √v off-diag q50 ${q(sorted, 0.5)} q90 ${q(sorted, 0.9)} q99 ${q(sorted, 0.99)} max ${q(sorted, 1)}; planted q10 ${q(pv, 0.1)} q50 ${q(pv, 0.5)} q90 ${q(pv, 0.9)}; ref ${med.toExponential(1)}`,
         );
       }
       const zeroed = regStep(w, pp, lr);
@@ -244,11 +243,9 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   const t0 = Date.now();
   try {
     if (arm.reg === 'oracle' || arm.fromTeacher) {
-      layer.setWeights([
-        tf.tensor2d(Float32Array.from(teacher.input), [N_INPUTS, p]),
-        tf.tensor2d(Float32Array.from(teacher.graph), [p, p]),
-        ...layer.getWeights().slice(2),
-      ]);
+      const own = [tf.tensor2d(Float32Array.from(teacher.input), [N_INPUTS, p]), tf.tensor2d(Float32Array.from(teacher.graph), [p, p])];
+      layer.setWeights([...own, ...layer.getWeights().slice(2)]);
+      tf.dispose(own);
       layer.repartition();
     }
     if (arm.reg !== 'oracle') {
