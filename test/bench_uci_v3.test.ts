@@ -14,6 +14,7 @@ import * as nm from '../src/index.js';
 import { collectRuns } from '../bench/uci/aggregate.js';
 import { BenchConfigError, parseArgs, V3_GRID_SIZE, V3_METHODS, type BenchConfig } from '../bench/uci/config.js';
 import { estimateGrid } from '../bench/uci/estimate.js';
+import { definitionTag, FIXED_SETTINGS_VERSION, fixedSettings, type FixedSettings } from '../bench/uci/fixed_settings.js';
 import { V3_LEVELS, v3Configs, v3DrawIndices, v3Factors, v3Grid } from '../bench/uci/grids_v3.js';
 import { buildModel, runConfigs } from '../bench/uci/methods.js';
 import { buildResults, writeOutputs } from '../bench/uci/output.js';
@@ -81,6 +82,34 @@ describe('protocol v3 grids', () => {
     const on = trialKey({ ...base, config: { lr: 0.001, contractive: true } });
     expect(on).toBe('digits|DEQ|p40|s1|lr0.001|rho-|l1-|a-|c1|e200|pat10|b64|mtall|wasm|repulsion|v3');
     expect(trialKey({ ...base, config: { lr: 0.001, contractive: false } })).not.toBe(on);
+  });
+
+  it('keys: the fixed definitions of NM-default / NM-recipe are recorded per version; a new version tags the key', () => {
+    // The definitions each version stands for. Changing fixedSettings without bumping
+    // FIXED_SETTINGS_VERSION (and adding the new definition here) fails this test.
+    const recorded: Record<string, (p: number) => FixedSettings> = {
+      'NM-default v1': () => ({ regularizer: {}, every: 'epoch' }),
+      'NM-recipe v1': (p) => ({ regularizer: { proximal: true, alpha: 3 / p, l1: 0.02 * Math.sqrt(30 / p) }, every: 'batch' }),
+    };
+    for (const m of ['NM-default', 'NM-recipe'] as const) {
+      for (const p of [40, 100, 300]) {
+        const want = recorded[`${m} v${FIXED_SETTINGS_VERSION[m]}`];
+        expect(want, `${m} v${FIXED_SETTINGS_VERSION[m]} is not recorded`).toBeDefined();
+        const got = fixedSettings(m, p);
+        expect(got.every).toBe(want(p).every);
+        expect(Object.keys(got.regularizer).sort()).toEqual(Object.keys(want(p).regularizer).sort());
+        for (const [k, v] of Object.entries(want(p).regularizer))
+          expect(got.regularizer[k as keyof FixedSettings['regularizer']], `${m} ${k}`).toBeCloseTo(Number(v), 12);
+      }
+    }
+    // Version 1 keys are those stored before versioning; a bump changes the key, so stored trials are not reused.
+    const v3 = trialSettings(parseArgs(['--protocol', 'v3'])!);
+    expect(trialKey({ dataset: 'digits', method: 'NM-recipe', nodes: 40, seed: 1, config: { lr: 0.01 }, settings: v3 })).toBe(
+      'digits|NM-recipe|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3',
+    );
+    expect(definitionTag('NM-recipe', { 'NM-default': 1, 'NM-recipe': 2 })).toBe('def2');
+    expect(definitionTag('NM-recipe', { 'NM-default': 3, 'NM-recipe': 1 })).toBe('');
+    expect(definitionTag('NMs&NM', { 'NM-default': 2, 'NM-recipe': 2 })).toBe('');
   });
 });
 

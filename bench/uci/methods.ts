@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as nm from 'tfjs-neural-modules';
 import { BenchConfigError, type MethodName } from './config.js';
+import { fixedSettings, isFixedMethod } from './fixed_settings.js';
 import { v3Configs, type V3Config } from './grids_v3.js';
 import { hashSeed } from './seeded_random.js';
 
@@ -251,12 +252,10 @@ export function buildModel(
   } else if (method === 'OPTNET') {
     // OptNet (Amos & Kolter 2017): z* of a QP with p variables and p inequalities; no modules.
     model.add(nm.layers.optNet({ inputShape: [features], units: nodes, inequalities: nodes, onNonConvergence: 'ignore' }));
-  } else if (method === 'NM-default' || method === 'NM-recipe') {
-    // The library's own settings: every layer default (density 0.05, solver 'auto', the default contraction) and the NM regularizer's
-    // defaults (excess form, α = 1e-2). The recipe (guide "Structure learning", docs/STRUCTURE.md "A size rule for α and λ"):
-    // the excess form as proximal steps with α = 0.1·30/p and a uniform L1 term λ = 0.02·√(30/p), re-partitioned every batch.
-    const recipe = { proximal: true, alpha: 0.1 * (30 / nodes), l1: 0.02 * Math.sqrt(30 / nodes) };
-    reg = graphRegularizer('nm', method === 'NM-recipe' ? recipe : {});
+  } else if (isFixedMethod(method)) {
+    // The library's own settings: every layer default (density 0.05, solver 'auto', the default contraction) and the
+    // method's fixed regularizer (fixed_settings.ts, versioned in the trial key).
+    reg = graphRegularizer('nm', fixedSettings(method, nodes).regularizer);
     nmLayer = nm.layers.neuralModule({
       inputShape: [features],
       units: nodes,
@@ -290,7 +289,7 @@ export function buildModel(
   const optimizer = config.momentum != null ? tf.train.momentum(config.lr, config.momentum) : tf.train.adam(config.lr);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const callbacks: tf.Callback[] = [];
-  if (nmLayer) callbacks.push(nm.callbacks.modulePartition({ every: method === 'NM-recipe' ? 'batch' : 'epoch' }));
+  if (nmLayer) callbacks.push(nm.callbacks.modulePartition({ every: isFixedMethod(method) ? fixedSettings(method, nodes).every : 'epoch' }));
   // The adaptive α (neural-modules-v3 §3.5), with its documented defaults; after modulePartition so it sees this epoch's modules.
   if (method === 'NMs&NM+sched') callbacks.push(nm.callbacks.nmAlphaSchedule());
   return {

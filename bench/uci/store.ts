@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { BenchConfig, MethodName } from './config.js';
 import { customKeyTag } from './custom_data.js';
+import { definitionTag } from './fixed_settings.js';
 import type { MethodConfig } from './methods.js';
 import type { TrialOutcome } from './train.js';
 
@@ -87,9 +88,11 @@ export function trialSettings(cfg: BenchConfig): TrialSettings {
 export function trialKey(t: { dataset: string; method: string; nodes: number; seed: number; config: MethodConfig; settings: TrialSettings }): string {
   const s = t.settings;
   const c = t.config;
+  const def = definitionTag(t.method);
   return [
     t.dataset,
     t.method,
+    ...(def ? [def] : []),
     `p${t.nodes}`,
     `s${t.seed}`,
     `lr${c.lr}`,
