@@ -49,6 +49,13 @@ describe('bench structure arms: the diagnostic options', () => {
     expect(parseArm('excess:1e-1+prox+am').adamMetric).toBe(0);
   });
 
+  it('parses the density factor: 1 by default, +x2 and +x:<f>', () => {
+    expect(parseArm('excess:1e-1+prox').densityFactor).toBe(1);
+    expect(parseArm('excess:1e-1+prox+x2').densityFactor).toBe(2);
+    expect(parseArm('excess:1e-1+prox+x:1.3').densityFactor).toBe(1.3);
+    expect(() => parseArm('excess:1e-1+prox+x:y')).toThrow(/'y' is not a number/);
+  });
+
   it('rejects a non-numeric threshold and an unknown start', () => {
     expect(() => parseArm('excess:1e-1+prox+out:x')).toThrow(/'x' is not a number/);
     expect(() => parseArm('excess:1e-1+prox+from:scratch')).toThrow(/unknown option 'from:scratch'/);

@@ -4,7 +4,7 @@
  *   none | l1:<λ> | size:<α> | rep:<α> | excess:<α>[:<t>]
  *   oracle                      the teacher's own weights and mask (no training; planted.ts only)
  *   …+prox                      the regularizer in proximal mode (`proximal: true`)
- *   …+x2                        density 2× the planted edge count (default 1×); …+dense: density 1
+ *   …+x2 / …+x:<f>              density 2× / f× the planted edge count (default 1×); …+dense: density 1
  *   …+every:<n>                 re-partition every n batches (default: every epoch)
  *   …+sgd                       SGD instead of Adam
  *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
@@ -125,6 +125,7 @@ export function parseArm(spec: string): Arm {
   for (const o of opts) {
     const [key, val] = o.split(':');
     if (key === 'x2') arm.densityFactor = 2;
+    else if (key === 'x') arm.densityFactor = num(val);
     else if (key === 'every') arm.every = num(val);
     else if (key === 'sgd') arm.sgd = true;
     else if (key === 'dense') arm.densityFactor = Infinity;
