@@ -29,6 +29,9 @@ export interface ModulePartitionArgs {
    * when `fit` began, so the thresholds η·α·C and η·λ stay constant while a learning-rate
    * schedule shrinks the optimizer's steps (a decayed rate then settles the partition
    * without weakening the regularizer, docs/STRUCTURE.md). Default: `'current'`.
+   * Caveat: `tf.train.sgd` and `tf.train.momentum` step with a scalar made from their
+   * rate, so a schedule must call `optimizer.setLearningRate(η)` on them; a plain
+   * assignment to `optimizer.learningRate` changes only what this callback reads.
    */
   proximalRate?: 'current' | 'initial';
 }
