@@ -104,9 +104,12 @@ describe('protocol v3 grids', () => {
     }
     // Version 1 keys are those stored before versioning; a bump changes the key, so stored trials are not reused.
     const v3 = trialSettings(parseArgs(['--protocol', 'v3'])!);
-    expect(trialKey({ dataset: 'digits', method: 'NM-recipe', nodes: 40, seed: 1, config: { lr: 0.01 }, settings: v3 })).toBe(
-      'digits|NM-recipe|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3',
+    const recipeTrial = { dataset: 'digits', method: 'NM-recipe', nodes: 40, seed: 1, config: { lr: 0.01 }, settings: v3 };
+    expect(trialKey(recipeTrial)).toBe('digits|NM-recipe|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3');
+    expect(trialKey(recipeTrial, { 'NM-default': 1, 'NM-recipe': 2 })).toBe(
+      'digits|NM-recipe|def2|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3',
     );
+    expect(trialKey({ ...recipeTrial, method: 'NMs' }, { 'NM-default': 2, 'NM-recipe': 2 })).not.toMatch(/def/);
     expect(definitionTag('NM-recipe', { 'NM-default': 1, 'NM-recipe': 2 })).toBe('def2');
     expect(definitionTag('NM-recipe', { 'NM-default': 3, 'NM-recipe': 1 })).toBe('');
     expect(definitionTag('NMs&NM', { 'NM-default': 2, 'NM-recipe': 2 })).toBe('');

@@ -247,15 +247,16 @@ export function buildModel(
   const model = tf.sequential();
   let nmLayer: BuiltModel['nmLayer'] = null;
   let reg: unknown = null;
+  const fixed = isFixedMethod(method) ? fixedSettings(method, nodes) : null;
   if (method === 'NN') {
     model.add(tf.layers.dense({ inputShape: [features], units: nodes, activation: 'tanh' }));
   } else if (method === 'OPTNET') {
     // OptNet (Amos & Kolter 2017): z* of a QP with p variables and p inequalities; no modules.
     model.add(nm.layers.optNet({ inputShape: [features], units: nodes, inequalities: nodes, onNonConvergence: 'ignore' }));
-  } else if (isFixedMethod(method)) {
+  } else if (fixed) {
     // The library's own settings: every layer default (density 0.05, solver 'auto', the default contraction) and the
     // method's fixed regularizer (fixed_settings.ts, versioned in the trial key).
-    reg = graphRegularizer('nm', fixedSettings(method, nodes).regularizer);
+    reg = graphRegularizer('nm', fixed.regularizer);
     nmLayer = nm.layers.neuralModule({
       inputShape: [features],
       units: nodes,
@@ -289,7 +290,7 @@ export function buildModel(
   const optimizer = config.momentum != null ? tf.train.momentum(config.lr, config.momentum) : tf.train.adam(config.lr);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const callbacks: tf.Callback[] = [];
-  if (nmLayer) callbacks.push(nm.callbacks.modulePartition({ every: isFixedMethod(method) ? fixedSettings(method, nodes).every : 'epoch' }));
+  if (nmLayer) callbacks.push(nm.callbacks.modulePartition({ every: fixed?.every ?? 'epoch' }));
   // The adaptive α (neural-modules-v3 §3.5), with its documented defaults; after modulePartition so it sees this epoch's modules.
   if (method === 'NMs&NM+sched') callbacks.push(nm.callbacks.nmAlphaSchedule());
   return {

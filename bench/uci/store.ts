@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { BenchConfig, MethodName } from './config.js';
 import { customKeyTag } from './custom_data.js';
-import { definitionTag } from './fixed_settings.js';
+import { definitionTag, FIXED_SETTINGS_VERSION, type FixedMethod } from './fixed_settings.js';
 import type { MethodConfig } from './methods.js';
 import type { TrialOutcome } from './train.js';
 
@@ -85,10 +85,13 @@ export function trialSettings(cfg: BenchConfig): TrialSettings {
 }
 
 /** The identity of a trial: its grid coordinates, its configuration and the settings that change its result. */
-export function trialKey(t: { dataset: string; method: string; nodes: number; seed: number; config: MethodConfig; settings: TrialSettings }): string {
+export function trialKey(
+  t: { dataset: string; method: string; nodes: number; seed: number; config: MethodConfig; settings: TrialSettings },
+  versions: Readonly<Record<FixedMethod, number>> = FIXED_SETTINGS_VERSION,
+): string {
   const s = t.settings;
   const c = t.config;
-  const def = definitionTag(t.method);
+  const def = definitionTag(t.method, versions);
   return [
     t.dataset,
     t.method,
