@@ -8,6 +8,12 @@
  *
  *   npx tsx bench/one_step.ts [--p 3000] [--density 0.01] [--batch 128] [--features 16] [--classes 26]
  *                             [--threads 2] [--solver auto|picard|anderson] [--warmup 30] [--steps 60] [--dense] [--defaults]
+ *                             [--recipe]
+ *
+ * `--recipe` times the structure recipe's step (README, "Structure learning"): the NM
+ * regularizer in proximal mode at the size rule (α = 0.1·30/p, λ = 0.02·√(30/p)) and, after
+ * every step, what `modulePartition({ every: 'batch' })` does: the proximal step and a
+ * re-partition.
  *
  * The warm-up is at least `--warmup` steps and 3 s (a new worker's JIT needs 75–100 small steps).
  * The line names the Node and the kernels' arithmetic (`nm.backend.kernelVariant()`: 'fma'
@@ -31,6 +37,7 @@ const threads = Number(arg('threads', '2'));
 const solver = arg('solver', 'auto') as 'auto' | 'picard' | 'anderson';
 const [warmup, steps] = [Number(arg('warmup', '30')), Number(arg('steps', '60'))];
 const dense = process.argv.includes('--dense');
+const recipe = process.argv.includes('--recipe');
 const defaults = process.argv.includes('--defaults');
 if (!defaults) {
   await nm.backend.setThreads(threads);
@@ -45,13 +52,23 @@ const hidden = () =>
         density,
         solver: { method: solver },
         graphInitializer: new nm.layers.ContractiveGraph({ density, seed: 7 }),
+        ...(recipe ? { graphRegularizer: nm.regularizers.nm({ proximal: true, alpha: 0.1 * (30 / p), l1: 0.02 * Math.sqrt(30 / p) }) } : {}),
       });
+const learningRate = 1e-3;
+/** The partition callback's work after a batch (ModulePartitionCallback.onBatchEnd with every: 'batch'). */
+const afterStep = recipe
+  ? (layer: tf.layers.Layer) => {
+      const l = layer as InstanceType<typeof nm.layers.NeuralModuleLayer>;
+      l.proximalStep(learningRate);
+      l.repartition();
+    }
+  : undefined;
 /** The kernels' arithmetic; checkouts from before the FMA kernels have none (mul+add). */
 const kernels = (nm.backend as { kernelVariant?: () => string }).kernelVariant?.() ?? 'muladd';
-const optimizer = () => (defaults ? tf.train.adam(1e-3) : nm.optimizers.adam({ learningRate: 1e-3 }));
-const ms = classifierStepMs(hidden, optimizer, { batch, features, classes }, steps, warmup);
+const optimizer = () => (defaults ? tf.train.adam(learningRate) : nm.optimizers.adam({ learningRate }));
+const ms = classifierStepMs(hidden, optimizer, { batch, features, classes }, steps, warmup, afterStep);
 console.log(
-  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`}) batch ${batch}, ${defaults ? 'defaults' : 'tuned'}, ` +
+  `${dense ? 'Dense' : 'NM'}(${p}${dense ? '' : `, ρ ${density}, ${solver}`})${recipe ? ' recipe' : ''} batch ${batch}, ${defaults ? 'defaults' : 'tuned'}, ` +
     `${nm.backend.threads()} thread(s), kernels ${kernels}, node ${process.version}: median ${ms.toFixed(2)} ms of ${steps} steps after ≥ ${warmup} and 3 s`,
 );
 await nm.backend.setThreads(1);

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { useBackend } from './helpers/backends.js';
 import { P, handGraph, handLayer } from './helpers/nm_hand_graph.js';
+import { proximalOffDiagonal } from '../src/regularizers/proximal.js';
+import { Random } from '../src/utils/random.js';
 
 const ALPHA = 0.3;
 const LAMBDA = 0.05;
@@ -68,6 +70,24 @@ describe('nm({ l1 }): a uniform L1 term on every off-diagonal entry', () => {
     const weak = before.findIndex((v, i) => i % (P + 1) !== 0 && c[i] === 0 && Math.abs(v) > eta * LAMBDA);
     expect(Math.abs(w[weak])).toBeCloseTo(Math.abs(before[weak]) - eta * LAMBDA, 6);
     reg.dispose();
+  });
+
+  it("the one-pass step equals the form's step followed by the L1 step, bit for bit (both norms)", () => {
+    const p = 23;
+    const r = new Random(3);
+    const eta = 0.5;
+    // Magnitudes around the thresholds, some exact zeros, per-entry coefficients with zeros.
+    const w0 = Float32Array.from({ length: p * p }, () => (r.next() < 0.1 ? 0 : (r.next() - 0.5) * 0.2));
+    const c = Float32Array.from({ length: p * p }, () => (r.next() < 0.3 ? 0 : r.next() * 0.1));
+    for (const norm of ['l1', 'l2'] as const) {
+      const two = w0.slice();
+      const zeroedTwo = proximalOffDiagonal(two, p, eta, c, norm) + proximalOffDiagonal(two, p, eta, LAMBDA, 'l1');
+      const one = w0.slice();
+      const zeroedOne = proximalOffDiagonal(one, p, eta, c, norm, LAMBDA);
+      expect(Array.from(one), norm).toEqual(Array.from(two));
+      expect(zeroedOne, norm).toBe(zeroedTwo);
+      expect(zeroedOne, norm).toBeGreaterThan(0);
+    }
   });
 
   it('defaults to 0 (the form alone), serializes, and old configs load with 0', () => {

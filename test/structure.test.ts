@@ -91,6 +91,31 @@ describe('hop distances', () => {
   });
 });
 
+describe('component reachability', () => {
+  it('matches Floyd–Warshall reachability on random graphs (one and several bitset words, self loops)', () => {
+    for (const [p, prob, seed] of [
+      [1, 0.5, 1],
+      [5, 0.3, 2],
+      [33, 0.05, 3],
+      [70, 0.02, 4],
+      [70, 0.1, 5],
+      [100, 0.01, 6],
+      [64, 0, 7],
+    ] as const) {
+      const g = randomCsr(p, prob, seed);
+      const r = graph.componentReachability(p, g.rowPtr, g.colIdx);
+      const ref = floydWarshall(g.mask, p);
+      for (let a = 0; a < p; a++) {
+        for (let b = 0; b < p; b++) expect(graph.reaches(r, a, b), `p=${p} ${a} reaches ${b}`).toBe(ref[a * p + b] !== Infinity);
+      }
+    }
+  });
+
+  it('rejects bad input', () => {
+    expect(() => graph.componentReachability(2, Int32Array.of(0, 1, 1), Int32Array.of(5))).toThrow(/componentReachability: 'colIdx\[0\]' must be a node id/);
+  });
+});
+
 describe('module statistics', () => {
   it('balance = largest/mean and Gini by hand', () => {
     const s = nm.analysis.moduleStats([3, 1, 1, 2]);

@@ -4,3 +4,4 @@ export { stronglyConnectedComponents, type Components } from './tarjan.js';
 export { buildSchedule, type Schedule, type SolveStep } from './schedule.js';
 export { spectralNormEstimate } from './spectral.js';
 export { hopDistances, UNREACHABLE } from './hop_distance.js';
+export { componentReachability, reaches, type Reachability } from './reachability.js';

@@ -74,7 +74,8 @@ export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, 
   let ties = k - above; // candidates equal to γ still to keep, in index order
   const mask = new Uint8Array(p * p);
   const rowPtr = new Int32Array(p + 1);
-  const cols: number[] = [];
+  const cols = new Int32Array(k); // at most K edges are kept
+  let edges = 0;
   for (let j = 0; j < p; j++) {
     for (let c = topology === 'dag' ? j + 1 : 0; c < p; c++) {
       if (c === j) continue;
@@ -86,11 +87,11 @@ export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, 
         ties--;
       }
       mask[j * p + c] = 1;
-      cols.push(c);
+      cols[edges++] = c;
     }
-    rowPtr[j + 1] = cols.length;
+    rowPtr[j + 1] = edges;
   }
-  return { p, mask, rowPtr, colIdx: Int32Array.from(cols), edges: cols.length, gamma: k > 0 ? gamma : 0 };
+  return { p, mask, rowPtr, colIdx: edges === k ? cols : cols.slice(0, edges), edges, gamma: k > 0 ? gamma : 0 };
 }
 
 /**

@@ -27,6 +27,7 @@
  * const c = nmCoefficients('size', { p: 2, rowPtr, colIdx, modules: [[0, 1]] }, 0.1, null);
  */
 import { hopDistances, UNREACHABLE } from '../graph/hop_distance.js';
+import { componentReachability } from '../graph/reachability.js';
 import { ConfigError } from '../utils/errors.js';
 
 export const NM_FORMS = ['size', 'repulsion', 'excess'] as const;
@@ -68,7 +69,8 @@ export function defaultTargetSize(p: number): number {
 
 /**
  * The base matrix B of a form (row-major p×p, zero diagonal), without α or multipliers.
- * The repulsion and excess forms run a BFS from every node (O(p·(p + E))).
+ * The repulsion form runs a BFS from every node (O(p·(p + E))); the excess form needs
+ * only reachability, from the condensation (O(p² + E·C/32) for C components).
  * `targetSize` (excess form only) defaults to ⌈√p⌉.
  */
 export function nmBaseMatrix(form: NMForm, part: NMPartition, targetSize: number | null = null): Float32Array {
@@ -82,21 +84,26 @@ export function nmBaseMatrix(form: NMForm, part: NMPartition, targetSize: number
     }
     return b;
   }
-  const d = hopDistances(p, part.rowPtr, part.colIdx);
   if (form === 'excess') {
+    // Only whether k reaches j matters here, not how far: the condensation answers that.
+    const { componentOf, words, bits } = componentReachability(p, part.rowPtr, part.colIdx);
     const t = targetSize ?? defaultTargetSize(p);
     const mod = new Int32Array(p);
     part.modules.forEach((nodes, i) => nodes.forEach((v) => (mod[v] = i)));
     for (let j = 0; j < p; j++) {
       const row = j * p;
+      const cj = componentOf[j];
+      const word = cj >>> 5;
+      const shift = cj & 31;
       for (let k = 0; k < p; k++) {
-        if (k === j || d[k * p + j] === UNREACHABLE) continue;
+        if (k === j || ((bits[componentOf[k] * words + word] >>> shift) & 1) === 0) continue;
         const s = mod[j] === mod[k] ? z[k] : z[j] + z[k];
         if (s > t) b[row + k] = s - t;
       }
     }
     return b;
   }
+  const d = hopDistances(p, part.rowPtr, part.colIdx);
   let sum = 0;
   let count = 0;
   for (let j = 0; j < p; j++) {

@@ -254,7 +254,7 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
   /** The penalty of the graph weights `x` (p × p), from the coefficients of the last partition. */
   apply(x: tf.Tensor): tf.Scalar {
     this.sync();
-    if (this.coeffTensor == null || this.part == null) {
+    if (this.coeffs == null || this.part == null) {
       throw new ConfigError(
         `${WHERE}: no partition yet. Use it as the graphRegularizer of a NeuralModule layer (it reads that layer's modules), ` +
           'or call setPartition({ p, rowPtr, colIdx, modules }) before using it on another weight.',
@@ -268,7 +268,7 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
       this.watch.penaltyEvaluated();
       return tf.scalar(0);
     }
-    const c = this.coeffTensor;
+    const c = this.coefficientTensor(this.coeffs);
     return tf.tidy(() => {
       const form = tf.sum(tf.mul(c, this.norm === 'l1' ? tf.abs(x) : tf.square(x))) as tf.Scalar;
       if (this.l1 === 0) return form;
@@ -286,8 +286,7 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
       throw new ConfigError(`${WHERE}: proximalStep() needs the partition of a ${p}-node graph; attach the regularizer to a built NeuralModule layer.`);
     }
     this.watch.stepApplied();
-    const zeroed = proximalOffDiagonal(w, p, learningRate, this.coeffs, this.norm);
-    return this.l1 === 0 ? zeroed : zeroed + proximalOffDiagonal(w, p, learningRate, this.l1, 'l1');
+    return proximalOffDiagonal(w, p, learningRate, this.coeffs, this.norm, this.l1);
   }
 
   /** Frees the coefficient tensor and stops listening to the layer. */
@@ -336,9 +335,18 @@ export class NMRegularizer extends RegularizerBase implements ProximalRegularize
     if (!this.part || !this.base) return;
     const p = this.part.p;
     this.coeffs = nmCoefficients(this.form, this.base, p, this.alpha, this.multipliers);
-    const next = tf.tidy(() => tf.keep(tf.tensor2d(this.coeffs!, [p, p])));
+    // Uploaded when a penalty first needs it: in proximal mode the coefficients stay on the host.
     this.coeffTensor?.dispose();
-    this.coeffTensor = next;
+    this.coeffTensor = null;
+  }
+
+  /** The coefficients as a tensor (kept across steps until the next partition). */
+  private coefficientTensor(coeffs: Float32Array): tf.Tensor2D {
+    if (this.coeffTensor == null) {
+      const p = this.part!.p;
+      this.coeffTensor = tf.tidy(() => tf.keep(tf.tensor2d(coeffs, [p, p])));
+    }
+    return this.coeffTensor;
   }
 }
 tf.serialization.registerClass(NMRegularizer);

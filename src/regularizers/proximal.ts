@@ -36,14 +36,19 @@ export function isProximal(r: unknown): r is ProximalRegularizer {
 
 /**
  * The proximal operator of η·Σ c[j,k]·norm(W[j,k]) over the off-diagonal entries of
- * `w`, with `c` one number for every entry or a row-major p×p array. Returns how many
- * non-zero entries became exactly zero.
+ * `w`, with `c` one number for every entry or a row-major p×p array, then, when `l1`
+ * is given, that of η·l1·Σ|W[j,k]| on the result (the same as a second call with
+ * `c = l1, norm = 'l1'`, in one pass over `w`). Returns how many non-zero entries
+ * became exactly zero.
  */
-export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: number, c: number | Float32Array, norm: 'l1' | 'l2'): number {
+export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: number, c: number | Float32Array, norm: 'l1' | 'l2', l1 = 0): number {
   if (!(learningRate >= 0) || !Number.isFinite(learningRate)) {
     throw new ConfigError(`proximal step: the learning rate must be a finite number >= 0; received ${learningRate}.`);
   }
   let zeroed = 0;
+  const scalar = typeof c === 'number' ? c : 0;
+  const perEdge = typeof c === 'number' ? null : c;
+  const t1 = learningRate * l1;
   for (let j = 0; j < p; j++) {
     const row = j * p;
     for (let k = 0; k < p; k++) {
@@ -51,7 +56,7 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
       const i = row + k;
       const v = w[i];
       if (v === 0) continue;
-      const t = learningRate * (typeof c === 'number' ? c : c[i]);
+      const t = learningRate * (perEdge === null ? scalar : perEdge[i]);
       if (norm === 'l2') {
         w[i] = v / (1 + 2 * t);
       } else {
@@ -61,7 +66,19 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
         } else {
           w[i] = 0;
           zeroed++;
+          continue;
         }
+      }
+      if (l1 === 0) continue;
+      // The second operator reads the stored (float32) result of the first.
+      const u = w[i];
+      if (u === 0) continue;
+      const a = Math.abs(u) - t1;
+      if (a > 0) {
+        w[i] = u > 0 ? a : -a;
+      } else {
+        w[i] = 0;
+        zeroed++;
       }
     }
   }

@@ -176,8 +176,13 @@ export class NeuralModuleLayer extends layers.Layer {
     const { units: p, density, topology, graphConstraint } = this.options;
     let w = this.graph.read().dataSync().slice() as Float32Array;
     let changed = false;
+    // When the projection leaves w as it is, its mask and spectral norm are those of the new partition.
+    let unchanged: { mask: EdgeMask; spectralNorm: number } | null = null;
     if (graphConstraint instanceof ContractiveConstraint) {
-      changed = graphConstraint.project(w, magnitudeMask(w, p, density, topology), this.act.lipschitz).scale !== 1;
+      const before = magnitudeMask(w, p, density, topology);
+      const projection = graphConstraint.project(w, before, this.act.lipschitz);
+      changed = projection.scale !== 1;
+      if (!changed) unchanged = { mask: before, spectralNorm: projection.spectralNorm };
     } else if (graphConstraint) {
       const projected = tf.tidy(() => graphConstraint.apply(this.graph!.read()));
       w = projected.dataSync().slice() as Float32Array;
@@ -190,7 +195,7 @@ export class NeuralModuleLayer extends layers.Layer {
       t.dispose();
       this.rescales++;
     }
-    const mask = magnitudeMask(w, p, density, topology);
+    const mask = unchanged?.mask ?? magnitudeMask(w, p, density, topology);
     if (this.keptEdges) {
       const t = tf.tensor1d(maskIndices(mask, this.keptEdgeCapacity()), 'int32');
       this.writingState = true;
@@ -201,7 +206,7 @@ export class NeuralModuleLayer extends layers.Layer {
         t.dispose();
       }
     }
-    this.install(mask, w);
+    this.install(mask, w, unchanged?.spectralNorm);
     return this.structure();
   }
 
@@ -218,7 +223,7 @@ export class NeuralModuleLayer extends layers.Layer {
     this.install(mask, w);
   }
 
-  private install(mask: EdgeMask, w: Float32Array): void {
+  private install(mask: EdgeMask, w: Float32Array, spectralNorm = spectralNormEstimate(w, mask)): void {
     const next = new Partition(mask);
     this.partition?.dispose();
     this.partition = next;
@@ -234,7 +239,7 @@ export class NeuralModuleLayer extends layers.Layer {
       edges: mask.edges,
       density: candidates > 0 ? mask.edges / candidates : 0,
       gamma: mask.gamma,
-      spectralNorm: spectralNormEstimate(w, mask),
+      spectralNorm,
       contractionRescales: this.rescales,
     };
     for (const listener of this.partitionListeners) listener(this);

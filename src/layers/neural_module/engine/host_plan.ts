@@ -38,17 +38,24 @@ export interface HostPlan {
   maxStepRows: number;
 }
 
-function csr(p: number, rows: Int32Array, cols: Int32Array, edges: Int32Array, n: number): HostCsr {
+/** The entries e with `internal[e] === want`, as CSR by `rows[e]` (entries of a row in ascending e). */
+function csrOf(p: number, rows: Int32Array, cols: Int32Array, internal: Uint8Array, want: number): HostCsr {
   const ptr = new Int32Array(p + 1);
-  for (let i = 0; i < n; i++) ptr[rows[i] + 1]++;
+  let n = 0;
+  for (let e = 0; e < rows.length; e++) {
+    if (internal[e] !== want) continue;
+    ptr[rows[e] + 1]++;
+    n++;
+  }
   for (let q = 0; q < p; q++) ptr[q + 1] += ptr[q];
   const fill = ptr.slice(0, p);
   const idx = new Int32Array(n);
   const edge = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const at = fill[rows[i]]++;
-    idx[at] = cols[i];
-    edge[at] = edges[i];
+  for (let e = 0; e < rows.length; e++) {
+    if (internal[e] !== want) continue;
+    const at = fill[rows[e]]++;
+    idx[at] = cols[e];
+    edge[at] = e;
   }
   return { ptr, idx, edge };
 }
@@ -70,37 +77,30 @@ export function buildHostPlan(schedule: Schedule, mask: EdgeMask): HostPlan {
   const gatherIndex = new Int32Array(K + p);
   const src = new Int32Array(K);
   const dst = new Int32Array(K);
-  const ids = new Int32Array(K);
   for (let j = 0; j < p; j++) {
     for (let e = rowPtr[j]; e < rowPtr[j + 1]; e++) {
       gatherIndex[e] = j * p + colIdx[e];
       src[e] = invPerm[j];
       dst[e] = invPerm[colIdx[e]];
-      ids[e] = e;
     }
   }
   for (let j = 0; j < p; j++) gatherIndex[K + j] = j * (p + 1);
-  const split = (inStep: (e: number) => boolean) => {
-    const pick = (want: boolean) => {
-      const sel: number[] = [];
-      for (let e = 0; e < K; e++) if (inStep(e) === want) sel.push(e);
-      return Int32Array.from(sel);
-    };
-    return [pick(false), pick(true)] as const;
-  };
-  const sub = (a: Int32Array, sel: Int32Array) => Int32Array.from(sel, (e) => a[e]);
   // Forward: by target; internal when the source is in the target's step.
-  const [fe, fi] = split((e) => src[e] >= stepStart[dst[e]]);
+  const fwdInternal = new Uint8Array(K);
   // Adjoint: by source; internal when the target is in the source's step.
-  const [ae, ai] = split((e) => dst[e] < stepEnd[src[e]]);
+  const adjInternal = new Uint8Array(K);
+  for (let e = 0; e < K; e++) {
+    fwdInternal[e] = src[e] >= stepStart[dst[e]] ? 1 : 0;
+    adjInternal[e] = dst[e] < stepEnd[src[e]] ? 1 : 0;
+  }
   return {
     schedule,
     edges: K,
     gatherIndex,
-    fwdExt: csr(p, sub(dst, fe), sub(src, fe), sub(ids, fe), fe.length),
-    fwdInt: csr(p, sub(dst, fi), sub(src, fi), sub(ids, fi), fi.length),
-    adjExt: csr(p, sub(src, ae), sub(dst, ae), sub(ids, ae), ae.length),
-    adjInt: csr(p, sub(src, ai), sub(dst, ai), sub(ids, ai), ai.length),
+    fwdExt: csrOf(p, dst, src, fwdInternal, 0),
+    fwdInt: csrOf(p, dst, src, fwdInternal, 1),
+    adjExt: csrOf(p, src, dst, adjInternal, 0),
+    adjInt: csrOf(p, src, dst, adjInternal, 1),
     maxStepRows,
   };
 }
