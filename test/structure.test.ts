@@ -52,17 +52,20 @@ function parseModules(svg: string, prefix = ''): SvgModule[] {
   });
 }
 
+/** Random graphs (p, edge probability, seed): one node, one and several 32-node batches, sparse to dense, no edges. */
+const RANDOM_GRAPHS = [
+  [1, 0.5, 1],
+  [5, 0.3, 2],
+  [33, 0.05, 3],
+  [70, 0.02, 4],
+  [70, 0.1, 5],
+  [100, 0.01, 6],
+  [64, 0, 7],
+] as const;
+
 describe('hop distances', () => {
   it('match Floyd–Warshall on random graphs (batches of 32 sources, self loops, duplicates)', () => {
-    for (const [p, prob, seed] of [
-      [1, 0.5, 1],
-      [5, 0.3, 2],
-      [33, 0.05, 3],
-      [70, 0.02, 4],
-      [70, 0.1, 5],
-      [100, 0.01, 6],
-      [64, 0, 7],
-    ] as const) {
+    for (const [p, prob, seed] of RANDOM_GRAPHS) {
       const g = randomCsr(p, prob, seed);
       const d = graph.hopDistances(p, g.rowPtr, g.colIdx);
       const ref = floydWarshall(g.mask, p);
@@ -93,15 +96,7 @@ describe('hop distances', () => {
 
 describe('component reachability', () => {
   it('matches Floyd–Warshall reachability on random graphs (one and several bitset words, self loops)', () => {
-    for (const [p, prob, seed] of [
-      [1, 0.5, 1],
-      [5, 0.3, 2],
-      [33, 0.05, 3],
-      [70, 0.02, 4],
-      [70, 0.1, 5],
-      [100, 0.01, 6],
-      [64, 0, 7],
-    ] as const) {
+    for (const [p, prob, seed] of RANDOM_GRAPHS) {
       const g = randomCsr(p, prob, seed);
       const r = graph.componentReachability(p, g.rowPtr, g.colIdx);
       const ref = floydWarshall(g.mask, p);

@@ -34,6 +34,12 @@ export function isProximal(r: unknown): r is ProximalRegularizer {
   return r != null && typeof (r as ProximalRegularizer).proximalStep === 'function' && (r as ProximalRegularizer).proximal === true;
 }
 
+/** The soft threshold sign(v)·max(|v| − t, 0), +0 (not −0) when it vanishes. */
+function shrink(v: number, t: number): number {
+  const a = Math.abs(v) - t;
+  return a > 0 ? (v > 0 ? a : -a) : 0;
+}
+
 /**
  * The proximal operator of η·Σ c[j,k]·norm(W[j,k]) over the off-diagonal entries of
  * `w`, with `c` one number for every entry or a row-major p×p array, then, when `l1`
@@ -57,29 +63,19 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
       const v = w[i];
       if (v === 0) continue;
       const t = learningRate * (perEdge === null ? scalar : perEdge[i]);
-      if (norm === 'l2') {
-        w[i] = v / (1 + 2 * t);
-      } else {
-        const a = Math.abs(v) - t;
-        if (a > 0) {
-          w[i] = v > 0 ? a : -a;
-        } else {
-          w[i] = 0;
-          zeroed++;
-          continue;
-        }
+      const first = norm === 'l2' ? v / (1 + 2 * t) : shrink(v, t);
+      w[i] = first;
+      if (norm === 'l1' && first === 0) {
+        zeroed++;
+        continue;
       }
       if (l1 === 0) continue;
       // The second operator reads the stored (float32) result of the first.
       const u = w[i];
       if (u === 0) continue;
-      const a = Math.abs(u) - t1;
-      if (a > 0) {
-        w[i] = u > 0 ? a : -a;
-      } else {
-        w[i] = 0;
-        zeroed++;
-      }
+      const second = shrink(u, t1);
+      w[i] = second;
+      if (second === 0) zeroed++;
     }
   }
   return zeroed;
