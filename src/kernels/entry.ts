@@ -169,3 +169,6 @@ export function paramLayout(spec: ExportSpec): ParamLayout {
   const ptrs = kinds.flatMap((k, i) => (k === 'ptr' ? [i] : []));
   return { ptrs, lo: kinds.indexOf('lo'), hi: kinds.indexOf('hi'), len: kinds.indexOf('len'), at: Object.fromEntries(spec.params.map((q, i) => [q.name, i])) };
 }
+
+/** The one-pass element-wise kernels: `len` cut at multiples of 16 (the SIMD chunk). */
+export const ELEMENTS = { by: 'elements', align: 16 } as const;
