@@ -288,6 +288,27 @@ describe.each(BACKENDS)('divergence is never reported as convergence (%s)', (bac
     expect(s.spectralNorm).toBeCloseTo(0.5, 2);
     expect(s.contractionRescales).toBeGreaterThan(0);
   });
+
+  it('a re-partition reports the mask and spectral norm of the graph it installs, rescaled or not', () => {
+    const p = 12;
+    const density = 0.3;
+    const r = new Random(5);
+    for (const scale of [0.05, 3]) {
+      // scale 0.05: within the bound (no projection); 3: projected onto it
+      const w = Float32Array.from({ length: p * p }, () => scale * (r.next() - 0.5));
+      const layer = nm.layers.neuralModule({ units: p, density, graphConstraint: nm.constraints.contractive({ bound: 0.8 }) });
+      layer.build([null, 2]);
+      setKernelAndGraph(layer, tf.ones([2, p]), tf.tensor2d(w, [p, p]));
+      const s = layer.repartition();
+      const installed = layer.graphValues();
+      const edges = layer.edges();
+      const ref = graph.magnitudeMask(installed, p, density, 'graph');
+      expect(Array.from(edges.mask), `scale ${scale}`).toEqual(Array.from(ref.mask));
+      expect(s.spectralNorm, `scale ${scale}`).toBe(graph.spectralNormEstimate(installed, ref));
+      expect(s.spectralNorm, `scale ${scale}`).toBeLessThanOrEqual(0.8 + 1e-6);
+      expect(s.contractionRescales > 0, `scale ${scale}`).toBe(scale === 3);
+    }
+  });
 });
 
 describe('non-convergence warnings', () => {
