@@ -7,6 +7,8 @@
  *   …+x2 / …+x:<f>              density 2× / f× the planted edge count (default 1×); …+dense: density 1
  *   …+every:<n>                 re-partition every n batches (default: every epoch)
  *   …+sgd                       SGD instead of Adam
+ *   …+eps:<ε>                   Adam's ε (default tfjs' 1e-7): gradients much smaller than ε move a weight
+ *                               by less than η per step (SGD-like at rate η/ε), larger ones as in Adam
  *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
  *   …+warm:<e>                  like anneal:<e>, but the dense warm-up has no regularizer
  *   …+l1:<λ>                    nm()'s uniform L1 term (`l1: λ`) on top of the form (size, rep, excess)
@@ -21,6 +23,10 @@
  *                               proximal step, from epoch fraction f on (default 0): an unkept edge (which does
  *                               not change the output, so nothing checks its growth) enters only if Adam moves
  *                               it by more than θ·η per step
+ *   …+rigl:<T>:<f>[:<e>]        prune and regrow (regrowth.ts, after RigL): unkept edges held at 0; every T steps
+ *                               until fraction e of training (default 0.75) the f·(1 + cos)/2 smallest kept edges
+ *                               are dropped and the free slots filled by the unkept edges of largest Adam |m|
+ *                               (needs +prox and +every:1; planted.ts only)
  *   …+from:teacher              start from the teacher's weights and mask, then train (a diagnostic:
  *                               does the trained objective keep the planted graph?)
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +decayk:<f>:<r>, +prune:<θ>:<f>, +final:<n>
@@ -37,6 +43,8 @@ export interface Arm {
   densityFactor: number;
   every: number | null;
   sgd: boolean;
+  /** Adam's ε (`eps:<ε>`); null: tfjs' default. */
+  adamEpsilon: number | null;
   /** Bound of nm.constraints.contractive at each re-partition; null: the layer's default; 'none': no constraint. */
   bound: number | null | 'none';
   /** The regularizer in proximal mode (`proximal: true`). */
@@ -71,6 +79,8 @@ export interface Arm {
   outThreshold: number;
   /** The epoch fraction from which `outThreshold` applies (`out:<θ>:<f>`; default 0). */
   outFrom: number;
+  /** Prune and regrow (`rigl:<T>:<f>[:<e>]`): steps between events, first drop fraction, end fraction; null: off. */
+  regrowth: [number, number, number] | null;
   /** Training starts from the teacher's weights and mask (`from:teacher`; planted.ts only). */
   fromTeacher: boolean;
 }
@@ -107,6 +117,7 @@ export function parseArm(spec: string): Arm {
     densityFactor: 1,
     every: null,
     sgd: false,
+    adamEpsilon: null,
     bound: null,
     proximal: false,
     hysteresis: 0,
@@ -118,6 +129,7 @@ export function parseArm(spec: string): Arm {
     prune: null,
     extraL1: 0,
     fromTeacher: false,
+    regrowth: null,
     adamMetric: null,
     outThreshold: 0,
     outFrom: 0,
@@ -128,6 +140,7 @@ export function parseArm(spec: string): Arm {
     else if (key === 'x') arm.densityFactor = num(val);
     else if (key === 'every') arm.every = num(val);
     else if (key === 'sgd') arm.sgd = true;
+    else if (key === 'eps') arm.adamEpsilon = num(val);
     else if (key === 'dense') arm.densityFactor = Infinity;
     else if (key === 'anneal') arm.anneal = num(val);
     else if (key === 'warm') [arm.anneal, arm.annealPlain] = [num(val), true];
@@ -143,6 +156,7 @@ export function parseArm(spec: string): Arm {
     else if (key === 'prune') arm.prune = [num(val), num(o.split(':')[2])];
     else if (key === 'l1') arm.extraL1 = num(val);
     else if (key === 'from' && val === 'teacher') arm.fromTeacher = true;
+    else if (key === 'rigl') arm.regrowth = [num(val), num(o.split(':')[2]), num(o.split(':')[3] ?? '0.75')];
     else if (key === 'out') [arm.outThreshold, arm.outFrom] = [num(val), num(o.split(':')[2] ?? '0')];
     else if (key === 'am') arm.adamMetric = val === undefined ? 0 : num(val);
     else if (key === 'sz') [1, 2, 3].forEach((i) => o.split(':')[i] !== undefined && num(o.split(':')[i]));

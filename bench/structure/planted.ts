@@ -39,6 +39,7 @@ import * as nm from 'tfjs-neural-modules';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
 import { withMaskPolicy } from './mask_policy.js';
+import { withRegrowth, type RegrowthStats } from './regrowth.js';
 import { flag } from '../flags.js';
 import { commitOf, median, readRuns, sizesFlag } from './runs.js';
 import { parseArm, type Arm } from './arms.js';
@@ -88,6 +89,8 @@ interface Run {
   lr?: number;
   batch?: number;
   rows?: number;
+  /** With `+rigl`: regrowth events and edges grown. */
+  regrowth?: { events: number; grown: number };
 }
 
 function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array {
@@ -119,7 +122,7 @@ async function denseWarmUp(arm: Arm, layer: nm.layers.NeuralModuleLayer, ux: tf.
   });
   const model = tf.sequential();
   model.add(dense);
-  model.compile({ optimizer: arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR), loss: 'meanSquaredError' });
+  model.compile({ optimizer: arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR, 0.9, 0.999, arm.adamEpsilon ?? undefined), loss: 'meanSquaredError' });
   await withSeededRandom(6000 + seed, () =>
     model.fit(ux, hy, {
       epochs: arm.anneal,
@@ -168,7 +171,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       : null;
   const model = tf.sequential();
   model.add(layer);
-  const optimizer = arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR);
+  const optimizer = arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR, 0.9, 0.999, arm.adamEpsilon ?? undefined);
   model.compile({ optimizer, loss: 'meanSquaredError' });
   const ux = tf.tensor2d(train.u, [ROWS, N_INPUTS]);
   const hy = tf.tensor2d(train.h, [ROWS, p]);
@@ -238,6 +241,21 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       }
       return zeroed;
     };
+  }
+  let regrowth: RegrowthStats | null = null;
+  if (arm.regrowth) {
+    if (!(reg && 'proximalStep' in reg && arm.proximal && arm.every === 1))
+      throw new Error(`arm '${arm.name}': +rigl needs a proximal regularizer (+prox) and +every:1`);
+    const [every, fraction, end] = arm.regrowth;
+    const totalSteps = EPOCHS * Math.ceil(ROWS / BATCH);
+    const planted = new Set(teacher.edges);
+    const onEvent = TRACE
+      ? (step: number, kept: number[], dropped: number[], grown: number[]) =>
+          console.log(
+            `  regrowth at step ${step}: ${kept.length} kept (${kept.filter((i) => planted.has(i)).length} planted), dropped ${dropped.length} (${dropped.filter((i) => planted.has(i)).length} planted), grown ${grown.length} (${grown.filter((i) => planted.has(i)).length} planted)`,
+          )
+      : undefined;
+    regrowth = withRegrowth(layer, reg, optimizer, p, { every, fraction, end, totalSteps, budget: layer.keptEdgeCapacity(), onEvent });
   }
   let prevMask: Uint8Array | null = null;
   const t0 = Date.now();
@@ -381,6 +399,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     ariPerEpoch,
     seconds,
     commit: COMMIT,
+    ...(regrowth ? { regrowth: { ...regrowth } } : {}),
   };
   if (readoutHistory.length > 0) {
     // last: it replaces the layer's graph and mask (the layer's own re-partition, not a mask policy's)
