@@ -34,10 +34,14 @@ export function isProximal(r: unknown): r is ProximalRegularizer {
   return r != null && typeof (r as ProximalRegularizer).proximalStep === 'function' && (r as ProximalRegularizer).proximal === true;
 }
 
-/** The soft threshold sign(v)·max(|v| − t, 0), +0 (not −0) when it vanishes. */
-function shrink(v: number, t: number): number {
+/**
+ * The soft threshold sign(v)·max(|v| − t, 0), +0 (not −0) when it vanishes; `sign` is
+ * v's sign as ±1, taken from its bits (a data-dependent branch on the sign would be
+ * mispredicted half of the time on a graph's weights).
+ */
+function shrink(v: number, sign: number, t: number): number {
   const a = Math.abs(v) - t;
-  return a > 0 ? (v > 0 ? a : -a) : 0;
+  return a > 0 ? a * sign : 0;
 }
 
 /**
@@ -55,6 +59,7 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
   const scalar = typeof c === 'number' ? c : 0;
   const perEdge = typeof c === 'number' ? null : c;
   const t1 = learningRate * l1;
+  const bits = new Int32Array(w.buffer, w.byteOffset, w.length);
   for (let j = 0; j < p; j++) {
     const row = j * p;
     for (let k = 0; k < p; k++) {
@@ -62,8 +67,9 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
       const i = row + k;
       const v = w[i];
       if (v === 0) continue;
+      const sign = (bits[i] >> 31) | 1; // both operators keep the sign of v
       const t = learningRate * (perEdge === null ? scalar : perEdge[i]);
-      const first = norm === 'l2' ? v / (1 + 2 * t) : shrink(v, t);
+      const first = norm === 'l2' ? v / (1 + 2 * t) : shrink(v, sign, t);
       w[i] = first;
       if (norm === 'l1' && first === 0) {
         zeroed++;
@@ -73,7 +79,7 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
       // The second operator reads the stored (float32) result of the first.
       const u = w[i];
       if (u === 0) continue;
-      const second = shrink(u, t1);
+      const second = shrink(u, sign, t1);
       w[i] = second;
       if (second === 0) zeroed++;
     }
