@@ -94,37 +94,6 @@ describe('hop distances', () => {
   });
 });
 
-describe('k-th largest magnitude', () => {
-  it('equals the k-th of a descending sort (ties, zeros, subnormals, Infinity) and kthLargest, leaving its input as it is', () => {
-    const r = new Random(11);
-    const draws: Array<() => number> = [
-      () => r.next(),
-      () => Math.floor(r.next() * 4) / 4, // many ties, zeros
-      () => (r.next() < 0.5 ? 0 : r.next() * 1e-40), // subnormals
-      () => (r.next() < 0.05 ? Infinity : r.next() * 1e30),
-      () => 2 ** Math.floor(-20 + r.next() * 40) * (1 + Math.floor(r.next() * 3) / 128), // same upper bits
-    ];
-    for (const draw of draws) {
-      for (const n of [1, 7, 1000]) {
-        const a = Float32Array.from({ length: n }, draw);
-        const sorted = Array.from(a).sort((x, y) => y - x);
-        for (const k of [1, 2, Math.ceil(n / 3), n]) {
-          if (k > n) continue;
-          const before = a.slice();
-          expect(graph.kthLargestMagnitude(a, k), `n ${n} k ${k}`).toBe(sorted[k - 1]);
-          expect(Array.from(a)).toEqual(Array.from(before));
-          expect(graph.kthLargest(a.slice(), k)).toBe(sorted[k - 1]);
-        }
-      }
-    }
-  });
-
-  it('with a NaN, answers as kthLargest does on the same array', () => {
-    const a = Float32Array.from([0.5, NaN, 0.25, 1, 0.75]);
-    for (let k = 1; k <= a.length; k++) expect(graph.kthLargestMagnitude(a, k)).toBe(graph.kthLargest(a.slice(), k));
-  });
-});
-
 describe('component reachability', () => {
   it('matches Floyd–Warshall reachability on random graphs (one and several bitset words, self loops)', () => {
     for (const [p, prob, seed] of RANDOM_GRAPHS) {

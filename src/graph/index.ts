@@ -1,5 +1,5 @@
 /** Internal: edge masks, strongly connected components and solve schedules. */
-export { magnitudeMask, keptEdgeCount, kthLargest, kthLargestMagnitude, type EdgeMask, type Topology } from './mask.js';
+export { magnitudeMask, keptEdgeCount, kthLargest, type EdgeMask, type Topology } from './mask.js';
 export { stronglyConnectedComponents, type Components } from './tarjan.js';
 export { buildSchedule, type Schedule, type SolveStep } from './schedule.js';
 export { spectralNormEstimate } from './spectral.js';

@@ -60,33 +60,6 @@ export function kthLargest(a: Float32Array, k: number): number {
   return a[target];
 }
 
-/** Buckets of {@link kthLargestMagnitude}: the upper 16 bits of a float32 (sign, exponent, 7 mantissa bits). */
-const BUCKETS = new Uint32Array(1 << 16);
-
-/**
- * K-th largest value (1-based K) of `mags`, all ≥ 0 or NaN: the same value as
- * {@link kthLargest}, found by a histogram of the values' upper bits (for non-negative
- * floats the bit patterns order as the values) and a quickselect inside the one bucket
- * that holds it, so the work is two passes instead of a partition of the whole array.
- * `mags` is left as it is. With a NaN anywhere it falls back to {@link kthLargest} on a
- * copy (whose answer then depends on where the NaNs are).
- */
-export function kthLargestMagnitude(mags: Float32Array, k: number): number {
-  const bits = new Uint32Array(mags.buffer, mags.byteOffset, mags.length);
-  BUCKETS.fill(0);
-  for (let i = 0; i < bits.length; i++) {
-    if (bits[i] > 0x7f800000) return kthLargest(mags.slice(), k); // NaN (or a negative value)
-    BUCKETS[bits[i] >>> 16]++;
-  }
-  let above = 0;
-  let b = BUCKETS.length - 1;
-  while (above + BUCKETS[b] < k) above += BUCKETS[b--];
-  const inBucket = new Float32Array(BUCKETS[b]);
-  let n = 0;
-  for (let i = 0; i < bits.length; i++) if (bits[i] >>> 16 === b) inBucket[n++] = mags[i];
-  return kthLargest(inBucket, k - above);
-}
-
 /** Builds the magnitude mask of a p×p row-major graph matrix. */
 export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, topology: Topology): EdgeMask {
   const k = keptEdgeCount(p, density, topology);
@@ -95,7 +68,7 @@ export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, 
   for (let j = 0; j < p; j++) {
     for (let c = topology === 'dag' ? j + 1 : 0; c < p; c++) if (c !== j) mags[n++] = Math.abs(w[j * p + c]);
   }
-  const gamma = k > 0 ? kthLargestMagnitude(mags, k) : Infinity;
+  const gamma = k > 0 ? kthLargest(mags, k) : Infinity;
   let above = 0;
   for (let i = 0; i < n; i++) if (mags[i] > gamma) above++;
   let ties = k - above; // candidates equal to γ still to keep, in index order
