@@ -49,7 +49,7 @@ describe('bench structure arms: the diagnostic options', () => {
     expect(parseArm('excess:1e-1+prox+am').adamMetric).toBe(0);
   });
 
-  it("parses the density factor (1 by default, +x2, +x:<f>), Adam's ε (+eps:<ε>) and prune-and-regrow (+rigl)", () => {
+  it("parses the density factor (1 by default, +x2, +x:<f>), Adam's ε (+eps:<ε>), the graph's SGD rate (+gsgd) and prune-and-regrow (+rigl)", () => {
     expect(parseArm('excess:1e-1+prox').densityFactor).toBe(1);
     expect(parseArm('excess:1e-1+prox+x2').densityFactor).toBe(2);
     expect(parseArm('excess:1e-1+prox+x:1.3').densityFactor).toBe(1.3);
@@ -57,6 +57,8 @@ describe('bench structure arms: the diagnostic options', () => {
     expect(parseArm('excess:1e-1+prox').adamEpsilon).toBeNull();
     expect(parseArm('excess:1e-1+prox+eps:1e-3').adamEpsilon).toBe(1e-3);
     expect(() => parseArm('excess:1e-1+prox+eps:big')).toThrow(/'big' is not a number/);
+    expect(parseArm('excess:1e-1+prox+every:1').graphSgd).toBeNull();
+    expect(parseArm('l1:1e-4+prox+every:1+gsgd:3').graphSgd).toBe(3);
     expect(parseArm('excess:1e-1+prox+every:1').regrowth).toBeNull();
     expect(parseArm('excess:1e-1+prox+every:1+rigl:10:0.3').regrowth).toEqual([10, 0.3, 0.75]);
     expect(parseArm('excess:1e-1+prox+every:1+rigl:10:0.3:0.5').regrowth).toEqual([10, 0.3, 0.5]);

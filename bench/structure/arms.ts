@@ -7,6 +7,8 @@
  *   …+x2 / …+x:<f>              density 2× / f× the planted edge count (default 1×); …+dense: density 1
  *   …+every:<n>                 re-partition every n batches (default: every epoch)
  *   …+sgd                       SGD instead of Adam
+ *   …+gsgd:<η>                  the graph by plain SGD at rate η (the proximal steps too), the other weights
+ *                               by Adam (split_optimizer.ts; α and λ are then in gradient units)
  *   …+eps:<ε>                   Adam's ε (default tfjs' 1e-7): gradients much smaller than ε move a weight
  *                               by less than η per step (SGD-like at rate η/ε), larger ones as in Adam
  *   …+contractive:<b> / …+free  the graph constraint's bound / no constraint (default: the layer's)
@@ -43,6 +45,8 @@ export interface Arm {
   densityFactor: number;
   every: number | null;
   sgd: boolean;
+  /** The graph's SGD rate (`gsgd:<η>`); null: the graph takes the model's optimizer. */
+  graphSgd: number | null;
   /** Adam's ε (`eps:<ε>`); null: tfjs' default. */
   adamEpsilon: number | null;
   /** Bound of nm.constraints.contractive at each re-partition; null: the layer's default; 'none': no constraint. */
@@ -118,6 +122,7 @@ export function parseArm(spec: string): Arm {
     every: null,
     sgd: false,
     adamEpsilon: null,
+    graphSgd: null,
     bound: null,
     proximal: false,
     hysteresis: 0,
@@ -141,6 +146,7 @@ export function parseArm(spec: string): Arm {
     else if (key === 'every') arm.every = num(val);
     else if (key === 'sgd') arm.sgd = true;
     else if (key === 'eps') arm.adamEpsilon = num(val);
+    else if (key === 'gsgd') arm.graphSgd = num(val);
     else if (key === 'dense') arm.densityFactor = Infinity;
     else if (key === 'anneal') arm.anneal = num(val);
     else if (key === 'warm') [arm.anneal, arm.annealPlain] = [num(val), true];

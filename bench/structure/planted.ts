@@ -40,6 +40,7 @@ import { withSeededRandom } from '../uci/seeded_random.js';
 import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
 import { withMaskPolicy } from './mask_policy.js';
 import { withRegrowth, type RegrowthStats } from './regrowth.js';
+import { SplitOptimizer } from './split_optimizer.js';
 import { flag } from '../flags.js';
 import { commitOf, median, readRuns, sizesFlag } from './runs.js';
 import { parseArm, type Arm } from './arms.js';
@@ -89,6 +90,8 @@ interface Run {
   lr?: number;
   batch?: number;
   rows?: number;
+  /** The SGD rate of a `+sgd` arm (`--sgd-lr`). */
+  sgdLr?: number;
   /** With `+rigl`: regrowth events and edges grown. */
   regrowth?: { events: number; grown: number };
 }
@@ -171,7 +174,12 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       : null;
   const model = tf.sequential();
   model.add(layer);
-  const optimizer = arm.sgd ? tf.train.sgd(SGD_LR) : tf.train.adam(LR, 0.9, 0.999, arm.adamEpsilon ?? undefined);
+  if (arm.graphSgd != null && (arm.sgd || arm.decay)) throw new Error(`arm '${arm.name}': +gsgd does not combine with +sgd or a decay`);
+  const optimizer = arm.sgd
+    ? tf.train.sgd(SGD_LR)
+    : arm.graphSgd != null
+      ? new SplitOptimizer(tf.train.adam(LR, 0.9, 0.999, arm.adamEpsilon ?? undefined), tf.train.sgd(arm.graphSgd), (n) => /(^|\/)graph(_\d+)?$/.test(n))
+      : tf.train.adam(LR, 0.9, 0.999, arm.adamEpsilon ?? undefined);
   model.compile({ optimizer, loss: 'meanSquaredError' });
   const ux = tf.tensor2d(train.u, [ROWS, N_INPUTS]);
   const hy = tf.tensor2d(train.h, [ROWS, p]);
@@ -388,6 +396,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     ...(LR !== 1e-2 ? { lr: LR } : {}),
     ...(BATCH !== 64 ? { batch: BATCH } : {}),
     ...(ROWS !== 1500 ? { rows: ROWS } : {}),
+    ...(arm.sgd ? { sgdLr: SGD_LR } : {}),
     epochs: arm.reg === 'oracle' ? 0 : EPOCHS,
     ari: adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf),
     recall: recall(layer, teacher),
