@@ -21,7 +21,7 @@ describe('bench SplitOptimizer', () => {
     const before = graph.dataSync().slice();
     split.applyGradients({ 'layer/graph': gGraph, 'layer/inputKernel': gKernel });
     const adam = tf.train.adam(0.01);
-    adam.applyGradients({ twin: gKernel });
+    adam.applyGradients([{ name: 'twin', tensor: gKernel }]);
     const g = gGraph.dataSync();
     const want = before.map((w, i) => Math.fround(w - Math.fround(3 * g[i])));
     expect(Array.from(graph.dataSync())).toEqual(Array.from(want));

@@ -41,8 +41,10 @@ import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './tea
 import { withMaskPolicy } from './mask_policy.js';
 import { withRegrowth, type RegrowthStats } from './regrowth.js';
 import { SplitOptimizer } from './split_optimizer.js';
+import { fmt, tableOf, type Run } from './planted_table.js';
+import { withAdamMetric, withUnkeptThreshold } from './proximal_hooks.js';
 import { flag } from '../flags.js';
-import { commitOf, median, readRuns, sizesFlag } from './runs.js';
+import { commitOf, readRuns, sizesFlag } from './runs.js';
 import { parseArm, type Arm } from './arms.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -65,36 +67,6 @@ const TRACE = argv.includes('--trace');
 const COMMIT = commitOf(ROOT);
 /** The windows (epochs) of the averaged-graph readout `ariAvg`. */
 const AVG_WINDOWS = [10, 20, 50];
-
-interface Run {
-  arm: string;
-  size: string;
-  seed: number;
-  noise: number;
-  epochs: number;
-  ari: number;
-  recall: number;
-  multiSizes: number[];
-  largest: number;
-  trainMse: number;
-  testMse: number;
-  nonConverged: number;
-  ariPerEpoch: number[];
-  /** ARI of the partition from the graph averaged over the last n epoch ends, by n. */
-  ariAvg?: Record<string, number>;
-  /** Edge recall of that partition, by n. */
-  recallAvg?: Record<string, number>;
-  seconds: number;
-  commit: string;
-  /** Adam's rate, the batch size and the training rows, recorded when not the defaults (1e-2, 64, 1500). */
-  lr?: number;
-  batch?: number;
-  rows?: number;
-  /** The SGD rate of a `+sgd` arm (`--sgd-lr`). */
-  sgdLr?: number;
-  /** With `+rigl`: regrowth events and edges grown. */
-  regrowth?: { events: number; grown: number };
-}
 
 function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array {
   const labels = new Int32Array(p);
@@ -202,53 +174,13 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     layer.proximalStep = (lr: number) => ownStep(lr / lrFactor);
   }
   if (arm.adamMetric !== null && reg && 'proximalStep' in reg) {
-    const refRank = arm.adamMetric;
-    let amCalls = 0;
-    // soft(w, t/a) = soft(a·w, t)/a: scale each off-diagonal entry by a = √v/r (r the reference √v), step, unscale
-    const regStep = reg.proximalStep.bind(reg);
-    const beta2State = optimizer as unknown as { accumulatedSecondMoment?: ({ variable: tf.Variable } | undefined)[] };
-    reg.proximalStep = (w: Float32Array, pp: number, lr: number) => {
-      const acc = beta2State.accumulatedSecondMoment?.find((e) => e && e.variable.shape[0] === pp && e.variable.shape[1] === pp);
-      if (!acc) return regStep(w, pp, lr);
-      const v = acc.variable.dataSync() as Float32Array;
-      const a = new Float32Array(pp * pp).fill(1);
-      const off: number[] = [];
-      for (let i = 0; i < pp * pp; i++) if (i % (pp + 1) !== 0) off.push(Math.sqrt(v[i]) + 1e-7);
-      const sorted = Float32Array.from(off).sort();
-      const kept = Math.round(density * pp * (pp - 1));
-      const med = refRank === 0 ? sorted[sorted.length >> 1] : sorted[Math.max(0, sorted.length - Math.max(1, Math.round(refRank * kept)))];
-      let c = 0;
-      for (let i = 0; i < pp * pp; i++) if (i % (pp + 1) !== 0) a[i] = off[c++] / med;
-      for (let i = 0; i < pp * pp; i++) w[i] *= a[i];
-      if (TRACE && ++amCalls % 480 === 0) {
-        const pv = teacher.edges.map((i) => Math.sqrt(v[i])).sort((x, y) => x - y);
-        const q = (arr: ArrayLike<number>, f: number) => arr[Math.floor(f * (arr.length - 1))].toExponential(1);
-        console.log(
-          `  √v off-diag q50 ${q(sorted, 0.5)} q90 ${q(sorted, 0.9)} q99 ${q(sorted, 0.99)} max ${q(sorted, 1)}; planted q10 ${q(pv, 0.1)} q50 ${q(pv, 0.5)} q90 ${q(pv, 0.9)}; ref ${med.toExponential(1)}`,
-        );
-      }
-      const zeroed = regStep(w, pp, lr);
-      for (let i = 0; i < pp * pp; i++) w[i] /= a[i];
-      return zeroed;
-    };
+    const kept = Math.round(density * p * (p - 1));
+    withAdamMetric(reg, optimizer, arm.adamMetric, kept, TRACE ? teacher.edges : null);
   }
   /** The epoch being trained (set at each epoch's begin). */
   let epochNow = 0;
   if (arm.outThreshold > 0 && reg && 'proximalStep' in reg) {
-    const inner = reg.proximalStep.bind(reg);
-    reg.proximalStep = (w: Float32Array, pp: number, lr: number) => {
-      let zeroed = inner(w, pp, lr);
-      if (epochNow < Math.floor(arm.outFrom * EPOCHS)) return zeroed;
-      const mask = layer.edges().mask;
-      const t = lr * arm.outThreshold;
-      for (let i = 0; i < pp * pp; i++) {
-        if (mask[i] === 1 || i % (pp + 1) === 0 || w[i] === 0) continue;
-        const a = Math.abs(w[i]) - t;
-        if (a > 0) w[i] = w[i] > 0 ? a : -a;
-        else [w[i], zeroed] = [0, zeroed + 1];
-      }
-      return zeroed;
-    };
+    withUnkeptThreshold(reg, layer, arm.outThreshold, () => epochNow >= Math.floor(arm.outFrom * EPOCHS));
   }
   let regrowth: RegrowthStats | null = null;
   if (arm.regrowth) {
@@ -432,31 +364,6 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   (reg as { dispose?: () => void } | null)?.dispose?.();
   tf.dispose([ux, hy, tx]);
   return out;
-}
-
-// ---- table ---------------------------------------------------------------------------
-const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(1));
-
-function tableOf(runs: Run[]): string {
-  const groups = new Map<string, Run[]>();
-  for (const r of runs) {
-    const key = `${r.size}|${r.noise}|${r.epochs}|${r.arm}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  const lines = [
-    '| size (k×m) | noise | epochs | arm | seeds | ARI median (min–max) | ARI ≥ 0.9 | edge recall | multi-node modules (median count) | largest (median) | train MSE (median) | test MSE (median) | non-converged warnings |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const [, rs] of groups) {
-    const r0 = rs[0];
-    const ari = rs.map((r) => r.ari);
-    lines.push(
-      `| ${r0.size} | ${r0.noise} | ${r0.epochs} | ${r0.arm} | ${rs.length} | ${median(ari).toFixed(2)} (${Math.min(...ari).toFixed(2)}–${Math.max(...ari).toFixed(2)}) | ` +
-        `${rs.filter((r) => r.ari >= 0.9).length}/${rs.length} | ${median(rs.map((r) => r.recall)).toFixed(2)} | ${median(rs.map((r) => r.multiSizes.length))} | ` +
-        `${median(rs.map((r) => r.largest))} | ${fmt(median(rs.map((r) => r.trainMse)))} | ${fmt(median(rs.map((r) => r.testMse)))} | ${rs.reduce((s, r) => s + r.nonConverged, 0)} |`,
-    );
-  }
-  return lines.join('\n');
 }
 
 function writeTable(): void {
