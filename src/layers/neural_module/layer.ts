@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ContractiveConstraint } from '../../constraints/contractive.js';
 import { neuralModuleOp, type OpConstants } from './engine/op.js';
-import { Partition } from './partition.js';
+import { Partition, type ModuleStructure } from './partition.js';
 import { selectEngine } from './engine/engine_registry.js';
 import { emptyStats, type LayerSolveStats } from './engine/stats.js';
 import type { EngineName } from './engine/engine_types.js';
@@ -35,26 +35,7 @@ import { nodeActivation, type NodeActivation } from '../../activations/index.js'
 
 type Shape = Array<number | null>;
 export type { SolveCounters };
-
-/** The module structure of the current partition (see API.md). */
-export interface ModuleStructure {
-  /** Node ids per module, modules in topological order of the condensation. */
-  modules: number[][];
-  /** Module indices per level. */
-  levels: number[][];
-  moduleSizes: number[];
-  largestModule: number;
-  /** Kept off-diagonal edges. */
-  edges: number;
-  /** Kept edges over candidate edges. */
-  density: number;
-  /** Magnitude threshold γ of the mask (after a restore: the smallest kept magnitude). */
-  gamma: number;
-  /** Power-iteration estimate of ‖A‖₂ (contraction needs ‖A‖₂·sup|f'| < 1), after any constraint. */
-  spectralNorm: number;
-  /** How many times the graph constraint has changed the graph so far. */
-  contractionRescales: number;
-}
+export type { ModuleStructure };
 
 export class NeuralModuleLayer extends layers.Layer {
   static className = 'NeuralModule';
@@ -229,19 +210,8 @@ export class NeuralModuleLayer extends layers.Layer {
     this.partition = next;
     this.stale = 'none';
     const p = this.options.units;
-    const s = next.schedule;
     const candidates = this.options.topology === 'dag' ? (p * (p - 1)) / 2 : p * (p - 1);
-    this.structureInfo = {
-      modules: s.modules,
-      levels: s.levels,
-      moduleSizes: s.moduleSizes,
-      largestModule: s.largestModule,
-      edges: mask.edges,
-      density: candidates > 0 ? mask.edges / candidates : 0,
-      gamma: mask.gamma,
-      spectralNorm,
-      contractionRescales: this.rescales,
-    };
+    this.structureInfo = next.describe(candidates, spectralNorm, this.rescales);
     for (const listener of this.partitionListeners) listener(this);
   }
 

@@ -9,6 +9,26 @@ import type { EdgeMask } from '../../graph/mask.js';
 import { buildSchedule, type Schedule } from '../../graph/schedule.js';
 import { buildHostPlan, type HostPlan } from './engine/host_plan.js';
 
+/** The module structure of the current partition (see API.md). */
+export interface ModuleStructure {
+  /** Node ids per module, modules in topological order of the condensation. */
+  modules: number[][];
+  /** Module indices per level. */
+  levels: number[][];
+  moduleSizes: number[];
+  largestModule: number;
+  /** Kept off-diagonal edges. */
+  edges: number;
+  /** Kept edges over candidate edges. */
+  density: number;
+  /** Magnitude threshold γ of the mask (after a restore: the smallest kept magnitude). */
+  gamma: number;
+  /** Power-iteration estimate of ‖A‖₂ (contraction needs ‖A‖₂·sup|f'| < 1), after any constraint. */
+  spectralNorm: number;
+  /** How many times the graph constraint has changed the graph so far. */
+  contractionRescales: number;
+}
+
 export class Partition {
   readonly schedule: Schedule;
   private tensorConsts: { perm: tf.Tensor1D; invPerm: tf.Tensor1D; mask: tf.Tensor2D } | null = null;
@@ -16,6 +36,25 @@ export class Partition {
 
   constructor(readonly mask: EdgeMask) {
     this.schedule = buildSchedule(mask);
+  }
+
+  /**
+   * The structure report of this partition: `candidates` is the number of candidate edges
+   * (for the density), `spectralNorm` the estimate of ‖M∘W‖₂ of the installed graph.
+   */
+  describe(candidates: number, spectralNorm: number, contractionRescales: number): ModuleStructure {
+    const s = this.schedule;
+    return {
+      modules: s.modules,
+      levels: s.levels,
+      moduleSizes: s.moduleSizes,
+      largestModule: s.largestModule,
+      edges: this.mask.edges,
+      density: candidates > 0 ? this.mask.edges / candidates : 0,
+      gamma: this.mask.gamma,
+      spectralNorm,
+      contractionRescales,
+    };
   }
 
   /** The tensor engine's constants: permutation, inverse, dense 0/1 edge mask (uploaded once). */
