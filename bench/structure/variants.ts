@@ -58,7 +58,7 @@ import * as nm from 'tfjs-neural-modules';
 import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
 import { Random, stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
-import { parseVariant, ZeroBelow, type Reg, type Variant } from './variant_spec.js';
+import { parseVariant, ZeroBelow, type Reg, type Variant } from './variant.js';
 import { TAUS, tableOf, type Run } from './variants_table.js';
 import { withMaskPolicy } from './mask_policy.js';
 import { flag } from '../flags.js';
