@@ -5,27 +5,16 @@
  * With `--workers N` the trials go to N child processes (bench/uci/worker.ts), one
  * trial at a time each, in plan order; this process alone writes the store.
  */
-import type { BenchConfig, MethodName } from './config.js';
+import type { BenchConfig } from './config.js';
 import { customSplit } from './custom_data.js';
 import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
-import { buildCff, buildModel, runConfigs, type MethodConfig } from './methods.js';
+import { buildCff, buildModel, runConfigs } from './methods.js';
 import { trialProvenance } from './provenance.js';
 import { runInWorkers } from './workers.js';
 import { GridProgress } from './progress.js';
 import { hashSeed, withSeededRandom } from './seeded_random.js';
-import { TrialStore, trialKey, trialSettings, type TrialRecord } from './store.js';
+import { TrialStore, trialKey, trialSettings, type PlannedTrial, type TrialRecord } from './store.js';
 import { trainCffTrial, trainTrial } from './train.js';
-
-/** One planned trial. */
-export interface PlannedTrial {
-  dataset: string;
-  method: MethodName;
-  nodes: number;
-  seed: number;
-  configIndex: number;
-  config: MethodConfig;
-  key: string;
-}
 
 /** Every trial of the grid, in run order. */
 export function planTrials(cfg: BenchConfig): PlannedTrial[] {

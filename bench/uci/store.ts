@@ -18,6 +18,17 @@ import type { MethodConfig } from './methods.js';
 import type { TrialOutcome } from './train.js';
 
 /** The settings a stored trial must share with the current invocation to count as done. */
+/** One planned trial. */
+export interface PlannedTrial {
+  dataset: string;
+  method: MethodName;
+  nodes: number;
+  seed: number;
+  configIndex: number;
+  config: MethodConfig;
+  key: string;
+}
+
 export interface TrialSettings {
   epochs: number;
   patience: number;

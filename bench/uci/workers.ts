@@ -10,8 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchConfig } from './config.js';
-import type { PlannedTrial } from './runner.js';
-import type { TrialRecord } from './store.js';
+import type { PlannedTrial, TrialRecord } from './store.js';
 
 /** Messages from a child. */
 export type WorkerMessage = { type: 'ready' } | { type: 'done'; key: string; record: TrialRecord } | { type: 'failed'; key: string; error: string };
