@@ -17,8 +17,7 @@ import { definitionTag, FIXED_SETTINGS_VERSION, type FixedMethod } from './fixed
 import type { MethodConfig } from './methods.js';
 import type { TrialOutcome } from './train.js';
 
-/** The settings a stored trial must share with the current invocation to count as done. */
-/** One planned trial. */
+/** One planned trial: its grid coordinates, configuration and key. */
 export interface PlannedTrial {
   dataset: string;
   method: MethodName;
@@ -29,6 +28,7 @@ export interface PlannedTrial {
   key: string;
 }
 
+/** The settings a stored trial must share with the current invocation to count as done. */
 export interface TrialSettings {
   epochs: number;
   patience: number;
@@ -60,14 +60,7 @@ export interface Provenance {
 }
 
 /** One finished trial (one configuration of one run), as stored. */
-export interface TrialRecord extends TrialOutcome {
-  key: string;
-  dataset: string;
-  method: MethodName;
-  nodes: number;
-  seed: number;
-  configIndex: number;
-  config: MethodConfig;
+export interface TrialRecord extends TrialOutcome, PlannedTrial {
   settings: TrialSettings;
   samples: { train: number; val: number; test: number };
   /** Wall time of the whole trial (build, fit, evaluation), seconds. */
