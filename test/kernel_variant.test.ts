@@ -2,7 +2,7 @@
  * The kernels' two arithmetics (src/kernels/kernel_variant.ts): how the variant is chosen
  * and forced, the generated FMA modules, and the FMA products against a float64 reference
  * within their error bound. The mul+add variant's bit-identity with the JS twins is tested
- * in kernels.test.ts and gemm_kernel.test.ts; 1 vs 2 threads in kernel_threads.test.ts.
+ * in kernels_sparse.test.ts, kernels_elementwise.test.ts and gemm_kernel.test.ts; 1 vs 2 threads in kernel_threads.test.ts.
  *
  * Error bound of a sum computed term by term in f32 (u = 2^-24, γ_n = n·u / (1 − n·u)):
  * s_0 = s, s_e = fl(s_{e−1} + t_e) for e = 1…m. With a fused multiply-add each step

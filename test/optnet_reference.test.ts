@@ -1,8 +1,9 @@
 /**
  * The OptNet layer (Amos & Kolter 2017): solutions and gradients against an
  * independent float64 active-set enumeration (test/helpers/qp_reference.ts) and its
- * central finite differences; infeasible QPs and bad arguments; training, saving and
- * tensor hygiene.
+ * central finite differences, in the float64 core and in the layer on every backend;
+ * infeasible QPs and solves that miss their tolerance. Arguments, training and saving:
+ * test/optnet_config_models.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,15 +12,7 @@ import { qpBackward, solveQPBatch, type QPData } from '../src/solvers/qp/qp_solv
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { expectClose } from './helpers/close.js';
 import { referenceQP } from './helpers/qp_reference.js';
-
-/** A seeded uniform generator on [-0.5, 0.5). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-}
+import { centeredRng } from './helpers/rng.js';
 
 /** Float64 parameters of a fully-connected OptNet layer (row-major). */
 interface Params {
@@ -43,7 +36,7 @@ const KEYS: Key[] = ['W', 'c', 'L', 'G', 'h', 'A', 'b'];
 const f32 = (v: number[]) => Array.from(Float32Array.from(v));
 
 function makeParams(seed: number, nIn: number, n: number, m: number, p: number): Params {
-  const r = rng(seed);
+  const r = centeredRng(seed);
   const mk = (k: number, f: () => number) => f32(Array.from({ length: k }, f));
   const G = mk(m * n, () => 2 * r());
   const h = mk(m, () => 0.2 + Math.abs(r()));
@@ -117,9 +110,9 @@ const CASES = [
 ];
 
 /** Input rows, float32-exact. */
-const inputs = (seed: number, nIn: number) => f32(Array.from({ length: BATCH * nIn }, rng(seed * 7 + 1)).map((v) => 4 * v));
+const inputs = (seed: number, nIn: number) => f32(Array.from({ length: BATCH * nIn }, centeredRng(seed * 7 + 1)).map((v) => 4 * v));
 /** Weights of the test loss Σ R⊙z. */
-const lossWeights = (n: number) => Array.from({ length: BATCH * n }, rng(99));
+const lossWeights = (n: number) => Array.from({ length: BATCH * n }, centeredRng(99));
 
 const report: string[] = [];
 afterEach(() => {
@@ -348,131 +341,5 @@ describe.each(BACKENDS)('OptNet layer on %s', (backend) => {
     tf.dispose(x);
     thrower.dispose();
     warner.dispose();
-  });
-});
-
-describe('OptNet arguments', () => {
-  const bad: [object, RegExp][] = [
-    [{ units: 0 }, /optNet: 'units' must be an integer in \[1, 1024\]; received 0/],
-    [{ units: 2.5 }, /'units' must be an integer in \[1, 1024\]; received 2.5/],
-    [{ units: 4, inequalities: -1 }, /'inequalities' must be an integer in \[0, 4096\]; received -1/],
-    [{ units: 4, equalities: 5 }, /'equalities' must be an integer in \[0, 4\]; received 5/],
-    [{ units: 4, eps: 0 }, /'eps' must be a finite number in \(0, inf\); received 0/],
-    [{ units: 4, solver: { tol: 0 } }, /optNet: solver: 'tol' must be a finite number in \(0, 1\); received 0/],
-    [{ units: 4, solver: { maxIter: 1.5 } }, /solver: 'maxIter' must be an integer in \[1, 1000\]; received 1.5/],
-    [{ units: 4, solver: { method: 'anderson' } }, /solver: unknown option 'method'/],
-    [{ units: 4, onNonConvergence: 'loud' }, /'onNonConvergence' must be one of 'warn', 'throw', 'ignore'; received "loud"/],
-    [{ units: 4, unit: 3 }, /optNet: unknown option 'unit'/],
-    [{ units: 4, kernelInitializer: 'noSuchInit' }, /'kernelInitializer' names an unknown class "noSuchInit"/],
-  ];
-  for (const [args, re] of bad) {
-    it(`rejects ${JSON.stringify(args)}`, () => {
-      expect(() => nm.layers.optNet(args as nm.layers.OptNetLayerArgs)).toThrow(nm.ConfigError);
-      expect(() => nm.layers.optNet(args as nm.layers.OptNetLayerArgs)).toThrow(re);
-    });
-  }
-
-  it('round-trips every option through getConfig / fromConfig', () => {
-    const layer = nm.layers.optNet({
-      units: 5,
-      inequalities: 3,
-      equalities: 2,
-      eps: 0.01,
-      solver: { tol: 1e-6, maxIter: 12 },
-      onNonConvergence: 'throw',
-      kernelInitializer: { className: 'RandomNormal', config: { mean: 0, stddev: 0.2, seed: 3 } },
-      inequalityBoundInitializer: { className: 'Constant', config: { value: 2 } },
-      kernelRegularizer: { className: 'L1L2', config: { l1: 0.01, l2: 0 } },
-      inequalityKernelRegularizer: 'l1l2',
-      name: 'opt_cfg',
-    });
-    const config = layer.getConfig();
-    expect(config).toMatchObject({
-      units: 5,
-      inequalities: 3,
-      equalities: 2,
-      eps: 0.01,
-      solver: { tol: 1e-6, maxIter: 12 },
-      onNonConvergence: 'throw',
-      name: 'opt_cfg',
-    });
-    const copy = nm.layers.OptNetLayer.fromConfig(nm.layers.OptNetLayer, JSON.parse(JSON.stringify(config))) as nm.layers.OptNetLayer;
-    expect(copy.getClassName()).toBe('OptNet');
-    expect(copy.getConfig()).toEqual(config);
-  });
-
-  it('fills the defaults', () => {
-    const r = nm.layers.optNet({ units: 6 }).resolved;
-    expect(r).toMatchObject({ units: 6, inequalities: 6, equalities: 0, eps: 1e-4, solver: { tol: 1e-8, maxIter: 30 }, onNonConvergence: 'warn' });
-  });
-});
-
-describe('OptNet in models', () => {
-  beforeAll(async () => useBackend('cpu'));
-
-  function task() {
-    const r = rng(3);
-    const x = Array.from({ length: 64 * 4 }, () => 2 * r());
-    const y = Array.from({ length: 64 }, (_, i) => (x[i * 4] + x[i * 4 + 1] * x[i * 4 + 2] > 0 ? 1 : 0));
-    return { x: tf.tensor2d(x, [64, 4]), y: tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), 2)) };
-  }
-  function model(seed: number) {
-    const m = tf.sequential();
-    m.add(
-      nm.layers.optNet({
-        inputShape: [4],
-        units: 6,
-        inequalities: 6,
-        equalities: 1,
-        kernelInitializer: { className: 'GlorotUniform', config: { seed } },
-        inequalityKernelInitializer: { className: 'GlorotUniform', config: { seed: seed + 1 } },
-        equalityKernelInitializer: { className: 'GlorotUniform', config: { seed: seed + 2 } },
-      }),
-    );
-    m.add(tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 3 }) }));
-    m.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy' });
-    return m;
-  }
-
-  it('trains with model.fit (the loss falls), round-trips through save/load with identical predictions, and leaks no tensors', async () => {
-    const before = tf.memory().numTensors;
-    const { x, y } = task();
-    const m = model(1);
-    const h = await m.fit(x, y, { epochs: 20, batchSize: 32, verbose: 0 });
-    const losses = h.history.loss as number[];
-    expect(losses[losses.length - 1]).toBeLessThan(0.8 * losses[0]);
-    report.push(`[optnet fit] loss ${losses[0].toFixed(4)} → ${losses[losses.length - 1].toFixed(4)} in 20 epochs`);
-    // Save / load through JSON text.
-    let saved: tf.io.ModelArtifacts | null = null;
-    await m.save(
-      tf.io.withSaveHandler(async (a) => {
-        saved = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const a = saved as unknown as tf.io.ModelArtifacts;
-    const loaded = await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: JSON.parse(JSON.stringify(a.modelTopology)), weightSpecs: a.weightSpecs, weightData: a.weightData }),
-    );
-    const layer = loaded.layers[0] as nm.layers.OptNetLayer;
-    expect(layer).toBeInstanceOf(nm.layers.OptNetLayer);
-    expect(layer.getConfig()).toEqual(m.layers[0].getConfig());
-    expect(layer.getWeights().map((w) => w.shape)).toEqual([[4, 6], [6], [6, 6], [6, 6], [6], [1, 6], [1]]);
-    const p1 = m.predict(x) as tf.Tensor;
-    const p2 = loaded.predict(x) as tf.Tensor;
-    expect(Array.from(p2.dataSync())).toEqual(Array.from(p1.dataSync()));
-    // fromConfig + setWeights
-    const copy = nm.layers.OptNetLayer.fromConfig(nm.layers.OptNetLayer, m.layers[0].getConfig()) as nm.layers.OptNetLayer;
-    copy.apply(tf.input({ shape: [4] }));
-    copy.setWeights(m.layers[0].getWeights());
-    const h1 = m.layers[0].apply(x) as tf.Tensor;
-    const h2 = copy.apply(x) as tf.Tensor;
-    expect(Array.from(h2.dataSync())).toEqual(Array.from(h1.dataSync()));
-    tf.dispose([p1, p2, h1, h2, x, y]);
-    copy.dispose();
-    loaded.dispose();
-    m.optimizer.dispose();
-    m.dispose();
-    expect(tf.memory().numTensors).toBe(before);
   });
 });
