@@ -85,7 +85,7 @@ describe('modulePartition({ proximalRate })', () => {
 
   it('round-trips through getConfig and rejects other values', () => {
     const cb = nm.callbacks.modulePartition({ every: 'batch', proximalRate: 'initial' });
-    expect(cb.getConfig()).toEqual({ every: 'batch', verbose: false, proximalRate: 'initial' });
+    expect(cb.getConfig()).toEqual({ every: 'batch', verbose: false, proximalRate: 'initial', decayWhenSettled: null });
     expect(new nm.callbacks.ModulePartitionCallback(cb.getConfig()).getConfig()).toEqual(cb.getConfig());
     expect(nm.callbacks.modulePartition().getConfig().proximalRate).toBe('current');
     expect(() => nm.callbacks.modulePartition({ proximalRate: 'first' as 'initial' })).toThrow(

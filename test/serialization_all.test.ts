@@ -283,9 +283,14 @@ const write = (_t: string) => {};
 const CALLBACK_ROWS: CallbackRow[] = [
   {
     name: 'modulePartition',
-    nonDefault: { every: 3, verbose: true, proximalRate: 'initial' },
+    nonDefault: { every: 3, verbose: true, proximalRate: 'initial', decayWhenSettled: { factor: 0.2, patience: 3, agreement: 0.9, latest: 0.6 } },
     build: (a) => new nm.callbacks.ModulePartitionCallback(a),
-    read: (cb: nm.callbacks.ModulePartitionCallback) => ({ every: cb.everyBatches, verbose: cb.verbose, proximalRate: cb.proximalRate }),
+    read: (cb: nm.callbacks.ModulePartitionCallback) => ({
+      every: cb.everyBatches,
+      verbose: cb.verbose,
+      proximalRate: cb.proximalRate,
+      decayWhenSettled: cb.decayWhenSettled,
+    }),
   },
   {
     name: 'nmAlphaSchedule',
