@@ -10,7 +10,8 @@
  *           form (target module size ⌈√p⌉) with strengths scaled to the layer size,
  *           `nm.regularizers.nm({ alpha: 0.1·30/p, l1: 0.02·√(30/p), proximal: true })`
  *           (α = 0.03, λ = 0.011 at p = 100; applied as decoupled proximal steps) and
- *           `modulePartition({ every: 'batch' })`; `--penalty` instead adds the penalty to the
+ *           `modulePartition({ every: 'batch', decayWhenSettled: true })` (the rate decays once
+ *           the modules have settled); `--penalty` instead adds the penalty to the
  *           loss and re-partitions every epoch, as the papers do (NMs&NM)
  * and prints test error, module count, largest module, balance and kept edges; the
  * pictures (first vs last epoch, per epoch) go to out/structure-learning/.
@@ -150,7 +151,7 @@ async function run(regime: Regime, seed: number, data: ReturnType<typeof split>)
   model.compile({ optimizer: tf.train.adam(LR), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const label = `[seed ${seed} ${regime.padEnd(4)}]`;
   const callbacks: tf.CustomCallbackArgs[] | tf.Callback[] = [
-    nm.callbacks.modulePartition({ every: regime === 'NM' && !PENALTY ? 'batch' : 'epoch' }),
+    nm.callbacks.modulePartition(regime === 'NM' && !PENALTY ? { every: 'batch', decayWhenSettled: true } : { every: 'epoch' }),
     ...(regime === 'NM' && SCHEDULE ? [nm.callbacks.nmAlphaSchedule({ targetSize: Math.ceil(Math.sqrt(P)) })] : []),
     nm.callbacks.structureLogger({ dir: `${OUT}/seed${seed}/${regime}`, every: PICTURES_EVERY }),
     new EpochLine(label, layer),

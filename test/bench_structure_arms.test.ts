@@ -64,6 +64,13 @@ describe('bench structure arms: the diagnostic options', () => {
     expect(parseArm('excess:1e-1+prox+every:1+rigl:10:0.3:0.5').regrowth).toEqual([10, 0.3, 0.5]);
   });
 
+  it('parses +settle:<n>:<τ>[:<r>[:<l>]] (factor 0.1, no latest by default) and refuses it beside a fixed decay', () => {
+    expect(parseArm('excess:1e-1+prox+every:1').settle).toBeNull();
+    expect(parseArm('excess:1e-1+prox+every:1+settle:10:0.95').settle).toEqual([10, 0.95, 0.1, null]);
+    expect(parseArm('excess:1e-1+prox+every:1+settle:5:0.9:0.3:0.5').settle).toEqual([5, 0.9, 0.3, 0.5]);
+    expect(() => parseArm('excess:1e-1+prox+every:1+settle:10:0.95+decayk:0.5:0.1')).toThrow(/\+settle is a decay of its own/);
+  });
+
   it('rejects a non-numeric threshold and an unknown start', () => {
     expect(() => parseArm('excess:1e-1+prox+out:x')).toThrow(/'x' is not a number/);
     expect(() => parseArm('excess:1e-1+prox+from:scratch')).toThrow(/unknown option 'from:scratch'/);

@@ -29,6 +29,11 @@
  *                               until fraction e of training (default 0.75) the f·(1 + cos)/2 smallest kept edges
  *                               are dropped and the free slots filled by the unkept edges of largest Adam |m|
  *                               (needs +prox and +every:1; planted.ts only)
+ *   …+settle:<n>:<τ>[:<r>[:<l>]]  modulePartition({ decayWhenSettled: { patience: n, agreement: τ, factor: r,
+ *                               latest: l } }): Adam's rate decays to r× (default 0.1) at the last epoch from
+ *                               the epoch after n epochs in a row whose modules agree with the previous epoch's
+ *                               to an ARI ≥ τ, or from epoch fraction l at the latest (default: none); the
+ *                               proximal steps at the initial rate (planted.ts only)
  *   …+from:teacher              start from the teacher's weights and mask, then train (a diagnostic:
  *                               does the trained objective keep the planted graph?)
  *   …+anneal:<e>, +hyst:<h>, +floor:<θ>, +decay:<f>:<r>, +decayk:<f>:<r>, +prune:<θ>:<f>, +final:<n>
@@ -87,6 +92,8 @@ export interface Arm {
   regrowth: [number, number, number] | null;
   /** Training starts from the teacher's weights and mask (`from:teacher`; planted.ts only). */
   fromTeacher: boolean;
+  /** modulePartition's decayWhenSettled (`settle:<n>:<τ>[:<r>[:<latest>]]`): patience, agreement, factor, latest; null: off. */
+  settle: [number, number, number, number | null] | null;
 }
 
 export function parseArm(spec: string): Arm {
@@ -138,6 +145,7 @@ export function parseArm(spec: string): Arm {
     adamMetric: null,
     outThreshold: 0,
     outFrom: 0,
+    settle: null,
   };
   for (const o of opts) {
     const [key, val] = o.split(':');
@@ -164,10 +172,14 @@ export function parseArm(spec: string): Arm {
     else if (key === 'from' && val === 'teacher') arm.fromTeacher = true;
     else if (key === 'rigl') arm.regrowth = [num(val), num(o.split(':')[2]), num(o.split(':')[3] ?? '0.75')];
     else if (key === 'out') [arm.outThreshold, arm.outFrom] = [num(val), num(o.split(':')[2] ?? '0')];
-    else if (key === 'am') arm.adamMetric = val === undefined ? 0 : num(val);
+    else if (key === 'settle') {
+      const f = o.split(':');
+      arm.settle = [num(val), num(f[2]), num(f[3] ?? '0.1'), f[4] === undefined ? null : num(f[4])];
+    } else if (key === 'am') arm.adamMetric = val === undefined ? 0 : num(val);
     else if (key === 'sz') [1, 2, 3].forEach((i) => o.split(':')[i] !== undefined && num(o.split(':')[i]));
     else throw new Error(`arm '${spec}': unknown option '${o}'`);
   }
+  if (arm.settle && arm.decay) throw new Error(`arm '${spec}': +settle is a decay of its own; it does not combine with +decay/+decayk`);
   if (szOpt && (kind === 'none' || kind === 'oracle' || kind === 'l1')) throw new Error(`arm '${spec}': +sz needs an nm() form (size, rep, excess)`);
   if (arm.extraL1 > 0 && (kind === 'none' || kind === 'oracle' || kind === 'l1')) throw new Error(`arm '${spec}': +l1 needs an nm() form (size, rep, excess)`);
   return arm;

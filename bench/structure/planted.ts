@@ -74,6 +74,12 @@ function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array
   return labels;
 }
 
+/** The first epoch whose rate is below `rate0` (where a decay started), or null. */
+function firstBelow(rates: number[], rate0: number): number | null {
+  const i = rates.findIndex((r) => r < rate0);
+  return i < 0 ? null : i;
+}
+
 function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
   const mask = layer.edges().mask;
   return t.edges.filter((i) => mask[i] === 1).length / t.edges.length;
@@ -168,6 +174,8 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   const readoutHistory: Float32Array[] = [];
   /** The current learning-rate factor of `decay`/`decayk` (1 before the decay starts). */
   let lrFactor = 1;
+  /** With `+settle` (the library's decayWhenSettled): per epoch the rate and the modules' agreement with the previous epoch's. */
+  const settle = arm.settle ? { rates: [] as number[], agreement: [] as number[] } : null;
   if (arm.decayConstThreshold) {
     // the proximal step at the undecayed rate: thresholds η₀·α·C and η₀·λ stay constant
     const ownStep = layer.proximalStep.bind(layer);
@@ -225,7 +233,12 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
             (optimizer as unknown as { learningRate: number }).learningRate = (arm.sgd ? SGD_LR : LR) * lrFactor;
           },
         },
-        nm.callbacks.modulePartition({ every: arm.every ?? 'epoch', proximalRate: arm.proximalRate }),
+        nm.callbacks.modulePartition({
+          every: arm.every ?? 'epoch',
+          ...(arm.settle
+            ? { decayWhenSettled: { patience: arm.settle[0], agreement: arm.settle[1], factor: arm.settle[2], latest: arm.settle[3] } }
+            : { proximalRate: arm.proximalRate }),
+        }),
         {
           onEpochEnd: async (epoch: number, logs?: tf.Logs) => {
             if (arm.finalAvg > 0) {
@@ -235,6 +248,8 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
             readoutHistory.push(layer.graphValues());
             if (readoutHistory.length > AVG_WINDOWS[AVG_WINDOWS.length - 1]) readoutHistory.shift();
             ariPerEpoch.push(adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf));
+            settle?.rates.push(Number(logs?.nm_lr));
+            settle?.agreement.push(Number(logs?.nm_agreement));
             if (TRACE) {
               const s = layer.structure();
               const mask = layer.edges().mask;
@@ -341,6 +356,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     seconds,
     commit: COMMIT,
     ...(regrowth ? { regrowth: { ...regrowth } } : {}),
+    ...(settle ? { settleStart: firstBelow(settle.rates, LR), agreementPerEpoch: settle.agreement } : {}),
   };
   if (readoutHistory.length > 0) {
     // last: it replaces the layer's graph and mask (the layer's own re-partition, not a mask policy's)

@@ -32,6 +32,11 @@ export interface Run {
   sgdLr?: number;
   /** With `+rigl`: regrowth events and edges grown. */
   regrowth?: { events: number; grown: number };
+  /** With `+settle`: the first epoch at a decayed rate (null: none) and the per-epoch agreement with the previous epoch's modules. */
+  settleStart?: number | null;
+  /** 'bench-side': a `+settle` run made with the trigger written in the bench before it moved into the library. */
+  trigger?: 'bench-side';
+  agreementPerEpoch?: number[];
 }
 
 /** A figure with three decimals, or in exponent form below 0.01. */

@@ -16,6 +16,7 @@
  * float32 solvers), so a student NeuralModule of the same p nodes fitted to (u, h*) has
  * its node identities pinned to the teacher's.
  */
+import * as nm from 'tfjs-neural-modules';
 import { Random } from 'tfjs-neural-modules/internal';
 
 export interface TeacherSpec {
@@ -146,29 +147,5 @@ export function teacherData(t: Teacher, rows: number, seed: number, noise = 0): 
   return { u, h, clean };
 }
 
-/**
- * Adjusted Rand index of two labelings of the same items (Hubert & Arabie, 1985):
- * 1 for identical partitions, ≈ 0 for independent ones.
- */
-export function adjustedRandIndex(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  const cells = new Map<string, number>();
-  const rows = new Map<number, number>();
-  const cols = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
-    const key = `${a[i]},${b[i]}`;
-    cells.set(key, (cells.get(key) ?? 0) + 1);
-    rows.set(a[i], (rows.get(a[i]) ?? 0) + 1);
-    cols.set(b[i], (cols.get(b[i]) ?? 0) + 1);
-  }
-  const pairs = (c: number) => (c * (c - 1)) / 2;
-  let index = 0;
-  for (const c of cells.values()) index += pairs(c);
-  let sa = 0;
-  for (const c of rows.values()) sa += pairs(c);
-  let sb = 0;
-  for (const c of cols.values()) sb += pairs(c);
-  const expected = (sa * sb) / pairs(n);
-  const max = (sa + sb) / 2;
-  return max === expected ? (index === expected ? 1 : 0) : (index - expected) / (max - expected);
-}
+/** Adjusted Rand index of two labelings of the same items: the library's (`nm.analysis.adjustedRandIndex`). */
+export const adjustedRandIndex = nm.analysis.adjustedRandIndex;

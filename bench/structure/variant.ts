@@ -26,6 +26,8 @@ export interface Variant {
   warm?: number;
   /** Rate decay from epoch fraction f to factor r, proximal steps at the undecayed rate (`~decayk:f:r`); null: none. */
   decayk?: [number, number] | null;
+  /** modulePartition's decayWhenSettled: patience, agreement, factor, latest (`~settle:n:τ[:r[:l]]`); null: none. */
+  settle?: [number, number, number, number | null] | null;
 }
 
 /**
@@ -54,7 +56,7 @@ export function parseVariant(full: string): Variant {
   const [spec, tauText] = head.split('@');
   const valueOf = (key: string) => Number(flags.find((f) => f.startsWith(`${key}:`))?.split(':')[1] ?? 0);
   for (const f of flags) {
-    if (f !== 'prox' && f !== 'batch' && !/^(hyst|floor|prune|warm|l1|decayk):[0-9.e-]+(:[0-9.e-]+)?$/.test(f))
+    if (f !== 'prox' && f !== 'batch' && !/^(hyst|floor|prune|warm|l1|decayk|settle):[0-9.e-]+(:[0-9.e-]+){0,3}$/.test(f))
       throw new Error(`variant ${full}: unknown suffix ~${f} (~prox, ~batch, ~hyst:h, ~floor:θ)`);
   }
   if (spec === 'nn') return { name: full, reg: () => null, schedule: false, nn: true };
@@ -75,6 +77,10 @@ export function parseVariant(full: string): Variant {
     decayk: (() => {
       const f = flags.find((x) => x.startsWith('decayk:'));
       return f ? [Number(f.split(':')[1]), Number(f.split(':')[2])] : null;
+    })(),
+    settle: (() => {
+      const f = flags.find((x) => x.startsWith('settle:'))?.split(':');
+      return f ? [Number(f[1]), Number(f[2]), Number(f[3] ?? 0.1), f[4] === undefined ? null : Number(f[4])] : null;
     })(),
   };
 }

@@ -33,6 +33,8 @@
  *   <any>~decayk:<f>:<r>  Adam's rate decayed geometrically from epoch fraction f to r×
  *                         at the end, the proximal steps at the undecayed rate (constant
  *                         thresholds; planted.ts's `+decayk`)
+ *   <any>~settle:<n>:<τ>[:<r>[:<l>]]  modulePartition({ decayWhenSettled }) (planted.ts's
+ *                         `+settle`): the rate decays to r× from the settled epoch or fraction l
  *   nn                    baseline without a NeuralModule: Dense(100, tanh) hidden
  *                         layer, same split, optimizer, epochs and output layer
  *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
@@ -315,7 +317,10 @@ async function run(v: Variant, seed: number): Promise<Run> {
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const callbacks = [
     pruner,
-    nm.callbacks.modulePartition({ every: v.everyBatch ? 'batch' : 'epoch' }),
+    nm.callbacks.modulePartition({
+      every: v.everyBatch ? 'batch' : 'epoch',
+      ...(v.settle ? { decayWhenSettled: { patience: v.settle[0], agreement: v.settle[1], factor: v.settle[2], latest: v.settle[3] } } : {}),
+    }),
     ...(v.schedule ? [nm.callbacks.nmAlphaSchedule()] : []),
   ];
   const t0 = Date.now();
