@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
+import { proximalL1Layer } from './helpers/proximal_layer.js';
 
 const P = 5;
 const LAMBDA = 0.01;
@@ -18,21 +19,7 @@ async function fitWith(
   proximalRate: 'current' | 'initial' | undefined,
   rate: (epoch: number) => number,
 ): Promise<{ before: Float32Array; after: Float32Array; rates: number[] }> {
-  const reg = nm.regularizers.offDiagonalL1({ l1: LAMBDA, proximal: true });
-  const rates: number[] = [];
-  const step = reg.proximalStep.bind(reg);
-  reg.proximalStep = (w, p, lr) => {
-    rates.push(lr);
-    return step(w, p, lr);
-  };
-  const layer = nm.layers.neuralModule({
-    inputShape: [3],
-    units: P,
-    density: 1,
-    graphConstraint: null,
-    graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density: 1, seed: 7 } },
-    graphRegularizer: reg,
-  });
+  const { layer, reg, rates } = proximalL1Layer({ units: P, l1: LAMBDA, graphSeed: 7 });
   const model = tf.sequential();
   model.add(layer);
   const optimizer = tf.train.sgd(ETA0);

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { SettleDecay, resolveDecayWhenSettled } from '../src/callbacks/settle_decay.js';
 import { rng } from './helpers/rng.js';
+import { proximalL1Layer } from './helpers/proximal_layer.js';
 
 /** The ARI from pair counts over all pairs (O(n²)), independent of the contingency table. */
 function bruteForceAri(a: number[], b: number[]): number {
@@ -101,22 +102,7 @@ describe('SettleDecay', () => {
 /** A model whose graph is complete (one module of P nodes) and barely moves, so its partition settles at once. */
 async function fitSettled(opts: { nested: boolean; sgd: boolean; epochs: number; decay: object | boolean | null; schedule?: (epoch: number) => number }) {
   const P = 5;
-  const reg = nm.regularizers.offDiagonalL1({ l1: 1e-4, proximal: true });
-  const rates: number[] = [];
-  const step = reg.proximalStep.bind(reg);
-  reg.proximalStep = (w, p, lr) => {
-    rates.push(lr);
-    return step(w, p, lr);
-  };
-  const layer = nm.layers.neuralModule({
-    inputShape: [3],
-    units: P,
-    density: 1,
-    graphConstraint: null,
-    graphInitializer: { className: 'NMContractiveGraph', config: { gain: 0.5, density: 1, seed: 3 } },
-    graphRegularizer: reg,
-    inputInitializer: tf.initializers.glorotUniform({ seed: 4 }),
-  });
+  const { layer, reg, rates } = proximalL1Layer({ units: P, l1: 1e-4, graphSeed: 3, inputSeed: 4 });
   let model: tf.LayersModel;
   if (opts.nested) {
     const inner = tf.sequential({ layers: [layer] });
