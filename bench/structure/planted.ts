@@ -37,10 +37,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as nm from 'tfjs-neural-modules';
 import { withSeededRandom } from '../uci/seeded_random.js';
-import { adjustedRandIndex, makeTeacher, teacherData, type Teacher } from './teacher.js';
+import { adjustedRandIndex, makeTeacher, teacherData } from './teacher.js';
 import { withMaskPolicy } from './mask_policy.js';
 import { withRegrowth, type RegrowthStats } from './regrowth.js';
 import { SplitOptimizer } from './split_optimizer.js';
+import { EpochTrace, recall, traceFinal } from './trace.js';
 import { fmt, tableOf, type Run } from './planted_table.js';
 import { withAdamMetric, withUnkeptThreshold } from './proximal_hooks.js';
 import { flag } from '../flags.js';
@@ -78,11 +79,6 @@ function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array
 function firstBelow(rates: number[], rate0: number): number | null {
   const i = rates.findIndex((r) => r < rate0);
   return i < 0 ? null : i;
-}
-
-function recall(layer: nm.layers.NeuralModuleLayer, t: Teacher): number {
-  const mask = layer.edges().mask;
-  return t.edges.filter((i) => mask[i] === 1).length / t.edges.length;
 }
 
 /**
@@ -205,7 +201,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       : undefined;
     regrowth = withRegrowth(layer, reg, optimizer, p, { every, fraction, end, totalSteps, budget: layer.keptEdgeCapacity(), onEvent });
   }
-  let prevMask: Uint8Array | null = null;
+  const epochTrace = new EpochTrace(layer, teacher);
   const t0 = Date.now();
   try {
     if (arm.reg === 'oracle' || arm.fromTeacher) {
@@ -250,25 +246,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
             ariPerEpoch.push(adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf));
             settle?.rates.push(Number(logs?.nm_lr));
             settle?.agreement.push(Number(logs?.nm_agreement));
-            if (TRACE) {
-              const s = layer.structure();
-              const mask = layer.edges().mask;
-              let changed = 0;
-              if (prevMask) for (let i = 0; i < mask.length; i++) if (mask[i] === 1 && prevMask[i] === 0) changed++;
-              prevMask = mask.slice();
-              const w = layer.graphValues();
-              let maxOut = 0;
-              for (let i = 0; i < w.length; i++) if (mask[i] === 0 && i % (p + 1) !== 0) maxOut = Math.max(maxOut, Math.abs(w[i]));
-              const order = Array.from({ length: p * p }, (_, i) => i)
-                .filter((i) => i % (p + 1) !== 0)
-                .sort((a, b) => Math.abs(w[b]) - Math.abs(w[a]));
-              const planted = new Set(teacher.edges);
-              const topRecall = order.slice(0, teacher.edges.length).filter((i) => planted.has(i)).length / teacher.edges.length;
-              console.log(
-                `  epoch ${epoch + 1}: loss ${fmt(Number(logs?.loss))} ‖A‖₂ ${s.spectralNorm.toFixed(2)} γ ${s.gamma.toFixed(3)} max unkept ${maxOut.toFixed(3)} ` +
-                  `new edges ${changed}/${s.edges} top-|E| recall ${topRecall.toFixed(2)} recall ${recall(layer, teacher).toFixed(2)} largest ${s.largestModule} fwd ${Number(logs?.nm_fwd_iters).toFixed(1)} warn ${nonConverged}`,
-              );
-            }
+            if (TRACE) epochTrace.line(epoch, logs, nonConverged);
           },
         },
       ];
@@ -299,39 +277,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     console.warn = warn;
   }
   const seconds = (Date.now() - t0) / 1000;
-  if (TRACE) {
-    const w = layer.graphValues();
-    const planted = new Set(teacher.edges);
-    const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.floor(f * a.length))];
-    const pl = teacher.edges.map((i) => Math.abs(w[i])).sort((a, b) => a - b);
-    const tw = teacher.edges.map((i) => Math.abs(teacher.graph[i])).sort((a, b) => a - b);
-    const fa: number[] = [];
-    for (let i = 0; i < w.length; i++) if (i % (p + 1) !== 0 && !planted.has(i)) fa.push(Math.abs(w[i]));
-    fa.sort((a, b) => b - a);
-    console.log(
-      `  planted |W| q0 ${q(pl, 0).toFixed(3)} q10 ${q(pl, 0.1).toFixed(3)} q50 ${q(pl, 0.5).toFixed(3)} (teacher q0 ${q(tw, 0).toFixed(3)} q50 ${q(tw, 0.5).toFixed(3)}); false |W| top ${fa
-        .slice(0, 8)
-        .map((v) => v.toFixed(3))
-        .join(' ')} #>0.01 ${fa.filter((v) => v > 0.01).length} #>0 ${fa.filter((v) => v > 0).length}`,
-    );
-  }
-  if (TRACE) {
-    // the kept false edges and the unkept planted ones, by magnitude (student and teacher)
-    const w = layer.graphValues();
-    const mask = layer.edges().mask;
-    const planted = new Set(teacher.edges);
-    const mod = (i: number) => `${teacher.moduleOf[Math.floor(i / p)]}→${teacher.moduleOf[i % p]}`;
-    const kept = [...mask.keys()]
-      .filter((i) => mask[i] === 1)
-      .map((i) => Math.abs(w[i]))
-      .sort((x, y) => x - y);
-    console.log(`  kept |W| min ${kept[0]?.toFixed(3)} median ${kept[kept.length >> 1]?.toFixed(3)}`);
-    for (let i = 0; i < w.length; i++) {
-      if (mask[i] === 1 && !planted.has(i)) console.log(`  false kept ${i} modules ${mod(i)} |W| ${Math.abs(w[i]).toFixed(3)}`);
-      if (mask[i] === 0 && planted.has(i))
-        console.log(`  planted unkept ${i} modules ${mod(i)} |W| ${Math.abs(w[i]).toFixed(3)} teacher ${Math.abs(teacher.graph[i]).toFixed(3)}`);
-    }
-  }
+  if (TRACE) traceFinal(layer, teacher);
   const predict = (x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
   const s = layer.structure();
   const multi = s.moduleSizes.filter((z) => z >= 2).sort((a, b) => b - a);
