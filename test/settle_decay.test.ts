@@ -52,6 +52,11 @@ describe('nm.analysis.adjustedRandIndex', () => {
     }
   });
 
+  it('labels every node with its module (nm.analysis.moduleLabels)', () => {
+    expect(Array.from(nm.analysis.moduleLabels([[2], [0, 3], [1]]))).toEqual([1, 2, 0, 1]);
+    expect(nm.analysis.adjustedRandIndex(nm.analysis.moduleLabels([[2], [0, 3], [1]]), [5, 6, 7, 5])).toBe(1);
+  });
+
   it('names the argument of bad input', () => {
     expect(() => nm.analysis.adjustedRandIndex([0, 1], [0])).toThrow(/adjustedRandIndex: 'b.length' must be the length of a \(2\)/);
     expect(() => nm.analysis.adjustedRandIndex([0, 0.5], [0, 1])).toThrow(/'a\[1\]' must be an integer label; received 0.5/);

@@ -152,9 +152,7 @@ describe('planted modules (teacher network, wasm)', () => {
     const pred = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
     let mse = 0;
     for (let i = 0; i < pred.length; i++) mse += (pred[i] - data.clean[i]) ** 2;
-    const labels = new Int32Array(p);
-    layer.structure().modules.forEach((nodes, i) => nodes.forEach((j) => (labels[j] = i)));
-    const ari = adjustedRandIndex(labels, teacher.moduleOf);
+    const ari = adjustedRandIndex(nm.analysis.moduleLabels(layer.structure().modules), teacher.moduleOf);
     model.dispose();
     tf.dispose([x, y]);
     return { mse: mse / pred.length, ari };

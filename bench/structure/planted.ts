@@ -69,10 +69,9 @@ const COMMIT = commitOf(ROOT);
 /** The windows (epochs) of the averaged-graph readout `ariAvg`. */
 const AVG_WINDOWS = [10, 20, 50];
 
-function moduleLabels(layer: nm.layers.NeuralModuleLayer, p: number): Int32Array {
-  const labels = new Int32Array(p);
-  layer.structure().modules.forEach((nodes, i) => nodes.forEach((j) => (labels[j] = i)));
-  return labels;
+/** The module of every node of the layer's current partition. */
+function moduleLabels(layer: nm.layers.NeuralModuleLayer): Int32Array {
+  return nm.analysis.moduleLabels(layer.structure().modules);
 }
 
 /** The first epoch whose rate is below `rate0` (where a decay started), or null. */
@@ -243,7 +242,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
             }
             readoutHistory.push(layer.graphValues());
             if (readoutHistory.length > AVG_WINDOWS[AVG_WINDOWS.length - 1]) readoutHistory.shift();
-            ariPerEpoch.push(adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf));
+            ariPerEpoch.push(adjustedRandIndex(moduleLabels(layer), teacher.moduleOf));
             settle?.rates.push(Number(logs?.nm_lr));
             settle?.agreement.push(Number(logs?.nm_agreement));
             if (TRACE) epochTrace.line(epoch, logs, nonConverged);
@@ -291,7 +290,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     ...(ROWS !== 1500 ? { rows: ROWS } : {}),
     ...(arm.sgd ? { sgdLr: SGD_LR } : {}),
     epochs: arm.reg === 'oracle' ? 0 : EPOCHS,
-    ari: adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf),
+    ari: adjustedRandIndex(moduleLabels(layer), teacher.moduleOf),
     recall: recall(layer, teacher),
     multiSizes: multi,
     largest: s.largestModule,
@@ -318,7 +317,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
       layer.setWeights(ws);
       t.dispose();
       nm.layers.NeuralModuleLayer.prototype.repartition.call(layer);
-      out.ariAvg[n] = adjustedRandIndex(moduleLabels(layer, p), teacher.moduleOf);
+      out.ariAvg[n] = adjustedRandIndex(moduleLabels(layer), teacher.moduleOf);
       out.recallAvg[n] = recall(layer, teacher);
     }
   }

@@ -6,3 +6,4 @@ export { renderStructure, renderStructureSideBySide, type StructureSource } from
 export { renderStructurePng, renderStructurePngSideBySide, MAX_PNG_SIDE, MAX_PNG_PIXELS } from './render_structure_png.js';
 export { structureSnapshot, type StructureSnapshot, type RenderStructureOptions } from './structure_layout.js';
 export { adjustedRandIndex } from './partition_agreement.js';
+export { moduleLabels } from '../graph/schedule.js';

@@ -10,11 +10,7 @@
  * relabelling either partition does not change the index.
  *
  * @example
- * const labels = (l: nm.layers.NeuralModuleLayer) => {
- *   const out = new Int32Array(l.units);
- *   l.structure().modules.forEach((nodes, i) => nodes.forEach((j) => (out[j] = i)));
- *   return out;
- * };
+ * const labels = (l: nm.layers.NeuralModuleLayer) => nm.analysis.moduleLabels(l.structure().modules);
  * nm.analysis.adjustedRandIndex(labels(a), labels(b)); // 1: the same modules
  *
  * Hubert & Arabie (1985), "Comparing partitions", Journal of Classification 2.

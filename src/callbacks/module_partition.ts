@@ -15,7 +15,8 @@
  */
 import { checkKeys, fail } from '../utils/errors.js';
 import { NMCallback } from './nm_callback.js';
-import { moduleLabels, resolveDecayWhenSettled, SettleDecay, type DecayWhenSettledArgs, type ResolvedDecayWhenSettled } from './settle_decay.js';
+import { moduleLabels } from '../graph/schedule.js';
+import { resolveDecayWhenSettled, SettleDecay, type DecayWhenSettledArgs, type ResolvedDecayWhenSettled } from './settle_decay.js';
 
 type Logs = Record<string, number | unknown>;
 

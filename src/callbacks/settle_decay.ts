@@ -65,13 +65,14 @@ export class SettleDecay {
   constructor(readonly args: ResolvedDecayWhenSettled) {}
 
   /**
-   * Records the partitions at the end of `epoch` (one label array per layer) and
-   * returns each layer's agreement with the previous epoch (NaN at the first).
+   * Records the partitions at the end of `epoch` (one label array per layer, kept as
+   * given: the caller hands them over) and returns each layer's agreement with the
+   * previous epoch (NaN at the first).
    */
   observe(epoch: number, labels: Int32Array[], anyModule: boolean): number[] {
     const prev = this.previous;
     const agreement = labels.map((l, i) => (prev && prev[i]?.length === l.length ? adjustedRandIndex(prev[i], l) : NaN));
-    this.previous = labels.map((l) => l.slice());
+    this.previous = labels;
     const unchanged = anyModule && agreement.length > 0 && agreement.every((a) => a >= this.args.agreement);
     this.streak = unchanged ? this.streak + 1 : 0;
     if (this.start === null && this.streak >= this.args.patience) this.start = epoch + 1;
@@ -91,11 +92,4 @@ export class SettleDecay {
     if (s === null || epoch < s) return 1;
     return Math.pow(this.args.factor, Math.min(1, (epoch - s + 1) / Math.max(1, epochs - s)));
   }
-}
-
-/** The module label of every node of a layer whose modules (lists of node indices, singletons included) are `modules`. */
-export function moduleLabels(modules: readonly (readonly number[])[]): Int32Array {
-  const labels = new Int32Array(modules.reduce((n, m) => n + m.length, 0));
-  modules.forEach((nodes, i) => nodes.forEach((j) => (labels[j] = i)));
-  return labels;
 }

@@ -104,3 +104,20 @@ export function buildSchedule(mask: EdgeMask): Schedule {
   for (const size of moduleSizes) if (size > largestModule) largestModule = size;
   return { p, modules, levels, moduleSizes, largestModule, perm, invPerm, steps };
 }
+
+/**
+ * The module of every node: `labels[j]` is the index in `modules` of the module that holds
+ * node j (`modules`: node ids per module, singletons included, as in a layer's
+ * `structure().modules`).
+ *
+ * When to use: to compare partitions with `nm.analysis.adjustedRandIndex`, or to look up a
+ * node's module. Caveat: a node in no module keeps label 0.
+ *
+ * @example
+ * const ari = nm.analysis.adjustedRandIndex(nm.analysis.moduleLabels(a.structure().modules), nm.analysis.moduleLabels(b.structure().modules));
+ */
+export function moduleLabels(modules: readonly (readonly number[])[]): Int32Array {
+  const labels = new Int32Array(modules.reduce((n, m) => n + m.length, 0));
+  modules.forEach((nodes, i) => nodes.forEach((j) => (labels[j] = i)));
+  return labels;
+}

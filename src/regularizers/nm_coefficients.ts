@@ -28,6 +28,7 @@
  */
 import { hopDistances, UNREACHABLE } from '../graph/hop_distance.js';
 import { componentReachability } from '../graph/reachability.js';
+import { moduleLabels } from '../graph/schedule.js';
 import { ConfigError } from '../utils/errors.js';
 
 export const NM_FORMS = ['size', 'repulsion', 'excess'] as const;
@@ -88,8 +89,7 @@ export function nmBaseMatrix(form: NMForm, part: NMPartition, targetSize: number
     // Only whether k reaches j matters here, not how far: the condensation answers that.
     const { componentOf, words, bits } = componentReachability(p, part.rowPtr, part.colIdx);
     const t = targetSize ?? defaultTargetSize(p);
-    const mod = new Int32Array(p);
-    part.modules.forEach((nodes, i) => nodes.forEach((v) => (mod[v] = i)));
+    const mod = moduleLabels(part.modules);
     for (let j = 0; j < p; j++) {
       const row = j * p;
       const cj = componentOf[j];
