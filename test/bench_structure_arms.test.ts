@@ -46,10 +46,13 @@ describe('bench structure arms: the diagnostic options', () => {
     const arm = parseArm('excess:1e-1+prox+every:1+out:0.3+am:1+from:teacher');
     expect([arm.outThreshold, arm.outFrom, arm.adamMetric, arm.fromTeacher]).toEqual([0.3, 0, 1, true]);
     expect(parseArm('excess:1e-1+prox+out:0.3:0.5').outFrom).toBe(0.5);
+    expect(parseArm('excess:1e-1+prox+out:0.3:0.5').outTo).toBeNull();
+    const ramp = parseArm('excess:1e-1+prox+out:0.3:0.5:1');
+    expect([ramp.outThreshold, ramp.outFrom, ramp.outTo]).toEqual([0.3, 0.5, 1]);
     expect(parseArm('excess:1e-1+prox+am').adamMetric).toBe(0);
   });
 
-  it("parses the density factor (1 by default, +x2, +x:<f>), Adam's ε (+eps:<ε>), the graph's SGD rate (+gsgd) and prune-and-regrow (+rigl)", () => {
+  it("parses the density factor (1 by default, +x2, +x:<f>), Adam's ε (+eps:<ε>), the graph's SGD rate (+gsgd) prune-and-regrow (+rigl) and the replication gate (+gate)", () => {
     expect(parseArm('excess:1e-1+prox').densityFactor).toBe(1);
     expect(parseArm('excess:1e-1+prox+x2').densityFactor).toBe(2);
     expect(parseArm('excess:1e-1+prox+x:1.3').densityFactor).toBe(1.3);
@@ -62,6 +65,10 @@ describe('bench structure arms: the diagnostic options', () => {
     expect(parseArm('excess:1e-1+prox+every:1').regrowth).toBeNull();
     expect(parseArm('excess:1e-1+prox+every:1+rigl:10:0.3').regrowth).toEqual([10, 0.3, 0.75]);
     expect(parseArm('excess:1e-1+prox+every:1+rigl:10:0.3:0.5').regrowth).toEqual([10, 0.3, 0.5]);
+    expect(parseArm('excess:1e-1+prox+every:1').gate).toBeNull();
+    expect(parseArm('excess:1e-1+prox+every:1+gate:4').gate).toEqual([4, 1]);
+    expect(parseArm('excess:1e-1+prox+every:1+gate:2:5').gate).toEqual([2, 5]);
+    expect(() => parseArm('excess:1e-1+prox+every:1+gate:k')).toThrow(/'k' is not a number/);
   });
 
   it('parses +settle:<n>:<τ>[:<r>[:<l>]] (factor 0.1, no latest by default) and refuses it beside a fixed decay', () => {

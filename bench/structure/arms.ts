@@ -25,6 +25,10 @@
  *                               proximal step, from epoch fraction f on (default 0): an unkept edge (which does
  *                               not change the output, so nothing checks its growth) enters only if Adam moves
  *                               it by more than θ·η per step
+ *   …+out:<θ>:<f>:<f1>          the same threshold rising linearly from 0 at epoch fraction f to θ at f1
+ *   …+gate:<k>[:<T>]            replication gate (replication_gate.ts): every T epochs (default 1) an unkept
+ *                               edge is allowed only if its gradient has one sign on all k folds of the
+ *                               training rows; the others are set to 0 after each proximal step (planted.ts only)
  *   …+rigl:<T>:<f>[:<e>]        prune and regrow (regrowth.ts, after RigL): unkept edges held at 0; every T steps
  *                               until fraction e of training (default 0.75) the f·(1 + cos)/2 smallest kept edges
  *                               are dropped and the free slots filled by the unkept edges of largest Adam |m|
@@ -88,6 +92,10 @@ export interface Arm {
   outThreshold: number;
   /** The epoch fraction from which `outThreshold` applies (`out:<θ>:<f>`; default 0). */
   outFrom: number;
+  /** With `out:<θ>:<f>:<f1>`: the threshold rises linearly from 0 at epoch fraction f to θ at f1; null: θ from f on. */
+  outTo: number | null;
+  /** Replication gate (`gate:<k>[:<T>]`, replication_gate.ts): folds k, epochs between refreshes T; null: off. */
+  gate: [number, number] | null;
   /** Prune and regrow (`rigl:<T>:<f>[:<e>]`): steps between events, first drop fraction, end fraction; null: off. */
   regrowth: [number, number, number] | null;
   /** Training starts from the teacher's weights and mask (`from:teacher`; planted.ts only). */
@@ -145,6 +153,8 @@ export function parseArm(spec: string): Arm {
     adamMetric: null,
     outThreshold: 0,
     outFrom: 0,
+    outTo: null,
+    gate: null,
     settle: null,
   };
   for (const o of opts) {
@@ -171,7 +181,10 @@ export function parseArm(spec: string): Arm {
     else if (key === 'l1') arm.extraL1 = num(val);
     else if (key === 'from' && val === 'teacher') arm.fromTeacher = true;
     else if (key === 'rigl') arm.regrowth = [num(val), num(o.split(':')[2]), num(o.split(':')[3] ?? '0.75')];
-    else if (key === 'out') [arm.outThreshold, arm.outFrom] = [num(val), num(o.split(':')[2] ?? '0')];
+    else if (key === 'out') {
+      const f = o.split(':');
+      [arm.outThreshold, arm.outFrom, arm.outTo] = [num(val), num(f[2] ?? '0'), f[3] === undefined ? null : num(f[3])];
+    } else if (key === 'gate') arm.gate = [num(val), num(o.split(':')[2] ?? '1')];
     else if (key === 'settle') {
       const f = o.split(':');
       arm.settle = [num(val), num(f[2]), num(f[3] ?? '0.1'), f[4] === undefined ? null : num(f[4])];

@@ -28,6 +28,7 @@
  *
  * Usage: npx tsx bench/structure/planted.ts [--sizes 5x6,10x10,20x15] [--seeds 3]
  *          [--arms none,l1:1e-3,excess:1e-2,oracle] [--tag planted] [--out docs/results/structure]
+ *          [--trace] [--pictures <dir>]
  * Appends one JSON line per run to <out>/<tag>.jsonl and rewrites <out>/<tag>.md.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -44,6 +45,8 @@ import { SplitOptimizer } from './split_optimizer.js';
 import { EpochTrace, recall, traceFinal } from './trace.js';
 import { fmt, tableOf, type Run } from './planted_table.js';
 import { withAdamMetric, withUnkeptThreshold } from './proximal_hooks.js';
+import { withReplicationGate, type ReplicationGate } from './replication_gate.js';
+import { teacherSnapshot, writeComparison } from './pictures.js';
 import { flag } from '../flags.js';
 import { commitOf, readRuns, sizesFlag } from './runs.js';
 import { parseArm, type Arm } from './arms.js';
@@ -65,6 +68,8 @@ const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
 const TAG = flag('tag', 'planted');
 const TABLE_ONLY = argv.includes('--table-only');
 const TRACE = argv.includes('--trace');
+/** `--pictures <dir>`: per run, the planted modules beside the learned ones, SVG and PNG (pictures.ts). */
+const PICTURES = flag('pictures', '') === '' ? null : resolve(flag('pictures', ''));
 const COMMIT = commitOf(ROOT);
 /** The windows (epochs) of the averaged-graph readout `ariAvg`. */
 const AVG_WINDOWS = [10, 20, 50];
@@ -183,7 +188,15 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   /** The epoch being trained (set at each epoch's begin). */
   let epochNow = 0;
   if (arm.outThreshold > 0 && reg && 'proximalStep' in reg) {
-    withUnkeptThreshold(reg, layer, arm.outThreshold, () => epochNow >= Math.floor(arm.outFrom * EPOCHS));
+    const [from, to] = [arm.outFrom * EPOCHS, (arm.outTo ?? arm.outFrom) * EPOCHS];
+    withUnkeptThreshold(reg, layer, arm.outThreshold, () =>
+      epochNow < Math.floor(from) ? 0 : to > from ? Math.min(1, (epochNow + 1 - from) / (to - from)) : 1,
+    );
+  }
+  let gate: ReplicationGate | null = null;
+  if (arm.gate) {
+    if (!(reg && 'proximalStep' in reg && arm.every === 1)) throw new Error(`arm '${arm.name}': +gate needs a proximal regularizer (+prox) and +every:1`);
+    gate = withReplicationGate(reg, layer, model, ux, hy, arm.gate[0], 8000 + seed);
   }
   let regrowth: RegrowthStats | null = null;
   if (arm.regrowth) {
@@ -215,6 +228,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
           // before modulePartition, so the proximal step of an epoch's batches uses this rate
           onEpochBegin: async (epoch: number) => {
             epochNow = epoch;
+            if (gate && epoch % arm.gate![1] === 0) gate.refresh();
             if (arm.prune && control && epoch === Math.floor(arm.prune[1] * EPOCHS)) {
               control.policy.floor = arm.prune[0];
               layer.repartition();
@@ -246,6 +260,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
             settle?.rates.push(Number(logs?.nm_lr));
             settle?.agreement.push(Number(logs?.nm_agreement));
             if (TRACE) epochTrace.line(epoch, logs, nonConverged);
+            if (TRACE && gate) console.log(`  gate: ${gate.allowedCount()} unkept edges allowed`);
           },
         },
       ];
@@ -303,6 +318,12 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     ...(regrowth ? { regrowth: { ...regrowth } } : {}),
     ...(settle ? { settleStart: firstBelow(settle.rates, LR), agreementPerEpoch: settle.agreement } : {}),
   };
+  if (PICTURES) {
+    const name = `${k}x${m}-noise${NOISE}-seed${seed}-${arm.name}`;
+    const caption = `learned, ARI ${out.ari.toFixed(2)}`;
+    const title = `${k}×${m} planted modules, noise ${NOISE}, seed ${seed}: ${arm.name}, ${out.epochs} epochs`;
+    console.log(`  picture: ${await writeComparison(PICTURES, name, teacherSnapshot(teacher, N_INPUTS, density), layer, caption, title)}`);
+  }
   if (readoutHistory.length > 0) {
     // last: it replaces the layer's graph and mask (the layer's own re-partition, not a mask policy's)
     out.ariAvg = {};
@@ -323,6 +344,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   }
   model.dispose();
   (reg as { dispose?: () => void } | null)?.dispose?.();
+  gate?.dispose();
   tf.dispose([ux, hy, tx]);
   return out;
 }

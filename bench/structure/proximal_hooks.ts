@@ -46,17 +46,18 @@ export function withAdamMetric(reg: ProximalReg, optimizer: tf.Optimizer, refRan
 }
 
 /**
- * An extra soft threshold η·θ on the edges outside the kept mask after each proximal step
- * (`+out:<θ>[:<f>]`), while `active()`: an unkept edge (which does not change the output,
- * so nothing checks its growth) then enters only if Adam moves it by more than θ·η per step.
+ * An extra soft threshold η·θ·scale() on the edges outside the kept mask after each proximal
+ * step (`+out:<θ>[:<f>[:<f1>]]`): an unkept edge (which does not change the output, so nothing
+ * checks its growth) then enters only if Adam moves it by more than that per step.
  */
-export function withUnkeptThreshold(reg: ProximalReg, layer: nm.layers.NeuralModuleLayer, theta: number, active: () => boolean): void {
+export function withUnkeptThreshold(reg: ProximalReg, layer: nm.layers.NeuralModuleLayer, theta: number, scale: () => number): void {
   const inner = reg.proximalStep.bind(reg);
   reg.proximalStep = (w: Float32Array, pp: number, lr: number) => {
     let zeroed = inner(w, pp, lr);
-    if (!active()) return zeroed;
+    const f = scale();
+    if (f <= 0) return zeroed;
     const mask = layer.edges().mask;
-    const t = lr * theta;
+    const t = lr * theta * f;
     for (let i = 0; i < pp * pp; i++) {
       if (mask[i] === 1 || i % (pp + 1) === 0 || w[i] === 0) continue;
       const a = Math.abs(w[i]) - t;
