@@ -10,16 +10,20 @@ import { join } from 'node:path';
 import * as nm from 'tfjs-neural-modules';
 import type { Teacher } from './teacher.js';
 
-/** The teacher's graph in a NeuralModule layer of its own (the `oracle` arm's layer), as a snapshot. */
-export function teacherSnapshot(teacher: Teacher, nInputs: number, density: number): nm.analysis.StructureSnapshot {
-  const p = teacher.p;
-  const layer = nm.layers.neuralModule({ inputShape: [nInputs], units: p, density });
-  const model = tf.sequential();
-  model.add(layer);
-  const own = [tf.tensor2d(Float32Array.from(teacher.input), [nInputs, p]), tf.tensor2d(Float32Array.from(teacher.graph), [p, p])];
+/** Puts the teacher's input kernel and graph into a built layer of its p nodes and re-partitions it (the `oracle` arm, `+from:teacher`). */
+export function setTeacherWeights(layer: nm.layers.NeuralModuleLayer, teacher: Teacher, nInputs: number): void {
+  const own = [tf.tensor2d(Float32Array.from(teacher.input), [nInputs, teacher.p]), tf.tensor2d(Float32Array.from(teacher.graph), [teacher.p, teacher.p])];
   layer.setWeights([...own, ...layer.getWeights().slice(2)]);
   tf.dispose(own);
   layer.repartition();
+}
+
+/** The teacher's graph in a NeuralModule layer of its own (the `oracle` arm's layer), as a snapshot. */
+export function teacherSnapshot(teacher: Teacher, nInputs: number, density: number): nm.analysis.StructureSnapshot {
+  const layer = nm.layers.neuralModule({ inputShape: [nInputs], units: teacher.p, density });
+  const model = tf.sequential();
+  model.add(layer);
+  setTeacherWeights(layer, teacher, nInputs);
   const snap = nm.analysis.structureSnapshot(layer, 'planted');
   model.dispose();
   return snap;

@@ -46,7 +46,7 @@ import { EpochTrace, recall, traceFinal } from './trace.js';
 import { fmt, tableOf, type Run } from './planted_table.js';
 import { withAdamMetric, withUnkeptThreshold } from './proximal_hooks.js';
 import { withReplicationGate, type ReplicationGate } from './replication_gate.js';
-import { teacherSnapshot, writeComparison } from './pictures.js';
+import { setTeacherWeights, teacherSnapshot, writeComparison } from './pictures.js';
 import { flag } from '../flags.js';
 import { commitOf, readRuns, sizesFlag } from './runs.js';
 import { parseArm, type Arm } from './arms.js';
@@ -216,12 +216,7 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
   const epochTrace = new EpochTrace(layer, teacher);
   const t0 = Date.now();
   try {
-    if (arm.reg === 'oracle' || arm.fromTeacher) {
-      const own = [tf.tensor2d(Float32Array.from(teacher.input), [N_INPUTS, p]), tf.tensor2d(Float32Array.from(teacher.graph), [p, p])];
-      layer.setWeights([...own, ...layer.getWeights().slice(2)]);
-      tf.dispose(own);
-      layer.repartition();
-    }
+    if (arm.reg === 'oracle' || arm.fromTeacher) setTeacherWeights(layer, teacher, N_INPUTS);
     if (arm.reg !== 'oracle') {
       const callbacks = [
         {
