@@ -40,8 +40,8 @@ import { build as viteBuild, createLogger } from 'vite';
 import { serveStatic } from '../test-browser/static_server.js';
 import { brokenLinks } from '../test/helpers/doc_links.js';
 import { EXIT_LIMIT_MS, exitOf } from '../test/helpers/exit_of.js';
+import { assertNoNodeBuiltins, expect, lastJson, NODE_IMPORT, results, run, step, withoutComments } from './harness.js';
 
-const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = resolve(process.env.NM_CONSUMERS_DIR ?? join(tmpdir(), 'tfjs-neural-modules-consumers'));
 const APP = join(WORK, 'app');
@@ -58,67 +58,12 @@ type WebpackFn = (config: object, cb: (err: Error | null, stats?: WebpackStats) 
 type RollupWarning = { code?: string; message: string; id?: string; ids?: string[] };
 type RollupFn = (o: object) => Promise<{ write(o: object): Promise<unknown>; close(): Promise<void> }>;
 
-type Result = { name: string; seconds: number; ok: boolean; detail: string };
-const results: Result[] = [];
+const execFileP = promisify(execFile);
 const t00 = performance.now();
-
-async function step(name: string, fn: () => Promise<string>): Promise<boolean> {
-  const t0 = performance.now();
-  let ok = true;
-  let detail: string;
-  try {
-    detail = await fn();
-  } catch (e) {
-    ok = false;
-    detail = String((e as Error)?.stack ?? e);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  results.push({ name, seconds, ok, detail });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name} (${seconds.toFixed(1)} s): ${detail}`);
-  return ok;
-}
-
-async function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  try {
-    const { stdout, stderr } = await execFileP(cmd, args, { cwd, env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
-    return stdout + (stderr ? `\n${stderr}` : '');
-  } catch (e) {
-    const x = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${x.message}\n${x.stdout ?? ''}\n${x.stderr ?? ''}`);
-  }
-}
-
 const node = (args: string[], cwd = APP) => run(process.execPath, args, cwd);
 
-const lastJson = (out: string) =>
-  JSON.parse(
-    out
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .pop()!,
-  );
-function expect(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(message);
-}
 /** Messages about this package (its files in the fixture's node_modules), as opposed to tfjs's own. */
 const OURS = /node_modules[\\/]tfjs-neural-modules[\\/]/;
-
-/** An import, dynamic import or require of a `node:` module (not a mention in a comment). */
-const NODE_IMPORT = /(?:\bimport\s*\(|\bfrom|\brequire\s*\(|\bimport)\s*["'`]node:[a-z_/]+["'`]/;
-
-/** Code without block comments and whole-line // comments (doc examples mention node: modules). */
-const withoutComments = (code: string) => code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-
-/** Node built-in specifiers in bundled code (bundlers fail on them; this double-checks the output). */
-async function assertNoNodeBuiltins(dir: string): Promise<void> {
-  for (const f of await readdir(dir, { recursive: true })) {
-    if (!/\.m?js$/.test(f)) continue;
-    const code = await readFile(join(dir, f), 'utf8');
-    const m = NODE_IMPORT.exec(withoutComments(code));
-    expect(!m, `${f} contains ${m?.[0]}`);
-  }
-}
 
 // ---------------------------------------------------------------- pack and install
 let tarball = '';

@@ -59,10 +59,11 @@ import { fileURLToPath } from 'node:url';
 import * as nm from 'tfjs-neural-modules';
 import { loadDataset, makeSplit } from '../uci/data.js';
 import { withSeededRandom } from '../uci/seeded_random.js';
-import { Random, stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
+import { stronglyConnectedComponents } from 'tfjs-neural-modules/internal';
 import { parseVariant, ZeroBelow, type Reg, type Variant } from './variant.js';
 import { TAUS, tableOf, type Run } from './variants_table.js';
 import { withMaskPolicy } from './mask_policy.js';
+import { percolationTable } from './percolation.js';
 import { flag } from '../flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -81,32 +82,7 @@ const BACKEND = flag('backend', 'wasm');
 
 // ---- reference: SCCs of random directed graphs (no training) ---------------------
 if (argv.includes('--percolation')) {
-  const rng = new Random(1);
-  console.log('| kept edges (mean degree) | largest module | modules ≥ 2 | (200 random digraphs on 100 nodes each) |\n|---|---|---|---|');
-  for (const m of [50, 100, 150, 200, 300, 495]) {
-    let largest = 0;
-    let cyclic = 0;
-    for (let trial = 0; trial < 200; trial++) {
-      const flat = new Set<number>();
-      while (flat.size < m) {
-        const j = Math.floor(rng.next() * P);
-        const k = Math.floor(rng.next() * P);
-        if (j !== k) flat.add(j * P + k);
-      }
-      const sorted = [...flat].sort((a, b) => a - b);
-      const rowPtr = new Int32Array(P + 1);
-      for (const e of sorted) rowPtr[Math.floor(e / P) + 1]++;
-      for (let j = 0; j < P; j++) rowPtr[j + 1] += rowPtr[j];
-      const sizes = stronglyConnectedComponents(
-        P,
-        rowPtr,
-        Int32Array.from(sorted, (e) => e % P),
-      ).components.map((c) => c.length);
-      largest += Math.max(...sizes);
-      cyclic += sizes.filter((z) => z >= 2).length;
-    }
-    console.log(`| ${m} (${(m / P).toFixed(2)}) | ${(largest / 200).toFixed(1)} | ${(cyclic / 200).toFixed(2)} | |`);
-  }
+  console.log(percolationTable(P));
   process.exit(0);
 }
 

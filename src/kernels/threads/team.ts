@@ -15,12 +15,10 @@
  * runs on the caller, with the same bits). `nm.backend.setThreads(n)` starts a new one.
  */
 import { ConfigError } from '../../utils/errors.js';
-import type { HostWorker } from '../../platform/host.js';
 import type { ExportName } from '../catalog.js';
-import { canBlock, startWorker, threadsSupported } from './runtime.js';
+import { canBlock, threadsSupported } from './runtime.js';
 import {
   ARGS_BYTE_OFFSET,
-  BLOCK_BYTES,
   claimable,
   claimWord,
   CONTROL,
@@ -33,34 +31,16 @@ import {
   SPIN_MS,
 } from './protocol.js';
 import { kernelWorkerSource } from './worker_source.js';
+import { type Member, spawnMembers, START_TIMEOUT_MS, type TeamStartOptions } from './team_start.js';
 
 export { threadsSupported } from './runtime.js';
+export type { TeamStartOptions } from './team_start.js';
 
 /** The name of an export a worker can run (see {@link KERNEL_EXPORTS}). */
 export type KernelName = ExportName;
 
-/** How long the caller waits for a worker (to start, attach or finish a part) before it reports the worker as lost. */
-const START_TIMEOUT_MS = 120_000;
 /** How long stopping the team waits for the workers to acknowledge before it terminates them anyway. */
 const STOP_TIMEOUT_MS = 2_000;
-
-interface Member {
-  worker: HostWorker;
-  /** What the worker's 'error' event reported, or null. */
-  error: unknown;
-  /** The worker's exit code once its thread has ended, or null. */
-  exitCode: number | null;
-}
-
-/** Options of {@link KernelTeam.begin} and {@link KernelTeam.start}. */
-export interface TeamStartOptions {
-  /**
-   * false: the start's time limit does not keep a Node process alive (a start nobody
-   * awaits, src/backend/default_threads.ts). Default true: an awaited start reports a
-   * worker that never gets ready.
-   */
-  holdsProcess?: boolean;
-}
 
 /** A team whose workers are starting ({@link KernelTeam.begin}). */
 export interface TeamStart {
@@ -147,39 +127,13 @@ export class KernelTeam {
           "(served with 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp'); use 1 thread here.",
       );
     }
-    const ctrl = new SharedArrayBuffer(BLOCK_BYTES);
+    const { members, ctrl, ready } = spawnMembers(size, source, options);
     const readyCount = new Int32Array(ctrl);
-    const members: Member[] = [];
-    const ready = Array.from({ length: size - 1 }, () => {
-      const worker = startWorker(source);
-      const member: Member = { worker, error: null, exitCode: null };
-      members.push(member);
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`kernel threads: a worker did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-        if (options.holdsProcess === false) (timer as { unref?: () => void }).unref?.();
-        worker.onMessage(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        worker.onError((err) => {
-          member.error = err;
-          clearTimeout(timer);
-          reject(new Error(`kernel threads: a worker failed (${String(err)})`));
-        });
-        // Recorded for the team's checks; before 'ready' it fails the start (a no-op after).
-        worker.onExit((code) => {
-          member.exitCode = code;
-          clearTimeout(timer);
-          reject(new Error(`kernel threads: a worker exited with code ${code} before it was ready`));
-        });
-        worker.postMessage({ type: 'init', ctrl });
-      });
-    });
     let team: KernelTeam | null = null;
     let failed = false;
     const made = () => (team ??= new KernelTeam(members, ctrl));
     return {
-      ready: Promise.all(ready).then(made, (err: unknown) => {
+      ready: ready.then(made, (err: unknown) => {
         failed = true;
         // A team already handed out by poll() reports its own lost workers.
         if (team === null) for (const m of members) m.worker.terminate();
