@@ -11,7 +11,7 @@ export function percolationTable(P: number): string {
   const lines: string[] = [];
   const rng = new Random(1);
   lines.push(`| kept edges (mean degree) | largest module | modules ≥ 2 | (200 random digraphs on ${P} nodes each) |\n|---|---|---|---|`);
-  for (const m of [50, 100, 150, 200, 300, 495]) {
+  for (const m of [0.5, 1, 1.5, 2, 3, 4.95].map((degree) => Math.round(degree * P))) {
     let largest = 0;
     let cyclic = 0;
     for (let trial = 0; trial < 200; trial++) {

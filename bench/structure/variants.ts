@@ -2,7 +2,7 @@
  * Structure-learning variants on the UCI digits (docs/STRUCTURE.md): which graph
  * regularizer gives visible, balanced modules in a plain 30-epoch fit.
  *
- * Setup (fixed): NeuralModule p = 100, density ρ = 0.05 (top-K mask), Adam 0.01,
+ * Setup (fixed): NeuralModule p = 100 (`--p`), density ρ = 0.05 (top-K mask), Adam 0.01,
  * batch 64, `modulePartition()` every epoch, the seeded stratified 70/15/15 split of
  * bench/uci/data.ts (test error on the 15 % test part), Math.random seeded per run
  * (fit shuffling), seeded initializers. Per run it records test error, module
@@ -35,18 +35,18 @@
  *                         thresholds; planted.ts's `+decayk`)
  *   <any>~settle:<n>:<τ>[:<r>[:<l>]]  modulePartition({ decayWhenSettled }) (planted.ts's
  *                         `+settle`): the rate decays to r× from the settled epoch or fraction l
- *   nn                    baseline without a NeuralModule: Dense(100, tanh) hidden
+ *   nn                    baseline without a NeuralModule: Dense(p, tanh) hidden
  *                         layer, same split, optimizer, epochs and output layer
  *   <any>@<τ>             the same with a threshold mask on top of top-K: at every
  *                         re-partition off-diagonal |W| < τ is set to 0 (never kept)
  *
  * `--table-only` rewrites <out>/<tag>.md from the JSONL without training.
  * `--percolation` prints instead the largest SCC and the count of ≥ 2-node SCCs of
- * random directed graphs on 100 nodes with 50…495 edges (no training).
+ * random directed graphs on p nodes at mean degree 0.5…4.95 (50…495 edges at p = 100) (no training).
  *
  * Usage: npx tsx bench/structure/variants.ts [--seeds 5] [--epochs 30]
  *          [--variants none,l1:1e-3,rep:1e-3] [--out docs/results/structure]
- *          [--tag name] [--backend wasm] [--data <dir of digits.csv>, default ../shared/datasets]
+ *          [--tag name] [--p 100] [--backend wasm] [--data <dir of digits.csv>, default ../shared/datasets]
  * Appends one JSON line per run to <out>/<tag>.jsonl and rewrites <out>/<tag>.md
  * (the table over all lines of that file, with the commit and command).
  */
@@ -71,7 +71,8 @@ const argv = process.argv.slice(2);
 const SEEDS = Number(flag('seeds', '5'));
 const FIRST_SEED = Number(flag('first-seed', '1'));
 const EPOCHS = Number(flag('epochs', '30'));
-const P = 100;
+const P = Number(flag('p', '100'));
+if (!Number.isInteger(P) || P < 2) throw new Error(`--p must be an integer ≥ 2; received ${flag('p', '100')}`);
 const DENSITY = 0.05;
 const LR = 0.01;
 const BATCH = 64;
@@ -142,7 +143,7 @@ function medianKept(layer: nm.layers.NeuralModuleLayer): number {
   return a[a.length >> 1] ?? 0;
 }
 
-/** The Dense(100, tanh) baseline: test error and loss only (no structure). */
+/** The Dense(p, tanh) baseline: test error and loss only (no structure). */
 async function runNN(v: Variant, seed: number): Promise<Run> {
   const split = makeSplit(table, seed);
   const k = split.numClasses;
@@ -173,6 +174,7 @@ async function runNN(v: Variant, seed: number): Promise<Run> {
   const n = split.test.numSamples;
   return {
     variant: v.name,
+    ...(P !== 100 ? { p: P } : {}),
     seed,
     epochs: EPOCHS,
     testError: wrong / n,
@@ -321,6 +323,7 @@ async function run(v: Variant, seed: number): Promise<Run> {
   const sizes = Array.from(s.moduleSizes).sort((a, b) => b - a);
   const out: Run = {
     variant: v.name,
+    ...(P !== 100 ? { p: P } : {}),
     seed,
     epochs: EPOCHS,
     testError: wrong / pred.length,
@@ -370,7 +373,7 @@ const all: Run[] = existsSync(jsonl)
   : [];
 const md =
   `# Structure-learning variants (${TAG})\n\n` +
-  `digits, p = ${P}, ρ = ${DENSITY}, Adam ${LR}, batch ${BATCH}, ${[...new Set(all.map((r) => r.epochs))].join(', ')} epochs, modulePartition every epoch (every batch for ~batch variants), ` +
+  `digits, p = ${[...new Set(all.map((r) => r.p ?? 100))].join(', ')}, ρ = ${DENSITY}, Adam ${LR}, batch ${BATCH}, ${[...new Set(all.map((r) => r.epochs))].join(', ')} epochs, modulePartition every epoch (every batch for ~batch variants), ` +
   `seeded 70/15/15 split (test error on the test part), wasm backend.\n\n` +
   `This file: written by \`${command}\` @ ${commit}${dirty}.\n\n` +
   `Runs (JSONL \`${TAG}.jsonl\`), by command @ commit: ${[...new Set(all.map((r) => `\`${(r as unknown as { command: string }).command}\` @ ${(r as unknown as { commit: string }).commit}`))].join('; ')}\n\n` +

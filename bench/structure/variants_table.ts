@@ -11,6 +11,8 @@ export interface EdgeClass {
 
 export interface Run {
   variant: string;
+  /** Nodes of the layer, when not 100 (`--p`). */
+  p?: number;
   seed: number;
   epochs: number;
   testError: number;
