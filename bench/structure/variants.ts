@@ -2,7 +2,7 @@
  * Structure-learning variants on the UCI digits (docs/STRUCTURE.md): which graph
  * regularizer gives visible, balanced modules in a plain 30-epoch fit.
  *
- * Setup (fixed): NeuralModule p = 100 (`--p`), density ρ = 0.05 (top-K mask), Adam 0.01,
+ * Setup (fixed): NeuralModule p = 100 (`--p`), density ρ = 0.05 (`--density`; top-K mask), Adam 0.01,
  * batch 64, `modulePartition()` every epoch, the seeded stratified 70/15/15 split of
  * bench/uci/data.ts (test error on the 15 % test part), Math.random seeded per run
  * (fit shuffling), seeded initializers. Per run it records test error, module
@@ -46,7 +46,7 @@
  *
  * Usage: npx tsx bench/structure/variants.ts [--seeds 5] [--epochs 30]
  *          [--variants none,l1:1e-3,rep:1e-3] [--out docs/results/structure]
- *          [--tag name] [--p 100] [--backend wasm] [--data <dir of digits.csv>, default ../shared/datasets]
+ *          [--tag name] [--p 100] [--density 0.05] [--backend wasm] [--data <dir of digits.csv>, default ../shared/datasets]
  * Appends one JSON line per run to <out>/<tag>.jsonl and rewrites <out>/<tag>.md
  * (the table over all lines of that file, with the commit and command).
  */
@@ -73,7 +73,8 @@ const FIRST_SEED = Number(flag('first-seed', '1'));
 const EPOCHS = Number(flag('epochs', '30'));
 const P = Number(flag('p', '100'));
 if (!Number.isInteger(P) || P < 2) throw new Error(`--p must be an integer ≥ 2; received ${flag('p', '100')}`);
-const DENSITY = 0.05;
+const DENSITY = Number(flag('density', '0.05'));
+if (!(DENSITY > 0 && DENSITY <= 1)) throw new Error(`--density must be in (0, 1]; received ${flag('density', '0.05')}`);
 const LR = 0.01;
 const BATCH = 64;
 const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
@@ -175,6 +176,7 @@ async function runNN(v: Variant, seed: number): Promise<Run> {
   return {
     variant: v.name,
     ...(P !== 100 ? { p: P } : {}),
+    ...(DENSITY !== 0.05 ? { density: DENSITY } : {}),
     seed,
     epochs: EPOCHS,
     testError: wrong / n,
@@ -324,6 +326,7 @@ async function run(v: Variant, seed: number): Promise<Run> {
   const out: Run = {
     variant: v.name,
     ...(P !== 100 ? { p: P } : {}),
+    ...(DENSITY !== 0.05 ? { density: DENSITY } : {}),
     seed,
     epochs: EPOCHS,
     testError: wrong / pred.length,
@@ -373,7 +376,7 @@ const all: Run[] = existsSync(jsonl)
   : [];
 const md =
   `# Structure-learning variants (${TAG})\n\n` +
-  `digits, p = ${[...new Set(all.map((r) => r.p ?? 100))].join(', ')}, ρ = ${DENSITY}, Adam ${LR}, batch ${BATCH}, ${[...new Set(all.map((r) => r.epochs))].join(', ')} epochs, modulePartition every epoch (every batch for ~batch variants), ` +
+  `digits, p = ${[...new Set(all.map((r) => r.p ?? 100))].join(', ')}, ρ = ${[...new Set(all.map((r) => r.density ?? 0.05))].join(', ')}, Adam ${LR}, batch ${BATCH}, ${[...new Set(all.map((r) => r.epochs))].join(', ')} epochs, modulePartition every epoch (every batch for ~batch variants), ` +
   `seeded 70/15/15 split (test error on the test part), wasm backend.\n\n` +
   `This file: written by \`${command}\` @ ${commit}${dirty}.\n\n` +
   `Runs (JSONL \`${TAG}.jsonl\`), by command @ commit: ${[...new Set(all.map((r) => `\`${(r as unknown as { command: string }).command}\` @ ${(r as unknown as { commit: string }).commit}`))].join('; ')}\n\n` +

@@ -13,6 +13,8 @@ export interface Run {
   variant: string;
   /** Nodes of the layer, when not 100 (`--p`). */
   p?: number;
+  /** The layer's density, when not 0.05 (`--density`). */
+  density?: number;
   seed: number;
   epochs: number;
   testError: number;
