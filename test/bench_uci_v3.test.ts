@@ -84,35 +84,48 @@ describe('protocol v3 grids', () => {
     expect(trialKey({ ...base, config: { lr: 0.001, contractive: false } })).not.toBe(on);
   });
 
-  it('keys: the fixed definitions of NM-default / NM-recipe are recorded per version; a new version tags the key', () => {
-    // The definitions each version stands for. Changing fixedSettings without bumping
-    // FIXED_SETTINGS_VERSION (and adding the new definition here) fails this test.
+  it('keys: the fixed definitions of NM-default / NM-recipe are recorded per version; a new version tags only the node counts it changes', () => {
+    // What each version stands for, written out here independently of the code: editing a
+    // definition in place (instead of appending a version) fails this test.
+    const recipe = (p: number) => ({ proximal: true, alpha: 3 / p, l1: 0.02 * Math.sqrt(30 / p) });
     const recorded: Record<string, (p: number) => FixedSettings> = {
       'NM-default v1': () => ({ regularizer: {}, every: 'epoch' }),
-      'NM-recipe v1': (p) => ({ regularizer: { proximal: true, alpha: 3 / p, l1: 0.02 * Math.sqrt(30 / p) }, every: 'batch' }),
+      'NM-recipe v1': (p) => ({ regularizer: recipe(p), every: 'batch' }),
+      'NM-recipe v2': (p) => ({ regularizer: recipe(p), every: 'batch', density: p > 101 ? 5 / (p - 1) : 0.05 }),
     };
+    expect(FIXED_SETTINGS_VERSION).toEqual({ 'NM-default': 1, 'NM-recipe': 2 });
     for (const m of ['NM-default', 'NM-recipe'] as const) {
-      for (const p of [40, 100, 300]) {
-        const want = recorded[`${m} v${FIXED_SETTINGS_VERSION[m]}`];
-        expect(want, `${m} v${FIXED_SETTINGS_VERSION[m]} is not recorded`).toBeDefined();
-        const got = fixedSettings(m, p);
-        expect(got.every).toBe(want(p).every);
-        expect(Object.keys(got.regularizer).sort()).toEqual(Object.keys(want(p).regularizer).sort());
-        for (const [k, v] of Object.entries(want(p).regularizer))
-          expect(got.regularizer[k as keyof FixedSettings['regularizer']], `${m} ${k}`).toBeCloseTo(Number(v), 12);
+      for (let v = 1; v <= FIXED_SETTINGS_VERSION[m]; v++) {
+        const want = recorded[`${m} v${v}`];
+        expect(want, `${m} v${v} is not recorded`).toBeDefined();
+        for (const p of [40, 100, 300]) {
+          const got = fixedSettings(m, p, v);
+          expect(got.every).toBe(want(p).every);
+          expect(got.density ?? 0.05, `${m} v${v} density at p = ${p}`).toBeCloseTo(want(p).density ?? 0.05, 12);
+          expect(Object.keys(got.regularizer).sort()).toEqual(Object.keys(want(p).regularizer).sort());
+          for (const [k, val] of Object.entries(want(p).regularizer))
+            expect(got.regularizer[k as keyof FixedSettings['regularizer']], `${m} ${k}`).toBeCloseTo(Number(val), 12);
+        }
       }
     }
-    // Version 1 keys are those stored before versioning; a bump changes the key, so stored trials are not reused.
+    expect(fixedSettings('NM-recipe', 300)).toEqual(fixedSettings('NM-recipe', 300, 2));
+    expect(() => fixedSettings('NM-recipe', 300, 3)).toThrow(/NM-recipe has no definition version 3 \(versions 1–2\)/);
+    // Version 1 keys are those stored before versioning. NM-recipe v2 changes only p > 100
+    // (ρ = 5/(p − 1) < 0.05), so p = 40 and 100 keep their v1 keys and p = 300 is re-keyed.
     const v3 = trialSettings(parseArgs(['--protocol', 'v3'])!);
     const recipeTrial = { dataset: 'digits', method: 'NM-recipe', nodes: 40, seed: 1, config: { lr: 0.01 }, settings: v3 };
     expect(trialKey(recipeTrial)).toBe('digits|NM-recipe|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3');
-    expect(trialKey(recipeTrial, { 'NM-default': 1, 'NM-recipe': 2 })).toBe(
-      'digits|NM-recipe|def2|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3',
+    expect(trialKey({ ...recipeTrial, nodes: 100 })).toBe('digits|NM-recipe|p100|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3');
+    expect(trialKey({ ...recipeTrial, nodes: 300 })).toBe('digits|NM-recipe|def2|p300|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3');
+    expect(trialKey({ ...recipeTrial, nodes: 300 }, { 'NM-default': 1, 'NM-recipe': 1 })).toBe(
+      'digits|NM-recipe|p300|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3',
     );
-    expect(trialKey({ ...recipeTrial, method: 'NMs' }, { 'NM-default': 2, 'NM-recipe': 2 })).not.toMatch(/def/);
-    expect(definitionTag('NM-recipe', { 'NM-default': 1, 'NM-recipe': 2 })).toBe('def2');
-    expect(definitionTag('NM-recipe', { 'NM-default': 3, 'NM-recipe': 1 })).toBe('');
-    expect(definitionTag('NMs&NM', { 'NM-default': 2, 'NM-recipe': 2 })).toBe('');
+    expect(trialKey({ ...recipeTrial, method: 'NM-default', nodes: 300 })).not.toMatch(/\|def\d/);
+    expect(trialKey({ ...recipeTrial, method: 'NMs' })).not.toMatch(/\|def\d/);
+    expect(definitionTag('NM-recipe', 300)).toBe('def2');
+    expect(definitionTag('NM-recipe', 100)).toBe('');
+    expect(definitionTag('NM-recipe', 300, { 'NM-default': 1, 'NM-recipe': 1 })).toBe('');
+    expect(definitionTag('NMs&NM', 300)).toBe('');
   });
 });
 
@@ -152,6 +165,21 @@ describe('v3 builds', () => {
       expect(cfgR.graphRegularizer.config!.alpha).toBeCloseTo(0.1 * (30 / shape.nodes), 12);
       expect(cfgR.graphRegularizer.config!.l1).toBeCloseTo(0.02 * Math.sqrt(30 / shape.nodes), 12);
       expect((r.callbacks[0] as nm.callbacks.ModulePartitionCallback).getConfig().every).toBe('batch');
+      expect(cfgR.density).toBe(0.05);
+    } finally {
+      d.dispose();
+      r.dispose();
+    }
+  });
+
+  it('NM-recipe above 100 nodes: the density rule ρ = 5/(p − 1) reaches the layer (NM-default keeps 0.05)', () => {
+    const big = { ...shape, nodes: 300 };
+    const d = buildModel('NM-default', { lr: 0.01 }, big, 'repulsion');
+    const r = buildModel('NM-recipe', { lr: 0.01 }, big, 'repulsion');
+    try {
+      expect((d.nmLayer!.getConfig() as { density: number }).density).toBe(0.05);
+      expect((r.nmLayer!.getConfig() as { density: number }).density).toBeCloseTo(5 / 299, 12);
+      expect(r.nmLayer!.edges().mask.reduce((a, b) => a + b, 0)).toBe(Math.ceil((5 / 299) * 300 * 299 - 1e-9));
     } finally {
       d.dispose();
       r.dispose();

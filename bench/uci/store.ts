@@ -95,7 +95,7 @@ export function trialKey(
 ): string {
   const s = t.settings;
   const c = t.config;
-  const def = definitionTag(t.method, versions);
+  const def = definitionTag(t.method, t.nodes, versions);
   return [
     t.dataset,
     t.method,
