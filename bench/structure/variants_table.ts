@@ -43,7 +43,18 @@ const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 const sd = (a: number[]) => (a.length > 1 ? Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)) : 0);
 const cell = (a: number[], d: number) => `${mean(a).toFixed(d)} ± ${sd(a).toFixed(d)}`;
 
-export function tableOf(runs: Run[]): string {
+/**
+ * The row label of a run: its variant, with the node count and density when they are not
+ * the defaults (100, 0.05) and the epochs when the runs of one table differ in them.
+ */
+function labelOf(r: Run, manyEpochs: boolean): string {
+  const extra = [r.p !== undefined ? `p ${r.p}` : '', r.density !== undefined ? `ρ ${r.density}` : '', manyEpochs ? `${r.epochs} epochs` : ''].filter(Boolean);
+  return extra.length ? `${r.variant} (${extra.join(', ')})` : r.variant;
+}
+
+export function tableOf(all: Run[]): string {
+  const manyEpochs = new Set(all.map((r) => r.epochs)).size > 1;
+  const runs = all.map((r) => ({ ...r, variant: labelOf(r, manyEpochs) }));
   const names = [...new Set(runs.map((r) => r.variant))];
   const head =
     '| variant | seeds | test error | test loss | modules | largest | balance (largest/mean) | modules ≥ 2 | 2nd largest | acyclic | core in-edges C (other→core) | core out-edges C (core→other) | core-internal C | s/run |';
