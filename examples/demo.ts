@@ -5,12 +5,13 @@
  * step and the modules each NM layer ends with, and draws both layers' learned
  * structure side by side (SVG and PNG) into `--out`.
  *
- * The recipe (README, guide "Structure learning"): the NM regularizer's excess form as
- * proximal steps with α = 0.1·30/p and an L1 term λ = 0.02·√(30/p), re-partitioned every
- * batch, the rate decaying once the modules have settled. Without it the kept edges
+ * The recipe (README, guide "Structure learning"): at most about 5 kept edges per node,
+ * the NM regularizer's excess form as proximal steps with α = 0.1·30/p and an L1 term
+ * λ = 0.02·√(30/p), re-partitioned every batch, the rate decaying once the modules have
+ * settled. Without it the kept edges
  * (density 0.05: about 5 per node) percolate into one large module.
  *
- *   npm run demo -- [--epochs 40] [--units 100] [--density 0.05] [--seed 1] [--backend wasm|cpu] [--out out/demo]
+ *   npm run demo -- [--epochs 40] [--units 100] [--density min(0.05, 5/(units − 1))] [--seed 1] [--backend wasm|cpu] [--out out/demo]
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -25,7 +26,8 @@ function arg(name: string, dflt: string): string {
 }
 const epochs = Number(arg('epochs', '40'));
 const units = Number(arg('units', '100'));
-const density = Number(arg('density', '0.05'));
+// At most about 5 kept edges per node (the recipe's density rule): 0.05 up to 100 units.
+const density = Number(arg('density', String(Math.min(0.05, 5 / (units - 1)))));
 const seed = Number(arg('seed', '1'));
 const backend = arg('backend', 'wasm');
 const out = arg('out', 'out/demo');

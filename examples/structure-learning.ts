@@ -23,7 +23,7 @@
  * the initial weights (identical across the three regimes).
  *
  * Usage: npm run example:structure -- [--seeds 1] [--epochs 30] [--alpha 0.1·30/p] [--nm-l1 0.02·√(30/p)] [--l1 1e-2]
- *        [--density 0.05] [--form excess|repulsion|size] [--schedule] [--lr 0.01] [--batch 64]
+ *        [--density min(0.05, 5/(p − 1))] [--form excess|repulsion|size] [--schedule] [--lr 0.01] [--batch 64]
  *        [--pictures-every 10] [--backend wasm] [--out out/structure-learning]
  *        [--penalty]
  * The recipe gave 5–9 multi-node modules and a largest module of 4–11 nodes in each of 10
@@ -53,7 +53,8 @@ function flag(name: string, dflt: number | string): number | string {
 const SEEDS = flag('seeds', 1);
 const EPOCHS = flag('epochs', 30);
 const P = flag('p', 100);
-const DENSITY = flag('density', 0.05);
+/** At most about 5 kept edges per node (the density rule, docs/STRUCTURE.md): 0.05 up to p = 100. */
+const DENSITY = flag('density', Math.min(0.05, 5 / (P - 1)));
 const L1 = flag('l1', 1e-2);
 const ALPHA = flag('alpha', 0.1 * (30 / P));
 /** The NM regularizer's uniform L1 term (its `l1` option). */
