@@ -22,7 +22,9 @@
  * Every trained run also records `ariAvg`: the ARI (and edge recall, `recallAvg`) of the
  * partition re-chosen from the graph averaged over the last 10, 20 and 50 epoch ends,
  * computed after all other figures (it changes none of them; `+final:<n>` instead makes
- * that partition the layer's own before the figures are taken).
+ * that partition the layer's own before the figures are taken). Not with a mask policy
+ * (`+hyst`, `+floor`, `+prune`): the readout re-chooses the layer's own top-K mask, which
+ * is not the mask such a run trained with.
  * Fixed: Adam 1e-2 (`--lr`), batch 64 (`--batch`), `--epochs 40`, `--rows 1500` training rows
  * and 500 test rows, `--noise 0` (fraction of the targets' sd), seeded everything.
  *
@@ -319,8 +321,8 @@ async function run(arm: Arm, k: number, m: number, seed: number): Promise<Run> {
     const title = `${k}×${m} planted modules, noise ${NOISE}, seed ${seed}: ${arm.name}, ${out.epochs} epochs`;
     console.log(`  picture: ${await writeComparison(PICTURES, name, teacherSnapshot(teacher, N_INPUTS, density), layer, caption, title)}`);
   }
-  if (readoutHistory.length > 0) {
-    // last: it replaces the layer's graph and mask (the layer's own re-partition, not a mask policy's)
+  if (readoutHistory.length > 0 && control === null) {
+    // last: it replaces the layer's graph and mask (the layer's own re-partition, so not under a mask policy)
     out.ariAvg = {};
     out.recallAvg = {};
     for (const n of AVG_WINDOWS) {
