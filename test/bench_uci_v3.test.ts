@@ -18,7 +18,8 @@ import { definitionTag, FIXED_SETTINGS_VERSION, fixedSettings, type FixedSetting
 import { V3_LEVELS, v3Configs, v3DrawIndices, v3Factors, v3Grid } from '../bench/uci/grids_v3.js';
 import { buildModel, runConfigs } from '../bench/uci/methods.js';
 import { buildResults, writeOutputs } from '../bench/uci/output.js';
-import { moduleSummaryTable } from '../bench/uci/report_v3.js';
+import { moduleDistributionTable, moduleSummaryTable } from '../bench/uci/report_v3.js';
+import type { RunResult } from '../bench/uci/aggregate.js';
 import { planTrials, runGrid } from '../bench/uci/runner.js';
 import { trialKey, trialSettings, TrialStore } from '../bench/uci/store.js';
 import { Random } from '../src/utils/random.js';
@@ -292,6 +293,22 @@ describe('the estimate with sparse timings', () => {
 });
 
 describe('--module-summary', () => {
+  it('module distributions: quartiles over runs, and the runs that meet the modules goal (≥ 3 modules of ≥ 2 nodes, largest ≤ 25)', () => {
+    const run = (sizes: number[]) =>
+      ({ method: 'NM-recipe', nodes: 300, modules: { count: sizes.length, largest: sizes[0], levels: 1, edges: 0, sizes } }) as unknown as RunResult;
+    const runs = [
+      run([12, 5, 2, 1]), // meets the goal
+      run([25, 3, 2]), // meets it (largest exactly 25)
+      run([26, 3, 2, 2]), // largest 26
+      run([9, 2, 1]), // only 2 modules of ≥ 2 nodes
+      run([1, 1, 1]), // acyclic
+    ];
+    const rows = moduleDistributionTable(runs, ['NM-recipe'], [40, 300]).split('\n');
+    expect(rows[0]).toContain('≥ 3 modules of ≥ 2, largest ≤ 25');
+    // largest 1, 9, 12, 25, 26; modules of ≥ 2 nodes 0, 2, 3, 3, 4; nodes in them 0, 11, 19, 30, 33 (no p = 40 row).
+    expect(rows.slice(2)).toEqual(['| NM-recipe | 300 | 5 | 12 [9–25] (1–26) | 3 [2–3] (0–4) | 19 [11–30] (0–33) | 2/5 | 1/5 |']);
+  });
+
   it('reproduces the module summary of docs/RESULTS.md from bench/results/uci16', () => {
     const cfg = parseArgs(['--datasets', 'digits,vehicle,satellite,dna,letter', '--nodes', '40,100', '--seeds', '10', '--budget', '3', '--max-train', '2000'])!;
     const { runs } = collectRuns(cfg, new TrialStore(join(ROOT, 'bench/results/uci16')));

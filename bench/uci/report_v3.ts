@@ -29,23 +29,31 @@ export function distribution(values: readonly number[]): string {
   return `${fmt(quantile(s, 0.5))} [${fmt(quantile(s, 0.25))}–${fmt(quantile(s, 0.75))}] (${fmt(s[0])}–${fmt(s[s.length - 1])})`;
 }
 
+/** The issue's modules criterion for a run: at least 3 modules of two or more nodes, and none larger than 25 nodes. */
+export const MODULES_GOAL = { minModules: 3, maxLargest: 25 } as const;
+
 /**
  * Module structure as distributions over the selected runs, per method and p: the
  * largest module, the number of modules of two or more nodes, and the nodes in them
- * (median [quartiles] (min–max) over runs), and the runs that ended acyclic.
+ * (median [quartiles] (min–max) over runs), the runs that meet {@link MODULES_GOAL}, and
+ * the runs that ended acyclic.
  */
 export function moduleDistributionTable(runs: readonly RunResult[], methods: readonly MethodName[], nodes: readonly number[]): string {
-  const out = ['| method | p | runs | largest module | modules of ≥ 2 nodes | nodes in modules of ≥ 2 | acyclic |', '|---|---|---|---|---|---|---|'];
+  const out = [
+    `| method | p | runs | largest module | modules of ≥ 2 nodes | nodes in modules of ≥ 2 | ≥ ${MODULES_GOAL.minModules} modules of ≥ 2, largest ≤ ${MODULES_GOAL.maxLargest} | acyclic |`,
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const m of methods.filter(hasModules)) {
     for (const p of nodes) {
       const ms = runs.filter((r) => r.method === m && r.nodes === p && r.modules).map((r) => r.modules!);
       if (ms.length === 0) continue;
       const sized = ms.filter((x) => x.sizes);
       const multi = sized.map((x) => x.sizes!.filter((z) => z >= 2));
+      const goal = multi.filter((z) => z.length >= MODULES_GOAL.minModules && Math.max(...z) <= MODULES_GOAL.maxLargest).length;
       out.push(
         `| ${m} | ${p} | ${ms.length} | ${distribution(ms.map((x) => x.largest))} | ${sized.length ? distribution(multi.map((z) => z.length)) : 'not recorded'} | ${
           sized.length ? distribution(multi.map((z) => z.reduce((a, b) => a + b, 0))) : 'not recorded'
-        } | ${ms.filter((x) => x.largest === 1).length}/${ms.length} |`,
+        } | ${sized.length ? `${goal}/${sized.length}` : 'not recorded'} | ${ms.filter((x) => x.largest === 1).length}/${ms.length} |`,
       );
     }
   }
