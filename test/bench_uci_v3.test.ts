@@ -91,10 +91,11 @@ describe('protocol v3 grids', () => {
     const recipe = (p: number) => ({ proximal: true, alpha: 3 / p, l1: 0.02 * Math.sqrt(30 / p) });
     const recorded: Record<string, (p: number) => FixedSettings> = {
       'NM-default v1': () => ({ regularizer: {}, every: 'epoch' }),
+      'NM-default v2': (p) => ({ regularizer: {}, every: 'epoch', density: p > 101 ? 5 / (p - 1) : 0.05 }),
       'NM-recipe v1': (p) => ({ regularizer: recipe(p), every: 'batch' }),
       'NM-recipe v2': (p) => ({ regularizer: recipe(p), every: 'batch', density: p > 101 ? 5 / (p - 1) : 0.05 }),
     };
-    expect(FIXED_SETTINGS_VERSION).toEqual({ 'NM-default': 1, 'NM-recipe': 2 });
+    expect(FIXED_SETTINGS_VERSION).toEqual({ 'NM-default': 2, 'NM-recipe': 2 });
     for (const m of ['NM-default', 'NM-recipe'] as const) {
       for (let v = 1; v <= FIXED_SETTINGS_VERSION[m]; v++) {
         const want = recorded[`${m} v${v}`];
@@ -118,14 +119,17 @@ describe('protocol v3 grids', () => {
     expect(trialKey(recipeTrial)).toBe('digits|NM-recipe|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3');
     expect(trialKey({ ...recipeTrial, nodes: 100 })).toBe('digits|NM-recipe|p100|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3');
     expect(trialKey({ ...recipeTrial, nodes: 300 })).toBe('digits|NM-recipe|def2|p300|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3');
-    expect(trialKey({ ...recipeTrial, nodes: 300 }, { 'NM-default': 1, 'NM-recipe': 1 })).toBe(
+    expect(trialKey({ ...recipeTrial, nodes: 300 }, { 'NM-default': 2, 'NM-recipe': 1 })).toBe(
       'digits|NM-recipe|p300|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mtall|wasm|repulsion|v3',
     );
-    expect(trialKey({ ...recipeTrial, method: 'NM-default', nodes: 300 })).not.toMatch(/\|def\d/);
+    expect(trialKey({ ...recipeTrial, method: 'NM-default', nodes: 300 })).toMatch(/^digits\|NM-default\|def2\|p300\|/);
+    expect(trialKey({ ...recipeTrial, method: 'NM-default', nodes: 100 })).not.toMatch(/\|def\d/);
     expect(trialKey({ ...recipeTrial, method: 'NMs' })).not.toMatch(/\|def\d/);
     expect(definitionTag('NM-recipe', 300)).toBe('def2');
     expect(definitionTag('NM-recipe', 100)).toBe('');
     expect(definitionTag('NM-recipe', 300, { 'NM-default': 1, 'NM-recipe': 1 })).toBe('');
+    expect(definitionTag('NM-default', 300)).toBe('def2');
+    expect(definitionTag('NM-default', 40)).toBe('');
     expect(definitionTag('NMs&NM', 300)).toBe('');
   });
 });
@@ -173,12 +177,12 @@ describe('v3 builds', () => {
     }
   });
 
-  it('NM-recipe above 100 nodes: the density rule ρ = 5/(p − 1) reaches the layer (NM-default keeps 0.05)', () => {
+  it('above 100 nodes the density rule ρ = 5/(p − 1) reaches the layer of NM-recipe and NM-default (version 2 of each)', () => {
     const big = { ...shape, nodes: 300 };
     const d = buildModel('NM-default', { lr: 0.01 }, big, 'repulsion');
     const r = buildModel('NM-recipe', { lr: 0.01 }, big, 'repulsion');
     try {
-      expect((d.nmLayer!.getConfig() as { density: number }).density).toBe(0.05);
+      expect((d.nmLayer!.getConfig() as { density: number }).density).toBeCloseTo(5 / 299, 12);
       expect((r.nmLayer!.getConfig() as { density: number }).density).toBeCloseTo(5 / 299, 12);
       expect(r.nmLayer!.edges().mask.reduce((a, b) => a + b, 0)).toBe(Math.ceil((5 / 299) * 300 * 299 - 1e-9));
     } finally {

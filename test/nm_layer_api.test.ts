@@ -80,6 +80,28 @@ describe('modules and schedule (pure graph code)', () => {
   });
 });
 
+describe('the default density', () => {
+  it('keeps at most about 5 edges per node on a complete graph: min(0.05, 5/(p − 1)); 0.05 for a DAG; an explicit density and a saved one win', () => {
+    const density = (args: Partial<nm.layers.NeuralModuleLayerArgs>) =>
+      (nm.layers.neuralModule({ units: 1, ...args }).getConfig() as { density: number }).density;
+    expect(density({ units: 1 })).toBe(0.05);
+    expect(density({ units: 2 })).toBe(0.05);
+    expect(density({ units: 100 })).toBe(0.05); // 5/99 > 0.05
+    expect(density({ units: 102 })).toBe(5 / 101);
+    expect(density({ units: 300 })).toBe(5 / 299);
+    expect(density({ units: 300, topology: 'dag' })).toBe(0.05);
+    expect(density({ units: 300, density: 0.05 })).toBe(0.05);
+    // K = ⌈ρ·p·(p − 1)⌉ = 1500 at 300 nodes, about 5 per node.
+    const layer = nm.layers.neuralModule({ units: 300 });
+    tf.dispose(layer.apply(tf.zeros([1, 4])) as tf.Tensor);
+    expect(layer.edges().edges).toBe(1500);
+    // A saved config carries its density, so a model saved at 0.05 loads at 0.05.
+    const restored = nm.layers.NeuralModuleLayer.fromConfig(nm.layers.NeuralModuleLayer, { ...layer.getConfig(), density: 0.05 });
+    expect((restored.getConfig() as { density: number }).density).toBe(0.05);
+    layer.dispose();
+  });
+});
+
 describe('bad arguments', () => {
   const make = (args: object) => () => nm.layers.neuralModule({ units: 4, ...args } as nm.layers.NeuralModuleLayerArgs);
   it('rejects each bad option with its name, the value and the expectation', () => {

@@ -18,12 +18,12 @@ export interface FixedSettings {
   regularizer: { proximal?: boolean; alpha?: number; l1?: number };
   /** `modulePartition`'s `every`. */
   every: 'batch' | 'epoch';
-  /** The layer's `density`; absent: the layer default (0.05). */
+  /** The layer's `density`; absent: 0.05 (the layer default when the version-1 trials ran). */
   density?: number;
 }
 
-/** The layer's default density, which an absent {@link FixedSettings.density} means. */
-const LAYER_DENSITY = 0.05;
+/** The density an absent {@link FixedSettings.density} means: the layer default when the version-1 trials ran. */
+export const LAYER_DENSITY = 0.05;
 
 /**
  * Every definition of each fixed method, oldest first (index v − 1 is version v). A new
@@ -31,7 +31,10 @@ const LAYER_DENSITY = 0.05;
  * meaning what they trained.
  *
  * NM-default v1: the NM regularizer's defaults (excess form, α = 1e-2, penalty in the
- * loss), re-partition every epoch. NM-recipe v1 (the guide's "Structure learning",
+ * loss), re-partition every epoch, the layer's density default of then (0.05). NM-default
+ * v2: the same at the layer's present density default, min(0.05, 5/(p − 1)). Densities are
+ * given explicitly (absent: 0.05), so a definition does not depend on the code it runs
+ * with. NM-recipe v1 (the guide's "Structure learning",
  * docs/STRUCTURE.md "A size rule for α and λ"): the excess form as proximal steps with
  * α = 0.1·30/p and a uniform L1 term λ = 0.02·√(30/p), re-partitioned every batch.
  * NM-recipe v2: v1 with the density rule ρ = min(0.05, 5/(p − 1)) (at most about 5 kept
@@ -39,7 +42,7 @@ const LAYER_DENSITY = 0.05;
  * only layers of more than 100 nodes.
  */
 export const FIXED_DEFINITIONS: Readonly<Record<FixedMethod, readonly ((nodes: number) => FixedSettings)[]>> = {
-  'NM-default': [() => ({ regularizer: {}, every: 'epoch' })],
+  'NM-default': [() => ({ regularizer: {}, every: 'epoch' }), (p) => ({ regularizer: {}, every: 'epoch', density: Math.min(LAYER_DENSITY, 5 / (p - 1)) })],
   'NM-recipe': [
     (p) => ({ regularizer: { proximal: true, alpha: 0.1 * (30 / p), l1: 0.02 * Math.sqrt(30 / p) }, every: 'batch' }),
     (p) => ({

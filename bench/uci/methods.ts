@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as nm from 'tfjs-neural-modules';
 import { BenchConfigError, type MethodName } from './config.js';
-import { fixedSettings, isFixedMethod } from './fixed_settings.js';
+import { fixedSettings, isFixedMethod, LAYER_DENSITY } from './fixed_settings.js';
 import { v3Configs, type V3Config } from './grids_v3.js';
 import { hashSeed } from './seeded_random.js';
 
@@ -254,13 +254,13 @@ export function buildModel(
     // OptNet (Amos & Kolter 2017): z* of a QP with p variables and p inequalities; no modules.
     model.add(nm.layers.optNet({ inputShape: [features], units: nodes, inequalities: nodes, onNonConvergence: 'ignore' }));
   } else if (fixed) {
-    // The library's own settings: every layer default (density 0.05 unless the definition sets one, solver 'auto', the
-    // default contraction) and the method's fixed regularizer (fixed_settings.ts, versioned in the trial key).
+    // The library's own settings: every layer default (solver 'auto', the default contraction), the definition's density
+    // and the method's fixed regularizer (fixed_settings.ts, versioned in the trial key).
     reg = graphRegularizer('nm', fixed.regularizer);
     nmLayer = nm.layers.neuralModule({
       inputShape: [features],
       units: nodes,
-      ...(fixed.density !== undefined ? { density: fixed.density } : {}),
+      density: fixed.density ?? LAYER_DENSITY, // explicit: the definition, not the layer default of this commit
       graphRegularizer: reg as nm.layers.NeuralModuleLayerArgs['graphRegularizer'],
       onNonConvergence: 'ignore', // counted per trial (solverStats) instead of warned
       validateInput: false,

@@ -32,13 +32,28 @@ export const STATE_VERSION = 2;
 /** Bound of the default graph constraint, `nm.constraints.contractive({ bound: 0.9 })` (topology 'graph'). */
 export const DEFAULT_CONTRACTION_BOUND = 0.9;
 
+/**
+ * The default density of a layer of `units` nodes: min(0.05, 5/(units − 1)) on a complete
+ * graph, so that it keeps at most about 5 edges per node (0.05 up to 100 units), and 0.05
+ * for a DAG. Ours, measured: at a fixed density the kept edges grow as p², and at 300
+ * nodes and 0.05 (15 per node) most of them sit near zero and close one large module
+ * (docs/STRUCTURE.md, "A density rule for larger layers").
+ */
+export function defaultDensity(units: number, topology: Topology): number {
+  return topology === 'graph' && units > 1 ? Math.min(0.05, 5 / (units - 1)) : 0.05;
+}
+
 /** Arguments of `nm.layers.neuralModule`. */
 export interface NeuralModuleLayerArgs extends LayerArgs {
   /** Number of nodes p (the output width). Required, integer in [1, 16384] (the dense p×p graph). */
   units: number;
   /** Node activation f, a pointwise tfjs-layers activation name (see {@link NODE_ACTIVATIONS}). Default: `'tanh'`. */
   activation?: NodeActivationName;
-  /** Fraction ρ ∈ (0, 1] of off-diagonal edges kept for the solve. Default: 0.05. */
+  /**
+   * Fraction ρ ∈ (0, 1] of off-diagonal edges kept for the solve. Default (see
+   * {@link defaultDensity}): min(0.05, 5/(units − 1)) on a complete graph, at most about 5
+   * kept edges per node, so 0.05 up to 100 units; 0.05 for a DAG.
+   */
   density?: number;
   /** `'graph'` (complete directed graph) or `'dag'` (strictly upper-triangular edges only). Default: `'graph'`. */
   topology?: Topology;
@@ -135,8 +150,8 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
   const where = `neuralModule${args?.name ? ` '${args.name}'` : ''}`;
   checkLayerArgs(where, args, OWN_KEYS, 'an object such as { units: 100 }');
   const units = checkInt(where, 'units', args.units, 1, MAX_UNITS);
-  const density = checkNumber(where, 'density', args.density ?? 0.05, 0, 1, { lo: true });
   const topology = checkOneOf(where, 'topology', args.topology ?? 'graph', ['graph', 'dag'] as const);
+  const density = checkNumber(where, 'density', args.density ?? defaultDensity(units, topology), 0, 1, { lo: true });
   const activation = checkActivation(where, args.activation ?? 'tanh', NODE_ACTIVATIONS);
   const solver = resolveSolverOptions(args.solver, `${where}: solver`);
   const backwardSolver = resolveSolverOptions(args.backwardSolver, `${where}: backwardSolver`, solver);
