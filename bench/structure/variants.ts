@@ -42,7 +42,7 @@
  *
  * `--table-only` rewrites <out>/<tag>.md from the JSONL without training.
  * `--percolation` prints instead the largest SCC and the count of ≥ 2-node SCCs of
- * random directed graphs on p nodes at mean degree 0.5…4.95 (50…495 edges at p = 100) (no training).
+ * random directed graphs on p nodes at mean degree 0.5…4.95 (50…495 edges at p = 100), without training.
  *
  * Usage: npx tsx bench/structure/variants.ts [--seeds 5] [--epochs 30]
  *          [--variants none,l1:1e-3,rep:1e-3] [--out docs/results/structure]
@@ -75,6 +75,8 @@ const P = Number(flag('p', '100'));
 if (!Number.isInteger(P) || P < 2) throw new Error(`--p must be an integer ≥ 2; received ${flag('p', '100')}`);
 const DENSITY = Number(flag('density', '0.05'));
 if (!(DENSITY > 0 && DENSITY <= 1)) throw new Error(`--density must be in (0, 1]; received ${flag('density', '0.05')}`);
+/** What a run records of the layer size and density: only values other than the defaults (100, 0.05). */
+const SETTING: Pick<Run, 'p' | 'density'> = { ...(P !== 100 ? { p: P } : {}), ...(DENSITY !== 0.05 ? { density: DENSITY } : {}) };
 const LR = 0.01;
 const BATCH = 64;
 const OUT = resolve(ROOT, flag('out', 'docs/results/structure'));
@@ -175,8 +177,7 @@ async function runNN(v: Variant, seed: number): Promise<Run> {
   const n = split.test.numSamples;
   return {
     variant: v.name,
-    ...(P !== 100 ? { p: P } : {}),
-    ...(DENSITY !== 0.05 ? { density: DENSITY } : {}),
+    ...SETTING,
     seed,
     epochs: EPOCHS,
     testError: wrong / n,
@@ -325,8 +326,7 @@ async function run(v: Variant, seed: number): Promise<Run> {
   const sizes = Array.from(s.moduleSizes).sort((a, b) => b - a);
   const out: Run = {
     variant: v.name,
-    ...(P !== 100 ? { p: P } : {}),
-    ...(DENSITY !== 0.05 ? { density: DENSITY } : {}),
+    ...SETTING,
     seed,
     epochs: EPOCHS,
     testError: wrong / pred.length,

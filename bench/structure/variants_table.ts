@@ -44,17 +44,22 @@ const sd = (a: number[]) => (a.length > 1 ? Math.sqrt(a.reduce((s, v) => s + (v 
 const cell = (a: number[], d: number) => `${mean(a).toFixed(d)} ± ${sd(a).toFixed(d)}`;
 
 /**
- * The row label of a run: its variant, with the node count and density when they are not
- * the defaults (100, 0.05) and the epochs when the runs of one table differ in them.
+ * The setting of a run that is not its variant: the node count and density when they are
+ * not the defaults (100, 0.05), and the epochs when the runs of one table differ in them.
  */
-function labelOf(r: Run, manyEpochs: boolean): string {
-  const extra = [r.p !== undefined ? `p ${r.p}` : '', r.density !== undefined ? `ρ ${r.density}` : '', manyEpochs ? `${r.epochs} epochs` : ''].filter(Boolean);
-  return extra.length ? `${r.variant} (${extra.join(', ')})` : r.variant;
+function settingOf(r: Run, manyEpochs: boolean): string {
+  return [r.p !== undefined ? `p ${r.p}` : '', r.density !== undefined ? `ρ ${r.density}` : '', manyEpochs ? `${r.epochs} epochs` : '']
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function tableOf(all: Run[]): string {
   const manyEpochs = new Set(all.map((r) => r.epochs)).size > 1;
-  const runs = all.map((r) => ({ ...r, variant: labelOf(r, manyEpochs) }));
+  // Rows are labelled by variant and setting; `none` pairs with runs of its own setting.
+  const runs = all.map((r) => {
+    const setting = settingOf(r, manyEpochs);
+    return { ...r, setting, isNone: r.variant === 'none', variant: setting ? `${r.variant} (${setting})` : r.variant };
+  });
   const names = [...new Set(runs.map((r) => r.variant))];
   const head =
     '| variant | seeds | test error | test loss | modules | largest | balance (largest/mean) | modules ≥ 2 | 2nd largest | acyclic | core in-edges C (other→core) | core out-edges C (core→other) | core-internal C | s/run |';
@@ -98,7 +103,7 @@ export function tableOf(all: Run[]): string {
     '| variant | largest after epoch 1 | mean \\|Δ largest\\| per epoch, last 10 epochs | runs with largest unchanged over the last 5 epochs | runs with largest ≤ 10 | median largest | Δ test error vs none | Δ test loss vs none |',
     '|---|---|---|---|---|---|---|---|',
   );
-  const base = new Map(runs.filter((r) => r.variant === 'none').map((r) => [r.seed, r]));
+  const base = new Map(runs.filter((r) => r.isNone).map((r) => [`${r.setting}|${r.seed}`, r]));
   for (const n of names) {
     const rs = runs.filter((r) => r.variant === n);
     const first = rs.map((r) => r.largestPerEpoch[0]);
@@ -112,9 +117,10 @@ export function tableOf(all: Run[]): string {
     const small = rs.filter((r) => r.largest <= 10).length;
     const sorted = rs.map((r) => r.largest).sort((a, b) => a - b);
     const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    const paired = rs.filter((r) => base.has(r.seed));
-    const dErr = paired.map((r) => r.testError - base.get(r.seed)!.testError);
-    const dLoss = paired.map((r) => (r.testLoss ?? NaN) - (base.get(r.seed)!.testLoss ?? NaN));
+    const baseOf = (r: (typeof runs)[number]) => base.get(`${r.setting}|${r.seed}`);
+    const paired = rs.filter((r) => baseOf(r) !== undefined);
+    const dErr = paired.map((r) => r.testError - baseOf(r)!.testError);
+    const dLoss = paired.map((r) => (r.testLoss ?? NaN) - (baseOf(r)!.testLoss ?? NaN));
     lines.push(
       `| ${n} | ${cell(first, 1)} | ${cell(jitter, 1)} | ${stable}/${rs.length} | ${small}/${rs.length} | ${median} | ` +
         `${paired.length ? cell(dErr, 4) : '–'} | ${paired.length ? cell(dLoss, 3) : '–'} |`,
