@@ -47,14 +47,15 @@ const test = prep(testIdx);
 console.log(`digits: ${trainIdx.length} train / ${testIdx.length} test samples, ${table.numFeatures} features, backend ${tf.getBackend()}, seed ${seed}`);
 
 interface Run {
-  label: string;
+  model: tf.Sequential;
+  /** The model's NeuralModule layer, or null for the MLP. */
   layer: nm.layers.NeuralModuleLayer | null;
   accuracy: number;
   seconds: number;
   msPerStep: number;
 }
 
-async function run(label: string, hidden: tf.layers.Layer, extra: tf.Callback[] = []): Promise<Run & { model: tf.Sequential }> {
+async function run(label: string, hidden: tf.layers.Layer, extra: tf.Callback[] = []): Promise<Run> {
   const model = tf.sequential();
   model.add(hidden);
   model.add(tf.layers.dense({ units: table.classes.length, activation: 'softmax' }));
@@ -63,9 +64,11 @@ async function run(label: string, hidden: tf.layers.Layer, extra: tf.Callback[] 
   await model.fit(train.x, train.y, { epochs, batchSize, shuffle: true, verbose: 0, callbacks: [...extra, nm.callbacks.progress({ label })] });
   const seconds = (performance.now() - t0) / 1000;
   const steps = epochs * Math.ceil(trainIdx.length / batchSize);
-  const [, acc] = model.evaluate(test.x, test.y, { batchSize: 256 }) as tf.Scalar[];
+  const scores = model.evaluate(test.x, test.y, { batchSize: 256 }) as tf.Scalar[];
+  const accuracy = scores[1].dataSync()[0];
+  tf.dispose(scores);
   const layer = hidden instanceof nm.layers.NeuralModuleLayer ? hidden : null;
-  return { label, model, layer, accuracy: acc.dataSync()[0], seconds, msPerStep: (1000 * seconds) / steps };
+  return { model, layer, accuracy, seconds, msPerStep: (1000 * seconds) / steps };
 }
 
 const solver = { method: 'anderson', tol: 1e-4, maxIter: 50 } as const;

@@ -41,16 +41,14 @@ export const LAYER_DENSITY = 0.05;
  * edges per node; docs/STRUCTURE.md "A density rule for larger layers"), which changes
  * only layers of more than 100 nodes.
  */
+/** The density rule of version 2: at most about 5 kept edges per node (the layer's default since). */
+const densityRule = (p: number) => Math.min(LAYER_DENSITY, 5 / (p - 1));
+/** NM-recipe's regularizer: the size rule for α and λ. */
+const sizeRule = (p: number) => ({ proximal: true, alpha: 0.1 * (30 / p), l1: 0.02 * Math.sqrt(30 / p) });
+
 export const FIXED_DEFINITIONS: Readonly<Record<FixedMethod, readonly ((nodes: number) => FixedSettings)[]>> = {
-  'NM-default': [() => ({ regularizer: {}, every: 'epoch' }), (p) => ({ regularizer: {}, every: 'epoch', density: Math.min(LAYER_DENSITY, 5 / (p - 1)) })],
-  'NM-recipe': [
-    (p) => ({ regularizer: { proximal: true, alpha: 0.1 * (30 / p), l1: 0.02 * Math.sqrt(30 / p) }, every: 'batch' }),
-    (p) => ({
-      regularizer: { proximal: true, alpha: 0.1 * (30 / p), l1: 0.02 * Math.sqrt(30 / p) },
-      every: 'batch',
-      density: Math.min(LAYER_DENSITY, 5 / (p - 1)),
-    }),
-  ],
+  'NM-default': [() => ({ regularizer: {}, every: 'epoch' }), (p) => ({ regularizer: {}, every: 'epoch', density: densityRule(p) })],
+  'NM-recipe': [(p) => ({ regularizer: sizeRule(p), every: 'batch' }), (p) => ({ regularizer: sizeRule(p), every: 'batch', density: densityRule(p) })],
 };
 
 /** The version of each fixed definition in use (the newest in {@link FIXED_DEFINITIONS}). */

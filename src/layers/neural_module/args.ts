@@ -40,7 +40,7 @@ export const DEFAULT_CONTRACTION_BOUND = 0.9;
  * (docs/STRUCTURE.md, "A density rule for larger layers").
  */
 export function defaultDensity(units: number, topology: Topology): number {
-  return topology === 'graph' && units > 1 ? Math.min(0.05, 5 / (units - 1)) : 0.05;
+  return topology === 'graph' ? Math.min(0.05, 5 / (units - 1)) : 0.05; // units 1: 5/0 = ∞, so 0.05
 }
 
 /** Arguments of `nm.layers.neuralModule`. */
