@@ -1,8 +1,9 @@
 // Compiles the WebAssembly text kernels (SIMD) with the `wabt` dev dependency and
 // writes each binary, base64-encoded, to a TypeScript module, so the runtime needs
 // no wabt and no file I/O:
-//   src/kernels/sparse.wat -> src/kernels/sparse_wasm_bytes.ts (SPARSE_WASM_BASE64, SPARSE_FMA_WASM_BASE64, …)
+//   src/kernels/sparse.wat + sparse_elementwise.wat -> src/kernels/sparse_wasm_bytes.ts (SPARSE_WASM_BASE64, SPARSE_FMA_WASM_BASE64, …)
 //   src/kernels/gemm.wat   -> src/kernels/gemm_wasm_bytes.ts   (GEMM_WASM_BASE64, GEMM_FMA_WASM_BASE64, …)
+// (a module written over several files is put together by scripts/kernel_source.mjs).
 // Four modules from each text:
 // - the module itself (f32 products rounded, then summed: "mul+add"), over an ordinary
 //   imported memory, and the same over a `shared` memory (WebAssembly threads), which the
@@ -17,13 +18,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
+import { KERNEL_FILES, MEMORY_IMPORT, kernelSource } from './kernel_source.mjs';
 import { fmaVariant } from './wat_fma.mjs';
 
 const here = (rel) => fileURLToPath(new URL(rel, import.meta.url));
 /** Browsers refuse synchronous `new WebAssembly.Module` on the main thread above 4 KB. */
 const MAX_BYTES = 4096;
-/** The memory import of every kernel module, exactly as the .wat files write it. */
-const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
 /** The shared variant: a maximum is required; 65536 pages = the whole wasm32 space. */
 const SHARED_IMPORT = '(import "env" "memory" (memory 1 65536 shared))';
 /** The exports each text's FMA variant holds: the products of the forward solve and the gradient. */
@@ -83,17 +83,17 @@ function bothMemories(name, source, features) {
   return [compile(name, source, features), compile(`${name} (shared memory)`, source.replace(MEMORY_IMPORT, SHARED_IMPORT), { ...features, threads: true })];
 }
 
-/** Compiles src/kernels/<stem>.wat, all four modules, into the text of src/kernels/<stem>_wasm_bytes.ts, exporting `<prefix>_WASM_BASE64` and its variants. */
+/** Compiles kernel module <stem> (its .wat files), all four modules, into the text of src/kernels/<stem>_wasm_bytes.ts, exporting `<prefix>_WASM_BASE64` and its variants. */
 async function build(stem, prefix) {
-  const source = await readFile(here(`../src/kernels/${stem}.wat`), 'utf8');
-  if (source.split(MEMORY_IMPORT).length !== 2) throw new Error(`build-kernels: ${stem}.wat must import its memory once, as ${MEMORY_IMPORT}`);
+  const source = kernelSource(stem);
   const [plain, shared] = bothMemories(`${stem}.wat`, source, { simd: true });
   const fma = fmaVariant(source, FMA_EXPORTS[stem]);
   const [fmaPlain, fmaShared] = bothMemories(`${stem}.wat (FMA)`, fma.text, { simd: true, relaxed_simd: true });
   const fusedList = Object.entries(fma.fused)
     .map(([f, n]) => `${f} ${n}`)
     .join(', ');
-  const ts = `// GENERATED FILE, do not edit. Compiled from src/kernels/${stem}.wat (${plain.length} bytes,
+  const from = KERNEL_FILES[stem].map((f) => `src/kernels/${f}`).join(' + ');
+  const ts = `// GENERATED FILE, do not edit. Compiled from ${from} (${plain.length} bytes,
 // WebAssembly SIMD; its FMA variant ${fmaPlain.length} bytes, relaxed SIMD) by scripts/build-kernels.mjs.
 // Regenerate with: npm run build:kernels
 
@@ -109,7 +109,7 @@ ${base64Const(`${prefix}_FMA_WASM_SHARED_BASE64`, 'The same FMA module over a sh
   if (check) {
     const current = await readFile(outPath, 'utf8').catch(() => '');
     if (current !== ts) {
-      console.error(`build-kernels --check: ${outPath} is not what src/kernels/${stem}.wat compiles to; run npm run build:kernels.`);
+      console.error(`build-kernels --check: ${outPath} is not what ${from} compiles to; run npm run build:kernels.`);
       process.exitCode = 1;
     }
     return;

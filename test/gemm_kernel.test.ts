@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
+import { kernelSource } from '../scripts/kernel_source.mjs';
 import { describe, expect, it } from 'vitest';
 import { GEMM_PANEL, createGemmKernel, gemmNTJs, gemmPackedBytes, gemmWasmBytes } from '../src/kernels/gemm.js';
 import { GEMM_WASM_BASE64 } from '../src/kernels/gemm_wasm_bytes.js';
@@ -226,8 +225,7 @@ describe.skipIf(!simd)('gemm wasm kernel', () => {
 describe('embedded gemm bytes', () => {
   it('are the bytes compiled from gemm.wat (run `npm run build:kernels` if this fails)', async () => {
     const wabt = await initWabt();
-    const wat = readFileSync(fileURLToPath(new URL('../src/kernels/gemm.wat', import.meta.url)), 'utf8');
-    const mod = wabt.parseWat('gemm.wat', wat, { simd: true });
+    const mod = wabt.parseWat('gemm.wat', kernelSource('gemm'), { simd: true });
     mod.resolveNames();
     mod.validate();
     const bin = mod.toBinary({ log: false, write_debug_names: false }).buffer;

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
+import { kernelSource } from '../scripts/kernel_source.mjs';
 import { describe, expect, it } from 'vitest';
 import {
   ARENA_ALIGN,
@@ -244,14 +245,33 @@ describe.runIf(wasmSimdSupported())('wasm SIMD specifics', () => {
 // Unconditional: wabt is a devDependency and compiling needs no SIMD at run time, so
 // a sparse.wat edited without `npm run build:kernels` fails here on every machine.
 describe('embedded kernel bytes', () => {
-  it('are the bytes compiled from sparse.wat (run `npm run build:kernels` if this fails)', async () => {
+  it('are the bytes compiled from sparse.wat and sparse_elementwise.wat (run `npm run build:kernels` if this fails)', async () => {
     const wabt = await initWabt();
-    const wat = readFileSync(fileURLToPath(new URL('../src/kernels/sparse.wat', import.meta.url)), 'utf8');
-    const mod = wabt.parseWat('sparse.wat', wat, { simd: true });
+    const mod = wabt.parseWat('sparse.wat', kernelSource('sparse'), { simd: true });
     const bin = mod.toBinary({ log: false, write_debug_names: false }).buffer;
     mod.destroy();
     expect(bin.length).toBeGreaterThan(100);
     expect(Buffer.from(bin).toString('base64')).toBe(SPARSE_WASM_BASE64);
     expect(Buffer.from(sparseWasmBytes()).toString('base64')).toBe(SPARSE_WASM_BASE64);
+  });
+
+  it('come from two files that are each a valid module, spliced into one in order', async () => {
+    const wabt = await initWabt();
+    const exportsOf = (name: string, text: string) => {
+      const mod = wabt.parseWat(name, text, { simd: true });
+      try {
+        mod.resolveNames();
+        mod.validate();
+        return WebAssembly.Module.exports(new WebAssembly.Module(new Uint8Array(mod.toBinary({}).buffer))).map((e) => e.name);
+      } finally {
+        mod.destroy();
+      }
+    };
+    const text = (f: string) => readFileSync(fileURLToPath(new URL(`../src/kernels/${f}`, import.meta.url)), 'utf8');
+    const first = exportsOf('sparse.wat', text('sparse.wat'));
+    const second = exportsOf('sparse_elementwise.wat', text('sparse_elementwise.wat'));
+    expect(first).toEqual(['spmm', 'dotRows', 'axpyRows', 'permuteIn']);
+    expect(second).toEqual(['relativeStep', 'addMul', 'andersonDiffs', 'adamUpdate', 'momentumUpdate']);
+    expect(exportsOf('sparse (spliced)', kernelSource('sparse'))).toEqual([...first, ...second]);
   });
 });

@@ -40,7 +40,7 @@ function permuteOut(src: Float32Array, perm: Int32Array, B: number, out: Float32
   }
 }
 
-/** adamUpdate without checks: every operation rounded to f32 in sparse.wat's (and tfjs') order. */
+/** adamUpdate without checks: every operation rounded to f32 in sparse_elementwise.wat's (and tfjs') order. */
 function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
   const b1 = fround(c.beta1),
     c1 = fround(c.oneMinusBeta1),
@@ -63,7 +63,7 @@ function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float3
   }
 }
 
-/** momentumUpdate without checks: every operation rounded to f32 in sparse.wat's (and tfjs') order. */
+/** momentumUpdate without checks: every operation rounded to f32 in sparse_elementwise.wat's (and tfjs') order. */
 function momentumUpdate(w: Float32Array, g: Float32Array, a: Float32Array, c: MomentumCoefficients): void {
   const mom = fround(c.momentum),
     nlr = fround(c.negLearningRate);
@@ -217,7 +217,7 @@ function tanh(x: Float32Array, out: Float32Array): void {
   }
 }
 
-/** relativeStep without checks: f64, four partial sums (element i into sum i % 4), then the tail, like sparse.wat. */
+/** relativeStep without checks: f64, four partial sums (element i into sum i % 4), then the tail, like sparse_elementwise.wat. */
 function relativeStep(a: Float32Array, b: Float32Array): number {
   const n = a.length,
     n4 = n & ~3;

@@ -1,4 +1,4 @@
-// GENERATED FILE, do not edit. Compiled from src/kernels/sparse.wat (3685 bytes,
+// GENERATED FILE, do not edit. Compiled from src/kernels/sparse.wat + src/kernels/sparse_elementwise.wat (3685 bytes,
 // WebAssembly SIMD; its FMA variant 1260 bytes, relaxed SIMD) by scripts/build-kernels.mjs.
 // Regenerate with: npm run build:kernels
 
