@@ -2,8 +2,8 @@
  * Protocol v3 of the UCI harness: equal-size grids and their draws, the defaults, the
  * trial keys (v2 keys unchanged), the NM-default / NM-recipe / contractive builds, a
  * tiny v3 grid end to end (provenance, non-convergence counts, module sizes, the v3
- * report sections, resume), the module summary of docs/RESULTS.md from its store, and
- * the estimate.
+ * report sections, resume), the module summary and the interim v3 claims table of
+ * docs/RESULTS.md from their stores, and the estimate.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { definitionTag, FIXED_SETTINGS_VERSION, fixedSettings, type FixedSetting
 import { V3_LEVELS, v3Configs, v3DrawIndices, v3Factors, v3Grid } from '../bench/uci/grids_v3.js';
 import { buildModel, runConfigs } from '../bench/uci/methods.js';
 import { buildResults, writeOutputs } from '../bench/uci/output.js';
+import { v3ClaimRows, v3ClaimsTable } from '../bench/uci/claims_v3.js';
 import { moduleDistributionTable, moduleSummaryTable } from '../bench/uci/report_v3.js';
 import type { RunResult } from '../bench/uci/aggregate.js';
 import { planTrials, runGrid } from '../bench/uci/runner.js';
@@ -327,4 +328,56 @@ describe('--module-summary', () => {
     const doc = readFileSync(join(ROOT, 'docs/RESULTS.md'), 'utf8');
     expect(doc).toContain(table);
   });
+
+  it('reproduces the interim v3 claims table of docs/RESULTS.md from bench/results/uci-v3 (four datasets)', () => {
+    const cfg = parseArgs(['--protocol', 'v3', '--datasets', INTERIM_DATASETS])!;
+    const { runs, incomplete } = collectRuns(cfg, new TrialStore(join(ROOT, 'bench/results/uci-v3')));
+    expect(incomplete).toBe(0);
+    expect(runs).toHaveLength(INTERIM_DATASETS.split(',').length * 3 * 8 * 10);
+    const rows = v3ClaimRows(runs);
+    // Reference: bench/uci/recompute_v3.py, which shares no code with the report, on the same
+    // store (clusters, pairs, mean a − b in points, clusters a better / tie / worse, exact
+    // Wilcoxon p). Its sign-flip p is a Monte Carlo estimate of its own and is not compared.
+    const got = rows.map((r) => [
+      `${r.a} vs ${r.b}${r.kind === 'speed' ? ' (speed)' : ''}`,
+      r.test.clusters,
+      r.test.pairs,
+      r.kind === 'error' ? +(100 * r.test.mean).toFixed(2) : +Math.exp(r.test.mean).toFixed(2),
+      r.kind === 'error' ? [r.test.negative, r.test.zero, r.test.positive] : [r.test.positive, r.test.zero, r.test.negative],
+      +r.test.pWilcoxon.toPrecision(4),
+    ]);
+    expect(got).toEqual(INTERIM_REFERENCE);
+    // The published table is this command's output.
+    const doc = readFileSync(join(ROOT, 'docs/RESULTS.md'), 'utf8');
+    expect(doc).toContain(v3ClaimsTable(rows));
+    expect(doc).toContain(moduleDistributionTable(runs, cfg.methods, cfg.nodes));
+  });
 });
+
+/** The datasets of the interim v3 claims table (docs/RESULTS.md): every one but letter, whose grid runs last. */
+const INTERIM_DATASETS = 'digits,satellite,vehicle,dna';
+
+/**
+ * `python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz --datasets <INTERIM_DATASETS> --json`:
+ * claim, clusters, pairs, mean a − b in points (speed: DEQ time ÷ the method's, geometric
+ * mean), clusters a better / tie / worse, exact Wilcoxon p.
+ */
+const INTERIM_REFERENCE = [
+  ['NMs vs NN', 40, 120, 0.65, [8, 0, 32], 0.0002844],
+  ['NMs&L1 vs NN', 40, 120, 0.21, [14, 3, 23], 0.04501],
+  ['NMs&NM vs NN', 40, 120, 0.33, [13, 3, 24], 0.005532],
+  ['NM-default vs NN', 40, 120, 0.24, [16, 2, 22], 0.08366],
+  ['NM-recipe vs NN', 40, 120, 0.28, [13, 3, 24], 0.03729],
+  ['NMs vs DEQ', 40, 120, 0.29, [15, 3, 22], 0.1658],
+  ['NMs&NM vs DEQ', 40, 120, -0.04, [21, 2, 17], 0.4314],
+  ['NMs vs DAG', 40, 120, 0.58, [13, 2, 25], 0.006512],
+  ['NMs&NM vs DAG', 40, 120, 0.26, [17, 2, 21], 0.09047],
+  ['NMs&NM vs NMs', 40, 120, -0.32, [25, 4, 11], 0.01894],
+  ['NMs&NM vs NMs&L1', 40, 120, 0.12, [15, 3, 22], 0.392],
+  ['NM-recipe vs NM-default', 40, 120, 0.04, [21, 2, 17], 0.788],
+  ['DEQ vs NN', 40, 120, 0.37, [11, 1, 28], 0.01875],
+  ['NMs vs DEQ (speed)', 40, 120, 4.32, [40, 0, 0], 1.819e-12],
+  ['NMs&NM vs DEQ (speed)', 40, 120, 4.55, [40, 0, 0], 1.819e-12],
+  ['NM-default vs DEQ (speed)', 40, 120, 5.19, [39, 0, 1], 3.638e-12],
+  ['NM-recipe vs DEQ (speed)', 40, 120, 2.82, [40, 0, 0], 1.819e-12],
+];
