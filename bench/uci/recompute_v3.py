@@ -159,7 +159,7 @@ def row(sel, a, b, speed=False):
         if xs:
             loo.append((sign_flip_p(xs)[0], d))
     return {
-        'claim': f'{b} time ÷ {a} time' if speed else f'{a} vs {b}', 'clusters': len(x), 'pairs': pairs, 'mean': float(np.mean(x)) if x else math.nan, 'speed': speed,
+        'a': a, 'b': b, 'claim': f'{b} time ÷ {a} time' if speed else f'{a} vs {b}', 'clusters': len(x), 'pairs': pairs, 'mean': float(np.mean(x)) if x else math.nan, 'speed': speed,
         'better': better, 'tie': len(x) - better - worse, 'worse': worse, 'p': p, 'mc': mc,
         'wilcoxon': wilcoxon_exact_p(x), 'loo': max(loo, key=lambda e: e[0]) if loo else None,
     }
@@ -184,7 +184,7 @@ def main():
             rows += [row(sel, a, 'DEQ', speed=True) for a in SPEED]
         for r, ph in zip(rows, holm([r['p'] for r in rows])):
             if args.json:
-                name = f"{r['claim'].split(' time ÷ ')[1].replace(' time', '')} vs DEQ (speed)" if r['speed'] else r['claim']
+                name = f"{r['a']} vs {r['b']}" + (' (speed)' if r['speed'] else '')
                 effect_value = round(math.exp(r['mean']), 2) if r['speed'] else round(r['mean'], 2)
                 wil = float(f"{r['wilcoxon']:.4g}")
                 print(json.dumps([name, r['clusters'], r['pairs'], effect_value, [r['better'], r['tie'], r['worse']], wil], ensure_ascii=False) + ',')
