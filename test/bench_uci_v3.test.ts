@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { collectRuns } from '../bench/uci/aggregate.js';
-import { BenchConfigError, parseArgs, V3_GRID_SIZE, V3_METHODS, type BenchConfig } from '../bench/uci/config.js';
+import { BenchConfigError, layerEngine, parseArgs, V3_GRID_SIZE, V3_METHODS, type BenchConfig } from '../bench/uci/config.js';
 import { estimateGrid } from '../bench/uci/estimate.js';
 import { definitionTag, FIXED_SETTINGS_VERSION, fixedSettings, type FixedSettings } from '../bench/uci/fixed_settings.js';
 import { V3_LEVELS, v3Configs, v3DrawIndices, v3Factors, v3Grid } from '../bench/uci/grids_v3.js';
@@ -82,8 +82,19 @@ describe('protocol v3 grids', () => {
     const v3 = parseArgs(['--protocol', 'v3'])!;
     const base = { dataset: 'digits', method: 'DEQ', nodes: 40, seed: 1, settings: trialSettings(v3) };
     const on = trialKey({ ...base, config: { lr: 0.001, contractive: true } });
-    expect(on).toBe('digits|DEQ|p40|s1|lr0.001|rho-|l1-|a-|c1|e200|pat10|b64|mtall|wasm|repulsion|v3');
+    // DEQ names the host engine (v3's default): its trials stored on the tensor engine are not taken for host-engine ones.
+    expect(on).toBe('digits|DEQ|host|p40|s1|lr0.001|rho-|l1-|a-|c1|e200|pat10|b64|mtall|wasm|repulsion|v3');
     expect(trialKey({ ...base, config: { lr: 0.001, contractive: false } })).not.toBe(on);
+    expect(trialKey({ ...base, method: 'NMs', config: { lr: 0.001, density: 0.1, contractive: true } })).toBe(
+      'digits|NMs|p40|s1|lr0.001|rho0.1|l1-|a-|c1|e200|pat10|b64|mtall|wasm|repulsion|v3',
+    );
+    const tensorSettings = trialSettings(parseArgs(['--protocol', 'v3', '--deq-engine', 'tensor'])!);
+    expect(trialKey({ ...base, settings: tensorSettings, config: { lr: 0.001, contractive: true } })).toBe(
+      'digits|DEQ|p40|s1|lr0.001|rho-|l1-|a-|c1|e200|pat10|b64|mtall|wasm|repulsion|v3',
+    );
+    expect(trialKey({ dataset: 'digits', method: 'DEQ', nodes: 40, seed: 1, config: { lr: 0.01 }, settings: trialSettings(v2) })).toBe(
+      'digits|DEQ|p40|s1|lr0.01|rho-|l1-|a-|e200|pat10|b64|mt2000|wasm|repulsion|v2',
+    );
   });
 
   it('keys: the fixed definitions of NM-default / NM-recipe are recorded per version; a new version tags only the node counts it changes', () => {
@@ -150,6 +161,25 @@ describe('v3 builds', () => {
       expect(constraintOf(dflt)).toBeNull();
     } finally {
       [on, off, dflt].forEach((b) => b.dispose());
+    }
+  });
+
+  it('DEQ runs on --deq-engine: host by default under v3, tensor under v1, v2 and paper (as their stores ran)', () => {
+    const engineOf = (args: string[]) => parseArgs(args)!.deqEngine;
+    expect(engineOf(['--protocol', 'v3'])).toBe('host');
+    expect(['v2', 'paper', 'v1'].map((p) => engineOf(['--protocol', p]))).toEqual(['tensor', 'tensor', 'tensor']);
+    expect(engineOf(['--protocol', 'v3', '--deq-engine', 'tensor'])).toBe('tensor');
+    expect(() => parseArgs(['--deq-engine', 'gpu'])).toThrow(/--deq-engine/);
+    const big = { features: 3, classes: 2, nodes: 12 };
+    const v3 = buildModel('DEQ', { lr: 0.01, contractive: true }, big, 'repulsion', layerEngine('DEQ', 'host'));
+    const v2 = buildModel('DEQ', { lr: 0.01 }, big, 'repulsion', layerEngine('DEQ', 'tensor'));
+    const nms = buildModel('NMs', { lr: 0.01, density: 0.2, contractive: true }, big, 'repulsion', layerEngine('NMs', 'host'));
+    try {
+      expect(v3.nmLayer!.activeEngine()).toBe('host');
+      expect(v2.nmLayer!.activeEngine()).toBe('tensor');
+      expect((nms.nmLayer!.getConfig() as { engine: string }).engine).toBe('auto');
+    } finally {
+      [v3, v2, nms].forEach((b) => b.dispose());
     }
   });
 
@@ -330,7 +360,8 @@ describe('--module-summary', () => {
   });
 
   it('reproduces the interim v3 claims table of docs/RESULTS.md from bench/results/uci-v3 (four datasets)', () => {
-    const cfg = parseArgs(['--protocol', 'v3', '--datasets', INTERIM_DATASETS])!;
+    // Its DEQ trials ran on the tensor engine (engine 'auto' at density 1 then).
+    const cfg = parseArgs(['--protocol', 'v3', '--datasets', INTERIM_DATASETS, '--deq-engine', 'tensor'])!;
     const { runs, incomplete } = collectRuns(cfg, new TrialStore(join(ROOT, 'bench/results/uci-v3')));
     expect(incomplete).toBe(0);
     expect(runs).toHaveLength(INTERIM_DATASETS.split(',').length * 3 * 8 * 10);
@@ -358,7 +389,7 @@ describe('--module-summary', () => {
 const INTERIM_DATASETS = 'digits,satellite,vehicle,dna';
 
 /**
- * `python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz --datasets <INTERIM_DATASETS> --json`:
+ * `python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz --datasets <INTERIM_DATASETS> --deq-engine tensor --json`:
  * claim, clusters, pairs, mean a − b in points (speed: DEQ time ÷ the method's, geometric
  * mean), clusters a better / tie / worse, exact Wilcoxon p.
  */

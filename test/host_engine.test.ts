@@ -26,8 +26,9 @@ function weights(seed: number) {
   return { w, k, x };
 }
 
-function pair(args: Partial<nm.layers.NeuralModuleLayerArgs>, seed = 2) {
-  const { w, k, x } = weights(seed);
+function pair(args: Partial<nm.layers.NeuralModuleLayerArgs>, seed = 2, graphScale = 1) {
+  const { k, x } = weights(seed);
+  const w = weights(seed).w.map((v) => v * graphScale);
   const make = (engine: 'host' | 'tensor') => {
     const layer = nm.layers.neuralModule({ units: P, density: 0.04, engine, solver: { tol: 1e-7, maxIter: 400 }, ...args });
     layer.build([null, N]);
@@ -74,6 +75,21 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
       });
     }
   }
+
+  it('matches the tensor engine with every edge kept (density 1, the DEQ form), which engine auto now runs on the host', () => {
+    // Scaled so the dense 40-node graph contracts: one module of 40 nodes, solved to 1e-7.
+    const { host, tensor, x } = pair({ density: 1, solver: { method: 'anderson', tol: 1e-7, maxIter: 400 } }, 2, 0.25);
+    const auto = pair({ density: 1, engine: 'auto', solver: { method: 'anderson', tol: 1e-7, maxIter: 400 } }, 2, 0.25).host;
+    expect(auto.activeEngine()).toBe('host');
+    expect(host.structure().largestModule).toBe(P);
+    expectClose((host.apply(x) as tf.Tensor).dataSync(), (tensor.apply(x) as tf.Tensor).dataSync(), { atol: 1e-5, rtol: 1e-5 });
+    const r = tf.randomNormal([B, P], 0, 1, 'float32', 4);
+    const gh = gradsOf(host, x, r);
+    const gt = gradsOf(tensor, x, r);
+    expectClose(gh.gw, gt.gw, { atol: 1e-4, rtol: 1e-4 });
+    expectClose(gh.gk, gt.gk, { atol: 1e-4, rtol: 1e-4 });
+    expectClose(gh.gx, gt.gx, { atol: 1e-4, rtol: 1e-4 });
+  });
 
   it('two stacked layers share the kernel arena: same loss and gradients as the tensor engine', () => {
     const { w, k, x } = weights(8);
@@ -174,11 +190,11 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     partition.dispose();
   });
 
-  it("resolves engine 'auto' from the backend, the solvers and the density", () => {
+  it("resolves engine 'auto' from the backend and the solvers, at any density", () => {
     const mk = (args: Partial<nm.layers.NeuralModuleLayerArgs>) => nm.layers.neuralModule({ units: 8, ...args });
     expect(mk({}).activeEngine()).toBe('host');
     expect(mk({ solver: 'picard' }).activeEngine()).toBe('host');
-    expect(mk({ density: 1 }).activeEngine()).toBe('tensor');
+    expect(mk({ density: 1 }).activeEngine()).toBe('host');
     expect(mk({ solver: 'newton' }).activeEngine()).toBe('tensor');
     expect(mk({ backwardSolver: 'broyden' }).activeEngine()).toBe('tensor');
     expect(mk({ engine: 'tensor' }).activeEngine()).toBe('tensor');

@@ -31,6 +31,17 @@ export const V3_METHODS: readonly MethodName[] = ['NN', 'DEQ', 'DAG', 'NMs', 'NM
  */
 export const PROTOCOLS = ['v2', 'paper', 'v1', 'v3'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
+/** The engines DEQ can run on (`--deq-engine`). */
+export const DEQ_ENGINES = ['host', 'tensor'] as const;
+
+/**
+ * The `engine` of a method's Neural Module layer: `--deq-engine` for DEQ (ρ = 1), `'auto'`
+ * for every other layer (the host engine on wasm and cpu at their densities).
+ */
+export function layerEngine(method: MethodName, deqEngine: (typeof DEQ_ENGINES)[number]): 'auto' | 'host' | 'tensor' {
+  return method === 'DEQ' ? deqEngine : 'auto';
+}
+
 /** Epoch cap and patience per protocol when --epochs / --patience are not given. */
 export const PROTOCOL_DEFAULTS: Record<Protocol, { epochs: number; patience: number; budget: number }> = {
   v2: { epochs: 200, patience: 10, budget: 4 },
@@ -83,6 +94,13 @@ export interface BenchConfig {
   maxTrain: number | null;
   /** Form of the NM regularizer (NMs&NM). */
   nmForm: (typeof NM_FORMS)[number];
+  /**
+   * The engine DEQ (ρ = 1) solves on (--deq-engine). Default: `'host'` under v3, the faster
+   * one at ρ = 1; `'tensor'` under v1, v2 and paper, which `engine: 'auto'` picked at
+   * density 1 when their stores ran (so resumed runs train what the stores hold). A host
+   * DEQ's key says so; `--deq-engine tensor` selects v3's DEQ trials stored before.
+   */
+  deqEngine: (typeof DEQ_ENGINES)[number];
   /** The v4 paper's Table 2 protocol: every dataset turned into a binary task (bench/uci/data.ts `toBinary`). */
   binary: boolean;
   /** Only rebuild the report from the stored runs; train nothing. */
@@ -151,6 +169,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   backend: { help: `tfjs backend (${BACKENDS.join(', ')}); default wasm` },
   'max-train': { help: 'cap on training samples (stratified subsample); default: all' },
   'nm-form': { help: `form of the NM regularizer (${NM_FORMS.join(', ')}); default repulsion` },
+  'deq-engine': { help: `engine of the DEQ layer (${DEQ_ENGINES.join(', ')}); default host (v3), tensor (v1, v2, paper: as their stores ran)` },
   binary: { help: 'binary tasks (v4 Table 2): classes of the first half of the sorted labels vs. the rest, for every method', boolean: true },
   'report-only': { help: 'rebuild results.json, tables and plots from the stored runs, train nothing', boolean: true },
   'dry-run': { help: 'print the planned grid and exit', boolean: true },
@@ -292,6 +311,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     backend: oneOf('backend', f.get('backend') ?? 'wasm', BACKENDS),
     maxTrain: f.has('max-train') ? int('max-train', f.get('max-train')!, 2) : null,
     nmForm: oneOf('nm-form', f.get('nm-form') ?? 'repulsion', NM_FORMS),
+    deqEngine: oneOf('deq-engine', f.get('deq-engine') ?? (v3 ? 'host' : 'tensor'), DEQ_ENGINES),
     binary: f.has('binary'),
     reportOnly: f.has('report-only'),
     dryRun: f.has('dry-run'),

@@ -241,6 +241,7 @@ export function buildModel(
   config: MethodConfig,
   shape: { features: number; classes: number; nodes: number },
   nmForm: 'repulsion' | 'size',
+  engine: 'auto' | 'host' | 'tensor' = 'auto',
 ): BuiltModel {
   if (method === 'CFF') throw new BenchConfigError('CFF is not a tf.Sequential model: build it with buildCff and train it with trainCffTrial.');
   const { features, classes, nodes } = shape;
@@ -274,6 +275,7 @@ export function buildModel(
       density: method === 'DEQ' ? 1 : config.density!,
       topology: method === 'DAG' ? 'dag' : 'graph',
       solver: { method: 'anderson', tol: 1e-4, maxIter: 50 },
+      engine, // config.ts layerEngine: named for DEQ, 'auto' otherwise
       onNonConvergence: 'ignore', // recorded per run (solverStats) instead of warned
       validateInput: false, // inputs are standardized finite CSV values (checked at load)
     };

@@ -10,12 +10,13 @@ leave-one-dataset-out p. Compare its rows with the report's "Protocol v3: claims
 
 Usage:
   python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz \
-      [--datasets digits,satellite,vehicle,dna]
+      [--datasets digits,satellite,vehicle,dna] [--deq-engine host|tensor]
 
 Selection follows bench/uci/README.md: among a run's configurations the one with the
 lowest validation error (ties: lower validation loss, then the earlier configuration).
 A run's trials are those with the planned key: at p = 300 the NM-recipe and NM-default
-trials of definition version 2 (key tag `def2`), elsewhere the untagged ones.
+trials of definition version 2 (key tag `def2`), elsewhere the untagged ones; DEQ's
+trials on the engine --deq-engine names (key tag `host`; the tensor engine's are untagged).
 The secondary family includes the speed rows (ln of DEQ's time per epoch over the
 method's), as the report's Holm correction does. Needs numpy only.
 """
@@ -38,14 +39,16 @@ REDEFINED_AT = {('NM-recipe', 300): 'def2', ('NM-default', 300): 'def2'}
 EPS = 1e-12
 
 
-def planned(t):
+def planned(t, deq_engine):
     tag = REDEFINED_AT.get((t['method'], t['nodes']))
     parts = t['key'].split('|')
+    if t['method'] == 'DEQ' and ('host' in parts) != (deq_engine == 'host'):
+        return False
     has = any(p.startswith('def') for p in parts)
     return (tag in parts) if tag else not has
 
 
-def load(path, datasets):
+def load(path, datasets, deq_engine='host'):
     runs = defaultdict(list)
     with gzip.open(path, 'rt') as f:
         for line in f:
@@ -54,7 +57,7 @@ def load(path, datasets):
                 continue
             if datasets and t['dataset'] not in datasets:
                 continue
-            if not planned(t):
+            if not planned(t, deq_engine):
                 continue
             runs[(t['dataset'], t['method'], t['nodes'], t['seed'])].append(t)
     sel = {}
@@ -173,10 +176,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('store')
     ap.add_argument('--datasets', default='')
+    ap.add_argument('--deq-engine', choices=['host', 'tensor'], default='host', help="DEQ's trials on this engine (the report's --deq-engine)")
     ap.add_argument('--json', action='store_true', help='one JSON row per claim: claim, clusters, pairs, effect, counts, Wilcoxon p')
     args = ap.parse_args()
     datasets = set(filter(None, args.datasets.split(',')))
-    sel = load(args.store, datasets)
+    sel = load(args.store, datasets, args.deq_engine)
     print(f'selected runs: {len(sel)}', file=sys.stderr if args.json else sys.stdout)
     for family, claims in (('primary', PRIMARY), ('secondary', SECONDARY)):
         rows = [row(sel, a, b) for a, b in claims]

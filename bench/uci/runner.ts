@@ -5,7 +5,7 @@
  * With `--workers N` the trials go to N child processes (bench/uci/worker.ts), one
  * trial at a time each, in plan order; this process alone writes the store.
  */
-import type { BenchConfig } from './config.js';
+import { layerEngine, type BenchConfig } from './config.js';
 import { customSplit } from './custom_data.js';
 import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
 import { buildCff, buildModel, runConfigs } from './methods.js';
@@ -123,7 +123,7 @@ export class TrialTrainer {
           net.dispose();
         }
       }
-      const built = buildModel(t.method, t.config, shape, cfg.nmForm);
+      const built = buildModel(t.method, t.config, shape, cfg.nmForm, layerEngine(t.method, cfg.deqEngine));
       try {
         return await trainTrial(built, data, settings);
       } finally {

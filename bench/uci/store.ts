@@ -42,6 +42,8 @@ export interface TrialSettings {
   protocol?: 'v2' | 'paper' | 'v3';
   /** Present only for --csv runs (bring your own data): label, dropped columns and split of the user dataset (custom_data.ts `customKeyTag`). */
   data?: string;
+  /** Present ('host') only when DEQ runs on the host engine (--deq-engine), so the keys of tensor-engine DEQ trials are unchanged. */
+  deqEngine?: 'host';
 }
 
 /** Where a trial's numbers came from. */
@@ -85,6 +87,7 @@ export function trialSettings(cfg: BenchConfig): TrialSettings {
     ...(cfg.binary ? { binary: true as const } : {}),
     ...(cfg.protocol !== 'v1' ? { protocol: cfg.protocol } : {}),
     ...(cfg.custom ? { data: customKeyTag(cfg.custom) } : {}),
+    ...(cfg.deqEngine === 'host' ? { deqEngine: 'host' as const } : {}),
   };
 }
 
@@ -96,10 +99,13 @@ export function trialKey(
   const s = t.settings;
   const c = t.config;
   const def = definitionTag(t.method, t.nodes, versions);
+  // A host-engine DEQ names its engine: DEQ trials stored before ran on the tensor engine.
+  const engine = t.method === 'DEQ' && s.deqEngine === 'host' ? 'host' : '';
   return [
     t.dataset,
     t.method,
     ...(def ? [def] : []),
+    ...(engine ? [engine] : []),
     `p${t.nodes}`,
     `s${t.seed}`,
     `lr${c.lr}`,

@@ -102,7 +102,7 @@ export interface NeuralModuleLayerArgs extends LayerArgs {
    * the CPU-resident backends (cpu, wasm), supports the `'picard'`, `'anderson'` and `'auto'`
    * solvers. `'tensor'`: one tfjs op per iteration (dense masked matMul); any solver,
    * any backend (webgl keeps the data on the GPU). `'auto'`: host on cpu/wasm when
-   * both solvers are picard/anderson/auto and density ≤ 0.3, else tensor. Default: `'auto'`.
+   * both solvers are picard/anderson/auto (at any density), else tensor. Default: `'auto'`.
    */
   engine?: Engine;
 }
@@ -171,7 +171,7 @@ export function resolveNeuralModuleArgs(args: NeuralModuleLayerArgs): ResolvedNe
           : null
         : deserializeObject<Constraint>(where, 'graphConstraint', args.graphConstraint, isConstraint);
   const engine = checkOneOf(where, 'engine', args.engine ?? 'auto', ENGINES);
-  checkEngineOptions(where, { engine, solver, backwardSolver, density });
+  checkEngineOptions(where, { engine, solver, backwardSolver });
   const stateVersion = checkInt(where, 'stateVersion', args.stateVersion ?? STATE_VERSION, 1, STATE_VERSION);
   const init = (arg: string, v: unknown, dflt: () => Initializer) => (v == null ? dflt() : deserializeObject<Initializer>(where, arg, v, isInitializer)!);
   const reg = (arg: string, v: unknown) => deserializeObject<Regularizer>(where, arg, v, isRegularizer);

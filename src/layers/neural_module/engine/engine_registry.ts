@@ -17,15 +17,12 @@ const ENGINE_BY_NAME: Readonly<Record<EngineName, SolveEngine>> = { host: hostEn
 export const ENGINES = ['auto', 'host', 'tensor'] as const satisfies readonly ('auto' | EngineName)[];
 /** The `engine` option: a fixed engine, or `'auto'`. */
 export type Engine = (typeof ENGINES)[number];
-/** Above this density `engine: 'auto'` keeps the tensor engine (dense matMul beats sparse kernels there). */
-export const AUTO_HOST_MAX_DENSITY = 0.3;
 
 /** What engine selection reads from a layer's options. */
 export interface EngineChoiceInput {
   engine: Engine;
   solver: ResolvedSolverOptions;
   backwardSolver: ResolvedSolverOptions;
-  density: number;
 }
 
 const hostSolves = (o: EngineChoiceInput) => [o.solver, o.backwardSolver].every((s) => (HOST_SOLVER_NAMES as readonly string[]).includes(s.method));
@@ -51,10 +48,11 @@ export function checkEngineOptions(where: string, o: EngineChoiceInput): void {
 
 /**
  * The engine a call uses: the configured one, or for `'auto'` the host engine on a
- * host-resident backend (backend/capabilities.ts) when both solvers are host solvers
- * and the density is at most {@link AUTO_HOST_MAX_DENSITY}, else the tensor engine.
+ * host-resident backend (backend/capabilities.ts) when both solvers are host solvers,
+ * else the tensor engine. At every density: even with every edge kept (ρ = 1, the DEQ
+ * form) the host engine's kernels beat one tfjs op per iteration on cpu and wasm.
  */
 export function selectEngine(o: EngineChoiceInput, backend: string): SolveEngine {
-  const name: EngineName = o.engine !== 'auto' ? o.engine : hostSolves(o) && isHostResident(backend) && o.density <= AUTO_HOST_MAX_DENSITY ? 'host' : 'tensor';
+  const name: EngineName = o.engine !== 'auto' ? o.engine : hostSolves(o) && isHostResident(backend) ? 'host' : 'tensor';
   return ENGINE_BY_NAME[name];
 }
