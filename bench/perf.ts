@@ -23,7 +23,7 @@ import { softmaxStep } from './classifier_step.js';
 import { letterEpoch } from './letter_epoch.js';
 import { roundTwo } from './round2.js';
 import { runtimeLabel } from './runtime.js';
-import { timeIt as timeAlone } from './timing.js';
+import { median, timeIt as timeAlone } from './timing.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -113,6 +113,27 @@ report(
   '≥ 5×',
   `DEQ ${fwdIters(deq)} fwd iterations`,
 );
+
+// 2b. The same DEQ on the tensor engine (one tfjs op per iteration, what engine 'auto' ran at ρ = 1 before) against the
+// host engine, same starting weights, interleaved: each round times a few steps of both, the order flipped every round.
+{
+  const tensorDeq = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 1, solver: { method: 'anderson', tol }, engine: 'tensor' }));
+  const hostDeq = classifier(nm.layers.neuralModule({ inputShape: [64], units: 300, density: 1, solver: { method: 'anderson', tol }, engine: 'host' }));
+  hostDeq.setWeights(tensorDeq.getWeights());
+  const pairs = { host: trainStep(hostDeq, x, y), tensor: trainStep(tensorDeq, x, y) };
+  const per: Record<'host' | 'tensor', number[]> = { host: [], tensor: [] };
+  const rounds = Math.max(6, Math.floor(reps / 3));
+  for (let r = 0; r < rounds; r++) {
+    for (const k of r % 2 ? (['tensor', 'host'] as const) : (['host', 'tensor'] as const)) per[k].push(timeIt(pairs[k], 3, r === 0 ? warmup : 1));
+  }
+  const [th, tt] = [median(per.host), median(per.tensor)];
+  report(
+    '2b. DEQ(300, ρ 1) step, tensor engine / host engine',
+    `${(tt / th).toFixed(2)}× (${tt.toFixed(1)} ms vs ${th.toFixed(1)} ms)`,
+    '> 1× (engine auto picks host)',
+    `medians of ${rounds} interleaved rounds; host ${fwdIters(hostDeq)}, tensor ${fwdIters(tensorDeq)} fwd iterations`,
+  );
+}
 
 // 4. Forward solve of one 50-node module at batch 64.
 {
