@@ -321,6 +321,43 @@ describe('the estimate with sparse timings', () => {
       expect(e.borrowedExponent).toEqual(['NM-recipe']);
       expect(e.perMethod.NMs).toBeCloseTo(4e-5 * 300 * 280 * 50, 6);
       expect(e.perMethod['NM-recipe']! / e.perMethod.NMs!).toBeCloseTo(2, 9);
+      // DEQ is timed from its trials on the engine of --deq-engine when there are any: host ones
+      // 3× cheaper than tensor ones here; with no host trial, the tensor ones stand in.
+      const deq = (engine: 'host' | 'tensor', nodes: number, perSample: number) => ({
+        ...(trial('DEQ', 'dsb', nodes, perSample) as object),
+        settings: { epochs: 200, ...(engine === 'host' ? { deqEngine: 'host' } : {}) },
+      });
+      const deqTrials = [40, 100].flatMap((p) => [deq('tensor', p, 3e-5 * p), deq('host', p, 1e-5 * p)]) as never[];
+      const onDeq = (args: string[]) =>
+        estimateGrid(
+          parseArgs([...args, '--data', dir, '--datasets', 'dsb', '--nodes', '300', '--methods', 'DEQ', '--seeds', '1', '--budget', '1'])!,
+          deqTrials,
+        );
+      expect(onDeq(['--protocol', 'v3']).perMethod.DEQ).toBeCloseTo(1e-5 * 300 * 280 * 50, 6);
+      expect(onDeq(['--protocol', 'v3', '--deq-engine', 'tensor']).perMethod.DEQ).toBeCloseTo(3e-5 * 300 * 280 * 50, 6);
+      const hostOnly = deqTrials.filter((t) => (t as { settings: { deqEngine?: string } }).settings.deqEngine === 'host');
+      const tensorFromHost = estimateGrid(
+        parseArgs([
+          '--protocol',
+          'v3',
+          '--deq-engine',
+          'tensor',
+          '--data',
+          dir,
+          '--datasets',
+          'dsb',
+          '--nodes',
+          '300',
+          '--methods',
+          'DEQ',
+          '--seeds',
+          '1',
+          '--budget',
+          '1',
+        ])!,
+        hostOnly,
+      );
+      expect(tensorFromHost.perMethod.DEQ).toBeCloseTo(1e-5 * 300 * 280 * 50, 6);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -12,6 +12,8 @@
  *   with an epoch cap of at least 100 (per dataset where measured), at most the new cap;
  *   a method without such trials takes the mean of every method that has them (a proxy,
  *   listed in the output); with no such trial at all, the measured fraction of the cap;
+ * - DEQ's trials on the engine of --deq-engine only, when there are any (the engines differ
+ *   about 2× at ρ = 1);
  * - times the training rows of each dataset (70 % of its rows, or --max-train), the
  *   budget and the seeds; divided by --workers for the wall time (ideal parallelism).
  * A rough guide: it inherits the machine load of the measured trials.
@@ -113,7 +115,10 @@ function rowCount(dir: string, name: string): number {
   return text.split('\n').filter((l) => l.trim().length > 0).length - 1;
 }
 
-export function estimateGrid(cfg: BenchConfig, trials: TrialRecord[]): GridEstimate {
+export function estimateGrid(cfg: BenchConfig, measured: TrialRecord[]): GridEstimate {
+  // DEQ's cost depends on its engine (--deq-engine): timed from trials on the same engine when there are any.
+  const onEngine = (t: TrialRecord) => t.method !== 'DEQ' || (t.settings.deqEngine === 'host') === (cfg.deqEngine === 'host');
+  const trials = measured.some((t) => t.method === 'DEQ' && onEngine(t)) ? measured.filter(onEngine) : measured;
   const est: GridEstimate = {
     seconds: 0,
     wallSeconds: 0,
