@@ -21,6 +21,7 @@ import { buildResults, writeOutputs } from '../bench/uci/output.js';
 import { v3ClaimRows, v3ClaimsTable } from '../bench/uci/claims_v3.js';
 import { moduleDistributionTable, moduleSummaryTable } from '../bench/uci/report_v3.js';
 import type { RunResult } from '../bench/uci/aggregate.js';
+import { GridProgress } from '../bench/uci/progress.js';
 import { planTrials, runGrid } from '../bench/uci/runner.js';
 import { trialKey, trialSettings, TrialStore } from '../bench/uci/store.js';
 import { Random } from '../src/utils/random.js';
@@ -358,6 +359,62 @@ describe('the estimate with sparse timings', () => {
         hostOnly,
       );
       expect(tensorFromHost.perMethod.DEQ).toBeCloseTo(1e-5 * 300 * 280 * 50, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the progress ETA', () => {
+  it('takes a measured (dataset, method, p) mean first, else the cost model, else scales the nearest p by (p/p′)²', () => {
+    const c = (nodes: number, method = 'NMs') => ({ dataset: 'letter', method, nodes, seed: 1, configIndex: 0 });
+    const plan = [c(40), c(300), c(300, 'NN')];
+    const withModel = new GridProgress(plan, () => {}, false, 0, new Map([['letter|NMs|300', 500]]));
+    const without = new GridProgress(plan, () => {}, false, 0);
+    for (const g of [withModel, without]) g.observe(c(40), 100);
+    // NMs p = 40 measured (100 s); p = 300 from the model (500 s) or scaled from p = 40 (100·(300/40)²); NN p = 300 from neither
+    // method nor model: the dataset's mean (100 s).
+    expect(withModel.eta()).toBeCloseTo(100 + 500 + 100, 9);
+    expect(without.eta()).toBeCloseTo(100 + 100 * (300 / 40) ** 2 + 100, 9);
+    withModel.observe(c(300), 200);
+    expect(withModel.eta()).toBeCloseTo(100 + 200 + (100 + 200) / 2, 9);
+  });
+
+  it('estimateGrid gives the seconds of one training per (dataset, method, p), which sum to the estimate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nm-bench-eta-'));
+    try {
+      writeFileSync(join(dir, 'dsa.csv'), ['x,label', ...Array.from({ length: 100 }, (_, i) => `${i},k${i % 2}`)].join('\n'));
+      const trial = (nodes: number, perSample: number) =>
+        ({
+          method: 'NMs',
+          dataset: 'dsa',
+          nodes,
+          epochs: 50,
+          error: null,
+          samples: { train: 1000 },
+          settings: { epochs: 200 },
+          wallSeconds: perSample * 50 * 1000,
+        }) as never;
+      const cfg = parseArgs([
+        '--protocol',
+        'v3',
+        '--data',
+        dir,
+        '--datasets',
+        'dsa',
+        '--nodes',
+        '40,300',
+        '--methods',
+        'NMs',
+        '--seeds',
+        '2',
+        '--budget',
+        '3',
+      ])!;
+      const e = estimateGrid(cfg, [trial(40, 1e-5 * 40), trial(100, 1e-5 * 100)]);
+      // Per-sample cost 1e-5·p, 70 training rows, 50 epochs.
+      expect(e.perTraining.get('dsa|NMs|300')).toBeCloseTo(1e-5 * 300 * 70 * 50, 9);
+      expect(e.perTraining.get('dsa|NMs|40')! * 6 + e.perTraining.get('dsa|NMs|300')! * 6).toBeCloseTo(e.seconds, 9);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -36,6 +36,8 @@ export interface GridEstimate {
   perMethod: Partial<Record<MethodName, number>>;
   /** Per node count, worker-seconds. */
   perNodes: Record<string, number>;
+  /** Seconds of one training, by `dataset|method|nodes` (what the progress line's ETA uses for trials not measured yet). */
+  perTraining: Map<string, number>;
   /** Methods without any measured trial (left out of the estimate). */
   unmeasured: MethodName[];
   /** Methods whose epochs per training come from the other methods' mean (no trial that ran to early stopping). */
@@ -126,6 +128,7 @@ export function estimateGrid(cfg: BenchConfig, measured: TrialRecord[]): GridEst
     perDataset: {},
     perMethod: {},
     perNodes: {},
+    perTraining: new Map(),
     unmeasured: [],
     epochProxy: [],
     borrowedExponent: [],
@@ -172,6 +175,7 @@ export function estimateGrid(cfg: BenchConfig, measured: TrialRecord[]): GridEst
         est.perDataset[d] = (est.perDataset[d] ?? 0) + s;
         est.perMethod[m] = (est.perMethod[m] ?? 0) + s;
         est.perNodes[p] = (est.perNodes[p] ?? 0) + s;
+        est.perTraining.set(`${d}|${m}|${p}`, s / n);
       }
     }
   }

@@ -3,9 +3,10 @@
  * redrawn in place; otherwise one line is printed per finished trial (logs).
  *
  * The ETA sums an estimate per remaining trial: the mean measured time of finished
- * trials with the same (method, nodes) and dataset, else the same (method, nodes)
- * scaled by the dataset's relative cost, else the same method and dataset at the
- * nearest measured node count scaled by (p/p')² (p/p' for NN), else the dataset's mean.
+ * trials with the same (method, nodes) and dataset, else the cost model of
+ * bench/uci/estimate.ts fitted to every stored trial (`model`, when given), else the same
+ * (method, nodes) scaled by the dataset's relative cost, else the same method and dataset
+ * at the nearest measured node count scaled by (p/p')² (p/p' for NN), else the dataset's mean.
  */
 
 export interface TrialCoordinates {
@@ -32,12 +33,14 @@ export class GridProgress {
   /**
    * @param plan the trials still to train, in run order
    * @param stored trials of the grid already stored (counted as finished, not timed)
+   * @param model seconds of one training by `dataset|method|nodes` (estimate.ts `perTraining`), for trials not measured yet
    */
   constructor(
     private readonly plan: TrialCoordinates[],
     private readonly write: (text: string) => void,
     private readonly inPlace: boolean,
     private readonly stored = 0,
+    private readonly model: ReadonlyMap<string, number> = new Map(),
   ) {}
 
   private add(key: string, seconds: number): void {
@@ -61,6 +64,8 @@ export class GridProgress {
   private estimate(c: TrialCoordinates): number {
     const exact = this.mean(`${c.dataset}|${c.method}|${c.nodes}`);
     if (exact != null) return exact;
+    const modelled = this.model.get(`${c.dataset}|${c.method}|${c.nodes}`);
+    if (modelled != null && Number.isFinite(modelled)) return modelled;
     const mn = this.mean(`*|${c.method}|${c.nodes}`);
     const all = this.mean('*|*|*');
     const ds = this.mean(`${c.dataset}|*|*`);

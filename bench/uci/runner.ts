@@ -11,6 +11,7 @@ import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
 import { buildCff, buildModel, runConfigs } from './methods.js';
 import { trialProvenance } from './provenance.js';
 import { runInWorkers } from './workers.js';
+import { estimateGrid } from './estimate.js';
 import { GridProgress } from './progress.js';
 import { hashSeed, withSeededRandom } from './seeded_random.js';
 import { TrialStore, trialKey, trialSettings, type PlannedTrial, type TrialRecord } from './store.js';
@@ -53,6 +54,21 @@ export interface RunSummary {
 
 const pct = (v: number | null) => (v == null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
 
+/**
+ * Seconds of one training by `dataset|method|nodes`, fitted to every trial in the store
+ * (estimate.ts), for the ETA of trials whose (dataset, method, p) has none measured yet;
+ * empty when nothing is stored or the model cannot be built (the ETA then falls back).
+ */
+function costModel(cfg: BenchConfig, store: TrialStore): ReadonlyMap<string, number> {
+  const trials = store.all();
+  if (trials.length === 0) return new Map();
+  try {
+    return estimateGrid(cfg, trials).perTraining;
+  } catch {
+    return new Map();
+  }
+}
+
 /** Trains every trial of the grid that is not in the store yet. */
 export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<RunSummary> {
   const t0 = performance.now();
@@ -60,7 +76,7 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
   const plan = planTrials(cfg);
   const write = opts.write ?? ((t: string) => void process.stdout.write(t));
   const pending = plan.filter((t) => !store.has(t.key));
-  const progress = new GridProgress(pending, write, opts.inPlace ?? Boolean(process.stdout.isTTY), plan.length - pending.length);
+  const progress = new GridProgress(pending, write, opts.inPlace ?? Boolean(process.stdout.isTTY), plan.length - pending.length, costModel(cfg, store));
   for (const t of plan) {
     const r = store.get(t.key);
     if (r) progress.observe(t, r.wallSeconds);
