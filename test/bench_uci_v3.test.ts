@@ -454,8 +454,8 @@ describe('--module-summary', () => {
   });
 
   it('reproduces the interim v3 claims table of docs/RESULTS.md from bench/results/uci-v3 (four datasets)', () => {
-    // Its DEQ trials ran on the tensor engine (engine 'auto' at density 1 then).
-    const cfg = parseArgs(['--protocol', 'v3', '--datasets', INTERIM_DATASETS, '--deq-engine', 'tensor'])!;
+    // DEQ on the host engine (the v3 default since its rerun).
+    const cfg = parseArgs(['--protocol', 'v3', '--datasets', INTERIM_DATASETS])!;
     const { runs, incomplete } = collectRuns(cfg, new TrialStore(join(ROOT, 'bench/results/uci-v3')));
     expect(incomplete).toBe(0);
     expect(runs).toHaveLength(INTERIM_DATASETS.split(',').length * 3 * 8 * 10);
@@ -483,7 +483,7 @@ describe('--module-summary', () => {
 const INTERIM_DATASETS = 'digits,satellite,vehicle,dna';
 
 /**
- * `python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz --datasets <INTERIM_DATASETS> --deq-engine tensor --json`:
+ * `python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz --datasets <INTERIM_DATASETS> --json`:
  * claim, clusters, pairs, mean a − b in points (speed: DEQ time ÷ the method's, geometric
  * mean), clusters a better / tie / worse, exact Wilcoxon p.
  */
@@ -493,16 +493,16 @@ const INTERIM_REFERENCE = [
   ['NMs&NM vs NN', 40, 120, 0.33, [13, 3, 24], 0.005532],
   ['NM-default vs NN', 40, 120, 0.24, [16, 2, 22], 0.08366],
   ['NM-recipe vs NN', 40, 120, 0.28, [13, 3, 24], 0.03729],
-  ['NMs vs DEQ', 40, 120, 0.29, [15, 3, 22], 0.1658],
-  ['NMs&NM vs DEQ', 40, 120, -0.04, [21, 2, 17], 0.4314],
+  ['NMs vs DEQ', 40, 120, 0.23, [16, 2, 22], 0.2659],
+  ['NMs&NM vs DEQ', 40, 120, -0.1, [25, 1, 14], 0.2287],
   ['NMs vs DAG', 40, 120, 0.58, [13, 2, 25], 0.006512],
   ['NMs&NM vs DAG', 40, 120, 0.26, [17, 2, 21], 0.09047],
   ['NMs&NM vs NMs', 40, 120, -0.32, [25, 4, 11], 0.01894],
   ['NMs&NM vs NMs&L1', 40, 120, 0.12, [15, 3, 22], 0.392],
   ['NM-recipe vs NM-default', 40, 120, 0.04, [21, 2, 17], 0.788],
-  ['DEQ vs NN', 40, 120, 0.37, [11, 1, 28], 0.01875],
-  ['NMs vs DEQ (speed)', 40, 120, 4.32, [40, 0, 0], 1.819e-12],
-  ['NMs&NM vs DEQ (speed)', 40, 120, 4.55, [40, 0, 0], 1.819e-12],
-  ['NM-default vs DEQ (speed)', 40, 120, 5.19, [39, 0, 1], 3.638e-12],
-  ['NM-recipe vs DEQ (speed)', 40, 120, 2.82, [40, 0, 0], 1.819e-12],
+  ['DEQ vs NN', 40, 120, 0.43, [6, 4, 30], 7.331e-5],
+  ['NMs vs DEQ (speed)', 40, 120, 1.24, [29, 0, 11], 0.008264],
+  ['NMs&NM vs DEQ (speed)', 40, 120, 1.31, [29, 0, 11], 0.001367],
+  ['NM-default vs DEQ (speed)', 40, 120, 1.49, [33, 0, 7], 5.45e-5],
+  ['NM-recipe vs DEQ (speed)', 40, 120, 0.81, [13, 0, 27], 0.006096],
 ];
