@@ -133,6 +133,10 @@ report(
     '> 1× (engine auto picks host)',
     `medians of ${rounds} interleaved rounds; host ${fwdIters(hostDeq)}, tensor ${fwdIters(tensorDeq)} fwd iterations`,
   );
+  for (const m of [hostDeq, tensorDeq]) {
+    m.optimizer.dispose();
+    m.dispose();
+  }
 }
 
 // 4. Forward solve of one 50-node module at batch 64.

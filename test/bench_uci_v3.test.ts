@@ -329,35 +329,12 @@ describe('the estimate with sparse timings', () => {
         settings: { epochs: 200, ...(engine === 'host' ? { deqEngine: 'host' } : {}) },
       });
       const deqTrials = [40, 100].flatMap((p) => [deq('tensor', p, 3e-5 * p), deq('host', p, 1e-5 * p)]) as never[];
-      const onDeq = (args: string[]) =>
-        estimateGrid(
-          parseArgs([...args, '--data', dir, '--datasets', 'dsb', '--nodes', '300', '--methods', 'DEQ', '--seeds', '1', '--budget', '1'])!,
-          deqTrials,
-        );
+      const onDeq = (args: string[], trials = deqTrials) =>
+        estimateGrid(parseArgs([...args, '--data', dir, '--datasets', 'dsb', '--nodes', '300', '--methods', 'DEQ', '--seeds', '1', '--budget', '1'])!, trials);
       expect(onDeq(['--protocol', 'v3']).perMethod.DEQ).toBeCloseTo(1e-5 * 300 * 280 * 50, 6);
       expect(onDeq(['--protocol', 'v3', '--deq-engine', 'tensor']).perMethod.DEQ).toBeCloseTo(3e-5 * 300 * 280 * 50, 6);
       const hostOnly = deqTrials.filter((t) => (t as { settings: { deqEngine?: string } }).settings.deqEngine === 'host');
-      const tensorFromHost = estimateGrid(
-        parseArgs([
-          '--protocol',
-          'v3',
-          '--deq-engine',
-          'tensor',
-          '--data',
-          dir,
-          '--datasets',
-          'dsb',
-          '--nodes',
-          '300',
-          '--methods',
-          'DEQ',
-          '--seeds',
-          '1',
-          '--budget',
-          '1',
-        ])!,
-        hostOnly,
-      );
+      const tensorFromHost = onDeq(['--protocol', 'v3', '--deq-engine', 'tensor'], hostOnly);
       expect(tensorFromHost.perMethod.DEQ).toBeCloseTo(1e-5 * 300 * 280 * 50, 6);
     } finally {
       rmSync(dir, { recursive: true, force: true });
