@@ -15,6 +15,8 @@ export interface RunResult {
   method: MethodName;
   nodes: number;
   seed: number;
+  /** The selected trial's key in the store. */
+  key: string;
   /** Index and values of the selected configuration. */
   configIndex: number;
   config: TrialRecord['config'];
@@ -105,6 +107,7 @@ export function collectRuns(cfg: BenchConfig, store: TrialStore): { runs: RunRes
       method: best.method,
       nodes: best.nodes,
       seed: best.seed,
+      key: best.key,
       configIndex: best.configIndex,
       config: best.config,
       valError: best.valError!,

@@ -112,15 +112,19 @@ function rowsOf(runs: readonly RunResult[], comps: readonly Comparison[], family
   return rows;
 }
 
-/** Every pre-stated comparison whose methods both ran, with Holm's correction within each family. */
-export function v3ClaimRows(runs: readonly RunResult[]): V3ClaimRow[] {
+/**
+ * Every pre-stated comparison whose methods both ran, with Holm's correction within each family.
+ * The speed rows compare the times per epoch of `speedRuns` (default `runs`; the report passes
+ * the same-window reruns of `--retime` when there are any, bench/uci/retime.ts).
+ */
+export function v3ClaimRows(runs: readonly RunResult[], speedRuns: readonly RunResult[] = runs): V3ClaimRow[] {
   const adjust = (rows: Omit<V3ClaimRow, 'pHolm'>[]): V3ClaimRow[] => {
     const ps = holm(rows.map((r) => r.test.p));
     return rows.map((r, i) => ({ ...r, pHolm: ps[i] }));
   };
   return [
     ...adjust(rowsOf(runs, V3_PRIMARY, 'primary', 'error')),
-    ...adjust([...rowsOf(runs, V3_SECONDARY, 'secondary', 'error'), ...rowsOf(runs, V3_SPEED, 'secondary', 'speed')]),
+    ...adjust([...rowsOf(runs, V3_SECONDARY, 'secondary', 'error'), ...rowsOf(speedRuns, V3_SPEED, 'secondary', 'speed')]),
   ];
 }
 

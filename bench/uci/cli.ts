@@ -13,6 +13,7 @@ import { describeV3Grids } from './grids_v3.js';
 import { moduleSummaryTable } from './report_v3.js';
 import { unavailableMethods } from './methods.js';
 import { buildResults, writeOutputs } from './output.js';
+import { runRetime } from './retime.js';
 import { planTrials, runGrid } from './runner.js';
 import { TrialStore } from './store.js';
 
@@ -63,7 +64,13 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
     log(`<!-- ${command} -->\n${moduleSummaryTable(runs, cfg.methods, cfg.nodes)}`);
     return 0;
   }
-  if (!cfg.reportOnly) {
+  if (cfg.retime && !cfg.reportOnly) {
+    await setBackend(cfg.backend);
+    const r = await runRetime(cfg);
+    log(
+      `retimed ${r.executed} trainings (${r.reproduced} reproduced their stored trial), skipped ${r.skipped} already retimed, in ${(r.seconds / 60).toFixed(1)} min`,
+    );
+  } else if (!cfg.reportOnly) {
     await setBackend(cfg.backend);
     const summary = await runGrid(cfg);
     log(`trained ${summary.executed} trials, skipped ${summary.skipped} already stored, in ${(summary.seconds / 60).toFixed(1)} min`);

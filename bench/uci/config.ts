@@ -113,6 +113,8 @@ export interface BenchConfig {
   timingFrom?: string[];
   /** Print the module summary table of the stored runs (markdown) and exit; writes nothing (--module-summary). Default: false. */
   moduleSummary?: boolean;
+  /** Rerun the selected trainings of every complete (dataset, p, seed) cell for same-window times per epoch (--retime, bench/uci/retime.ts). Default: false. */
+  retime?: boolean;
   /** Bring your own data (--csv ...; bench/uci/custom_data.ts): the user CSV that replaces --datasets, or null. */
   custom?: CustomDataSpec | null;
 }
@@ -177,6 +179,10 @@ export const FLAGS: Record<string, FlagSpec> = {
   'timing-from': { help: 'with --estimate: comma-separated directories of further trial stores whose timings are used too' },
   'module-summary': {
     help: 'print the module summary table (largest module, acyclic runs per method and p) of the stored runs; writes nothing',
+    boolean: true,
+  },
+  retime: {
+    help: "rerun the selected trainings of each complete (dataset, p, seed) cell of --seeds back to back, for the speed rows' same-window times (retime.jsonl)",
     boolean: true,
   },
   help: { help: 'print this help', boolean: true },
@@ -318,6 +324,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     estimate: f.has('estimate'),
     timingFrom: f.has('timing-from') ? list(f.get('timing-from')!).map((d) => resolve(cwd, d)) : [],
     moduleSummary: f.has('module-summary'),
+    retime: f.has('retime'),
     ...customFlags(f, cwd),
   };
 }

@@ -16,12 +16,13 @@ import { planTrials } from './runner.js';
 import { errorChart, renderSvg, timeChart, type ChartSpec } from './plots.js';
 import { renderPng } from './raster.js';
 import { markdownReport, structureByStrength, type StrengthTrial, type TableShape } from './report.js';
-import type { TrialRecord, TrialStore } from './store.js';
+import { RETIME_FILE } from './retime.js';
+import { TrialStore, type TrialRecord } from './store.js';
 
 export interface BenchResults {
   generatedAt: string;
   command: string;
-  settings: Omit<BenchConfig, 'reportOnly' | 'dryRun' | 'estimate' | 'moduleSummary' | 'timingFrom'> & {
+  settings: Omit<BenchConfig, 'reportOnly' | 'dryRun' | 'estimate' | 'moduleSummary' | 'timingFrom' | 'retime'> & {
     split: readonly number[];
     tuning: Record<string, unknown>;
   };
@@ -33,6 +34,8 @@ export interface BenchResults {
   runs: RunResult[];
   cells: CellSummary[];
   trials: TrialRecord[];
+  /** The same-window reruns of the runs (`--retime`, bench/uci/retime.ts), when any are stored. */
+  retimes: TrialRecord[];
 }
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
@@ -51,7 +54,8 @@ export function buildResults(cfg: BenchConfig, store: TrialStore, command: strin
   // Only the trials this grid planned (a store may also hold other protocols' trials of the same runs).
   const planned = new Set(planTrials(cfg).map((t) => t.key));
   const trials = store.all().filter((t) => planned.has(t.key) && inGrid.has(`${t.dataset}|${t.method}|${t.nodes}|${t.seed}`));
-  const { reportOnly: _r, dryRun: _d, estimate: _e, moduleSummary: _m, timingFrom: _t, ...settings } = cfg;
+  const selected = new Set(runs.map((r) => r.key));
+  const { reportOnly: _r, dryRun: _d, estimate: _e, moduleSummary: _m, timingFrom: _t, retime: _rt, ...settings } = cfg;
   return {
     generatedAt: new Date().toISOString(),
     command,
@@ -84,6 +88,7 @@ export function buildResults(cfg: BenchConfig, store: TrialStore, command: strin
     runs,
     cells,
     trials,
+    retimes: new TrialStore(cfg.out, RETIME_FILE).all().filter((r) => selected.has(r.key)),
   };
 }
 
@@ -118,7 +123,7 @@ export async function writeOutputs(cfg: BenchConfig, results: BenchResults): Pro
   ];
   const claims =
     cfg.protocol === 'v3'
-      ? v3Sections(cfg, results.runs, results.trials)
+      ? v3Sections(cfg, results.runs, results.trials, results.retimes)
       : [
           '',
           "## Paired comparisons (the papers' claims)",

@@ -8,6 +8,7 @@ import type { RunResult } from './aggregate.js';
 import { V3_GRID_SIZE, type BenchConfig, type MethodName } from './config.js';
 import { V3_PRIMARY, v3Breakdown, v3ClaimRows, v3ClaimsTable } from './claims_v3.js';
 import { describeV3Grids, v3Factors } from './grids_v3.js';
+import { retimedRuns, retimeTable } from './retime.js';
 import type { TrialRecord } from './store.js';
 
 /** Methods whose layer has modules (a NeuralModule layer). */
@@ -121,8 +122,26 @@ export function gridTable(cfg: BenchConfig): string {
   ].join('\n');
 }
 
-/** The v3 sections of tables.md. */
-export function v3Sections(cfg: BenchConfig, runs: readonly RunResult[], trials: readonly TrialRecord[]): string {
+/** What the speed rows rest on: the `--retime` reruns when any are stored, else the grid's own times. */
+function speedSource(runs: readonly RunResult[], retimes: readonly TrialRecord[]): { speedRuns: readonly RunResult[]; text: string } {
+  const speedRuns = retimedRuns(runs, retimes);
+  if (speedRuns.length === 0)
+    return {
+      speedRuns: runs,
+      text: "Speed rows: DEQ time per epoch ÷ the method's (geometric mean over clusters), from the grid's trials, which ran in different windows (no `--retime` reruns stored).",
+    };
+  const cells = new Set(speedRuns.map((r) => `${r.dataset}|${r.nodes}|${r.seed}`)).size;
+  return {
+    speedRuns,
+    text:
+      "Speed rows: DEQ time per epoch ÷ the method's (geometric mean over clusters), from the same-window reruns of `--retime` " +
+      `(${speedRuns.length} runs in ${cells} (dataset, p, seed) cells; see the timing section below).`,
+  };
+}
+
+/** The v3 sections of tables.md; `retimes`: the `--retime` reruns of the runs (bench/uci/retime.ts). */
+export function v3Sections(cfg: BenchConfig, runs: readonly RunResult[], trials: readonly TrialRecord[], retimes: readonly TrialRecord[] = []): string {
+  const speed = speedSource(runs, retimes);
   return [
     '',
     '## Protocol v3: tuning grids',
@@ -139,9 +158,9 @@ export function v3Sections(cfg: BenchConfig, runs: readonly RunResult[], trials:
       'One cluster = one (dataset, seed) split: its pairs (the node counts) are averaged first. p (sign-flip) is a two-sided sign-flip permutation ' +
       'test over the cluster means (exact up to 20 clusters; * = Monte Carlo, 100 000 draws); Holm runs within each family; the CI is a ' +
       '10 000-draw cluster bootstrap. A verdict stands only if it survives the Wilcoxon signed-rank check and every leave-one-dataset-out test ' +
-      "(p < 0.05, same sign). Speed rows: DEQ time per epoch ÷ the method's (geometric mean over clusters).",
+      `(p < 0.05, same sign). ${speed.text}`,
     '',
-    v3ClaimsTable(v3ClaimRows(runs)),
+    v3ClaimsTable(v3ClaimRows(runs, speed.speedRuns)),
     '',
     '### Primary comparisons per node count and per dataset (descriptive)',
     '',
@@ -151,6 +170,16 @@ export function v3Sections(cfg: BenchConfig, runs: readonly RunResult[], trials:
     '',
     nonConvergenceTable(runs, trials, cfg.methods),
     '',
+    ...(retimes.length
+      ? [
+          '## Protocol v3: same-window timing (`--retime`)',
+          '',
+          "Each complete (dataset, p, seed) cell's selected trainings rerun back to back (bench/uci/retime.ts); the speed rows above use these times.",
+          '',
+          retimeTable(runs, trials, retimes, cfg.methods),
+          '',
+        ]
+      : []),
     '## Protocol v3: module structure over runs (median [quartiles] (min–max) of the selected runs)',
     '',
     moduleDistributionTable(runs, cfg.methods, cfg.nodes),

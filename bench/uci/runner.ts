@@ -94,17 +94,27 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
       `val ${pct(record.valError)} test ${pct(record.testError)} ${record.epochs} ep ${record.secondsPerEpoch.toFixed(2)}s/ep${mods}${err}`,
     );
   };
-  if (cfg.workers > 1 && pending.length > 1) {
-    await runInWorkers(cfg, pending, { started: (t) => progress.started(t), finished: onRecord });
-  } else {
-    const trainer = new TrialTrainer(cfg);
-    for (const t of pending) {
-      progress.started(t);
-      onRecord(t, await trainer.run(t));
-    }
-  }
+  await trainAll(cfg, pending, progress, onRecord);
   progress.end();
   return { executed, skipped: plan.length - pending.length, store, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Trains `pending` in plan order, on `cfg.workers` child processes when more than one, else in this process. */
+export async function trainAll(
+  cfg: BenchConfig,
+  pending: PlannedTrial[],
+  progress: Pick<GridProgress, 'started'>,
+  finished: (t: PlannedTrial, record: TrialRecord) => void,
+): Promise<void> {
+  if (cfg.workers > 1 && pending.length > 1) {
+    await runInWorkers(cfg, pending, { started: (t) => progress.started(t), finished });
+    return;
+  }
+  const trainer = new TrialTrainer(cfg);
+  for (const t of pending) {
+    progress.started(t);
+    finished(t, await trainer.run(t));
+  }
 }
 
 /** Trains planned trials of one configuration, one at a time, keeping one dataset split in memory. */

@@ -132,9 +132,13 @@ export class TrialStore {
   /** Lines that could not be parsed when loading (a torn last line after a crash). */
   readonly skippedLines: number;
 
-  constructor(outDir: string) {
+  /**
+   * @param outDir the store's directory
+   * @param file the file name; default {@link TRIALS_FILE} (the grid). `file + '.gz'` is read first when present.
+   */
+  constructor(outDir: string, file: string = TRIALS_FILE) {
     mkdirSync(outDir, { recursive: true });
-    this.path = join(outDir, TRIALS_FILE);
+    this.path = join(outDir, file);
     let skipped = 0;
     const load = (text: string) => {
       for (const line of text.split('\n').slice(0, text.endsWith('\n') ? undefined : -1)) {
@@ -149,7 +153,7 @@ export class TrialStore {
       }
       if (text.length > 0 && !text.endsWith('\n')) skipped++;
     };
-    const gz = join(outDir, TRIALS_FILE_GZ);
+    const gz = `${this.path}.gz`;
     if (existsSync(gz)) load(gunzipSync(readFileSync(gz)).toString('utf8'));
     if (existsSync(this.path)) {
       const text = readFileSync(this.path, 'utf8');
