@@ -13,7 +13,7 @@ import { collectRuns, type RunResult } from '../bench/uci/aggregate.js';
 import { v3ClaimRows } from '../bench/uci/claims_v3.js';
 import { parseArgs, type BenchConfig, type MethodName } from '../bench/uci/config.js';
 import { main } from '../bench/uci/cli.js';
-import { pendingRetime, planRetime, RETIME_FILE, retimedRuns, runRetime } from '../bench/uci/retime.js';
+import { pendingRetime, planRetime, RETIME_FILE, retimedRuns, retimeSpeedTable, runRetime } from '../bench/uci/retime.js';
 import { runGrid } from '../bench/uci/runner.js';
 import { TrialStore, type TrialRecord } from '../bench/uci/store.js';
 import { Random } from '../src/utils/random.js';
@@ -74,6 +74,12 @@ describe('the retime plan', () => {
     expect(Math.exp(row().test.mean)).toBeCloseTo(4, 9);
     expect(Math.exp(row(retimedRuns(grid, retimes)).test.mean)).toBeCloseTo(2, 9);
     expect(retimedRuns(grid, retimes.slice(2))).toHaveLength(10);
+  });
+
+  it('tabulates DEQ ÷ method per dataset and p as the geometric mean over the retimed seeds', () => {
+    const timed = [run('a', 'DEQ', 10, 1, 4), run('a', 'NMs', 10, 1, 1), run('a', 'DEQ', 10, 2, 2), run('a', 'NMs', 10, 2, 2), run('a', 'DEQ', 20, 1, 3)];
+    const table = retimeSpeedTable(timed, ['NN', 'DEQ', 'NMs'], ['a'], [10, 20, 30]);
+    expect(table.split('\n')).toEqual(['| dataset | p | seeds | NN | NMs |', '|---|---|---|---|---|', '| a | 10 | 2 | – | ×2.00 |', '| a | 20 | 1 | – | – |']);
   });
 });
 

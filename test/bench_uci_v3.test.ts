@@ -20,6 +20,7 @@ import { buildModel, runConfigs } from '../bench/uci/methods.js';
 import { buildResults, writeOutputs } from '../bench/uci/output.js';
 import { v3ClaimRows, v3ClaimsTable } from '../bench/uci/claims_v3.js';
 import { moduleDistributionTable, moduleSummaryTable } from '../bench/uci/report_v3.js';
+import { RETIME_FILE, retimedRuns } from '../bench/uci/retime.js';
 import type { RunResult } from '../bench/uci/aggregate.js';
 import { GridProgress } from '../bench/uci/progress.js';
 import { planTrials, runGrid } from '../bench/uci/runner.js';
@@ -436,7 +437,11 @@ describe('--module-summary', () => {
     const { runs, incomplete } = collectRuns(cfg, new TrialStore(join(ROOT, 'bench/results/uci-v3')));
     expect(incomplete).toBe(0);
     expect(runs).toHaveLength(INTERIM_DATASETS.split(',').length * 3 * 8 * 10);
-    const rows = v3ClaimRows(runs);
+    // The speed rows compare the same-window reruns of --retime (bench/results/uci-v3/retime.jsonl.gz).
+    const retimes = new TrialStore(join(ROOT, 'bench/results/uci-v3'), RETIME_FILE).all();
+    const timed = retimedRuns(runs, retimes);
+    expect(timed.length).toBeGreaterThan(0);
+    const rows = v3ClaimRows(runs, timed);
     // Reference: bench/uci/recompute_v3.py, which shares no code with the report, on the same
     // store (clusters, pairs, mean a − b in points, clusters a better / tie / worse, exact
     // Wilcoxon p). Its sign-flip p is a Monte Carlo estimate of its own and is not compared.
@@ -460,7 +465,7 @@ describe('--module-summary', () => {
 const INTERIM_DATASETS = 'digits,satellite,vehicle,dna';
 
 /**
- * `python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz --datasets <INTERIM_DATASETS> --json`:
+ * `python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz --datasets <INTERIM_DATASETS> --retime bench/results/uci-v3/retime.jsonl.gz --json`:
  * claim, clusters, pairs, mean a − b in points (speed: DEQ time ÷ the method's, geometric
  * mean), clusters a better / tie / worse, exact Wilcoxon p.
  */
@@ -478,8 +483,8 @@ const INTERIM_REFERENCE = [
   ['NMs&NM vs NMs&L1', 40, 120, 0.12, [15, 3, 22], 0.392],
   ['NM-recipe vs NM-default', 40, 120, 0.04, [21, 2, 17], 0.788],
   ['DEQ vs NN', 40, 120, 0.43, [6, 4, 30], 7.331e-5],
-  ['NMs vs DEQ (speed)', 40, 120, 1.24, [29, 0, 11], 0.008264],
-  ['NMs&NM vs DEQ (speed)', 40, 120, 1.31, [29, 0, 11], 0.001367],
-  ['NM-default vs DEQ (speed)', 40, 120, 1.49, [33, 0, 7], 5.45e-5],
-  ['NM-recipe vs DEQ (speed)', 40, 120, 0.81, [13, 0, 27], 0.006096],
+  ['NMs vs DEQ (speed)', 20, 60, 2.08, [20, 0, 0], 1.907e-6],
+  ['NMs&NM vs DEQ (speed)', 20, 60, 2.14, [20, 0, 0], 1.907e-6],
+  ['NM-default vs DEQ (speed)', 20, 60, 2.26, [20, 0, 0], 1.907e-6],
+  ['NM-recipe vs DEQ (speed)', 20, 60, 1.47, [20, 0, 0], 1.907e-6],
 ];

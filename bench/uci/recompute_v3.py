@@ -10,7 +10,8 @@ leave-one-dataset-out p. Compare its rows with the report's "Protocol v3: claims
 
 Usage:
   python3 bench/uci/recompute_v3.py bench/results/uci-v3/trials.jsonl.gz \
-      [--datasets digits,satellite,vehicle,dna] [--deq-engine host|tensor]
+      [--datasets digits,satellite,vehicle,dna] [--deq-engine host|tensor] \
+      [--retime bench/results/uci-v3/retime.jsonl.gz]
 
 Selection follows bench/uci/README.md: among a run's configurations the one with the
 lowest validation error (ties: lower validation loss, then the earlier configuration).
@@ -18,7 +19,10 @@ A run's trials are those with the planned key: at p = 300 the NM-recipe and NM-d
 trials of definition version 2 (key tag `def2`), elsewhere the untagged ones; DEQ's
 trials on the engine --deq-engine names (key tag `host`; the tensor engine's are untagged).
 The secondary family includes the speed rows (ln of DEQ's time per epoch over the
-method's), as the report's Holm correction does. Needs numpy only.
+method's), as the report's Holm correction does. With --retime (the same-window reruns of
+`--retime`, bench/uci/retime.ts) the speed rows use the reruns' times per epoch, for the
+selected runs that have a rerun (the key of the selected trial), as the report does when
+reruns are stored. Needs numpy only.
 """
 import argparse
 import gzip
@@ -65,6 +69,23 @@ def load(path, datasets, deq_engine='host'):
         ts.sort(key=lambda t: (t['valError'], t['valLoss'], t['configIndex']))
         sel[k] = ts[0]
     return sel
+
+
+def read_lines(path):
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'rt') as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def with_retimes(sel, path):
+    """The selected runs that have a rerun in the --retime file, with the rerun's time per epoch."""
+    again = {t['key']: t for t in read_lines(path)}
+    out = {}
+    for k, t in sel.items():
+        r = again.get(t['key'])
+        if r is not None and r['secondsPerEpoch'] > 0:
+            out[k] = {**t, 'secondsPerEpoch': r['secondsPerEpoch']}
+    return out
 
 
 def clusters(sel, a, b, speed=False):
@@ -177,6 +198,7 @@ def main():
     ap.add_argument('store')
     ap.add_argument('--datasets', default='')
     ap.add_argument('--deq-engine', choices=['host', 'tensor'], default='host', help="DEQ's trials on this engine (the report's --deq-engine)")
+    ap.add_argument('--retime', default='', help="the same-window reruns (retime.jsonl[.gz]) whose times the speed rows use")
     ap.add_argument('--json', action='store_true', help='one JSON row per claim: claim, clusters, pairs, effect, counts, Wilcoxon p')
     args = ap.parse_args()
     datasets = set(filter(None, args.datasets.split(',')))
@@ -185,7 +207,8 @@ def main():
     for family, claims in (('primary', PRIMARY), ('secondary', SECONDARY)):
         rows = [row(sel, a, b) for a, b in claims]
         if family == 'secondary':
-            rows += [row(sel, a, 'DEQ', speed=True) for a in SPEED]
+            timed = with_retimes(sel, args.retime) if args.retime else sel
+            rows += [row(timed, a, 'DEQ', speed=True) for a in SPEED]
         for r, ph in zip(rows, holm([r['p'] for r in rows])):
             if args.json:
                 name = f"{r['a']} vs {r['b']}" + (' (speed)' if r['speed'] else '')

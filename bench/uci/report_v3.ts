@@ -8,7 +8,7 @@ import type { RunResult } from './aggregate.js';
 import { V3_GRID_SIZE, type BenchConfig, type MethodName } from './config.js';
 import { V3_PRIMARY, v3Breakdown, v3ClaimRows, v3ClaimsTable } from './claims_v3.js';
 import { describeV3Grids, v3Factors } from './grids_v3.js';
-import { retimedRuns, retimeTable } from './retime.js';
+import { retimedRuns, retimeSpeedTable, retimeTable } from './retime.js';
 import type { TrialRecord } from './store.js';
 
 /** Methods whose layer has modules (a NeuralModule layer). */
@@ -177,6 +177,10 @@ export function v3Sections(cfg: BenchConfig, runs: readonly RunResult[], trials:
           "Each complete (dataset, p, seed) cell's selected trainings rerun back to back (bench/uci/retime.ts); the speed rows above use these times.",
           '',
           retimeTable(runs, trials, retimes, cfg.methods),
+          '',
+          "DEQ's time per epoch ÷ each method's in the reruns, per dataset and p (geometric mean over the retimed seeds; above 1: faster than DEQ):",
+          '',
+          retimeSpeedTable(speed.speedRuns, cfg.methods, cfg.datasets, cfg.nodes),
           '',
         ]
       : []),

@@ -148,3 +148,29 @@ export function retimeTable(
   }
   return out.join('\n');
 }
+
+/**
+ * DEQ's time per epoch ÷ each method's, per dataset and p, from the reruns: the geometric
+ * mean over the retimed seeds of the cell (the speed rows' figures before clustering).
+ */
+export function retimeSpeedTable(timed: readonly RunResult[], methods: readonly MethodName[], datasets: readonly string[], nodes: readonly number[]): string {
+  const others = methods.filter((m) => m !== 'DEQ');
+  const out = [`| dataset | p | seeds | ${others.join(' | ')} |`, `|---|---|---|${others.map(() => '---|').join('')}`];
+  const at = new Map(timed.map((r) => [`${cellId(r)}|${r.method}`, r.secondsPerEpoch]));
+  for (const d of datasets) {
+    for (const p of nodes) {
+      const seeds = Array.from(new Set(timed.filter((r) => r.dataset === d && r.nodes === p && r.method === 'DEQ').map((r) => r.seed)));
+      if (seeds.length === 0) continue;
+      const cells = others.map((m) => {
+        const logs = seeds.flatMap((s) => {
+          const deq = at.get(`${d}|${p}|${s}|DEQ`);
+          const x = at.get(`${d}|${p}|${s}|${m}`);
+          return deq && x ? [Math.log(deq / x)] : [];
+        });
+        return logs.length ? `×${Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length).toFixed(2)}` : '–';
+      });
+      out.push(`| ${d} | ${p} | ${seeds.length} | ${cells.join(' | ')} |`);
+    }
+  }
+  return out.join('\n');
+}
