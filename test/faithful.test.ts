@@ -207,4 +207,35 @@ describe('the magnitude mask keeps exactly K edges', () => {
       expect(Array.from(mask.mask)).toEqual(Array.from(refMask(w, p, density, 'graph')));
     }
   });
+
+  it("a float32 graph's mask (radix select) equals the general path's and the sorted reference, ties, zeros and subnormals included", async () => {
+    const { refMask } = await import('./helpers/reference.js');
+    const rng = new Random(11);
+    // Values drawn from few levels (ties), with exact zeros, −0, subnormals and the largest float32.
+    const levels = [0, -0, 1e-45, -3e-42, 0.25, -0.25, 0.5, 1e-3, -1e-3, 3.4e38, 7, -7];
+    let checked = 0;
+    for (const p of [2, 7, 40]) {
+      for (const topology of ['graph', 'dag'] as const) {
+        for (const density of [0.01, 0.1, 0.5, 1]) {
+          for (const kind of ['levels', 'uniform', 'sparse']) {
+            const w = Float32Array.from({ length: p * p }, () =>
+              kind === 'levels' ? levels[Math.floor(rng.next() * levels.length)] : kind === 'sparse' && rng.next() < 0.9 ? 0 : rng.normal(),
+            );
+            const fast = graph.magnitudeMask(w, p, density, topology);
+            const general = graph.magnitudeMask(Array.from(w), p, density, topology);
+            expect(fast).toEqual(general);
+            expect(Object.is(fast.gamma, general.gamma)).toBe(true);
+            expect(Array.from(fast.mask)).toEqual(Array.from(refMask(w, p, density, topology)));
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(72);
+  });
+
+  it('a float32 graph holding NaN takes the general path', () => {
+    const w = Float32Array.from([0, 0.5, NaN, 0.25, 0, 0.75, 0.1, NaN, 0]);
+    expect(graph.magnitudeMask(w, 3, 0.5, 'graph')).toEqual(graph.magnitudeMask(Array.from(w), 3, 0.5, 'graph'));
+  });
 });

@@ -60,9 +60,80 @@ export function kthLargest(a: Float32Array, k: number): number {
   return a[target];
 }
 
+/** Histograms of the radix select (module scope: one mask is built at a time). */
+const HIGH = new Int32Array(1 << 15);
+const LOW = new Int32Array(1 << 16);
+const BITS = new Uint32Array(1);
+const AS_FLOAT = new Float32Array(BITS.buffer);
+
+/**
+ * The mask of a float32 graph by a radix select on the magnitudes' bit patterns (for
+ * non-negative floats the order of the bits is the order of the values): two passes
+ * over the candidates instead of a copy and a quickselect, and the same mask and γ as
+ * the general path (ties at γ in row-major order, zeros never kept). Returns null when
+ * a candidate is NaN, whose order the general path defines.
+ */
+function float32Mask(w: Float32Array, p: number, k: number, topology: Topology): EdgeMask | null {
+  const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
+  const first = (j: number) => (topology === 'dag' ? j + 1 : 0);
+  HIGH.fill(0);
+  for (let j = 0; j < p; j++) {
+    const row = j * p;
+    for (let c = first(j); c < p; c++) {
+      if (c === j) continue;
+      const u = bits[row + c] & 0x7fffffff;
+      if (u > 0x7f800000) return null;
+      HIGH[u >>> 16]++;
+    }
+  }
+  // The bucket of the K-th largest magnitude, then its low 16 bits within that bucket.
+  let above = 0;
+  let hi = HIGH.length - 1;
+  while (above + HIGH[hi] < k) above += HIGH[hi--];
+  LOW.fill(0);
+  for (let j = 0; j < p; j++) {
+    const row = j * p;
+    for (let c = first(j); c < p; c++) {
+      if (c === j) continue;
+      const u = bits[row + c] & 0x7fffffff;
+      if (u >>> 16 === hi) LOW[u & 0xffff]++;
+    }
+  }
+  let lo = LOW.length - 1;
+  while (above + LOW[lo] < k) above += LOW[lo--];
+  const ug = ((hi << 16) | lo) >>> 0;
+  BITS[0] = ug;
+  const gamma = AS_FLOAT[0];
+  let ties = k - above; // candidates equal to γ still to keep, in index order
+  const mask = new Uint8Array(p * p);
+  const rowPtr = new Int32Array(p + 1);
+  const cols = new Int32Array(k);
+  let edges = 0;
+  for (let j = 0; j < p; j++) {
+    const row = j * p;
+    for (let c = first(j); c < p; c++) {
+      if (c === j) continue;
+      const u = bits[row + c] & 0x7fffffff;
+      if (u === 0 || u < ug) continue;
+      if (u === ug) {
+        if (ties <= 0) continue;
+        ties--;
+      }
+      mask[row + c] = 1;
+      cols[edges++] = c;
+    }
+    rowPtr[j + 1] = edges;
+  }
+  return { p, mask, rowPtr, colIdx: edges === k ? cols : cols.slice(0, edges), edges, gamma };
+}
+
 /** Builds the magnitude mask of a p×p row-major graph matrix. */
 export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, topology: Topology): EdgeMask {
   const k = keptEdgeCount(p, density, topology);
+  if (k > 0 && w instanceof Float32Array) {
+    const fast = float32Mask(w, p, k, topology);
+    if (fast) return fast;
+  }
   const mags = new Float32Array(topology === 'dag' ? (p * (p - 1)) / 2 : p * (p - 1));
   let n = 0;
   for (let j = 0; j < p; j++) {
