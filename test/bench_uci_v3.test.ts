@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nm from '../src/index.js';
 import { collectRuns } from '../bench/uci/aggregate.js';
 import { BenchConfigError, layerEngine, parseArgs, V3_GRID_SIZE, V3_METHODS, type BenchConfig } from '../bench/uci/config.js';
-import { estimateGrid } from '../bench/uci/estimate.js';
+import { estimateGrid, trialSeconds } from '../bench/uci/estimate.js';
 import { definitionTag, FIXED_SETTINGS_VERSION, fixedSettings, type FixedSettings } from '../bench/uci/fixed_settings.js';
 import { V3_LEVELS, v3Configs, v3DrawIndices, v3Factors, v3Grid } from '../bench/uci/grids_v3.js';
 import { buildModel, runConfigs } from '../bench/uci/methods.js';
@@ -286,6 +286,15 @@ describe('a tiny v3 grid end to end', () => {
 });
 
 describe('the estimate with sparse timings', () => {
+  it("counts a trial's epochs at the median epoch's time, so a pause in one epoch does not count", () => {
+    const quiet = { wallSeconds: 14, epochs: 4, secondsPerEpoch: 3, epochSeconds: [3, 3, 3, 3] };
+    const paused = { ...quiet, wallSeconds: 14 + 600, epochSeconds: [3, 603, 3, 3] };
+    expect(trialSeconds(quiet)).toBe(14);
+    expect(trialSeconds(paused)).toBe(14);
+    // Without stored epoch times (older trials): the wall time.
+    expect(trialSeconds({ ...paused, epochSeconds: undefined as never })).toBe(614);
+  });
+
   it('borrows the exponent of p and the dataset offsets of the other methods for a method timed once per dataset', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nm-bench-est-'));
     try {

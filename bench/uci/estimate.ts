@@ -1,8 +1,9 @@
 /**
  * Estimates the wall time of a benchmark grid from trials already measured (in --out
  * and the --timing-from stores, any protocol):
- * - cost of one epoch per training sample (wall time of the trial ÷ epochs ÷ training
- *   rows: it includes the validation pass and the final evaluation) as a power law in the
+ * - cost of one epoch per training sample (the trial's time ÷ epochs ÷ training rows: it
+ *   includes the validation pass and the final evaluation; each epoch counted at the
+ *   median epoch's time, {@link trialSeconds}, so pauses do not count) as a power law in the
  *   node count p, fitted per method by log-log least squares with one intercept per
  *   dataset (it carries the feature count), the exponent from the variation within datasets
  *   (when no dataset was measured at two p: the mean measured exponent of the Neural Module
@@ -58,10 +59,23 @@ interface Fit {
 
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
 
+/**
+ * The time a trial would take undisturbed: its wall time with every epoch counted at the
+ * median epoch's time (a pause of the grid, or the machine freezing the process, stretches
+ * the epochs in flight, not the median); the set-up and the final evaluation as measured.
+ * Trials that stored no epoch times count at their wall time.
+ */
+export function trialSeconds(t: Pick<TrialRecord, 'wallSeconds' | 'epochs' | 'secondsPerEpoch' | 'epochSeconds'>): number {
+  const es = t.epochSeconds;
+  if (!Array.isArray(es) || es.length === 0 || !(t.secondsPerEpoch > 0)) return t.wallSeconds;
+  const overhead = Math.max(0, t.wallSeconds - es.reduce((a, b) => a + b, 0));
+  return overhead + es.length * t.secondsPerEpoch;
+}
+
 function fitMethod(method: MethodName, trials: TrialRecord[], borrowed?: number): Fit | null {
   const ts = trials.filter((t) => t.method === method && t.epochs > 0 && t.samples.train > 0 && t.wallSeconds > 0);
   if (ts.length === 0) return null;
-  const pts = ts.map((t) => ({ d: t.dataset, x: Math.log(t.nodes), y: Math.log(t.wallSeconds / (t.epochs * t.samples.train)) }));
+  const pts = ts.map((t) => ({ d: t.dataset, x: Math.log(t.nodes), y: Math.log(trialSeconds(t) / (t.epochs * t.samples.train)) }));
   const datasets = Array.from(new Set(pts.map((p) => p.d)));
   // The exponent from the variation within each dataset (dataset fixed effects), so a method timed on one dataset at one p and
   // on another at another p does not take the datasets' difference for a p effect.
