@@ -14,6 +14,7 @@
  */
 import { collectRuns, type RunResult } from './aggregate.js';
 import type { BenchConfig, MethodName } from './config.js';
+import { trialSeconds } from './estimate.js';
 import { GridProgress } from './progress.js';
 import { trainAll } from './runner.js';
 import { TrialStore, type PlannedTrial, type TrialRecord } from './store.js';
@@ -79,13 +80,13 @@ export async function runRetime(cfg: BenchConfig, write: (text: string) => void 
   const retimes = new TrialStore(cfg.out, RETIME_FILE);
   const plan = planRetime(collectRuns(cfg, store).runs, cfg);
   const pending = pendingRetime(plan, retimes);
-  const stored = pending.reduce((a, t) => a + store.get(t.key)!.wallSeconds, 0);
+  const stored = pending.reduce((a, t) => a + trialSeconds(store.get(t.key)!), 0);
   const took = stored >= 3600 ? `${(stored / 3600).toFixed(1)} h` : `${(stored / 60).toFixed(1)} min`;
   write(
     `retime: ${plan.length / cfg.methods.length} complete cells, ${pending.length} reruns to train (their trials took ${took} in the grid) → ${retimes.path}\n`,
   );
   const progress = new GridProgress(pending, write, Boolean(process.stdout.isTTY), plan.length - pending.length);
-  for (const t of pending) progress.observe(t, store.get(t.key)!.wallSeconds);
+  for (const t of pending) progress.observe(t, trialSeconds(store.get(t.key)!));
   progress.parallel = Math.max(1, Math.min(cfg.workers, pending.length));
   let executed = 0;
   let reproduced = 0;
