@@ -8,7 +8,7 @@ import type { RunResult } from './aggregate.js';
 import { V3_GRID_SIZE, type BenchConfig, type MethodName } from './config.js';
 import { V3_PRIMARY, v3Breakdown, v3ClaimRows, v3ClaimsTable } from './claims_v3.js';
 import { describeV3Grids, v3Factors } from './grids_v3.js';
-import { retimedRuns, retimeSpeedTable, retimeTable } from './retime.js';
+import { cellId, retimedRuns, retimeSpeedTable, retimeTable } from './retime.js';
 import type { TrialRecord } from './store.js';
 
 /** Methods whose layer has modules (a NeuralModule layer). */
@@ -130,7 +130,7 @@ function speedSource(runs: readonly RunResult[], retimes: readonly TrialRecord[]
       speedRuns: runs,
       text: "Speed rows: DEQ time per epoch ÷ the method's (geometric mean over clusters), from the grid's trials, which ran in different windows (no `--retime` reruns stored).",
     };
-  const cells = new Set(speedRuns.map((r) => `${r.dataset}|${r.nodes}|${r.seed}`)).size;
+  const cells = new Set(speedRuns.map(cellId)).size;
   return {
     speedRuns,
     text:

@@ -17,12 +17,13 @@ import type { BenchConfig, MethodName } from './config.js';
 import { trialSeconds } from './estimate.js';
 import { GridProgress } from './progress.js';
 import { trainAll } from './runner.js';
+import { median } from './train.js';
 import { TrialStore, type PlannedTrial, type TrialRecord } from './store.js';
 
 /** The file of the reruns in the store's directory (`retime.jsonl.gz` is read too). */
 export const RETIME_FILE = 'retime.jsonl';
 
-const cellId = (r: { dataset: string; nodes: number; seed: number }) => `${r.dataset}|${r.nodes}|${r.seed}`;
+export const cellId = (r: { dataset: string; nodes: number; seed: number }) => `${r.dataset}|${r.nodes}|${r.seed}`;
 
 /**
  * The reruns of `--retime`, in run order: per cell (seed → dataset → p) whose every method
@@ -120,12 +121,6 @@ export function retimedRuns(runs: readonly RunResult[], retimes: readonly TrialR
   });
 }
 
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
-
 /**
  * Per method: the runs retimed, how many reruns reproduced the stored trial, and the
  * median of (the grid's time per epoch ÷ the rerun's), which shows how the grid's
@@ -144,8 +139,8 @@ export function retimeTable(
     const pairs = runs.filter((r) => r.method === m && again.has(r.key) && stored.has(r.key)).map((r) => [stored.get(r.key)!, again.get(r.key)!] as const);
     if (pairs.length === 0) continue;
     const same = pairs.filter(([a, b]) => reproduces(a, b)).length;
-    const ratio = median(pairs.filter(([a, b]) => a.secondsPerEpoch > 0 && b.secondsPerEpoch > 0).map(([a, b]) => a.secondsPerEpoch / b.secondsPerEpoch));
-    out.push(`| ${m} | ${pairs.length} | ${same}/${pairs.length} | ×${ratio.toFixed(2)} |`);
+    const ratios = pairs.filter(([a, b]) => a.secondsPerEpoch > 0 && b.secondsPerEpoch > 0).map(([a, b]) => a.secondsPerEpoch / b.secondsPerEpoch);
+    out.push(`| ${m} | ${pairs.length} | ${same}/${pairs.length} | ${ratios.length ? `×${median(ratios).toFixed(2)}` : '–'} |`);
   }
   return out.join('\n');
 }

@@ -128,7 +128,8 @@ export function solveProbe(layer: NonNullable<BuiltModel['nmLayer']>): { afterCh
   return probe;
 }
 
-const median = (xs: number[]) => {
+/** The median of the values (the mean of the middle two for an even count). */
+export const median = (xs: number[]) => {
   if (xs.length === 0) return 0;
   const s = xs.slice().sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -66,22 +66,23 @@ const LOW = new Int32Array(1 << 16);
 const BITS = new Uint32Array(1);
 const AS_FLOAT = new Float32Array(BITS.buffer);
 
+/** Whether j→c is a candidate edge: off-diagonal, and above the diagonal for a DAG. */
+const firstCandidate = (j: number, topology: Topology) => (topology === 'dag' ? j + 1 : 0);
+
 /**
- * The mask of a float32 graph by a radix select on the magnitudes' bit patterns (for
- * non-negative floats the order of the bits is the order of the values): two passes
- * over the candidates instead of a copy and a quickselect, and the same mask and γ as
- * the general path (ties at γ in row-major order, zeros never kept). Returns null when
- * a candidate is NaN, whose order the general path defines.
+ * γ (the K-th largest candidate magnitude, K ≥ 1) of a float32 graph by a radix select on
+ * the magnitudes' bit patterns (for non-negative floats the order of the bits is the
+ * order of the values), and how many candidates lie above it: two passes over the graph
+ * instead of a copy and a quickselect. Null when a candidate is NaN, whose order the
+ * quickselect defines.
  */
-function float32Mask(w: Float32Array, p: number, k: number, topology: Topology): EdgeMask | null {
+function radixSelect(w: Float32Array, p: number, k: number, topology: Topology): { gamma: number; above: number } | null {
   const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
-  const first = (j: number) => (topology === 'dag' ? j + 1 : 0);
   HIGH.fill(0);
   for (let j = 0; j < p; j++) {
-    const row = j * p;
-    for (let c = first(j); c < p; c++) {
+    for (let c = firstCandidate(j, topology), i = j * p + c; c < p; c++, i++) {
+      const u = bits[i] & 0x7fffffff;
       if (c === j) continue;
-      const u = bits[row + c] & 0x7fffffff;
       if (u > 0x7f800000) return null;
       HIGH[u >>> 16]++;
     }
@@ -92,63 +93,42 @@ function float32Mask(w: Float32Array, p: number, k: number, topology: Topology):
   while (above + HIGH[hi] < k) above += HIGH[hi--];
   LOW.fill(0);
   for (let j = 0; j < p; j++) {
-    const row = j * p;
-    for (let c = first(j); c < p; c++) {
-      if (c === j) continue;
-      const u = bits[row + c] & 0x7fffffff;
-      if (u >>> 16 === hi) LOW[u & 0xffff]++;
+    for (let c = firstCandidate(j, topology), i = j * p + c; c < p; c++, i++) {
+      const u = bits[i] & 0x7fffffff;
+      if (c !== j && u >>> 16 === hi) LOW[u & 0xffff]++;
     }
   }
   let lo = LOW.length - 1;
   while (above + LOW[lo] < k) above += LOW[lo--];
-  const ug = ((hi << 16) | lo) >>> 0;
-  BITS[0] = ug;
-  const gamma = AS_FLOAT[0];
-  let ties = k - above; // candidates equal to γ still to keep, in index order
-  const mask = new Uint8Array(p * p);
-  const rowPtr = new Int32Array(p + 1);
-  const cols = new Int32Array(k);
-  let edges = 0;
+  BITS[0] = ((hi << 16) | lo) >>> 0;
+  return { gamma: AS_FLOAT[0], above };
+}
+
+/** γ and the candidates above it by a copy of the magnitudes and a quickselect (any input, NaN included). */
+function quickSelect(w: ArrayLike<number>, p: number, k: number, topology: Topology): { gamma: number; above: number } {
+  const mags = new Float32Array(topology === 'dag' ? (p * (p - 1)) / 2 : p * (p - 1));
+  let n = 0;
   for (let j = 0; j < p; j++) {
-    const row = j * p;
-    for (let c = first(j); c < p; c++) {
-      if (c === j) continue;
-      const u = bits[row + c] & 0x7fffffff;
-      if (u === 0 || u < ug) continue;
-      if (u === ug) {
-        if (ties <= 0) continue;
-        ties--;
-      }
-      mask[row + c] = 1;
-      cols[edges++] = c;
-    }
-    rowPtr[j + 1] = edges;
+    for (let c = firstCandidate(j, topology); c < p; c++) if (c !== j) mags[n++] = Math.abs(w[j * p + c]);
   }
-  return { p, mask, rowPtr, colIdx: edges === k ? cols : cols.slice(0, edges), edges, gamma };
+  const gamma = kthLargest(mags, k);
+  let above = 0;
+  for (let i = 0; i < n; i++) if (mags[i] > gamma) above++;
+  return { gamma, above };
 }
 
 /** Builds the magnitude mask of a p×p row-major graph matrix. */
 export function magnitudeMask(w: ArrayLike<number>, p: number, density: number, topology: Topology): EdgeMask {
   const k = keptEdgeCount(p, density, topology);
-  if (k > 0 && w instanceof Float32Array) {
-    const fast = float32Mask(w, p, k, topology);
-    if (fast) return fast;
-  }
-  const mags = new Float32Array(topology === 'dag' ? (p * (p - 1)) / 2 : p * (p - 1));
-  let n = 0;
-  for (let j = 0; j < p; j++) {
-    for (let c = topology === 'dag' ? j + 1 : 0; c < p; c++) if (c !== j) mags[n++] = Math.abs(w[j * p + c]);
-  }
-  const gamma = k > 0 ? kthLargest(mags, k) : Infinity;
-  let above = 0;
-  for (let i = 0; i < n; i++) if (mags[i] > gamma) above++;
+  const { gamma, above } =
+    k === 0 ? { gamma: Infinity, above: 0 } : ((w instanceof Float32Array ? radixSelect(w, p, k, topology) : null) ?? quickSelect(w, p, k, topology));
   let ties = k - above; // candidates equal to γ still to keep, in index order
   const mask = new Uint8Array(p * p);
   const rowPtr = new Int32Array(p + 1);
   const cols = new Int32Array(k); // at most K edges are kept
   let edges = 0;
   for (let j = 0; j < p; j++) {
-    for (let c = topology === 'dag' ? j + 1 : 0; c < p; c++) {
+    for (let c = firstCandidate(j, topology); c < p; c++) {
       if (c === j) continue;
       const v = w[j * p + c];
       const m = Math.fround(Math.abs(v)); // compared in float32, as the magnitudes γ came from
