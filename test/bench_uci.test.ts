@@ -18,7 +18,7 @@ import { compare, speedOverDeq } from '../bench/uci/claims.js';
 import { tuningGrid } from '../bench/uci/methods.js';
 import { buildResults, writeOutputs, type BenchResults } from '../bench/uci/output.js';
 import { planTrials, runGrid } from '../bench/uci/runner.js';
-import { TRIALS_FILE } from '../bench/uci/store.js';
+import { TRIALS_FILE, type TrialRecord } from '../bench/uci/store.js';
 import { Random } from '../src/utils/random.js';
 
 let dir: string;
@@ -180,6 +180,25 @@ describe('the grid on a tiny dataset', () => {
     expect(stored.every((l) => JSON.parse(l).key)).toBe(true);
     // Different settings are different trials: nothing is reused.
     expect(planTrials({ ...cfg, patience: 2 }).filter((t) => resumed.store.has(t.key))).toHaveLength(0);
+  });
+
+  it("learns the ETA from stored trials' undisturbed time: a pause in a stored trial does not inflate it", async () => {
+    const path = join(out, TRIALS_FILE);
+    const plan = planTrials(cfg);
+    const [prev, last] = plan.slice(-2); // trained in this order; `last` is estimated from its stored seed-1 sibling
+    const sibling = plan.find((t) => t.method === last.method && t.nodes === last.nodes && t.seed !== last.seed)!;
+    const records = readFileSync(path, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TrialRecord)
+      .filter((r) => r.key !== prev.key && r.key !== last.key)
+      // The sibling's run was paused for 1000 s in its third epoch.
+      .map((r) => (r.key === sibling.key ? { ...r, epochs: 3, epochSeconds: [0.01, 0.01, 1000], secondsPerEpoch: 0.01, wallSeconds: 1000.05 } : r));
+    writeFileSync(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const printed: string[] = [];
+    expect((await runGrid(cfg, { write: (t) => printed.push(t), inPlace: false })).executed).toBe(2);
+    // After `prev`, the ETA is `last`'s estimate: the sibling's 0.02 s of set-up plus 3 epochs at 0.01 s, not its 1000 s of wall time.
+    expect(printed[0]).toMatch(/ ETA 0s /);
   });
 
   it('writes tables whose numbers equal results.json, best mean in bold', () => {

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as nm from '../src/index.js';
 import { proximalOffDiagonal } from '../src/regularizers/proximal.js';
+import { Random } from '../src/utils/random.js';
 import { adjustedRandIndex, makeTeacher, teacherData } from '../bench/structure/teacher.js';
 import { withSeededRandom } from '../bench/uci/seeded_random.js';
 
@@ -33,6 +34,64 @@ describe('proximal operator', () => {
     expect(w2[1]).toBeCloseTo(0.5 / 1.4, 6);
     expect(w2[2]).toBe(0.5);
     expect(w2[0]).toBe(1);
+  });
+
+  it('matches its definition bit for bit: one float32 rounding per operator, +0 when an entry vanishes, zeros and the diagonal kept', () => {
+    // The definition, entry by entry in float64: the threshold (or shrink) of v, rounded to float32, then the
+    // L1 threshold of that float32 value with η·l1, rounded again. Zero entries (+0 and −0) and the diagonal stay.
+    const reference = (w: Float32Array, p: number, eta: number, c: number | Float32Array, norm: 'l1' | 'l2', l1: number) => {
+      let zeroed = 0;
+      for (let j = 0; j < p; j++) {
+        for (let k = 0; k < p; k++) {
+          const i = j * p + k;
+          const v = w[i];
+          if (j === k || v === 0) continue;
+          const t = eta * (typeof c === 'number' ? c : c[i]);
+          let u: number;
+          if (norm === 'l1') {
+            const a = Math.abs(v) - t;
+            if (!(a > 0)) {
+              w[i] = 0;
+              zeroed++;
+              continue;
+            }
+            u = Math.fround(Math.sign(v) * a);
+          } else {
+            u = Math.fround(v / (1 + 2 * t));
+          }
+          w[i] = u;
+          if (eta * l1 === 0 || u === 0) continue;
+          const b = Math.abs(u) - eta * l1;
+          w[i] = b > 0 ? Math.sign(u) * b : 0;
+          if (!(b > 0)) zeroed++;
+        }
+      }
+      return zeroed;
+    };
+    const r = new Random(11);
+    const p = 37;
+    // Weights on many scales, with +0, −0, values at the threshold and below float32's smallest normal.
+    const w0 = Float32Array.from({ length: p * p }, (_, i) =>
+      i % 17 === 0 ? 0 : i % 19 === 0 ? -0 : i % 23 === 0 ? 1e-3 : i % 29 === 0 ? -1e-39 : (r.next() - 0.5) * 10 ** (-4 * r.next()),
+    );
+    const c = Float32Array.from({ length: p * p }, () => (r.next() < 0.2 ? 0 : r.next()));
+    const bitsOf = (a: Float32Array) => Array.from(new Uint32Array(a.buffer));
+    let cases = 0;
+    for (const norm of ['l1', 'l2'] as const) {
+      for (const coeff of [c, 0.5, 0]) {
+        for (const l1 of [0, 0.3]) {
+          for (const eta of [2e-3, 0]) {
+            const got = w0.slice();
+            const want = w0.slice();
+            const label = `${norm} c ${typeof coeff === 'number' ? coeff : 'per edge'} l1 ${l1} η ${eta}`;
+            expect(proximalOffDiagonal(got, p, eta, coeff, norm, l1), label).toBe(reference(want, p, eta, coeff, norm, l1));
+            expect(bitsOf(got), label).toEqual(bitsOf(want));
+            cases++;
+          }
+        }
+      }
+    }
+    expect(cases).toBe(24);
   });
 
   it('rejects a learning rate that is not a finite number >= 0', () => {

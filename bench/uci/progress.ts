@@ -3,7 +3,8 @@
  * redrawn in place; otherwise one line is printed per finished trial (logs).
  *
  * The ETA sums an estimate per remaining trial: the mean measured time of finished
- * trials with the same (method, nodes) and dataset, else the cost model of
+ * trials with the same (method, nodes) and dataset (their undisturbed time, estimate.ts
+ * `trialSeconds`, when the caller gives it: a paused grid then does not inflate the ETA), else the cost model of
  * bench/uci/estimate.ts fitted to every stored trial (`model`, when given), else the same
  * (method, nodes) scaled by the dataset's relative cost, else the same method and dataset
  * at the nearest measured node count scaled by (p/p')² (p/p' for NN), else the dataset's mean.
@@ -94,9 +95,13 @@ export class GridProgress {
     this.write(`\r${this.bar()} ${this.label(c)} …\x1b[K`);
   }
 
-  finished(c: TrialCoordinates, seconds: number, summary: string): void {
+  /**
+   * @param seconds the trial's wall time, printed
+   * @param timed the time the ETA learns from; default `seconds` (the runner passes `trialSeconds`, which a pause does not stretch)
+   */
+  finished(c: TrialCoordinates, seconds: number, summary: string, timed = seconds): void {
     this.done++;
-    this.observe(c, seconds);
+    this.observe(c, timed);
     const line = `${this.bar()} ${this.label(c)} ${summary} (${seconds.toFixed(1)}s)`;
     this.write(this.inPlace ? `\r${line}\x1b[K` : `${line}\n`);
   }

@@ -102,6 +102,7 @@ export async function runRetime(cfg: BenchConfig, write: (text: string) => void 
       t,
       record.wallSeconds,
       `${fmt(record)} (grid ${fmt(old)}) ${same ? 'reproduced' : `differs: test ${old.testError} → ${record.testError}`}`,
+      trialSeconds(record),
     );
   };
   await trainAll(cfg, pending, progress, onRecord);

@@ -11,7 +11,7 @@ import { loadDataset, makeSplit, toBinary, type SplitData } from './data.js';
 import { buildCff, buildModel, runConfigs } from './methods.js';
 import { trialProvenance } from './provenance.js';
 import { runInWorkers } from './workers.js';
-import { estimateGrid } from './estimate.js';
+import { estimateGrid, trialSeconds } from './estimate.js';
 import { GridProgress } from './progress.js';
 import { hashSeed, withSeededRandom } from './seeded_random.js';
 import { TrialStore, trialKey, trialSettings, type PlannedTrial, type TrialRecord } from './store.js';
@@ -79,7 +79,7 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
   const progress = new GridProgress(pending, write, opts.inPlace ?? Boolean(process.stdout.isTTY), plan.length - pending.length, costModel(cfg, store));
   for (const t of plan) {
     const r = store.get(t.key);
-    if (r) progress.observe(t, r.wallSeconds);
+    if (r) progress.observe(t, trialSeconds(r));
   }
   progress.parallel = Math.max(1, Math.min(cfg.workers, pending.length));
   let executed = 0;
@@ -92,6 +92,7 @@ export async function runGrid(cfg: BenchConfig, opts: RunOptions = {}): Promise<
       t,
       record.wallSeconds,
       `val ${pct(record.valError)} test ${pct(record.testError)} ${record.epochs} ep ${record.secondsPerEpoch.toFixed(2)}s/ep${mods}${err}`,
+      trialSeconds(record),
     );
   };
   await trainAll(cfg, pending, progress, onRecord);

@@ -131,13 +131,21 @@ export function nmBaseMatrix(form: NMForm, part: NMPartition, targetSize: number
  */
 export function nmCoefficients(form: NMForm, base: Float32Array, p: number, alpha: number, m: Float32Array | null): Float32Array {
   const c = new Float32Array(p * p);
+  if (m == null) {
+    // Without multipliers (μ = 1) C is α·B: the loop the structure recipe runs at every re-partition.
+    for (let i = 0; i < c.length; i++) {
+      const b = base[i];
+      if (b !== 0) c[i] = alpha * b;
+    }
+    return c;
+  }
   for (let j = 0; j < p; j++) {
     const row = j * p;
-    const mj = m ? m[j] : 1;
+    const mj = m[j];
     for (let k = 0; k < p; k++) {
       const b = base[row + k];
       if (b === 0) continue;
-      const mu = m == null ? 1 : form === 'size' ? m[k] : Math.max(mj, m[k]);
+      const mu = form === 'size' ? m[k] : Math.max(mj, m[k]);
       c[row + k] = alpha * b * mu;
     }
   }

@@ -35,16 +35,6 @@ export function isProximal(r: unknown): r is ProximalRegularizer {
 }
 
 /**
- * The soft threshold sign(v)·max(|v| − t, 0), +0 (not −0) when it vanishes; `sign` is
- * v's sign as ±1, taken from its bits (a data-dependent branch on the sign would be
- * mispredicted half of the time on a graph's weights).
- */
-function shrink(v: number, sign: number, t: number): number {
-  const a = Math.abs(v) - t;
-  return a > 0 ? a * sign : 0;
-}
-
-/**
  * The proximal operator of η·Σ c[j,k]·norm(W[j,k]) over the off-diagonal entries of
  * `w`, with `c` one number for every entry or a row-major p×p array, then, when `l1`
  * is given, that of η·l1·Σ|W[j,k]| on the result (the same as a second call with
@@ -55,33 +45,76 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
   if (!(learningRate >= 0) || !Number.isFinite(learningRate)) {
     throw new ConfigError(`proximal step: the learning rate must be a finite number >= 0; received ${learningRate}.`);
   }
-  let zeroed = 0;
-  const scalar = typeof c === 'number' ? c : 0;
-  const perEdge = typeof c === 'number' ? null : c;
-  const t1 = learningRate * l1;
+  return norm === 'l1' ? softThreshold(w, p, learningRate, c, l1) : shrinkThenThreshold(w, p, learningRate, c, l1);
+}
+
+/*
+ * Both loops below keep an entry's sign as ±1 from its bits (a data-dependent branch on
+ * the sign would be mispredicted half of the time on a graph's weights), compute each
+ * threshold t = η·c in double precision and round every result once to float32, where it
+ * is stored; a vanishing entry becomes +0. A zero entry (either sign) and the diagonal are
+ * left as they are. The L1 operator is the training hot path of the structure recipe (it
+ * runs after every batch), hence its own loop without per-entry branches on `norm`.
+ */
+
+/** The L1 operator: soft threshold sign(v)·max(|v| − η·c, 0), then the same with η·l1. */
+function softThreshold(w: Float32Array, p: number, learningRate: number, c: number | Float32Array, l1: number): number {
   const bits = new Int32Array(w.buffer, w.byteOffset, w.length);
+  const perEdge = typeof c === 'number' ? null : c;
+  const uniform = typeof c === 'number' ? learningRate * c : 0;
+  const t1 = learningRate * l1;
+  let zeroed = 0;
   for (let j = 0; j < p; j++) {
     const row = j * p;
-    for (let k = 0; k < p; k++) {
-      if (k === j) continue;
-      const i = row + k;
+    const end = row + p;
+    const diag = row + j;
+    for (let i = row; i < end; i++) {
       const v = w[i];
-      if (v === 0) continue;
-      const sign = (bits[i] >> 31) | 1; // both operators keep the sign of v
-      const t = learningRate * (perEdge === null ? scalar : perEdge[i]);
-      const first = norm === 'l2' ? v / (1 + 2 * t) : shrink(v, sign, t);
-      w[i] = first;
-      if (norm === 'l1' && first === 0) {
+      if (v === 0 || i === diag) continue;
+      const a = Math.abs(v) - (perEdge === null ? uniform : learningRate * perEdge[i]);
+      if (!(a > 0)) {
+        w[i] = 0;
         zeroed++;
         continue;
       }
-      if (l1 === 0) continue;
-      // The second operator reads the stored (float32) result of the first.
-      const u = w[i];
-      if (u === 0) continue;
-      const second = shrink(u, sign, t1);
-      w[i] = second;
-      if (second === 0) zeroed++;
+      const sign = (bits[i] >> 31) | 1;
+      const u = Math.fround(a * sign);
+      w[i] = u;
+      if (t1 === 0 || u === 0) continue;
+      // The second threshold acts on the stored (float32) result of the first.
+      const b = Math.abs(u) - t1;
+      if (b > 0) {
+        w[i] = b * sign;
+      } else {
+        w[i] = 0;
+        zeroed++;
+      }
+    }
+  }
+  return zeroed;
+}
+
+/** The L2 operator: the shrink v / (1 + 2·η·c), then the L1 threshold with η·l1. */
+function shrinkThenThreshold(w: Float32Array, p: number, learningRate: number, c: number | Float32Array, l1: number): number {
+  const bits = new Int32Array(w.buffer, w.byteOffset, w.length);
+  const t1 = learningRate * l1;
+  let zeroed = 0;
+  for (let j = 0; j < p; j++) {
+    const row = j * p;
+    for (let k = 0; k < p; k++) {
+      const i = row + k;
+      const v = w[i];
+      if (v === 0 || k === j) continue;
+      const u = Math.fround(v / (1 + 2 * learningRate * (typeof c === 'number' ? c : c[i])));
+      w[i] = u;
+      if (t1 === 0 || u === 0) continue;
+      const b = Math.abs(u) - t1;
+      if (b > 0) {
+        w[i] = b * ((bits[i] >> 31) | 1);
+      } else {
+        w[i] = 0;
+        zeroed++;
+      }
     }
   }
   return zeroed;
