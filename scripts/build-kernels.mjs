@@ -2,7 +2,7 @@
 // writes each binary, base64-encoded, to a TypeScript module, so the runtime needs
 // no wabt and no file I/O:
 //   src/kernels/sparse.wat + sparse_elementwise.wat -> src/kernels/sparse_wasm_bytes.ts (SPARSE_WASM_BASE64, SPARSE_FMA_WASM_BASE64, …)
-//   src/kernels/gemm.wat   -> src/kernels/gemm_wasm_bytes.ts   (GEMM_WASM_BASE64, GEMM_FMA_WASM_BASE64, …)
+//   src/kernels/gemm.wat + gemm_pointwise.wat -> src/kernels/gemm_wasm_bytes.ts   (GEMM_WASM_BASE64, GEMM_FMA_WASM_BASE64, …)
 // (a module written over several files is put together by scripts/kernel_source.mjs).
 // Four modules from each text:
 // - the module itself (f32 products rounded, then summed: "mul+add"), over an ordinary

@@ -14,7 +14,7 @@ export const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
 /** The files of each kernel module, in order (paths relative to src/kernels/). */
 export const KERNEL_FILES = {
   sparse: ['sparse.wat', 'sparse_elementwise.wat'],
-  gemm: ['gemm.wat'],
+  gemm: ['gemm.wat', 'gemm_pointwise.wat'],
 };
 
 const read = (file) => readFileSync(fileURLToPath(new URL(`../src/kernels/${file}`, import.meta.url)), 'utf8');

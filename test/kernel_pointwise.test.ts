@@ -1,5 +1,5 @@
 /**
- * The one-pass kernels gemm.wat holds besides the GEMM: gather, out[i] = src[idx[i]] (a known
+ * The one-pass kernels the gemm module holds besides the GEMM (gemm_pointwise.wat): gather, out[i] = src[idx[i]] (a known
  * answer), and tanhDerivative, out[i] = 1 − fx[i]² (the float64 reference rounded once, bit
  * for bit); on the js and wasm kernels, in place where allowed, split across two kernel
  * threads, with the bad-argument errors; the gather over tfjs-wasm's own memory that reads

@@ -73,7 +73,7 @@ export function heapGemm(variant: KernelVariant): GemmKernel | null {
   return overHeap(gemmCache[variant], (memory) => createGemmKernel(memory, variant));
 }
 
-/** The gather export of src/kernels/gemm.wat: `out[i] = src[idx[i]]`, i < n, byte offsets. */
+/** The gather export of the gemm module (src/kernels/gemm_pointwise.wat): `out[i] = src[idx[i]]`, i < n, byte offsets. */
 export type HeapGather = (src: number, idx: number, n: number, out: number) => void;
 
 const gatherCache = new WeakMap<object, HeapGather | null>();

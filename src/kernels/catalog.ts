@@ -6,7 +6,7 @@
  * (threads/protocol.ts) and the types {@link SparseKernels} and {@link SparseExports}
  * are built.
  *
- * Adding a kernel: its function in sparse.wat, sparse_elementwise.wat or gemm.wat (then `npm run build:kernels`),
+ * Adding a kernel: its function in sparse.wat, sparse_elementwise.wat, gemm.wat or gemm_pointwise.wat (then `npm run build:kernels`),
  * its entry here (the optimizer steps' entries are in catalog_optimizers.ts), its JS twin
  * in js_kernels.ts (the types require one per entry).
  *
@@ -362,7 +362,7 @@ type AllExports = { [K in KernelName]: Catalog[K]['exports'] }[KernelName];
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 type ExportSpecs = UnionToIntersection<AllExports>;
 
-/** The exports of both kernel modules (sparse.wat with sparse_elementwise.wat, gemm.wat); every pointer is a byte offset into `env.memory`. */
+/** The exports of both kernel modules (sparse.wat with sparse_elementwise.wat, gemm.wat with gemm_pointwise.wat); every pointer is a byte offset into `env.memory`. */
 export type SparseExports = { [E in keyof ExportSpecs]: ExportSpecs[E] extends infer S extends ExportSpec ? ExportFn<S> : never };
 
 /** The name of a wasm export. */

@@ -1,4 +1,4 @@
-// GENERATED FILE, do not edit. Compiled from src/kernels/gemm.wat (2698 bytes,
+// GENERATED FILE, do not edit. Compiled from src/kernels/gemm.wat + src/kernels/gemm_pointwise.wat (2698 bytes,
 // WebAssembly SIMD; its FMA variant 1040 bytes, relaxed SIMD) by scripts/build-kernels.mjs.
 // Regenerate with: npm run build:kernels
 

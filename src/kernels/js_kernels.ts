@@ -180,7 +180,7 @@ function axpyRows(g: Float32Array, a: Float32Array, lo: number, hi: number, B: n
   }
 }
 
-// Eigen's float tanh (a [13/6] rational), the constants rounded to f32; gemm.wat
+// Eigen's float tanh (a [13/6] rational), the constants rounded to f32; gemm_pointwise.wat
 // has the same values as hex floats.
 const TANH_CLAMP = fround(7.99881172180175781);
 const A1 = fround(4.89352455891786e-3);
@@ -195,7 +195,7 @@ const B2 = fround(2.268434632439e-3);
 const B4 = fround(1.18534705686654e-4);
 const B6 = fround(1.19825839466702e-6);
 
-/** tanh without checks: every operation rounded to f32, in gemm.wat's order. */
+/** tanh without checks: every operation rounded to f32, in gemm_pointwise.wat's order. */
 function tanh(x: Float32Array, out: Float32Array): void {
   const T = TANH_CLAMP;
   for (let i = 0; i < x.length; i++) {

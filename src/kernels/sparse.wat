@@ -20,7 +20,7 @@
 ;;   product and every sum to f32 (their FMA variant, built by scripts/wat_fma.mjs,
 ;;   fuses each product with its sum); dotRows multiplies and sums in f64. The
 ;;   element-wise kernels (relativeStep, addMul, andersonDiffs and the optimizer
-;;   updates, in sparse_elementwise.wat; tanh in gemm.wat) work on flat arrays of n
+;;   updates, in sparse_elementwise.wat; tanh in gemm_pointwise.wat) work on flat arrays of n
 ;;   floats; js_kernels.ts follows their operation and summation order.
 
 (module
@@ -293,7 +293,7 @@
   ;; order) and the solve's node-major [p, B] layout (nodes in schedule order perm),
   ;; for node-major rows q in [lo, hi). Columns go in tiles of 16, so the 16 strided
   ;; rows of the row-major side stay in cache. Pure copies (permuteIn: one f32 product
-  ;; when scale is not 0). permuteOut, the way back, is in gemm.wat (room under the
+  ;; when scale is not 0). permuteOut, the way back, is in gemm_pointwise.wat (room under the
   ;; size limit for spmm's start).
 
   ;; permuteIn: out[q*B + b] = src[b*p + perm[q]] (* scale[q*B + b] when scale != 0)

@@ -19,7 +19,7 @@
   ;; step loads all its inputs before it stores, so an output may be one of the
   ;; inputs itself (the wrapper rejects partial overlaps).
 
-  ;; tanh is in gemm.wat (room here).
+  ;; tanh is in gemm_pointwise.wat (room here).
 
   ;; relativeStep: sqrt(sum (a_i - b_i)^2) / (sqrt(sum b_i^2) + 1e-8), in f64.
   ;; Summation order (js_kernels.ts matches it): four partial sums, element i into

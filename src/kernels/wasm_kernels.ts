@@ -55,7 +55,7 @@ export const sparseFmaWasmBytes = embeddedModule(SPARSE_FMA_WASM_BASE64, SPARSE_
 /**
  * The kernel modules of `variant` over a `memory` memory, compiled, in instantiation order:
  * a later module's exports replace an earlier one's of the same name (the FMA products
- * replace the sparse and gemm modules' mul+add ones; gemm.wat also holds permuteOut,
+ * replace the sparse and gemm modules' mul+add ones; gemm_pointwise.wat adds permuteOut,
  * which the FMA variant does not). Kernel threads instantiate the same list.
  *
  * @example
