@@ -13,9 +13,9 @@ import { describeV3Grids } from './grids_v3.js';
 import { moduleSummaryTable } from './report_v3.js';
 import { unavailableMethods } from './methods.js';
 import { buildResults, writeOutputs } from './output.js';
-import { runRetime } from './retime.js';
 import { planTrials, runGrid } from './runner.js';
-import { TrialStore } from './store.js';
+import { RETIME_FILE, runRetime } from './retime.js';
+import { TRIALS_FILE, TrialStore } from './store.js';
 
 /** Runs the benchmark for a command line; returns the process exit code. */
 export async function main(argv: string[], log: (s: string) => void = (s) => console.log(s)): Promise<number> {
@@ -24,6 +24,19 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
     cfg = parseArgs(argv);
     if (cfg == null) {
       log(usage());
+      return 0;
+    }
+    if (cfg.compact) {
+      for (const file of [TRIALS_FILE, RETIME_FILE]) {
+        const store = new TrialStore(cfg.out, file);
+        const { records, folded, plainKept } = store.compact();
+        log(
+          folded === 0
+            ? `${store.path}: nothing to fold (${records} records in ${file}.gz)`
+            : `${store.path}: ${folded} line${folded === 1 ? '' : 's'} folded into ${file}.gz (${records} record${records === 1 ? '' : 's'})` +
+                (plainKept ? `; ${file} grew meanwhile and is kept (its records are in both files)` : `; ${file} removed`),
+        );
+      }
       return 0;
     }
     if (!cfg.reportOnly && !cfg.moduleSummary) {

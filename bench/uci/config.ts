@@ -115,6 +115,8 @@ export interface BenchConfig {
   moduleSummary?: boolean;
   /** Rerun the selected trainings of every complete (dataset, p, seed) cell for same-window times per epoch (--retime, bench/uci/retime.ts). Default: false. */
   retime?: boolean;
+  /** Fold trials.jsonl and retime.jsonl of --out into their .gz files and exit; trains nothing (--compact, TrialStore.compact). Default: false. */
+  compact?: boolean;
   /** Bring your own data (--csv ...; bench/uci/custom_data.ts): the user CSV that replaces --datasets, or null. */
   custom?: CustomDataSpec | null;
 }
@@ -183,6 +185,10 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   retime: {
     help: "rerun the selected trainings of each complete (dataset, p, seed) cell of --seeds back to back, for the speed rows' same-window times (retime.jsonl)",
+    boolean: true,
+  },
+  compact: {
+    help: 'fold trials.jsonl and retime.jsonl of --out into trials.jsonl.gz and retime.jsonl.gz (written whole, then renamed), train nothing; not while a grid writes to --out',
     boolean: true,
   },
   help: { help: 'print this help', boolean: true },
@@ -325,6 +331,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): BenchConfig | nu
     timingFrom: f.has('timing-from') ? list(f.get('timing-from')!).map((d) => resolve(cwd, d)) : [],
     moduleSummary: f.has('module-summary'),
     retime: f.has('retime'),
+    compact: f.has('compact'),
     ...customFlags(f, cwd),
   };
 }

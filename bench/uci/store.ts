@@ -7,10 +7,11 @@
  * A store kept in the repository may be gzipped (`trials.jsonl.gz`, bench/results/): its
  * trials are read first, then those of `trials.jsonl` when present, and new trials are
  * appended to `trials.jsonl` (a later line with the same key replaces an earlier one).
+ * {@link TrialStore.compact} (`--compact`) folds the plain file into the gzipped one.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BenchConfig, MethodName } from './config.js';
 import { customKeyTag } from './custom_data.js';
 import { definitionTag, FIXED_SETTINGS_VERSION, type FixedMethod } from './fixed_settings.js';
@@ -131,6 +132,8 @@ export class TrialStore {
   private readonly byKey = new Map<string, TrialRecord>();
   /** Lines that could not be parsed when loading (a torn last line after a crash). */
   readonly skippedLines: number;
+  /** Bytes of the plain file when it was loaded (0 when absent), so {@link compact} sees a later append. */
+  private plainBytes = 0;
 
   /**
    * @param outDir the store's directory
@@ -160,8 +163,55 @@ export class TrialStore {
       // A torn last line (crash mid-write): cut it off so the next append starts a fresh line.
       if (text.length > 0 && !text.endsWith('\n')) truncateSync(this.path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
       load(text);
+      this.plainBytes = statSync(this.path).size;
     }
     this.skippedLines = skipped;
+  }
+
+  /**
+   * Folds the plain file into the gzipped one: every record of both (a later line with
+   * the same key replacing an earlier one, as when loading) is written to `<file>.gz`
+   * through a temporary file, fsynced and renamed over it, and only then is the plain
+   * file removed. Should the plain file have grown since this store was loaded (a grid
+   * appending to the same directory), it is left as it is: its records are in both
+   * files, which is harmless, as loading keys them. Returns the records in the gzipped
+   * file, the lines read from the plain one (0: nothing to fold, nothing written) and
+   * whether the plain file was kept.
+   */
+  compact(): { records: number; folded: number; plainKept: boolean } {
+    if (!existsSync(this.path)) return { records: this.byKey.size, folded: 0, plainKept: false };
+    const folded = readFileSync(this.path, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '').length;
+    if (folded > 0) {
+      const gz = `${this.path}.gz`;
+      const tmp = join(dirname(gz), `.${basename(gz)}.tmp-${process.pid}`);
+      const body = gzipSync(
+        Buffer.from(
+          this.all()
+            .map((r) => `${JSON.stringify(r)}\n`)
+            .join(''),
+        ),
+        { level: 9 },
+      );
+      const fd = openSync(tmp, 'w');
+      try {
+        writeSync(fd, body);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, gz);
+      const dir = openSync(dirname(gz), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    const plainKept = statSync(this.path).size !== this.plainBytes;
+    if (!plainKept) unlinkSync(this.path);
+    return { records: this.byKey.size, folded, plainKept };
   }
 
   has(key: string): boolean {
