@@ -76,9 +76,19 @@ describe.each(BACKENDS)('host engine on %s', (backend) => {
     }
   }
 
-  it('matches the tensor engine with every edge kept (density 1, the DEQ form), which engine auto now runs on the host', () => {
+  it('matches the tensor engine with every edge kept (density 1, the DEQ form), which engine auto now runs on the host', async () => {
     // Scaled so the dense 40-node graph contracts: one module of 40 nodes, solved to 1e-7.
     const { host, tensor, x } = pair({ density: 1, solver: { method: 'anderson', tol: 1e-7, maxIter: 400 } }, 2, 0.25);
+    // One module keeps every node in place: the tensor engine skips its permutation gathers (forward and
+    // adjoint), which a graph of several modules needs.
+    const r0 = tf.randomNormal([B, P], 0, 1, 'float32', 4);
+    const gathers = async (layer: nm.layers.NeuralModuleLayer) =>
+      (await tf.profile(() => void gradsOf(layer, x, r0))).kernels.filter((k) => k.name === 'GatherV2').length;
+    // gradsOf runs two forward and two adjoint passes; each forward reads the bias (the graph's diagonal) by a
+    // gather on every engine. With several modules each forward also permutes A (twice), z and x back, each
+    // adjoint q, f'(x*) and v back.
+    expect(await gathers(tensor)).toBe(2);
+    expect(await gathers(pair({}).tensor)).toBe(2 * (1 + 4) + 2 * 3);
     const auto = pair({ density: 1, engine: 'auto', solver: { method: 'anderson', tol: 1e-7, maxIter: 400 } }, 2, 0.25).host;
     expect(auto.activeEngine()).toBe('host');
     expect(host.structure().largestModule).toBe(P);

@@ -31,11 +31,14 @@ export interface ModuleStructure {
 
 export class Partition {
   readonly schedule: Schedule;
+  /** True when the schedule keeps every node in place (perm[i] = i: one module, or modules already in node order). */
+  readonly identityOrder: boolean;
   private tensorConsts: { perm: tf.Tensor1D; invPerm: tf.Tensor1D; mask: tf.Tensor2D } | null = null;
   private hostConsts: { plan: HostPlan; gatherIndex: tf.Tensor1D } | null = null;
 
   constructor(readonly mask: EdgeMask) {
     this.schedule = buildSchedule(mask);
+    this.identityOrder = this.schedule.perm.every((v, i) => v === i);
   }
 
   /**

@@ -93,15 +93,24 @@ export function firstBadRow(t: tf.Tensor2D): number {
   return bad.findIndex((b) => b > 0);
 }
 
+/**
+ * `t` with its `axis` reordered by `order` (a gather), or `t` itself when the partition
+ * keeps every node in place (a dense graph is one module in node order): the gathers would
+ * only copy.
+ */
+function reorder(t: tf.Tensor2D, order: tf.Tensor1D, axis: 0 | 1, ctx: EngineContext): tf.Tensor2D {
+  return ctx.partition.identityOrder ? t : (tf.gather(t, order, axis) as tf.Tensor2D);
+}
+
 export const tensorEngine: SolveEngine = {
   name: 'tensor',
   forward(z: tf.Tensor2D, w: tf.Tensor2D, ctx: EngineContext) {
     const { perm, invPerm, mask } = ctx.partition.tensors();
     const steps = ctx.partition.schedule.steps;
-    const ap = tf.gather(tf.gather(tf.mul(w, mask), perm, 0), perm, 1) as tf.Tensor2D;
+    const ap = reorder(reorder(tf.mul(w, mask), perm, 0, ctx), perm, 1, ctx);
     const stats = emptyStats();
-    const xp = forwardSolve(tf.gather(z, perm, 1) as tf.Tensor2D, ap, steps, ctx.act, ctx.solver, stats);
-    const x = tf.gather(xp, invPerm, 1) as tf.Tensor2D;
+    const xp = forwardSolve(reorder(z, perm, 1, ctx), ap, steps, ctx.act, ctx.solver, stats);
+    const x = reorder(xp, invPerm, 1, ctx);
     const h = ctx.act.apply(x) as tf.Tensor2D;
     return { h, stats, badRow: firstBadRow(h), saved: [x, h, ap] };
   },
@@ -111,15 +120,8 @@ export const tensorEngine: SolveEngine = {
     const fp = ctx.act.derivative(x, h) as tf.Tensor2D;
     const q = tf.mul(dy, fp) as tf.Tensor2D;
     const stats = emptyStats();
-    const vp = adjointSolve(
-      tf.gather(q, perm, 1) as tf.Tensor2D,
-      tf.gather(fp, perm, 1) as tf.Tensor2D,
-      ap,
-      ctx.partition.schedule.steps,
-      ctx.backwardSolver,
-      stats,
-    );
-    const v = tf.gather(vp, invPerm, 1) as tf.Tensor2D;
+    const vp = adjointSolve(reorder(q, perm, 1, ctx), reorder(fp, perm, 1, ctx), ap, ctx.partition.schedule.steps, ctx.backwardSolver, stats);
+    const v = reorder(vp, invPerm, 1, ctx);
     return { v, stats, badRow: firstBadRow(v) };
   },
 };
