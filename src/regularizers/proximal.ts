@@ -57,6 +57,16 @@ export function proximalOffDiagonal(w: Float32Array, p: number, learningRate: nu
  * runs after every batch), hence its own loop without per-entry branches on `norm`.
  */
 
+/**
+ * The second operator, the L1 threshold t1 on the stored (float32, non-zero) result `u` of
+ * the first at w[i], `sign` its sign as ±1. Returns 1 when the entry vanishes, else 0.
+ */
+function thresholdStored(w: Float32Array, i: number, u: number, sign: number, t1: number): number {
+  const b = Math.abs(u) - t1;
+  w[i] = b > 0 ? b * sign : 0;
+  return b > 0 ? 0 : 1;
+}
+
 /** The L1 operator: soft threshold sign(v)·max(|v| − η·c, 0), then the same with η·l1. */
 function softThreshold(w: Float32Array, p: number, learningRate: number, c: number | Float32Array, l1: number): number {
   const bits = new Int32Array(w.buffer, w.byteOffset, w.length);
@@ -80,15 +90,7 @@ function softThreshold(w: Float32Array, p: number, learningRate: number, c: numb
       const sign = (bits[i] >> 31) | 1;
       const u = Math.fround(a * sign);
       w[i] = u;
-      if (t1 === 0 || u === 0) continue;
-      // The second threshold acts on the stored (float32) result of the first.
-      const b = Math.abs(u) - t1;
-      if (b > 0) {
-        w[i] = b * sign;
-      } else {
-        w[i] = 0;
-        zeroed++;
-      }
+      if (t1 !== 0 && u !== 0) zeroed += thresholdStored(w, i, u, sign, t1);
     }
   }
   return zeroed;
@@ -107,14 +109,7 @@ function shrinkThenThreshold(w: Float32Array, p: number, learningRate: number, c
       if (v === 0 || k === j) continue;
       const u = Math.fround(v / (1 + 2 * learningRate * (typeof c === 'number' ? c : c[i])));
       w[i] = u;
-      if (t1 === 0 || u === 0) continue;
-      const b = Math.abs(u) - t1;
-      if (b > 0) {
-        w[i] = b * ((bits[i] >> 31) | 1);
-      } else {
-        w[i] = 0;
-        zeroed++;
-      }
+      if (t1 !== 0 && u !== 0) zeroed += thresholdStored(w, i, u, (bits[i] >> 31) | 1, t1);
     }
   }
   return zeroed;
