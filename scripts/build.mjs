@@ -3,8 +3,8 @@
 //   dist/src/**            ESM (tsc) + .d.ts, no source maps (the package does not ship src/**/*.ts).
 //                          src/index.js  browser/default entry (no `node:` module reachable)
 //                          src/node.js   Node entry (fs/path/zlib services, file:// router)
-//   dist/cjs/node.cjs      CommonJS bundle of the Node entry (esbuild; tfjs external; not minified, no map)
-//   dist/cjs/index.cjs     CommonJS bundle of the browser entry (for `require` in web bundles)
+//   dist/cjs/index.cjs     CommonJS bundle of the browser entry (for `require` in web bundles; tfjs external)
+//   dist/cjs/node.cjs      CommonJS Node entry: the Node services, then index.cjs's exports
 //   dist/cjs/types/**      the .d.ts tree as .d.cts, for TypeScript under the `require` condition
 //   dist/tfjs-neural-modules.min.js   script-tag bundle (IIFE): uses the page's global `tf`,
 //                          defines the globals `nm` and `tfjsNeuralModules`
@@ -50,23 +50,54 @@ const tfjsExternal = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tens
 const common = { bundle: true, target: 'es2022', legalComments: 'none', banner: { js: banner }, logLevel: 'warning' };
 await esbuild.build({
   ...common,
-  entryPoints: [join(ROOT, 'src/node.ts')],
-  outfile: join(DIST, 'cjs/node.cjs'),
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifyWhitespace: true,
-  external: [...tfjsExternal, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
-  sourcemap: false,
-});
-await esbuild.build({
-  ...common,
   entryPoints: [join(ROOT, 'src/index.ts')],
   outfile: join(DIST, 'cjs/index.cjs'),
   format: 'cjs',
   platform: 'browser',
   minifyWhitespace: true,
   external: [...tfjsExternal, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
+  sourcemap: false,
+});
+// The Node bundle is src/node.ts over the browser bundle, not a second copy of it: the
+// Node services (src/platform/node_host.ts, which installs them in a global slot) are
+// bundled, then index.cjs is required, the file:// router registered and its exports
+// handed on as they are (one set of classes whichever entry a program reaches).
+// src/node.ts must stay what this mirrors; any other statement there fails the build.
+const nodeEntry = (await readFile(join(ROOT, 'src/node.ts'), 'utf8'))
+  .replace(/\/\*[\s\S]*?\*\//g, '')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('//'));
+const mirrored = [
+  "import './platform/node_host.js';",
+  "import { registerFileRouter } from './io/file_router.js';",
+  'registerFileRouter();',
+  "export * from './index.js';",
+];
+if (JSON.stringify(nodeEntry) !== JSON.stringify(mirrored)) {
+  throw new Error(`src/node.ts changed: the CommonJS Node entry (scripts/build.mjs) mirrors exactly ${JSON.stringify(mirrored)}; update both.`);
+}
+const browserBundle = {
+  name: 'browser-bundle',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/index\.cjs$/ }, () => ({ path: './index.cjs', external: true }));
+  },
+};
+await esbuild.build({
+  ...common,
+  stdin: {
+    contents: "require('./src/platform/node_host.ts');\n" + "const nm = require('./index.cjs');\n" + 'nm.io.registerFileRouter();\n' + 'module.exports = nm;\n',
+    resolveDir: ROOT,
+    sourcefile: 'src/node.ts',
+    loader: 'js',
+  },
+  outfile: join(DIST, 'cjs/node.cjs'),
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  external: [...tfjsExternal, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
+  plugins: [browserBundle],
   sourcemap: false,
 });
 
